@@ -1,0 +1,39 @@
+# The two commands of the quick start: `make run` and `make test`. Needs only python3 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config
+
+.PHONY: run once test lint typecheck check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+## make run: set up and run the service on the bundled demo (SQLite, file transport, no network)
+run: $(VENV)/.installed-run
+	$(BIN)/monitor run --config $(CONFIG)
+
+## make once: one cycle on the demo, then exit
+once: $(VENV)/.installed-run
+	$(BIN)/monitor run --once --config $(CONFIG)
+
+## make test: set up with the dev extras and run lint, type checks and the whole test suite
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check monitor tests benchmarks
+	$(BIN)/mypy monitor
+	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+check: $(VENV)/.installed-run
+	$(BIN)/monitor check --config $(CONFIG)
+
+clean:
+	rm -rf $(VENV) var build dist *.egg-info

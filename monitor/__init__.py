@@ -1,0 +1,3 @@
+"""monitor: a self-hosted media-monitoring alert service."""
+
+__version__ = "0.1.0"

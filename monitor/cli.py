@@ -1,0 +1,222 @@
+"""The commands of DESIGN §4: thin wrappers that parse flags and call the stages."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import __version__
+from monitor.errors import ConfigurationError, MonitorError
+
+CONFIG_HELP = "Configuration directory (env MONITOR_CONFIG; default ./config)."
+
+
+def _config_option(func: Any) -> Any:
+    return click.option(
+        "--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
+        default=lambda: os.environ.get("MONITOR_CONFIG", "config"), show_default="./config", help=CONFIG_HELP,
+    )(func)
+
+
+def _fail(error: Exception) -> None:
+    click.echo(str(error), err=True)
+    sys.exit(1)
+
+
+def _load(config_dir: Path) -> Any:
+    from monitor.checking import check_configuration
+
+    loaded, problems = check_configuration(config_dir, os.environ, run_tests=False)
+    if problems or loaded is None:
+        for problem in problems:
+            click.echo(problem.format(), err=True)
+        click.echo(f"{len(problems)} problem(s) in {config_dir}; run `monitor check` after fixing them.", err=True)
+        sys.exit(1)
+    return loaded.config
+
+
+def _database(config: Any) -> Any:
+    from monitor.store.db import Database
+    from monitor.store.migrate import upgrade
+
+    db = Database(config.settings.database)
+    upgrade(db)
+    return db
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="monitor")
+def main() -> None:
+    """monitor: media-monitoring alerts from news feeds, explained."""
+
+
+@main.command()
+@_config_option
+@click.option("--once", is_flag=True, help="Poll every feed now, match, deliver what is due, then exit.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log as text lines or JSON objects (default: log_format in monitor.yaml).")
+def run(config_dir: Path, once: bool, log_format: str | None) -> None:
+    """Run the service: scheduler, workers, hot reload; stops cleanly on SIGINT/SIGTERM."""
+    from monitor.logs import configure_logging
+    from monitor.service import Service
+
+    config = _load(config_dir)
+    configure_logging(log_format or config.settings.log_format)
+    try:
+        service = Service(config_dir)
+        if once:
+            result = service.run_once()
+            click.echo(
+                f"polled {result.poll.feeds} feeds ({result.poll.errors} errors), "
+                f"{result.poll.new_articles} new articles, {result.poll.matches} matches, "
+                f"{result.delivery.sent} deliveries sent, {result.delivery.failed} failed",
+                err=True,
+            )
+        else:
+            service.run()
+    except (MonitorError, ConfigurationError) as exc:
+        _fail(exc)
+
+
+@main.command()
+@_config_option
+def check(config_dir: Path) -> None:
+    """Validate all configuration (and run watchlist tests); exit 0, or 1 with every problem."""
+    from monitor.checking import check_configuration
+
+    loaded, problems = check_configuration(config_dir, os.environ, run_tests=True)
+    for problem in problems:
+        click.echo(problem.format())
+    if problems or loaded is None:
+        click.echo(f"\n{len(problems)} problem(s) found.")
+        sys.exit(1)
+    config = loaded.config
+    entries = sum(len(w.actors) + len(w.topics) for w in config.watchlists.values())
+    tests = sum(len(w.tests) for w in config.watchlists.values())
+    click.echo(
+        f"configuration OK: {len(config.feeds)} feeds, {len(config.watchlists)} watchlists "
+        f"({entries} entries, {tests} tests passed), {len(config.subscribers)} subscribers"
+    )
+
+
+@main.command("match")
+@_config_option
+@click.option("--watchlist", "watchlists", multiple=True, help="Only this watchlist (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line, one per article.")
+@click.argument("sources", nargs=-1, required=True)
+def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, sources: tuple[str, ...]) -> None:
+    """Match documents without storing them: feed files, HTML/text files, URLs, or - for stdin."""
+    from monitor.commands.match import run_match
+
+    config = _load(config_dir)
+    try:
+        found = run_match(config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo)
+    except MonitorError as exc:
+        _fail(exc)
+    if not found:
+        sys.exit(2 if not as_json else 0)
+
+
+@main.command()
+@_config_option
+@click.option("--days", type=int, default=30, show_default=True, help="How far back to look.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Most hits to print.")
+@click.argument("query")
+def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
+    """What a query (or a watchlist entry LIST/ENTRY) would have matched in the stored archive."""
+    from monitor.commands.backtest import run_backtest
+
+    config = _load(config_dir)
+    try:
+        run_backtest(config, _database(config), query, days=days, limit=limit, out=click.echo)
+    except MonitorError as exc:
+        _fail(exc)
+
+
+@main.command()
+@_config_option
+@click.option("--subscriber", "subscriber_ids", multiple=True, help="Only this subscriber (repeatable).")
+@click.option("--preview", is_flag=True, help="Render without sending or marking anything.")
+def digest(config_dir: Path, subscriber_ids: tuple[str, ...], preview: bool) -> None:
+    """Build and send the pending digests now (or only render them with --preview)."""
+    from monitor.commands.digest import run_digest
+
+    config = _load(config_dir)
+    try:
+        run_digest(config, _database(config), subscriber_ids, preview=preview, out=click.echo)
+    except MonitorError as exc:
+        _fail(exc)
+
+
+@main.command()
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+def feeds(config_dir: Path, as_json: bool) -> None:
+    """The feeds' health: last poll, status, errors, next poll, items per day."""
+    from monitor.commands.tables import print_feeds
+
+    config = _load(config_dir)
+    print_feeds(_database(config), as_json=as_json, out=click.echo)
+
+
+@main.command()
+@_config_option
+@click.option("--failed", is_flag=True, help="Only permanently failed deliveries.")
+@click.option("--retry", "retry_id", default=None, help="Re-queue this delivery id now.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
+def deliveries(config_dir: Path, failed: bool, retry_id: str | None, as_json: bool) -> None:
+    """The outbox: status, attempts, last error; re-queue a delivery by hand."""
+    from monitor.commands.tables import print_deliveries
+    from monitor.store.outbox import Outbox
+
+    config = _load(config_dir)
+    db = _database(config)
+    if retry_id:
+        if not Outbox(db).requeue(retry_id, datetime.now(UTC)):
+            _fail(MonitorError(f"no failed or pending delivery with id {retry_id!r}; see `monitor deliveries`"))
+        click.echo(f"re-queued {retry_id}; the running service (or `monitor run --once`) will send it")
+        return
+    print_deliveries(db, failed_only=failed, as_json=as_json, out=click.echo)
+
+
+@main.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to bind.")
+def serve(config_dir: Path, host: str, port: int) -> None:
+    """The web dashboard and JSON API (needs the `web` extra)."""
+    try:
+        from monitor.web.app import serve as serve_app
+    except ImportError:
+        _fail(MonitorError("the dashboard needs the web extra: pip install 'monitor[web]'"))
+        return
+    config = _load(config_dir)
+    serve_app(config, config_dir, host=host, port=port)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@_config_option
+def db_upgrade(config_dir: Path) -> None:
+    """Apply the migrations (also run automatically at start)."""
+    from monitor.store.db import Database
+    from monitor.store.migrate import upgrade
+
+    config = _load(config_dir)
+    revision = upgrade(Database(config.settings.database))
+    click.echo(f"database at revision {revision}")
+
+
+def json_line(obj: Any) -> str:
+    """Compact JSON for one output line."""
+    return json.dumps(obj, ensure_ascii=False, default=str)

@@ -1,0 +1,51 @@
+"""`monitor digest`: build and send pending digests now, or render them with --preview."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from monitor.config.models import Config
+from monitor.errors import MonitorError
+from monitor.notify.deliver import DeliveryWorker, build_content
+from monitor.notify.email import build_email
+from monitor.notify.webhook import build_payload
+from monitor.pipeline import worker_id
+from monitor.store.db import Database
+from monitor.store.outbox import Outbox
+
+
+def run_digest(
+    config: Config, db: Database, subscriber_ids: Sequence[str], *, preview: bool, out: Callable[[str], None]
+) -> None:
+    """Digest every selected subscriber's pending items now."""
+    known = {s.id: s for s in config.subscribers}
+    for wanted in subscriber_ids:
+        if wanted not in known:
+            raise MonitorError(f"unknown subscriber {wanted!r}; known: {', '.join(sorted(known))}")
+    chosen = [known[i] for i in subscriber_ids] if subscriber_ids else list(config.subscribers)
+    outbox = Outbox(db)
+    now = datetime.now(UTC)
+    if preview:
+        for subscriber in chosen:
+            items = outbox.preview_items(subscriber.id)
+            content = build_content("preview", "digest", subscriber.id, now, items, config)
+            out(f"== {subscriber.id}: {len(content.items)} pending article(s) ==")
+            if subscriber.webhook is not None:
+                import json
+
+                out(json.dumps(build_payload(content), ensure_ascii=False, indent=2))
+            else:
+                message = build_email(content, subscriber, config.settings.email, base_url=config.settings.base_url)
+                body = message.get_body(("plain",))
+                out(f"Subject: {message['Subject']}\n\n{body.get_content() if body else ''}")
+        return
+    worker = DeliveryWorker(outbox, lambda: config, os.environ, owner=worker_id())
+    created = 0
+    for subscriber in chosen:
+        key = "manual@" + now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if outbox.assemble_digest(subscriber.id, subscriber.channel, key, now, send_empty=subscriber.send_empty):
+            created += 1
+    summary = worker.send_due()
+    out(f"{created} digest(s) built; {summary.sent} sent, {summary.retried} to retry, {summary.failed} failed")

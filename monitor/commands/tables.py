@@ -1,0 +1,86 @@
+"""`monitor feeds` and `monitor deliveries`: tables for people, JSON lines for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from monitor.store.db import Database
+from monitor.store.feeds import FeedRepository
+from monitor.store.outbox import Outbox
+
+
+def _when(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    seconds = int((value - now).total_seconds())
+    ago = seconds <= 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{seconds // size}{unit}"
+            break
+    else:
+        text = f"{seconds}s"
+    return f"{text} ago" if ago else f"in {text}"
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned text table."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    return "\n".join(lines)
+
+
+def print_feeds(db: Database, *, as_json: bool, out: Callable[[str], None]) -> None:
+    """Print every feed's health."""
+    now = datetime.now(UTC)
+    health = FeedRepository(db).health(now)
+    if as_json:
+        for feed in health:
+            out(json.dumps(_asdict(feed), ensure_ascii=False))
+        return
+    rows = []
+    for feed in health:
+        state = "disabled" if feed.disabled_reason else ("active" if feed.active else "removed")
+        error = f"{feed.error_kind}: {feed.error_message}" if feed.error_kind else ""
+        rows.append([
+            feed.id, state, str(feed.last_status or "-"), _when(feed.last_polled_at, now),
+            _when(feed.last_success_at, now), str(feed.consecutive_errors), _when(feed.next_poll_at, now),
+            f"{feed.items_per_day:g}", error[:80],
+        ])
+    out(render_table(["feed", "state", "status", "last poll", "last ok", "errors", "next poll", "items/day", "error"],
+                     rows))
+
+
+def _asdict(obj: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(obj).items()}  # type: ignore[call-overload]
+
+
+def print_deliveries(db: Database, *, failed_only: bool, as_json: bool, out: Callable[[str], None]) -> None:
+    """Print the most recent deliveries."""
+    now = datetime.now(UTC)
+    rows = Outbox(db).list(failed_only=failed_only)
+    if as_json:
+        for d in rows:
+            out(json.dumps({
+                "id": d.id, "subscriber": d.subscriber_id, "channel": d.channel, "kind": d.kind,
+                "status": d.status, "attempts": d.attempts, "items": d.item_count,
+                "created_at": d.created_at.isoformat(), "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                "next_attempt_at": d.next_attempt_at.isoformat(), "last_error": d.last_error,
+            }, ensure_ascii=False))
+        return
+    table = [
+        [d.id, d.subscriber_id, f"{d.channel}/{d.kind}", d.status, str(d.attempts), str(d.item_count),
+         _when(d.created_at, now), _when(d.next_attempt_at, now) if d.status == "pending" else "",
+         (d.last_error or "")[:70]]
+        for d in rows
+    ]
+    out(render_table(["id", "subscriber", "what", "status", "attempts", "items", "created", "next try", "last error"],
+                     table))

@@ -1,0 +1,377 @@
+"""Load and check a configuration directory (DESIGN §3), reporting every problem with file, line and column."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from monitor.config.env import apply_env_overrides
+from monitor.config.models import (
+    Config,
+    FeedsFile,
+    Settings,
+    SubscribersFile,
+    WatchlistConfig,
+    _check_id,
+    feed_id_from_url,
+)
+from monitor.config.problems import (
+    ConfigProblem,
+    clean_loc,
+    did_you_mean,
+    error_message,
+    join_hints,
+    model_at,
+)
+from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
+from monitor.errors import ConfigurationError
+
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_SECRET_MESSAGE = "secrets are never written in YAML; name the environment variable that holds it"
+
+EntryNamer = Callable[[tuple[Any, ...]], "str | None"]
+
+
+@dataclass
+class LoadedConfig:
+    """A valid configuration and the source maps of the files it came from."""
+
+    config: Config
+    sources: dict[Path, SourceMap] = field(default_factory=dict)
+    watchlist_files: dict[str, Path] = field(default_factory=dict)
+
+    def _map(self, file: Path) -> SourceMap | None:
+        if file in self.sources:
+            return self.sources[file]
+        wanted = file.resolve()
+        return next((m for p, m in self.sources.items() if p.resolve() == wanted), None)
+
+    def locate(self, file: Path, path: YamlPath) -> tuple[int | None, int | None]:
+        """Line and column of the key (or list item) at `path` in `file`, or its nearest parent."""
+        smap = self._map(file)
+        return smap.locate(path) if smap else (None, None)
+
+    def value_position(self, file: Path, path: YamlPath) -> tuple[int | None, int | None]:
+        """Line and column of the value at `path` in `file`, or of its nearest parent."""
+        smap = self._map(file)
+        return smap.value_position(path) if smap else (None, None)
+
+    def source_line(self, file: Path, line: int | None) -> str | None:
+        """The text of a 1-based line of a loaded file."""
+        smap = self._map(file)
+        return smap.line_text(line) if smap else None
+
+
+def load_config(directory: Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Load a configuration directory; raise ConfigurationError listing every problem found."""
+    return _Run(Path(directory), os.environ if env is None else env).run()
+
+
+def locate_query_problem(loaded: LoadedConfig, watchlist_id: str, entry_id: str, field: str, column: int,
+                         message: str, hint: str | None = None) -> ConfigProblem:
+    """A problem at character `column` (1-based) of a topic's `query` or an actor's `exclude`."""
+    file = loaded.watchlist_files.get(watchlist_id, loaded.config.directory / "watchlists" / f"{watchlist_id}.yaml")
+    watchlist = loaded.config.watchlists.get(watchlist_id)
+    smap = loaded._map(file)
+    path: YamlPath | None = None
+    kind = "entry"
+    if watchlist is not None:
+        for section, singular, ids in (("actors", "actor", [a.id for a in watchlist.actors]),
+                                       ("topics", "topic", [t.id for t in watchlist.topics])):
+            if entry_id in ids:
+                path, kind = (section, ids.index(entry_id), field), singular
+    if smap is None or path is None:
+        return ConfigProblem(file, None, None, f"{kind} {entry_id!r}", message, hint)
+    line: int | None
+    col: int | None
+    exact = smap.char_position(path, column - 1)
+    if exact is not None:
+        line, col = exact
+    else:  # a scalar we cannot trace character by character (folded, escaped): point at the value
+        line, col = smap.value_position(path)
+    return ConfigProblem(file, line, col, f"{kind} {entry_id!r}", message, hint, smap.line_text(line), col)
+
+
+def _entry_name(raw: Any, loc: tuple[Any, ...], section: str, singular: str) -> str | None:
+    """ "feed 'example-news'" for a loc inside the `section` list, naming it by id (or url), else by number."""
+    if len(loc) < 2 or loc[0] != section or not isinstance(loc[1], int):
+        return None
+    items = raw.get(section) if isinstance(raw, dict) else None
+    item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+    if isinstance(item, dict):
+        for key in ("id", "url"):
+            if isinstance(item.get(key), str) and item[key]:
+                return f"{singular} {item[key]!r}"
+    return f"{singular} #{loc[1] + 1}"
+
+
+class _Run:
+    """One loading pass: collects problems from every file before giving up."""
+
+    def __init__(self, directory: Path, env: Mapping[str, str]) -> None:
+        self.directory = directory
+        self.env = env
+        self.problems: list[ConfigProblem] = []
+        self.sources: dict[Path, SourceMap] = {}
+
+    def problem(self, file: Path, smap: SourceMap | None, pos: tuple[int | None, int | None], entry: str | None,
+                message: str, hint: str | None = None, *, show_source: bool = True) -> None:
+        line, column = pos
+        source = smap.line_text(line) if smap is not None and show_source else None
+        self.problems.append(ConfigProblem(file, line, column, entry, message, hint, source, column))
+
+    def read(self, name: str, required: bool = False) -> tuple[dict[str, Any], SourceMap] | None:
+        """The top-level mapping of a file (empty if the file is empty), or None if it is unusable."""
+        file = self.directory / name
+        if not file.exists():
+            if required:
+                self.problem(file, None, (None, None), None, f"no {name}",
+                             f"create {name} listing the feeds to poll (see DESIGN §3.1); it may be 'feeds: []'")
+            return None
+        try:
+            data, smap = load_yaml_with_positions(file)
+        except ConfigurationError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        self.sources[file] = smap
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.problem(file, smap, smap.value_position(()), None, "expected a mapping of keys and values at the top")
+            return None
+        # An empty section ("feeds:" with nothing under it) means "none", not an error.
+        return {k: v for k, v in data.items() if v is not None}, smap
+
+    def validate(self, model: type[BaseModel], data: dict[str, Any], file: Path, smap: SourceMap | None,
+                 entry: EntryNamer, origins: Mapping[tuple[Any, ...], str] | None = None) -> Any:
+        """The validated model, or None after reporting each validation error at its position."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                self.report(error, model, data, file, smap, entry, origins or {})
+            return None
+
+    def report(self, error: Mapping[str, Any], model: type[BaseModel], data: dict[str, Any], file: Path,
+               smap: SourceMap | None, entry: EntryNamer, origins: Mapping[tuple[Any, ...], str]) -> None:
+        loc = clean_loc(data, tuple(error["loc"]))
+        name = entry(loc)
+        if loc in origins:  # the value came from the environment, not from the file
+            self.problem(file, None, (None, None), name, f"environment {origins[loc]}: {error_message(error)}")
+            return
+        at: Callable[[YamlPath], tuple[int | None, int | None]] = smap.value_position if smap else (
+            lambda _: (None, None))
+        if error["type"] == "extra_forbidden" and loc:
+            parent = model_at(model, loc[:-1])
+            allowed = sorted((i.alias or n) for n, i in parent.model_fields.items()) if parent else []
+            hint = join_hints(did_you_mean(str(loc[-1]), allowed), "allowed keys: " + ", ".join(allowed))
+            pos = smap.locate(loc) if smap else (None, None)
+            self.problem(file, smap, pos, name, f"unknown key {loc[-1]!r}", hint)
+        elif error["type"] == "missing" and loc:
+            self.problem(file, smap, at(loc[:-1]), name, f"missing required field {loc[-1]!r}")
+        else:
+            self.problem(file, smap, at(loc), name, error_message(error))
+
+    def run(self) -> LoadedConfig:
+        if not self.directory.is_dir():
+            raise ConfigurationError([ConfigProblem(self.directory, None, None, None,
+                                                    "configuration directory not found",
+                                                    "pass --config DIR or set MONITOR_CONFIG")])
+        settings, raw_settings = self.load_settings()
+        allow_local = settings.allow_local_feeds if settings else raw_settings.get("allow_local_feeds") is True
+        feeds = self.load_feeds(allow_local)
+        watchlists, files, raw_lists = self.load_watchlists()
+        subscribers = self.load_subscribers(files, raw_lists)
+        if self.problems:
+            raise ConfigurationError(sorted(self.problems, key=self.sort_key))
+        assert settings and feeds and subscribers is not None  # no problems means every file validated
+        config = Config(directory=self.directory, settings=settings, feed_defaults=feeds.defaults, feeds=feeds.feeds,
+                        subscribers=subscribers.subscribers, watchlists=watchlists)
+        return LoadedConfig(config, self.sources, files)
+
+    def sort_key(self, problem: ConfigProblem) -> tuple[int, str, int, int]:
+        """Files in the order an operator reads them (DESIGN §3), then by position."""
+        rank = {"monitor.yaml": 0, "feeds.yaml": 1, "subscribers.yaml": 2}.get(problem.file.name, 3)
+        return rank, str(problem.file), problem.line or 0, problem.column or 0
+
+    def load_settings(self) -> tuple[Settings | None, dict[str, Any]]:
+        file = self.directory / "monitor.yaml"
+        read = self.read("monitor.yaml")
+        if read is None and file.exists():
+            return None, {}
+        raw, smap = read if read else ({}, None)
+        data, origins = apply_env_overrides(raw, self.env)
+        settings = self.validate(Settings, data, file, smap, lambda loc: "settings", origins)
+        smtp = data.get("email", {}).get("smtp") if isinstance(data.get("email"), dict) else None
+        secret = smtp.get("password_env") if isinstance(smtp, dict) else None
+        if isinstance(secret, str) and not _ENV_NAME.match(secret):
+            where = ("email", "smtp", "password_env")
+            if where in origins:
+                self.problem(file, None, (None, None), "settings", f"environment {origins[where]}: {_SECRET_MESSAGE}")
+            else:
+                pos = smap.value_position(where) if smap else (None, None)
+                self.problem(file, smap, pos, "settings", _SECRET_MESSAGE,
+                             "e.g. password_env: MONITOR_SMTP_PASSWORD", show_source=False)
+                settings = None
+        return settings, data
+
+    def load_feeds(self, allow_local: bool) -> FeedsFile | None:
+        file = self.directory / "feeds.yaml"
+        read = self.read("feeds.yaml", required=True)
+        if read is None:
+            return None
+        raw, smap = read
+
+        def name(loc: tuple[Any, ...]) -> str | None:
+            return "defaults" if loc[:1] == ("defaults",) else _entry_name(raw, loc, "feeds", "feed")
+
+        result = self.validate(FeedsFile, raw, file, smap, name)
+        items = raw.get("feeds")
+        ids: dict[str, int | None] = {}
+        urls: dict[str, int | None] = {}
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            url = item.get("url") if isinstance(item, dict) else None
+            if not isinstance(url, str):
+                continue
+            url = url.strip()
+            feed_id = item.get("id") or feed_id_from_url(url)
+            label = name(("feeds", index))
+            id_pos = smap.value_position(("feeds", index, "id" if item.get("id") else "url"))
+            if isinstance(feed_id, str) and feed_id in ids:
+                derived = "" if item.get("id") else " (derived from the URL)"
+                self.problem(file, smap, id_pos, label, f"duplicate feed id {feed_id!r}{derived}",
+                             f"first used at line {ids[feed_id]}; feed ids must be unique")
+            elif isinstance(feed_id, str):
+                ids[feed_id] = id_pos[0]
+            url_pos = smap.value_position(("feeds", index, "url"))
+            if url in urls:
+                self.problem(file, smap, url_pos, label, "duplicate feed URL", f"first listed at line {urls[url]}")
+            else:
+                urls[url] = url_pos[0]
+            scheme = urlsplit(url).scheme.lower()
+            if not allow_local and (scheme in ("file", "") or len(scheme) == 1):
+                self.problem(file, smap, url_pos, label, f"local feed {url!r} is not allowed",
+                             "set allow_local_feeds: true in monitor.yaml")
+        return result
+
+    def load_watchlists(self) -> tuple[dict[str, WatchlistConfig], dict[str, Path], dict[str, dict[str, Any]]]:
+        folder = self.directory / "watchlists"
+        candidates = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
+        watchlists: dict[str, WatchlistConfig] = {}
+        files: dict[str, Path] = {}
+        raw_lists: dict[str, dict[str, Any]] = {}
+        for file in candidates:
+            stem = file.stem
+            if stem in files:
+                self.problem(file, None, (None, None), f"watchlist {stem!r}", "a second file for the same watchlist",
+                             f"{files[stem].name} already defines it")
+                continue
+            files[stem] = file
+            try:
+                _check_id(stem)
+            except ValueError as exc:
+                self.problem(file, None, (None, None), f"watchlist {stem!r}", f"the file name is the watchlist id: {exc}")
+            read = self.read(f"watchlists/{file.name}")
+            if read is None:
+                continue
+            raw, smap = read
+            raw_lists[stem] = raw
+            if raw.get("id") is not None and raw["id"] != stem:
+                self.problem(file, smap, smap.value_position(("id",)), f"watchlist {stem!r}",
+                             f"id {raw['id']!r} differs from the file name {stem!r}",
+                             "the file name is the watchlist id: rename the file or remove 'id:'")
+            self.check_entry_ids(raw, file, smap)
+
+            def name(loc: tuple[Any, ...], raw: dict[str, Any] = raw, stem: str = stem) -> str | None:
+                for section, singular in (("actors", "actor"), ("topics", "topic")):
+                    if loc[:1] == (section,):
+                        return _entry_name(raw, loc, section, singular)
+                if loc[:1] == ("tests",) and len(loc) > 1:
+                    return f"test #{loc[1] + 1}"
+                return f"watchlist {stem!r}"
+
+            result = self.validate(WatchlistConfig, {**raw, "id": stem}, file, smap, name)
+            if result is not None:
+                watchlists[stem] = result
+        return watchlists, files, raw_lists
+
+    def check_entry_ids(self, raw: dict[str, Any], file: Path, smap: SourceMap) -> None:
+        seen: dict[str, tuple[str, int | None]] = {}
+        for section, singular in (("actors", "actor"), ("topics", "topic")):
+            items = raw.get(section)
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                entry_id = item.get("id") if isinstance(item, dict) else None
+                if not isinstance(entry_id, str):
+                    continue
+                pos = smap.value_position((section, index, "id"))
+                if entry_id in seen:
+                    kind, line = seen[entry_id]
+                    self.problem(file, smap, pos, f"{singular} {entry_id!r}", f"duplicate id {entry_id!r}",
+                                 f"{kind} at line {line} already uses it; actors and topics share one namespace")
+                else:
+                    seen[entry_id] = (singular, pos[0])
+
+    def load_subscribers(self, files: dict[str, Path], raw_lists: dict[str, dict[str, Any]]) -> SubscribersFile | None:
+        file = self.directory / "subscribers.yaml"
+        read = self.read("subscribers.yaml")
+        if read is None:
+            return None if file.exists() else SubscribersFile()
+        raw, smap = read
+
+        def name(loc: tuple[Any, ...]) -> str | None:
+            return _entry_name(raw, loc, "subscribers", "subscriber")
+
+        result = self.validate(SubscribersFile, raw, file, smap, name)
+        items = raw.get("subscribers")
+        ids: dict[str, int | None] = {}
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            label = name(("subscribers", index))
+            sub_id = item.get("id")
+            if isinstance(sub_id, str):
+                pos = smap.value_position(("subscribers", index, "id"))
+                if sub_id in ids:
+                    self.problem(file, smap, pos, label, f"duplicate subscriber id {sub_id!r}",
+                                 f"first used at line {ids[sub_id]}")
+                else:
+                    ids[sub_id] = pos[0]
+            webhook = item.get("webhook")
+            secret = webhook.get("secret_env") if isinstance(webhook, dict) else None
+            if isinstance(secret, str) and not _ENV_NAME.match(secret):
+                # No source line: it would print the secret into logs and terminals.
+                self.problem(file, smap, smap.value_position(("subscribers", index, "webhook", "secret_env")), label,
+                             _SECRET_MESSAGE, "e.g. secret_env: CASE_SYSTEM_WEBHOOK_SECRET", show_source=False)
+                result = None
+            refs = item.get("watchlists")
+            for ref_index, ref in enumerate(refs if isinstance(refs, list) else []):
+                if isinstance(ref, str):
+                    self.check_reference(ref, files, raw_lists, file, smap,
+                                         ("subscribers", index, "watchlists", ref_index), label)
+        return result
+
+    def check_reference(self, ref: str, files: dict[str, Path], raw_lists: dict[str, dict[str, Any]], file: Path,
+                        smap: SourceMap, path: YamlPath, label: str | None) -> None:
+        list_id, _, entry_id = ref.partition("/")
+        pos = smap.value_position(path)
+        if list_id not in files:
+            known = sorted(files)
+            hint = join_hints(did_you_mean(list_id, known),
+                               "watchlists are the files in watchlists/: " + (", ".join(known) or "none yet"))
+            self.problem(file, smap, pos, label, f"unknown watchlist {list_id!r}", hint)
+            return
+        raw = raw_lists.get(list_id)
+        if not entry_id or raw is None:  # a broken watchlist file is reported on its own
+            return
+        entries = [item["id"] for section in ("actors", "topics") if isinstance(raw.get(section), list)
+                   for item in raw[section] if isinstance(item, dict) and isinstance(item.get("id"), str)]
+        if entry_id not in entries:
+            self.problem(file, smap, pos, label, f"watchlist {list_id!r} has no actor or topic {entry_id!r}",
+                         did_you_mean(entry_id, entries))

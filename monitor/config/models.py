@@ -1,0 +1,283 @@
+"""Typed models of the four configuration files (DESIGN §3)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.config.schedule import Schedule, parse_schedule
+from monitor.config.units import ByteSize, Duration
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"id {value!r} must be lowercase letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    return value
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Istanbul") from None
+    return value
+
+
+def feed_id_from_url(url: str) -> str:
+    """A stable, readable id for a feed without one: host plus a short hash of the URL."""
+    host = (urlsplit(url).hostname or "local").removeprefix("www.")
+    slug = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "feed"
+    return f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+
+
+# ---------------------------------------------------------------- feeds.yaml
+
+
+class FeedDefaults(_Strict):
+    interval: Duration = timedelta(minutes=15)
+    max_interval: Duration = timedelta(hours=6)
+
+
+class FeedConfig(_Strict):
+    url: str
+    id: str = ""
+    name: str | None = None
+    interval: Duration | None = None
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    full_text: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        value = value.strip()
+        scheme = urlsplit(value).scheme.lower()
+        if scheme in ("http", "https"):
+            if not urlsplit(value).hostname:
+                raise ValueError(f"URL {value!r} has no host")
+            return value
+        if scheme == "file" or scheme == "" or len(scheme) == 1:  # "" or "c:" → a path
+            return value
+        raise ValueError(f"URL scheme {scheme!r} is not supported; use http(s), or file: with allow_local_feeds")
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(seconds=1):
+            raise ValueError("interval must be at least 1s")
+        return value
+
+    @model_validator(mode="after")
+    def _derive_id(self) -> FeedConfig:
+        if not self.id:
+            object.__setattr__(self, "id", feed_id_from_url(self.url))
+        else:
+            _check_id(self.id)
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        """True for file: URLs and plain paths."""
+        return urlsplit(self.url).scheme.lower() not in ("http", "https")
+
+
+class FeedsFile(_Strict):
+    defaults: FeedDefaults = FeedDefaults()
+    feeds: tuple[FeedConfig, ...] = ()
+
+
+# ---------------------------------------------------------------- watchlists/*.yaml
+
+
+class ActorConfig(_Strict):
+    id: str
+    name: str
+    kind: Literal["person", "organization", "place", "other"] = "other"
+    aliases: tuple[str, ...] = ()
+    exact_case: tuple[str, ...] = ()
+    exclude: str | None = None
+    description: str | None = None
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class TopicConfig(_Strict):
+    id: str
+    name: str
+    query: str
+    description: str | None = None
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class WatchlistTest(_Strict):
+    """A watchlist-as-code test: `text` must match every entry in `matches` and none in `not_matches`."""
+
+    text: str
+    title: str = ""
+    matches: tuple[str, ...] = ()
+    not_matches: tuple[str, ...] = ()
+
+
+class WatchlistConfig(_Strict):
+    id: str = ""
+    name: str
+    description: str | None = None
+    actors: tuple[ActorConfig, ...] = ()
+    topics: tuple[TopicConfig, ...] = ()
+    tests: tuple[WatchlistTest, ...] = ()
+
+    def entry_ids(self) -> list[str]:
+        """Ids of all actors and topics, in file order."""
+        return [a.id for a in self.actors] + [t.id for t in self.topics]
+
+
+# ---------------------------------------------------------------- subscribers.yaml
+
+
+class WebhookConfig(_Strict):
+    url: str
+    secret_env: str | None = None
+    timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("webhook url must be http(s)")
+        return value
+
+
+class SubscriberConfig(_Strict):
+    id: str
+    email: str | None = None
+    webhook: WebhookConfig | None = None
+    watchlists: tuple[str, ...] = Field(min_length=1)
+    schedule: Schedule = Field(default_factory=lambda: parse_schedule("immediate"))
+    timezone: str = "UTC"
+    send_empty: bool = False
+    name: str | None = None
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> Schedule:
+        return value if isinstance(value, Schedule) else parse_schedule(str(value))
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[^@\s]+@[^@\s]+$", value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> SubscriberConfig:
+        if (self.email is None) == (self.webhook is None):
+            raise ValueError("a subscriber needs exactly one of 'email' or 'webhook'")
+        return self
+
+    @property
+    def channel(self) -> Literal["email", "webhook"]:
+        """How this subscriber is reached."""
+        return "email" if self.email else "webhook"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The subscriber's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class SubscribersFile(_Strict):
+    subscribers: tuple[SubscriberConfig, ...] = ()
+
+
+# ---------------------------------------------------------------- monitor.yaml
+
+
+class SmtpSettings(_Strict):
+    host: str = "localhost"
+    port: int = 587
+    starttls: bool = True
+    tls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+
+class EmailSettings(_Strict):
+    transport: Literal["smtp", "file"] = "file"
+    from_: str = Field(default="Monitor <monitor@localhost>", alias="from")
+    smtp: SmtpSettings = SmtpSettings()
+    outbox_dir: Path = Path("var/outbox")
+    templates_dir: Path | None = None
+    unsubscribe_url: str | None = None
+
+
+class FetchSettings(_Strict):
+    timeout: Duration = timedelta(seconds=20)
+    max_bytes: ByteSize = 15 * 1024 * 1024
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    concurrency: int = Field(default=64, ge=1)
+    per_host: int = Field(default=2, ge=1)
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor/monitor)"
+    allow_private_networks: bool = False
+
+
+class Settings(_Strict):
+    database: str = "sqlite:///var/monitor.db"
+    timezone: str = "UTC"
+    email: EmailSettings = EmailSettings()
+    fetch: FetchSettings = FetchSettings()
+    retention: Duration = timedelta(days=90)
+    allow_local_feeds: bool = False
+    log_format: Literal["text", "json"] = "text"
+    base_url: str = "http://127.0.0.1:8080"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+
+# ---------------------------------------------------------------- the whole
+
+
+class Config(_Strict):
+    """Everything loaded from a configuration directory."""
+
+    directory: Path
+    settings: Settings = Settings()
+    feed_defaults: FeedDefaults = FeedDefaults()
+    feeds: tuple[FeedConfig, ...] = ()
+    subscribers: tuple[SubscriberConfig, ...] = ()
+    watchlists: dict[str, WatchlistConfig] = Field(default_factory=dict)
+
+    def feed_interval(self, feed: FeedConfig) -> timedelta:
+        """The configured polling interval of a feed (its own or the default)."""
+        return feed.interval or self.feed_defaults.interval
+
+    def resolve_path(self, path: Path) -> Path:
+        """A relative path in settings is relative to the working directory, as operators expect."""
+        return path

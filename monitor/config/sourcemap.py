@@ -1,0 +1,249 @@
+"""Safe YAML loading that remembers where every key and value came from (line and column)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from monitor.config.problems import ConfigProblem
+from monitor.errors import ConfigurationError
+
+YamlPath = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp", "binary")
+}
+# Composing expands aliases lazily, but walking them does not: cap the walk so a "billion laughs"
+# file is refused instead of hanging the service.
+_MAX_NODES = 200_000
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """SafeLoader without extra behaviour: a separate class so nothing we add leaks into PyYAML's."""
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """Where one value sits: its key (for mapping values) and value node, 1-based, plus the scalar style."""
+
+    key_line: int | None
+    key_column: int | None
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    style: str | None
+
+
+@dataclass
+class SourceMap:
+    """Positions of every value of one YAML file, by path of keys and list indexes."""
+
+    file: Path
+    lines: list[str]
+    nodes: dict[YamlPath, NodeInfo] = field(default_factory=dict)
+
+    def _nearest(self, path: YamlPath) -> tuple[YamlPath, NodeInfo] | None:
+        for cut in range(len(path), -1, -1):
+            info = self.nodes.get(tuple(path[:cut]))
+            if info is not None:
+                return tuple(path[:cut]), info
+        return None
+
+    def locate(self, path: YamlPath) -> tuple[int | None, int | None]:
+        """Position of the key naming `path` (or of the list item), else of the nearest existing parent."""
+        found = self._nearest(path)
+        if found is None:
+            return None, None
+        _, info = found
+        if info.key_line is not None:
+            return info.key_line, info.key_column
+        return info.line, info.column
+
+    def value_position(self, path: YamlPath) -> tuple[int | None, int | None]:
+        """Position of the value at `path`, else of the nearest existing parent's value."""
+        found = self._nearest(path)
+        if found is None:
+            return None, None
+        return found[1].line, found[1].column
+
+    def info(self, path: YamlPath) -> NodeInfo | None:
+        """The recorded node at exactly `path`, if any."""
+        return self.nodes.get(tuple(path))
+
+    def line_text(self, line: int | None) -> str | None:
+        """The source text of a 1-based line, without its newline."""
+        if line is None or not 1 <= line <= len(self.lines):
+            return None
+        return self.lines[line - 1]
+
+    def char_position(self, path: YamlPath, index: int) -> tuple[int, int] | None:
+        """File (line, column) of the 0-based character `index` of the string scalar at `path`."""
+        info = self.nodes.get(tuple(path))
+        if info is None:
+            return None
+        positions = _char_positions(info, self.lines)
+        if positions is None or not positions:
+            return None
+        return positions[min(max(index, 0), len(positions) - 1)]
+
+
+def _problem(file: Path, lines: list[str], line: int | None, column: int | None, message: str,
+             hint: str | None = None) -> ConfigProblem:
+    source = lines[line - 1] if line is not None and 1 <= line <= len(lines) else None
+    return ConfigProblem(file, line, column, None, message, hint, source, column)
+
+
+def _yaml_error_problem(file: Path, lines: list[str], exc: yaml.YAMLError) -> ConfigProblem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    message = getattr(exc, "problem", None) or str(exc)
+    hint = None
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if "'\\t'" in message:
+        hint = "YAML indentation uses spaces, not tabs"
+    elif context:
+        hint = context
+        if context_mark is not None and context_mark.line + 1 != line:
+            hint += f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
+    return _problem(file, lines, line, column, f"invalid YAML: {message}", hint)
+
+
+def load_yaml_with_positions(path: Path) -> tuple[Any, SourceMap]:
+    """Load one YAML file safely; raise ConfigurationError for syntax errors, tags and duplicate keys."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError([ConfigProblem(path, None, None, None, f"not UTF-8 text: {exc.reason}")]) from None
+    except OSError as exc:
+        raise ConfigurationError([ConfigProblem(path, None, None, None, f"cannot read: {exc.strerror}")]) from None
+    return load_yaml_text(text, path)
+
+
+def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
+    """Like load_yaml_with_positions, for text already read; `path` is used in problems."""
+    lines = text.splitlines()
+    smap = SourceMap(path, lines)
+    loader = _SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        if root is None:  # an empty file (or only comments)
+            return None, smap
+        problems = sorted(_walk(root, (), None, smap, path, lines), key=lambda p: (p.line or 0, p.column or 0))
+        if problems:
+            raise ConfigurationError(problems)
+        try:
+            data = loader.construct_document(root)
+        except yaml.YAMLError as exc:  # e.g. a bad !!timestamp or !!binary value
+            raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        return data, smap
+    finally:
+        loader.dispose()
+
+
+def _walk(node: Node, path: YamlPath, key: Node | None, smap: SourceMap, file: Path,
+          lines: list[str]) -> Iterator[ConfigProblem]:
+    """Record positions depth-first and yield problems: unsafe tags, duplicate keys, alias bombs."""
+    stack: list[tuple[Node, YamlPath, Node | None, frozenset[int]]] = [(node, path, key, frozenset())]
+    count = 0
+    while stack:
+        current, current_path, key_node, ancestors = stack.pop()
+        count += 1
+        if count > _MAX_NODES:
+            yield _problem(file, lines, None, None, f"more than {_MAX_NODES} values (alias expansion?)")
+            return
+        start, end = current.start_mark, current.end_mark
+        smap.nodes.setdefault(current_path, NodeInfo(
+            key_node.start_mark.line + 1 if key_node else None,
+            key_node.start_mark.column + 1 if key_node else None,
+            start.line + 1, start.column + 1, end.line + 1, end.column + 1,
+            getattr(current, "style", None),
+        ))
+        if current.tag not in _STANDARD_TAGS:
+            shown = current.tag.replace("tag:yaml.org,2002:", "!!")
+            line, column = start.line + 1, start.column + 1
+            yield _problem(file, lines, line, column, f"tag {shown!r} is not allowed",
+                           "configuration is plain YAML: remove the tag")
+            continue
+        if id(current) in ancestors:  # a recursive alias
+            yield _problem(file, lines, start.line + 1, start.column + 1, "recursive alias is not allowed")
+            continue
+        inner = ancestors | {id(current)}
+        if isinstance(current, MappingNode):
+            seen: dict[tuple[str, str], Node] = {}
+            children = []
+            for k, v in current.value:
+                if k.tag == "tag:yaml.org,2002:merge":
+                    children.append((v, current_path, None))  # merged keys belong to this mapping
+                    continue
+                if k.tag not in _STANDARD_TAGS:
+                    shown = k.tag.replace("tag:yaml.org,2002:", "!!")
+                    yield _problem(file, lines, k.start_mark.line + 1, k.start_mark.column + 1,
+                                   f"tag {shown!r} is not allowed", "configuration is plain YAML: remove the tag")
+                    continue
+                if isinstance(k, ScalarNode):
+                    ident = (k.tag, k.value)
+                    if ident in seen:
+                        first = seen[ident].start_mark.line + 1
+                        yield _problem(file, lines, k.start_mark.line + 1, k.start_mark.column + 1,
+                                       f"duplicate key {k.value!r}",
+                                       f"first defined at line {first}; YAML keeps only one of them")
+                    else:
+                        seen[ident] = k
+                    child_key: str | int = k.value
+                else:
+                    child_key = f"<{k.tag}>"
+                children.append((v, current_path + (child_key,), k))
+            for v, p, k in reversed(children):
+                stack.append((v, p, k, inner))
+        elif isinstance(current, SequenceNode):
+            for index in range(len(current.value) - 1, -1, -1):
+                stack.append((current.value[index], current_path + (index,), None, inner))
+
+
+def _char_positions(info: NodeInfo, lines: list[str]) -> list[tuple[int, int]] | None:
+    """File position of each character of a string scalar, or None when it cannot be traced exactly."""
+    style = info.style or ""
+    if style in ("'", '"') and info.line == info.end_line:
+        return _quoted_positions(info, lines[info.line - 1], style)
+    if style in ("", None) and info.line == info.end_line:
+        return [(info.line, info.column + i) for i in range(info.end_column - info.column)]
+    if style == "|":
+        result: list[tuple[int, int]] = []
+        body = [n for n in range(info.line + 1, min(info.end_line, len(lines)) + 1)]
+        indents = [len(lines[n - 1]) - len(lines[n - 1].lstrip(" ")) for n in body if lines[n - 1].strip()]
+        indent = min(indents) if indents else 0
+        for n in body:
+            text = lines[n - 1]
+            for i in range(indent, len(text)):
+                result.append((n, i + 1))
+            result.append((n, len(text) + 1))  # the newline
+        return result
+    return None
+
+
+def _quoted_positions(info: NodeInfo, text: str, quote: str) -> list[tuple[int, int]]:
+    """Positions of the characters of a one-line quoted scalar, skipping quotes and escapes."""
+    result: list[tuple[int, int]] = []
+    i = info.column  # 0-based index just after the opening quote
+    stop = info.end_column - 2  # 0-based index of the closing quote
+    widths = {"x": 4, "u": 6, "U": 10}
+    while i < stop:
+        result.append((info.line, i + 1))
+        if quote == "'" and text[i] == "'":
+            i += 2  # '' is one quote
+        elif quote == '"' and text[i] == "\\" and i + 1 < len(text):
+            i += widths.get(text[i + 1], 2)
+        else:
+            i += 1
+    return result

@@ -1,0 +1,227 @@
+"""From watchlist configuration to compiled nodes: aliases become patterns, @references are resolved."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.config.models import ActorConfig, WatchlistConfig
+from monitor.errors import MonitorError, QuerySyntaxError
+from monitor.match.evaluate import (
+    DEFAULT_FIELDS,
+    CActor,
+    CAnd,
+    CLang,
+    CNear,
+    CNode,
+    CNot,
+    COr,
+    CPatterns,
+    CTag,
+)
+from monitor.match.fold import QUOTES, fold_token_exact, fold_tokens, split_words
+from monitor.match.query import ActorRef, And, Lang, Near, Node, Not, Or, Tag, Term, parse_query
+from monitor.match.scan import PatternTable
+
+
+@dataclass(frozen=True, slots=True)
+class QueryProblem:
+    """A problem with one watchlist entry's query, exclude, or with one of the watchlist's tests.
+
+    `column` is 1-based within the query text; `test_index` is the 0-based position in `tests:`.
+    """
+
+    watchlist: str
+    entry_id: str
+    field: Literal["query", "exclude", "tests"]
+    column: int | None
+    message: str
+    hint: str | None = None
+    test_index: int | None = None
+
+    def format(self) -> str:
+        """One line, e.g. `mena: topic-id: query: column 3: unbalanced '(' (hint: ...)`."""
+        where = f"column {self.column}: " if self.column is not None else ""
+        test = f"test {self.test_index}: " if self.test_index is not None else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{self.watchlist}: {self.entry_id}: {self.field}: {test}{where}{self.message}{hint}"
+
+
+class WatchlistCompileError(MonitorError):
+    """Watchlists could not be compiled; `problems` lists every query problem found."""
+
+    def __init__(self, problems: list[QueryProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.format() for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One compiled watchlist entry (actor or topic), in configuration order."""
+
+    watchlist: str
+    kind: Literal["actor", "topic"]
+    id: str
+    name: str
+    node: CNode
+
+
+class Compiler:
+    """Compiles watchlists into a shared pattern table and per-entry nodes, collecting problems."""
+
+    def __init__(self, watchlists: Mapping[str, WatchlistConfig]) -> None:
+        self.watchlists = watchlists
+        self.table = PatternTable()
+        self.problems: list[QueryProblem] = []
+        self.broken: set[tuple[str, str]] = set()
+        self.fields: set[str] = set(DEFAULT_FIELDS)
+        self._actors: dict[tuple[str, str], CActor] = {}
+        self._names: dict[tuple[str, str], CPatterns] = {}
+        self._by_id: dict[str, dict[str, ActorConfig]] = {}
+
+    def _config(self, wl_id: str, actor_id: str) -> ActorConfig | None:
+        """An actor's configuration by id (a dict per list: lists may hold 100k actors)."""
+        by_id = self._by_id.get(wl_id)
+        if by_id is None:
+            wl = self.watchlists.get(wl_id)
+            by_id = self._by_id[wl_id] = {a.id: a for a in wl.actors} if wl else {}
+        return by_id.get(actor_id)
+
+    def compile_all(self) -> list[Entry]:
+        """Every entry of every watchlist; broken entries are recorded in `problems` and left out."""
+        entries: list[Entry] = []
+        for wl_id, wl in self.watchlists.items():
+            for actor in wl.actors:
+                node = self.actor(wl_id, actor.id)
+                if (wl_id, actor.id) not in self.broken:
+                    entries.append(Entry(wl_id, "actor", actor.id, actor.name, node))
+            for topic in wl.topics:
+                try:
+                    tnode = self.query(topic.query, wl_id, in_exclude=False)
+                except QuerySyntaxError as exc:
+                    self._problem(wl_id, topic.id, "query", exc)
+                    continue
+                entries.append(Entry(wl_id, "topic", topic.id, topic.name, tnode))
+        self.table.freeze()
+        return entries
+
+    def query(self, text: str, watchlist: str | None, *, in_exclude: bool) -> CNode:
+        """Parse and compile one query; @references resolve against `watchlist` (None: any list)."""
+        return self.node(parse_query(text), watchlist, in_exclude)
+
+    def _problem(self, wl: str, entry: str, field: Literal["query", "exclude"], exc: QuerySyntaxError) -> None:
+        self.problems.append(QueryProblem(wl, entry, field, exc.column, exc.message, exc.hint))
+        self.broken.add((wl, entry))
+
+    # ------------------------------------------------------------------ actors
+
+    def names(self, wl_id: str, actor: ActorConfig) -> CPatterns:
+        """The patterns of an actor's name, aliases and exact-case aliases."""
+        key = (wl_id, actor.id)
+        found = self._names.get(key)
+        if found is None:
+            pids: list[int] = []
+            for alias in (actor.name, *actor.aliases):
+                tokens = tuple(fold_tokens(alias))
+                if tokens:
+                    pids.append(self.table.add(tokens))
+            for alias in actor.exact_case:
+                exact = tuple(fold_token_exact(t) for t in split_words(alias.translate(QUOTES))[1::2])
+                if exact:
+                    pids.append(self.table.add(tuple(fold_tokens(alias)), False, exact))
+            found = self._names[key] = CPatterns(list(dict.fromkeys(pids)), DEFAULT_FIELDS)
+        return found
+
+    def actor(self, wl_id: str, actor_id: str) -> CActor:
+        """The compiled actor (names, minus its exclude query), built once and shared by references."""
+        key = (wl_id, actor_id)
+        found = self._actors.get(key)
+        if found is None:
+            config = self._config(wl_id, actor_id)
+            assert config is not None  # callers resolved the id
+            exclude = None
+            if config.exclude is not None:
+                try:
+                    exclude = self.query(config.exclude, wl_id, in_exclude=True)
+                except QuerySyntaxError as exc:
+                    self._problem(wl_id, actor_id, "exclude", exc)
+            found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors))
+        return found
+
+    def _resolve(self, ref: ActorRef, watchlist: str | None) -> tuple[str, ActorConfig]:
+        if ref.watchlist is not None:
+            wl = self.watchlists.get(ref.watchlist)
+            if wl is None:
+                raise QuerySyntaxError(
+                    f"unknown watchlist '{ref.watchlist}'{_did_you_mean(ref.watchlist, self.watchlists)}",
+                    ref.column,
+                    "a watchlist id is its file name without .yaml",
+                )
+            return ref.watchlist, self._find(ref, ref.watchlist, wl)
+        if watchlist is not None:
+            return watchlist, self._find(ref, watchlist, self.watchlists[watchlist])
+        # An ad-hoc query has no home list: accept an actor id that is unique across lists.
+        owners = [w for w in self.watchlists if self._config(w, ref.actor) is not None]
+        if len(owners) == 1:
+            return owners[0], self._find(ref, owners[0], self.watchlists[owners[0]])
+        if len(owners) > 1:
+            raise QuerySyntaxError(
+                f"actor '@{ref.actor}' is in several watchlists", ref.column, f"write @{owners[0]}/{ref.actor}"
+            )
+        ids = [a.id for wl in self.watchlists.values() for a in wl.actors]
+        raise QuerySyntaxError(
+            f"unknown actor '@{ref.actor}'{_did_you_mean(ref.actor, ids, '@')}", ref.column, _ACTOR_HINT
+        )
+
+    def _find(self, ref: ActorRef, wl_id: str, wl: WatchlistConfig) -> ActorConfig:
+        actor = self._config(wl_id, ref.actor)
+        if actor is not None:
+            return actor
+        prefix = "@" if ref.watchlist is None else f"@{wl_id}/"
+        suggestion = _did_you_mean(ref.actor, [a.id for a in wl.actors], prefix)
+        raise QuerySyntaxError(f"unknown actor '{ref.text}'{suggestion}", ref.column, _ACTOR_HINT)
+
+    # ------------------------------------------------------------------ query nodes
+
+    def node(self, ast: Node, wl: str | None, in_exclude: bool) -> CNode:
+        """Compile one AST node; raises QuerySyntaxError for unresolvable references."""
+        if isinstance(ast, Term):
+            fields = self._fields(ast.field)
+            return CPatterns((self.table.add(ast.tokens, ast.prefix),), fields)
+        if isinstance(ast, ActorRef):
+            owner, config = self._resolve(ast, wl)
+            fields = self._fields(ast.field)
+            if in_exclude:  # an exclude sees other actors' names only, so excludes can never form a cycle
+                return CPatterns(self.names(owner, config).pids, fields)
+            actor = self.actor(owner, config.id)
+            return actor if ast.field is None else actor.with_fields(fields)
+        if isinstance(ast, Lang):
+            return CLang(ast.code)
+        if isinstance(ast, Tag):
+            return CTag(ast.name)
+        if isinstance(ast, And):
+            return CAnd([self.node(c, wl, in_exclude) for c in ast.children])
+        if isinstance(ast, Or):
+            return COr([self.node(c, wl, in_exclude) for c in ast.children])
+        if isinstance(ast, Not):
+            return CNot(self.node(ast.child, wl, in_exclude))
+        if isinstance(ast, Near):
+            left, right = self.node(ast.left, wl, in_exclude), self.node(ast.right, wl, in_exclude)
+            return CNear(left, right, ast.distance, ast.ordered)
+        raise TypeError(f"unknown query node {ast!r}")
+
+    def _fields(self, field: str | None) -> frozenset[str]:
+        if field is None:
+            return DEFAULT_FIELDS
+        self.fields.add(field)
+        return frozenset({field})
+
+
+_ACTOR_HINT = "use an actor id from this watchlist, or @watchlist-id/actor-id for another list"
+
+
+def _did_you_mean(name: str, choices: object, prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)  # type: ignore[call-overload]
+    return f" — did you mean '{prefix}{close[0]}'?" if close else ""

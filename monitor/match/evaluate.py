@@ -1,0 +1,236 @@
+"""Compiled query nodes: evaluated against a Scan, they say whether they hold and which spans made them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.match.scan import PatternTable, Scan, Span
+
+DEFAULT_FIELDS: frozenset[str] = frozenset({"title", "body"})  # where unfielded words and aliases are sought
+
+
+class CNode:
+    """A compiled query node."""
+
+    __slots__ = ()
+
+    def true(self, sc: Scan) -> bool:
+        """Whether the node holds for the scanned document."""
+        raise NotImplementedError
+
+    def spans(self, sc: Scan) -> list[Span]:
+        """Token spans of the node's occurrences (positional nodes only)."""
+        raise NotImplementedError
+
+    def highlight(self, sc: Scan, out: list[Span]) -> None:
+        """Add the spans that make this (true) node true; NOT branches add nothing."""
+
+    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+        """Pattern ids of which at least one must occur for the node to hold; None if none need to."""
+        return None
+
+
+class CPatterns(CNode):
+    """Any of some patterns (a word, a phrase, or an actor's aliases), in some fields."""
+
+    __slots__ = ("pids", "fields")
+
+    def __init__(self, pids: Sequence[int], fields: frozenset[str]) -> None:
+        self.pids = tuple(pids)
+        self.fields = fields
+
+    def spans(self, sc: Scan) -> list[Span]:
+        if len(self.pids) == 1:
+            return sc.spans(self.pids[0], self.fields)
+        return sorted(s for p in self.pids for s in sc.spans(p, self.fields))
+
+    def true(self, sc: Scan) -> bool:
+        fields = self.fields
+        for p in self.pids:  # a loop, not any(genexpr): this is the innermost call of matching
+            if sc.has(p, fields):
+                return True
+        return False
+
+    def highlight(self, sc: Scan, out: list[Span]) -> None:
+        out.extend(self.spans(sc))
+
+    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+        return frozenset(self.pids)
+
+
+class CActor(CNode):
+    """An actor: any of its names or aliases, unless its `exclude` query holds (memoised per document)."""
+
+    __slots__ = ("names", "exclude", "key")
+
+    def __init__(self, names: CPatterns, exclude: CNode | None, key: int) -> None:
+        self.names = names
+        self.exclude = exclude
+        self.key = key
+
+    def _excluded(self, sc: Scan) -> bool:
+        if self.exclude is None:
+            return False
+        cached = sc.memo.get(self.key)
+        if cached is None:
+            cached = sc.memo[self.key] = self.exclude.true(sc)
+        return bool(cached)
+
+    def true(self, sc: Scan) -> bool:
+        return self.names.true(sc) and not self._excluded(sc)
+
+    def spans(self, sc: Scan) -> list[Span]:
+        found = self.names.spans(sc)
+        return found if found and not self._excluded(sc) else []
+
+    def highlight(self, sc: Scan, out: list[Span]) -> None:
+        out.extend(self.spans(sc))
+
+    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+        return self.names.triggers(table)
+
+    def with_fields(self, fields: frozenset[str]) -> CActor:
+        """The same actor sought only in some fields (`title:@actor`)."""
+        return CActor(CPatterns(self.names.pids, fields), self.exclude, self.key)
+
+
+class CLang(CNode):
+    """The article's language, compared on the primary subtag ("ar" matches "ar-EG")."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def true(self, sc: Scan) -> bool:
+        lang = (sc.doc.language or "").lower().replace("_", "-")
+        return lang == self.code or lang.split("-")[0] == self.code
+
+
+class CTag(CNode):
+    """A feed tag of the article (case-insensitive)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def true(self, sc: Scan) -> bool:
+        return any(t.casefold() == self.name for t in sc.doc.tags)
+
+
+class CAnd(CNode):
+    """All children."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children: Sequence[CNode]) -> None:
+        self.children = tuple(children)
+
+    def true(self, sc: Scan) -> bool:
+        for c in self.children:
+            if not c.true(sc):
+                return False
+        return True
+
+    def highlight(self, sc: Scan, out: list[Span]) -> None:
+        for c in self.children:
+            c.highlight(sc, out)
+
+    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+        # Any single child's requirement is a requirement of the AND: pick the one likely rarest.
+        options = [t for t in (c.triggers(table) for c in self.children) if t is not None]
+        return min(options, key=lambda t: _cost(t, table)) if options else None
+
+
+class COr(CNode):
+    """Any child."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children: Sequence[CNode]) -> None:
+        self.children = tuple(children)
+
+    def true(self, sc: Scan) -> bool:
+        for c in self.children:
+            if c.true(sc):
+                return True
+        return False
+
+    def spans(self, sc: Scan) -> list[Span]:
+        return sorted(s for c in self.children for s in c.spans(sc))
+
+    def highlight(self, sc: Scan, out: list[Span]) -> None:
+        for c in self.children:
+            if c.true(sc):
+                c.highlight(sc, out)
+
+    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+        union: set[int] = set()
+        for c in self.children:
+            t = c.triggers(table)
+            if t is None:
+                return None
+            union |= t
+        return frozenset(union)
+
+
+class CNot(CNode):
+    """The child does not hold."""
+
+    __slots__ = ("child",)
+
+    def __init__(self, child: CNode) -> None:
+        self.child = child
+
+    def true(self, sc: Scan) -> bool:
+        return not self.child.true(sc)
+
+
+class CNear(CNode):
+    """Two positional nodes in the same field with at most `distance` tokens between them."""
+
+    __slots__ = ("left", "right", "distance", "ordered")
+
+    def __init__(self, left: CNode, right: CNode, distance: int, ordered: bool) -> None:
+        self.left, self.right, self.distance, self.ordered = left, right, distance, ordered
+
+    def pairs(self, sc: Scan) -> list[tuple[Span, Span]]:
+        """Every (left, right) occurrence pair within the distance."""
+        lefts = self.left.spans(sc)
+        if not lefts:
+            return []
+        rights = self.right.spans(sc)
+        out = []
+        n = self.distance
+        for a in lefts:
+            for b in rights:
+                if a[0] != b[0]:
+                    continue
+                if 0 <= b[1] - a[2] <= n or (not self.ordered and 0 <= a[1] - b[2] <= n):
+                    out.append((a, b))
+        return out
+
+    def true(self, sc: Scan) -> bool:
+        return bool(self.pairs(sc))
+
+    def spans(self, sc: Scan) -> list[Span]:
+        return sorted({(a[0], min(a[1], b[1]), max(a[2], b[2])) for a, b in self.pairs(sc)})
+
+    def highlight(self, sc: Scan, out: list[Span]) -> None:
+        for a, b in self.pairs(sc):
+            out.append(a)
+            out.append(b)
+
+    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+        options = [t for t in (self.left.triggers(table), self.right.triggers(table)) if t is not None]
+        return min(options, key=lambda t: _cost(t, table)) if options else None
+
+
+def _cost(pids: frozenset[int], table: PatternTable) -> float:
+    """Rough expected frequency of a trigger set: phrases are rarer than words, prefixes commoner."""
+    total = 0.0
+    for p in pids:
+        tokens = table.tokens[p]
+        total += 1.0 if len(tokens) > 1 else (4.0 if table.prefix[p] else 2.0) / max(1, len(tokens[0]) - 2)
+    return total

@@ -1,0 +1,195 @@
+"""Text folding and tokenisation, the same on both sides: watchlist terms and article text (DESIGN §3.3)."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+
+# Combining marks that belong inside a word. Python's \w does not include them, so without this a
+# decomposed "é" or vocalised Arabic/Hebrew would be split in two.
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
+    "\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff"
+    "\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f"
+)
+# A token is a run of letters/digits (any script) and in-word marks; punctuation separates, so
+# "Netanyahu’s" contains "Netanyahu" and "Hamas-run" contains "Hamas". "_" is a \w character, but is
+# replaced by a space (same length, so offsets hold) before tokenizing: one character class is ~3x
+# faster than an alternation excluding "_".
+TOKEN_RE = re.compile(rf"[\w{_MARKS}]+")
+SPLIT_RE = re.compile(rf"([\w{_MARKS}]+)")
+
+
+def split_words(text: str) -> list[str]:
+    """Separators and tokens alternating, `[sep, tok, sep, tok, ..., sep]`; tokens are `[1::2]`."""
+    if "_" in text:
+        text = text.replace("_", " ")
+    return SPLIT_RE.split(text)
+
+
+# Marks removed by folding: Latin/Greek/Cyrillic diacritics, Arabic harakat, Hebrew niqqud. Indic vowel
+# signs and kana voicing marks are kept, since removing them changes the word, not its spelling.
+_STRIPPED = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+)
+_STRIP = re.compile(f"[{_STRIPPED}]")
+# A strippable mark that starts a token: the only way folding a whole text could drop a token.
+_LONE_MARK = re.compile(rf"(?:^|[^\w{_MARKS}])[{_STRIPPED}]")
+# Letters with no Unicode decomposition that readers still treat as accented Latin letters.
+_LETTERS = str.maketrans(
+    {"ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H",
+     "ŀ": "l", "Ŀ": "L", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH", "ð": "d",
+     "Ð": "D", "ß": "ss", "ẞ": "SS"}
+)
+_SPECIAL = re.compile("[" + "".join(chr(c) for c in _LETTERS) + "]")
+# Typographic apostrophes and quotes, unified so a query written with either kind behaves the same.
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "ʼ": "'", "′": "'", "`": "'",
+                        "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"'})
+
+
+def fold(text: str) -> str:
+    """Fold text for comparison: NFKC, case-folded, diacritics removed, special letters mapped."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _strip(text)
+
+
+def fold_exact(text: str) -> str:
+    """Fold like `fold` but keep letter case (for `exact_case` aliases such as "MIT")."""
+    return _strip(unicodedata.normalize("NFKC", text))
+
+
+def _strip(text: str) -> str:
+    text = text.translate(_LETTERS)
+    if text.isascii():
+        return text
+    # NFD exposes the base letter; NFC afterwards keeps e.g. Korean syllables composed.
+    return unicodedata.normalize("NFC", _STRIP.sub("", unicodedata.normalize("NFD", text)))
+
+
+class _FoldCache(dict[str, str]):
+    """Token → folded token; articles reuse a small vocabulary, so each distinct token is folded once."""
+
+    def __init__(self, func: object, limit: int = 500_000) -> None:
+        super().__init__()
+        self._func = func
+        self._limit = limit
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= self._limit:  # bound memory on adversarial input; refilling is cheap
+            self.clear()
+        value: str = self._func(token)  # type: ignore[operator]
+        # Intern so equal folded tokens are the same object: dict/set lookups then compare by identity.
+        value = self[token] = sys.intern(value)
+        return value
+
+
+FOLD_CACHE = _FoldCache(fold)
+EXACT_CACHE = _FoldCache(fold_exact)
+fold_token = FOLD_CACHE.__getitem__
+fold_token_exact = EXACT_CACHE.__getitem__
+
+
+def fold_text_tokens(text: str) -> tuple[list[str] | None, list[str] | None]:
+    """(folded tokens, split parts usable for offsets) of a whole text folded in one go (C speed).
+
+    Equal to folding token by token as long as folding cannot change the number of tokens: true for
+    ASCII (whose lowercase split also has the original's offsets), and for NFKC-normal text with no
+    token made only of strippable marks. Otherwise (None, None): fold token by token.
+    """
+    if text.isascii():
+        parts = split_words(text.lower())
+        return parts[1::2], parts
+    if not unicodedata.is_normalized("NFKC", text):
+        return None, None
+    # Precomposed (NFC) text rarely has marks at all: search cheaply before searching precisely.
+    if _STRIP.search(text) and _LONE_MARK.search(text):
+        return None, None
+    folded = text.casefold()
+    if _SPECIAL.search(folded):  # str.translate with a dict costs ~40 ns a character: only if needed
+        folded = folded.translate(_LETTERS)
+    folded = unicodedata.normalize("NFC", _STRIP.sub("", unicodedata.normalize("NFD", folded)))
+    return split_words(folded)[1::2], None
+
+
+def fold_tokens(text: str) -> list[str]:
+    """The folded tokens of a text, as a query term or alias is compared with an article."""
+    return [fold_token(t) for t in split_words(text.translate(QUOTES))[1::2]]
+
+
+# ------------------------------------------------------------------ fields with HTML markup
+
+_MARKUP = re.compile(r"<!--.*?-->|<[A-Za-z/!?][^<>]*>|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+# Tags that sit inside a word without separating it ("Ka<b>lin</b>" is still one word).
+_INLINE = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd", "mark",
+           "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "wbr"}
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """A field's text with markup removed, and for each character its span in the original text."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+
+
+def strip_markup(text: str) -> Cleaned | None:
+    """Remove HTML tags and decode entities so they neither match nor join/split words; None if none."""
+    if "<" not in text and "&" not in text:
+        return None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in _MARKUP.finditer(text):
+        s, e = m.span()
+        for i in range(pos, s):
+            out.append(text[i])
+            starts.append(i)
+            ends.append(i + 1)
+        pos = e
+        piece = m.group()
+        if piece.startswith("&"):
+            decoded = html.unescape(piece)
+            if decoded == piece:  # not a real entity: keep the text as written
+                decoded = piece
+            elif not decoded.strip() or not decoded.isalnum():
+                decoded = " "  # &nbsp;, &amp;, &quot;... separate words but never match
+            for ch in decoded:
+                out.append(ch)
+                starts.append(s)
+                ends.append(e)
+            continue
+        name = _TAG_NAME.match(piece)
+        if name is None or name.group(1).lower() not in _INLINE:
+            out.append(" ")  # block tags, comments: a word boundary, as a browser would render it
+            starts.append(s)
+            ends.append(e)
+    for i in range(pos, len(text)):
+        out.append(text[i])
+        starts.append(i)
+        ends.append(i + 1)
+    return Cleaned("".join(out), starts, ends)
+
+
+def tokenize(text: str) -> list[tuple[str, int, int]]:
+    """(folded token, start, end) for each token, offsets into the original text (markup skipped)."""
+    cleaned = strip_markup(text)
+    parts = split_words(cleaned.text if cleaned else text)
+    out = []
+    pos = 0
+    for i, part in enumerate(parts):
+        if i % 2:
+            s, e = pos, pos + len(part)
+            if cleaned is not None:
+                s, e = cleaned.starts[s], cleaned.ends[e - 1]
+            out.append((fold_token(part), s, e))
+        pos += len(part)
+    return out

@@ -1,0 +1,176 @@
+"""The compiled matcher: all watchlists at once, and ad-hoc queries for `monitor match` and backtests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from itertools import chain
+
+from monitor.config.models import WatchlistConfig
+from monitor.match.compile import Compiler, Entry, WatchlistCompileError
+from monitor.match.evaluate import CNode
+from monitor.match.scan import PatternTable, Scan, Span, scan
+from monitor.match.types import Document, Highlight, Match
+
+_FIELD_ORDER = {"title": 0, "body": 1, "author": 2, "url": 3, "source": 4}
+SNIPPET_WIDTH = 240
+_CONTEXT_BEFORE = 80  # characters of context kept before the first highlight
+
+
+class CompiledWatchlists:
+    """All watchlists compiled together; immutable, so a reload builds a new one and swaps it in."""
+
+    def __init__(self, table: PatternTable, entries: list[Entry], fields: tuple[str, ...]) -> None:
+        self._table = table
+        self._entries = entries
+        self._fields = fields
+        by_pattern: dict[int, list[int]] = {}
+        always: list[int] = []
+        for index, entry in enumerate(entries):
+            trig = entry.node.triggers(table)
+            if trig is None:  # can hold without any word present (NOT, lang:, tag:): always evaluated
+                always.append(index)
+            else:
+                for pid in trig:
+                    by_pattern.setdefault(pid, []).append(index)
+        self._by_pattern = {pid: tuple(ix) for pid, ix in by_pattern.items()}
+        self._always = tuple(always)
+
+    @classmethod
+    def compile(cls, watchlists: Mapping[str, WatchlistConfig], *, strict: bool = True) -> CompiledWatchlists:
+        """Compile watchlists; raises WatchlistCompileError on query problems unless `strict` is False."""
+        compiler = Compiler(watchlists)
+        entries = compiler.compile_all()
+        if compiler.problems and strict:
+            raise WatchlistCompileError(compiler.problems)
+        return cls(compiler.table, entries, ordered_fields(compiler.fields))
+
+    @property
+    def entry_count(self) -> int:
+        """How many actors and topics are compiled."""
+        return len(self._entries)
+
+    @property
+    def pattern_count(self) -> int:
+        """How many distinct token sequences are looked for."""
+        return len(self._table)
+
+    def match(self, doc: Document, only: Collection[str] | None = None) -> list[Match]:
+        """Every entry matching the document, in configuration order; `only` restricts to watchlist ids."""
+        sc = scan(doc, self._table, self._fields)
+        # The presearch: only entries that one of the found patterns can make true are evaluated.
+        candidates = set(chain.from_iterable(filter(None, map(self._by_pattern.get, sc.found))))
+        candidates.update(self._always)
+        matches = []
+        for index in sorted(candidates):
+            entry = self._entries[index]
+            if only is not None and entry.watchlist not in only:
+                continue
+            if entry.node.true(sc):
+                matches.append(build_match(entry.watchlist, entry.kind, entry.id, entry.name, entry.node, sc))
+        return matches
+
+
+@dataclass(frozen=True, slots=True)
+class AdhocQuery:
+    """A query typed on the command line or used for a backtest, compiled on its own."""
+
+    text: str
+    node: CNode
+    table: PatternTable
+    fields: tuple[str, ...]
+
+    def match(self, doc: Document) -> Match | None:
+        """The match (kind "topic", id "query", watchlist "") or None."""
+        sc = scan(doc, self.table, self.fields)
+        if not self.node.true(sc):
+            return None
+        return build_match("", "topic", "query", self.text, self.node, sc)
+
+
+def compile_adhoc(query_text: str, watchlists: Mapping[str, WatchlistConfig] | None = None) -> AdhocQuery:
+    """Compile one query; `@list/actor` (or an `@actor` unique across lists) resolves in `watchlists`."""
+    compiler = Compiler(watchlists or {})
+    node = compiler.query(query_text, None, in_exclude=False)
+    compiler.table.freeze()
+    return AdhocQuery(query_text, node, compiler.table, ordered_fields(compiler.fields))
+
+
+def ordered_fields(fields: Collection[str]) -> tuple[str, ...]:
+    """Field names in document order (title, body, author, url, source)."""
+    return tuple(sorted(fields, key=_FIELD_ORDER.__getitem__))
+
+
+# ------------------------------------------------------------------ explanation
+
+
+def build_match(watchlist: str, kind: str, entry_id: str, name: str, node: CNode, sc: Scan) -> Match:
+    """A Match with the highlights of the node's positive spans and a snippet around the first ones."""
+    spans: list[Span] = []
+    node.highlight(sc, spans)
+    highlights = _highlights(spans, sc)
+    return Match(watchlist, kind, entry_id, name, highlights, make_snippet(sc.doc, highlights))  # type: ignore[arg-type]
+
+
+def _highlights(spans: list[Span], sc: Scan) -> tuple[Highlight, ...]:
+    unique = sorted(set(spans), key=lambda s: (_FIELD_ORDER[s[0]], s[1], -s[2]))
+    kept: list[Span] = []
+    for s in unique:  # drop spans inside a longer one ("Kalin" within "Ibrahim Kalin")
+        if kept and kept[-1][0] == s[0] and kept[-1][1] <= s[1] and s[2] <= kept[-1][2]:
+            continue
+        kept.append(s)
+    out = []
+    for field, start, end in kept:
+        ft = sc.fields[field]
+        a, b = ft.char_span(start, end)
+        out.append(Highlight(field, a, b, ft.text[a:b]))
+    return tuple(out)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def make_snippet(doc: Document, highlights: tuple[Highlight, ...], width: int = SNIPPET_WIDTH) -> str:
+    """Up to `width` characters of the body (or title) around the first highlights, marked [[like this]]."""
+    marks = [h for h in highlights if h.field == "body"] or [h for h in highlights if h.field == "title"]
+    text = doc.body if marks and marks[0].field == "body" else doc.title if marks else (doc.body or doc.title)
+    if not marks:
+        return _clip(text, width)
+    window = width - 8  # room for the "... " and " ..." around the clipped text
+    while True:  # the [[ ]] marks count too: shrink the window until the whole snippet fits
+        snippet = _window(text, marks, window)
+        if len(snippet) <= width or window <= 40:
+            return snippet
+        window -= len(snippet) - width
+
+
+def _window(text: str, marks: list[Highlight], width: int) -> str:
+    first = marks[0]
+    start = max(0, first.start - _CONTEXT_BEFORE)
+    if start > 0:  # begin at a word boundary
+        space = text.find(" ", start, first.start)
+        start = space + 1 if space >= 0 else first.start
+    end = max(min(len(text), start + width), first.end)
+    if end < len(text):
+        space = text.rfind(" ", first.end, end)
+        end = space if space >= 0 else end
+    pieces = ["... "] if start > 0 else []
+    pos = start
+    for h in marks:
+        if h.start < pos or h.end > end:
+            continue  # overlapping or outside the window
+        pieces += [text[pos : h.start], "[[", text[h.start : h.end], "]]"]
+        pos = h.end
+    pieces.append(text[pos:end])
+    if end < len(text):
+        pieces.append(" ...")
+    return _SPACE.sub(" ", "".join(pieces)).strip()
+
+
+def _clip(text: str, width: int) -> str:
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width)
+    return text[: cut if cut > 0 else width] + " ..."

@@ -1,0 +1,223 @@
+"""The deliver tick: assemble alerts and due digests into the outbox, then send what is due."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from monitor.config.models import Config, SubscriberConfig
+from monitor.errors import DeliveryError
+from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
+from monitor.notify.digests import latest_period, period_key
+from monitor.notify.email import build_email
+from monitor.notify.retry import next_attempt_delay
+from monitor.notify.transports import FileTransport, SmtpTransport, Transport
+from monitor.notify.webhook import WebhookSender, build_payload
+from monitor.store.articles import match_from_row
+from monitor.store.outbox import ClaimedDelivery, Outbox, StoredItem
+
+log = logging.getLogger("monitor.notify")
+
+_SUMMARY_CHARS = 500
+
+
+@dataclass
+class DeliverySummary:
+    """What one deliver tick did."""
+
+    assembled: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def build_content(
+    delivery_id: str, kind: str, subscriber_id: str, created_at: datetime, items: list[StoredItem], config: Config
+) -> DeliveryContent:
+    """Turn stored items into the transport-independent content of a delivery."""
+    delivered = []
+    for item in items:
+        article = item.article
+        source = SourceRef(*item.feeds[0]) if item.feeds else SourceRef(article.first_feed_id or "", "")
+        summary = article.summary_text or article.content_text
+        if len(summary) > _SUMMARY_CHARS:
+            summary = summary[:_SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+        delivered.append(
+            DeliveryItem(
+                article=ItemArticle(
+                    id=article.id, url=article.url, title=article.title, source=source,
+                    published_at=article.published_at, language=article.language, summary=summary,
+                    cluster_size=item.cluster_size,
+                    also_reported_by=tuple(SourceRef(*f) for f in item.feeds[1:]),
+                ),
+                matches=tuple(match_from_row(m) for m in item.matches),
+            )
+        )
+    return DeliveryContent(
+        delivery_id=delivery_id,
+        kind="digest" if kind == "digest" else "alert",
+        subscriber_id=subscriber_id,
+        created_at=created_at,
+        items=tuple(delivered),
+        watchlist_names={wid: w.name for wid, w in config.watchlists.items()},
+    )
+
+
+class DeliveryWorker:
+    """Assembles and sends deliveries; safe to run in many processes at once."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        config: Callable[[], Config],
+        env: Mapping[str, str],
+        *,
+        owner: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.outbox = outbox
+        self.config = config
+        self.env = env
+        self.owner = owner
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.lease = lease
+        self.webhooks = WebhookSender()
+
+    # ------------------------------------------------------------ assembling
+
+    def assemble(self) -> int:
+        """Put routed items into deliveries: immediate ones now, digests when their period has come."""
+        now = self.clock()
+        count = 0
+        for subscriber in self.config().subscribers:
+            if subscriber.schedule.kind == "immediate":
+                count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now))
+            else:
+                count += self.assemble_due_digest(subscriber, now)
+        return count
+
+    def assemble_due_digest(self, subscriber: SubscriberConfig, now: datetime) -> int:
+        """Build the subscriber's digest if a period ended since the last one (one catch-up after an outage)."""
+        state = self.outbox.subscriber_state(subscriber.id)
+        if state is None or state.last_digest_at is None:
+            # First sight of this subscriber: start counting periods from now rather than back-fill.
+            self.outbox.set_last_digest(subscriber.id, now)
+            return 0
+        period = latest_period(subscriber, state.last_digest_at, now)
+        if period is None:
+            return 0
+        created = self.outbox.assemble_digest(
+            subscriber.id, subscriber.channel, period_key(period), now, send_empty=subscriber.send_empty
+        )
+        self.outbox.set_last_digest(subscriber.id, period)
+        log.info("digest_assembled subscriber_id=%s period=%s delivery_id=%s", subscriber.id, period_key(period), created)
+        return 1 if created else 0
+
+    # ------------------------------------------------------------ sending
+
+    def send_due(self, *, limit: int = 100, stop: Callable[[], bool] = lambda: False) -> DeliverySummary:
+        """Send every due delivery (claimed with a lease, so a crash re-sends with the same id)."""
+        summary = DeliverySummary()
+        while not stop():
+            claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
+            for index, delivery in enumerate(claimed):
+                if stop():
+                    for rest in claimed[index:]:
+                        self.outbox.release(rest.id, self.owner)
+                    return summary
+                self._send_one(delivery, summary)
+            if len(claimed) < limit:
+                break
+        return summary
+
+    def _send_one(self, delivery: ClaimedDelivery, summary: DeliverySummary) -> None:
+        config = self.config()
+        subscriber = next((s for s in config.subscribers if s.id == delivery.subscriber_id), None)
+        if subscriber is None:
+            self._fail(delivery, "the subscriber is no longer in subscribers.yaml", summary)
+            return
+        state = self.outbox.subscriber_state(subscriber.id)
+        if state is not None and state.disabled_reason:
+            self._fail(delivery, f"endpoint disabled: {state.disabled_reason}", summary)
+            return
+        content = build_content(
+            delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config
+        )
+        try:
+            info = self.send_content(content, subscriber, config)
+        except DeliveryError as exc:
+            self._handle_error(delivery, subscriber, exc, summary)
+            return
+        except Exception as exc:  # a bug or an unexpected library error: retry, and say so loudly
+            log.exception("delivery_crashed delivery_id=%s", delivery.id)
+            self._handle_error(delivery, subscriber, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False), summary)
+            return
+        self.outbox.mark_sent(delivery.id, self.owner, self.clock(), info)
+        summary.sent += 1
+        log.info(
+            "delivery_sent delivery_id=%s subscriber_id=%s channel=%s kind=%s items=%d attempt=%d via=%s",
+            delivery.id, subscriber.id, subscriber.channel, delivery.kind, len(content.items), delivery.attempts, info,
+        )
+
+    def send_content(self, content: DeliveryContent, subscriber: SubscriberConfig, config: Config) -> str:
+        """Send one delivery's content on the subscriber's channel; returns a short description."""
+        settings = config.settings
+        if subscriber.webhook is not None:
+            hook = subscriber.webhook
+            secret = None
+            if hook.secret_env:
+                secret = self.env.get(hook.secret_env)
+                if not secret:
+                    raise DeliveryError(
+                        f"environment variable {hook.secret_env} (the webhook secret) is not set", permanent=True
+                    )
+            status = self.webhooks.send(
+                hook.url, build_payload(content), webhook_id=content.delivery_id, secret=secret,
+                timeout=hook.timeout.total_seconds(),
+            )
+            return f"webhook {status}"
+        message = build_email(content, subscriber, settings.email, base_url=settings.base_url)
+        return self.transport(config).send(message)
+
+    def transport(self, config: Config) -> Transport:
+        """The email transport the settings ask for."""
+        email = config.settings.email
+        if email.transport == "smtp":
+            return SmtpTransport(email.smtp, self.env)
+        return FileTransport(email.outbox_dir)
+
+    def _handle_error(
+        self, delivery: ClaimedDelivery, subscriber: SubscriberConfig, error: DeliveryError, summary: DeliverySummary
+    ) -> None:
+        message = str(error)
+        if getattr(error, "disable_endpoint", False):
+            self.outbox.disable_endpoint(subscriber.id, message, self.clock())
+        if error.permanent:
+            self._fail(delivery, message, summary)
+            return
+        delay = next_attempt_delay(delivery.attempts, retry_after=error.retry_after, rng=self.rng)
+        if delay is None:
+            self._fail(delivery, f"gave up after {delivery.attempts} attempts: {message}", summary)
+            return
+        next_at = self.clock() + delay
+        self.outbox.mark_retry(delivery.id, self.owner, message, next_at)
+        summary.retried += 1
+        log.warning(
+            "delivery_retry delivery_id=%s subscriber_id=%s attempt=%d error=%r next_attempt_at=%s",
+            delivery.id, subscriber.id, delivery.attempts, message, next_at.isoformat(timespec="seconds"),
+        )
+
+    def _fail(self, delivery: ClaimedDelivery, message: str, summary: DeliverySummary) -> None:
+        self.outbox.mark_failed(delivery.id, self.owner, message)
+        summary.failed += 1
+        log.error(
+            "delivery_failed delivery_id=%s subscriber_id=%s error=%r (retry by hand: monitor deliveries --retry %s)",
+            delivery.id, delivery.subscriber_id, message, delivery.id,
+        )

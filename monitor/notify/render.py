@@ -1,0 +1,254 @@
+"""Render a delivery as email HTML and text from Jinja2 templates (DESIGN §5)."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import css_inline
+import nh3
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from monitor.config.models import EmailSettings, SubscriberConfig
+from monitor.match.types import Match
+from monitor.notify.content import DeliveryContent, ItemArticle
+
+# Path(__file__)-relative so it works from a wheel / non-editable install (package-data
+# "templates/**/*" in pyproject.toml ships the files next to the modules).
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
+
+_MARK = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
+_SUBJECT_TITLE_MAX = 90
+_SUBJECT_WATCHLISTS_MAX = 3
+
+
+def plain_text(value: str) -> str:
+    """Strip any markup left in text that should be plain (defence in depth), keeping the characters."""
+    # Text fields are supposed to be plain already; feeds sometimes double-escape markup, so
+    # strip-and-unescape until stable (bounded) so "&lt;script&gt;" cannot come back as "<script>".
+    text = value
+    for _ in range(3):
+        cleaned = html.unescape(nh3.clean(text, tags=set()))
+        if cleaned == text:
+            break
+        text = cleaned
+    else:
+        text = nh3.clean(text, tags=set())  # still changing: keep the escaped (inert) form
+    return text
+
+
+def safe_url(value: str) -> str:
+    """The URL if it is http(s), else "" (javascript:, data: and friends never become links)."""
+    url = value.strip()
+    if urlsplit(url).scheme.lower() in ("http", "https") and urlsplit(url).netloc:
+        return url
+    return ""
+
+
+def mark_html(snippet: str) -> Markup:
+    """Escape a snippet and turn its [[...]] marks into <mark> elements."""
+    text = plain_text(snippet)
+    out: list[str] = []
+    pos = 0
+    for m in _MARK.finditer(text):
+        # Escape every piece first; only our own <mark> tags are literal markup.
+        out.append(str(escape(text[pos : m.start()])))
+        out.append(f"<mark>{escape(m.group(1))}</mark>")
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def mark_text(snippet: str) -> str:
+    """Turn a snippet's [[...]] marks into *...* for the plain-text part."""
+    return _MARK.sub(lambda m: f"*{m.group(1)}*", plain_text(snippet))
+
+
+def format_local_time(value: datetime, zone: str | ZoneInfo) -> str:
+    """A UTC time as the subscriber reads it, e.g. "19 Nov 2024, 11:00 +03"."""
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    local = value.astimezone(tz)
+    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
+
+
+@pass_context
+def _localtime_filter(ctx: Context, value: datetime) -> str:
+    return format_local_time(value, ctx.get("timezone", "UTC"))
+
+
+# --------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """One article under one entry, with everything the templates show already made safe."""
+
+    title: str
+    url: str
+    source: str
+    published_at: datetime
+    snippet: str
+    also_reported_by: tuple[str, ...]
+    cluster_size: int
+
+
+@dataclass(slots=True)
+class EntryView:
+    """A watchlist entry (actor or topic) and the articles that matched it."""
+
+    id: str
+    name: str
+    kind: str
+    items: list[ItemView] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class WatchlistView:
+    """A watchlist and its entries, in the order they first appear in the delivery."""
+
+    id: str
+    name: str
+    entries: list[EntryView] = field(default_factory=list)
+
+
+def _item_view(article: ItemArticle, match: Match) -> ItemView:
+    return ItemView(
+        title=plain_text(article.title) or "(untitled)",
+        url=safe_url(article.url),
+        source=plain_text(article.source.name),
+        published_at=article.published_at,
+        snippet=match.snippet,
+        also_reported_by=tuple(plain_text(s.name) for s in article.also_reported_by),
+        cluster_size=article.cluster_size,
+    )
+
+
+def group_items(content: DeliveryContent) -> list[WatchlistView]:
+    """Items grouped by watchlist, then entry; an article matching two entries appears under both."""
+    groups: dict[str, WatchlistView] = {}
+    for item in content.items:
+        for match in item.matches:
+            wl = groups.get(match.watchlist)
+            if wl is None:
+                name = content.watchlist_names.get(match.watchlist, match.watchlist)
+                wl = groups[match.watchlist] = WatchlistView(match.watchlist, name)
+            entry = next((e for e in wl.entries if e.id == match.id), None)
+            if entry is None:
+                entry = EntryView(match.id, match.name, match.kind)
+                wl.entries.append(entry)
+            entry.items.append(_item_view(item.article, match))
+    return list(groups.values())
+
+
+def watchlist_names(content: DeliveryContent, subscriber: SubscriberConfig | None = None) -> list[str]:
+    """Display names of the watchlists in the delivery (or the subscriber's when it is empty)."""
+    ids: list[str] = []
+    for item in content.items:
+        for match in item.matches:
+            if match.watchlist not in ids:
+                ids.append(match.watchlist)
+    if not ids and subscriber is not None:
+        ids = [w.split("/", 1)[0] for w in subscriber.watchlists]
+        ids = list(dict.fromkeys(ids))
+    return [content.watchlist_names.get(i, i) for i in ids]
+
+
+def subject_line(content: DeliveryContent, subscriber: SubscriberConfig | None = None) -> str:
+    """The Subject: "[monitor] Alert: <title> — <watchlist>" for one alert item, else a count."""
+    names = watchlist_names(content, subscriber)
+    shown = ", ".join(names[:_SUBJECT_WATCHLISTS_MAX])
+    if len(names) > _SUBJECT_WATCHLISTS_MAX:
+        shown += f" +{len(names) - _SUBJECT_WATCHLISTS_MAX} more"
+    suffix = f" — {shown}" if shown else ""
+    count = len(content.items)
+    if content.kind == "alert" and count == 1:
+        title = " ".join(plain_text(content.items[0].article.title).split()) or "(untitled)"
+        if len(title) > _SUBJECT_TITLE_MAX:
+            title = title[: _SUBJECT_TITLE_MAX - 1].rstrip() + "…"
+        return f"[monitor] Alert: {title}{suffix}"
+    if count == 0:
+        return f"[monitor] No new articles{suffix}"
+    noun = "article" if count == 1 else "articles"
+    prefix = "Alert: " if content.kind == "alert" else ""
+    return f"[monitor] {prefix}{count} new {noun}{suffix}"
+
+
+# --------------------------------------------------------------- environment
+
+
+@lru_cache(maxsize=8)
+def template_environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
+    """The sandboxed, autoescaping Jinja2 environment; an operator's directory overrides packaged files."""
+    loaders = []
+    if templates_dir is not None:
+        # Accept either the email template directory itself or a templates/ root holding email/.
+        own = templates_dir / "email" if (templates_dir / "email").is_dir() else templates_dir
+        loaders.append(FileSystemLoader(str(own)))
+    loaders.append(FileSystemLoader(str(PACKAGED_TEMPLATES)))
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        # HTML is escaped; the .txt part must not be (it would show "&amp;" to readers).
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["mark_html"] = mark_html
+    env.filters["mark_text"] = mark_text
+    env.filters["localtime"] = _localtime_filter
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def _context(
+    content: DeliveryContent, subscriber: SubscriberConfig, unsubscribe_url: str | None
+) -> dict[str, Any]:
+    return {
+        "subject": subject_line(content, subscriber),
+        "kind": content.kind,
+        "delivery_id": content.delivery_id,
+        "period_label": content.period_label,
+        "created_at": content.created_at,
+        "count": len(content.items),
+        "groups": group_items(content),
+        "subscriber_name": subscriber.name or subscriber.id,
+        "timezone": subscriber.timezone,
+        "unsubscribe_url": safe_url(unsubscribe_url or ""),
+    }
+
+
+def _render(name: str, content: DeliveryContent, subscriber: SubscriberConfig,
+            settings: EmailSettings, unsubscribe_url: str | None) -> str:
+    env = template_environment(settings.templates_dir)
+    # An operator may add alert.html/alert.txt; otherwise the digest template renders both kinds.
+    template = env.select_template([f"{content.kind}.{name}", f"digest.{name}"])
+    return template.render(_context(content, subscriber, unsubscribe_url))
+
+
+def render_email_html(
+    content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings,
+    *, unsubscribe_url: str | None = None,
+) -> str:
+    """The HTML part, CSS inlined for mail clients that drop <style>."""
+    page = _render("html", content, subscriber, settings, unsubscribe_url)
+    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+    return inliner.inline(page)
+
+
+def render_email_text(
+    content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings,
+    *, unsubscribe_url: str | None = None,
+) -> str:
+    """The plain-text part."""
+    return _render("txt", content, subscriber, settings, unsubscribe_url)

@@ -1,0 +1,51 @@
+"""The Article: what one feed entry becomes after parsing (DESIGN §2 step 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One parsed, sanitised feed entry.
+
+    `id` is stable across polls and feeds: derived from the entry's guid, else its canonical URL.
+    HTML fields are already sanitised (nh3); `*_text` fields are plain text for matching.
+    `published_at` is timezone-aware UTC, or None when the feed gives no date (the store then uses
+    the time it was first seen).
+    """
+
+    id: str
+    guid: str | None
+    url: str
+    title: str
+    summary_html: str
+    content_html: str
+    summary_text: str
+    content_text: str
+    author: str
+    published_at: datetime | None
+    language: str | None
+    content_hash: str
+
+    @property
+    def body_text(self) -> str:
+        """Summary and content as one plain text, without repeating a summary the content contains."""
+        if not self.content_text:
+            return self.summary_text
+        if not self.summary_text or self.summary_text[:200] in self.content_text:
+            return self.content_text
+        return f"{self.summary_text}\n\n{self.content_text}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """The result of parsing one feed document."""
+
+    title: str
+    link: str
+    language: str | None
+    ttl_minutes: int | None
+    articles: tuple[Article, ...]
+    bozo_message: str | None = None

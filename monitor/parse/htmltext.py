@@ -1,0 +1,153 @@
+"""Feed HTML made safe (nh3) and made into plain text for matching."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import nh3
+
+_ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark",
+        "abbr", "cite", "q", "time", "span", "div", "ul", "ol", "li", "dl", "dt", "dd",
+        "blockquote", "code", "pre", "kbd", "samp", "h1", "h2", "h3", "h4", "h5", "h6",
+        "img", "figure", "figcaption", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption",
+    }
+)  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "time": {"datetime"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+}
+# Tags whose content is never text a reader should see; everything else not allowed is unwrapped.
+_DROP_CONTENT_TAGS = frozenset(
+    {"script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head", "title"}
+)
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_LINK_REL = "noopener noreferrer nofollow"
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Return `html` reduced to a safe subset; relative links are resolved against `base_url`."""
+    if not html:
+        return ""
+
+    def _filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            value = value.strip()
+            if not value:
+                return None  # an emptied href would otherwise resolve to the page itself
+            if not base_url:
+                return value
+            try:
+                return urljoin(base_url, value)
+            except ValueError:
+                return None
+        return value
+
+    return nh3.clean(
+        html,
+        tags=set(_ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_CONTENT_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_filter,
+        url_schemes=set(_URL_SCHEMES),
+        link_rel=_LINK_REL,
+        strip_comments=True,
+    ).strip()
+
+
+# Elements after which the text must break, so words of adjacent blocks never join.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot",
+        "th", "thead", "tr", "ul", "title", "option", "legend", "fieldset", "summary", "details",
+    }
+)  # fmt: skip
+_INVISIBLE_TAGS = frozenset(
+    {"script", "style", "template", "noscript", "head", "svg", "math", "iframe", "object"}
+)
+_VOID_TAGS = frozenset(
+    {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}
+)
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u200b\u3000\u2000-\u200a\u202f\u205f]+")
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; `skip_tags` adds page furniture (nav, footer) to what is skipped."""
+
+    def __init__(self, skip_tags: frozenset[str] = frozenset()) -> None:
+        super().__init__(convert_charrefs=True)
+        self._skip = _INVISIBLE_TAGS | skip_tags
+        self._skip_depth = 0
+        self._skip_stack: list[str] = []
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body" and "head" in self._skip_stack:
+            # </head> is optional in HTML; <body> closes it implicitly.
+            self._skip_stack.clear()
+        if tag in self._skip and tag not in _VOID_TAGS:
+            self._skip_stack.append(tag)
+            return
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif tag == "img" and not self._skip_stack:
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(f" {alt} ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skip_stack and tag in self._skip:
+            # Pop back to the matching open tag; tolerate unbalanced markup.
+            if tag in self._skip_stack:
+                while self._skip_stack and self._skip_stack.pop() != tag:
+                    pass
+            return
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_stack:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        raw = "".join(self.parts)
+        lines = (_SPACES.sub(" ", line).strip() for line in raw.replace("\r", "\n").split("\n"))
+        return "\n".join(line for line in lines if line)
+
+
+def html_to_text(html: str, *, skip_tags: frozenset[str] = frozenset()) -> str:
+    """Return the visible text of `html`: entities decoded, one line per block, no markup."""
+    if not html:
+        return ""
+    if "<" not in html and "&" not in html:
+        return "\n".join(line for line in (_SPACES.sub(" ", x).strip() for x in html.splitlines()) if line)
+    parser = _TextExtractor(skip_tags)
+    try:
+        parser.feed(html)
+        parser.close()
+    except (AssertionError, ValueError):
+        # html.parser gives up on some pathological markup; keep what it read so far.
+        pass
+    return parser.text()
+
+
+def plain_text(value: str) -> str:
+    """Return `value` as one line of plain text (titles, author names): no markup, no entities."""
+    return " ".join(html_to_text(value).split())

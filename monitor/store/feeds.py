@@ -1,0 +1,200 @@
+"""Feed rows: syncing with feeds.yaml, claiming due feeds with a lease, recording poll outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from monitor.config.models import FeedConfig
+from monitor.store.db import Database
+from monitor.store.models import Feed, Sighting
+from monitor.store.sql import lock_rows
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFeed:
+    """What a poller needs to know about a feed it holds the lease on."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    consecutive_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """The result of one poll, to be written on the feed row."""
+
+    status: int | None
+    next_poll_at: datetime
+    error_kind: str | None = None
+    error_message: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    title: str | None = None
+    new_url: str | None = None
+    disable_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """One line of `monitor feeds`."""
+
+    id: str
+    name: str
+    url: str
+    active: bool
+    disabled_reason: str | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    error_kind: str | None
+    error_message: str | None
+    consecutive_errors: int
+    next_poll_at: datetime
+    items_per_day: float
+
+
+class FeedRepository:
+    """Feed rows in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def sync(self, feeds: Sequence[FeedConfig], now: datetime) -> None:
+        """Make the rows follow the configuration: add new feeds (due now), retire removed ones."""
+        wanted = {feed.id: feed for feed in feeds}
+        with self.db.transaction() as session:
+            existing = {row.id: row for row in session.scalars(select(Feed))}
+            for feed_id, feed in wanted.items():
+                row = existing.get(feed_id)
+                if row is None:
+                    session.add(
+                        Feed(
+                            id=feed_id, url=feed.url, configured_url=feed.url, name=feed.name,
+                            next_poll_at=now, active=True, consecutive_errors=0, poll_count=0,
+                            created_at=now,
+                        )
+                    )
+                    continue
+                if row.configured_url != feed.url:
+                    # The operator changed the URL: start afresh rather than keep a stale redirect target.
+                    row.configured_url = row.url = feed.url
+                    row.etag = row.last_modified = row.body_hash = None
+                    row.disabled_reason = None
+                    row.next_poll_at = now
+                if not row.active:
+                    row.active = True
+                    row.next_poll_at = now
+                row.name = feed.name
+            for feed_id, row in existing.items():
+                if feed_id not in wanted and row.active:
+                    row.active = False
+
+    def claim_due(self, owner: str, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedFeed]:
+        """Take a lease on up to `limit` due feeds, so that no other worker polls them meanwhile."""
+        with self.db.transaction() as session:
+            stmt = (
+                select(Feed)
+                .where(
+                    Feed.active.is_(True),
+                    Feed.disabled_reason.is_(None),
+                    Feed.next_poll_at <= now,
+                    or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+                )
+                .order_by(Feed.next_poll_at)
+                .limit(limit)
+            )
+            rows = list(session.scalars(lock_rows(stmt)))
+            for row in rows:
+                row.lease_owner = owner
+                row.lease_until = now + lease
+            return [
+                ClaimedFeed(r.id, r.url, r.etag, r.last_modified, r.body_hash, r.consecutive_errors) for r in rows
+            ]
+
+    def record(self, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
+        """Write a poll's outcome on the feed row and release the lease."""
+        with self.db.transaction() as session:
+            self.record_in(session, feed_id, owner, outcome, now)
+
+    def record_in(self, session: Session, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
+        """As `record`, inside the caller's transaction (so it commits with the articles)."""
+        row = session.get(Feed, feed_id)
+        if row is None:
+            return
+        row.last_polled_at = now
+        row.last_status = outcome.status
+        row.poll_count = (row.poll_count or 0) + 1
+        row.next_poll_at = outcome.next_poll_at
+        if row.lease_owner == owner:
+            row.lease_owner = None
+            row.lease_until = None
+        if outcome.error_kind:
+            row.error_kind = outcome.error_kind
+            row.error_message = outcome.error_message
+            row.consecutive_errors = (row.consecutive_errors or 0) + 1
+        else:
+            row.error_kind = row.error_message = None
+            row.consecutive_errors = 0
+            row.last_success_at = now
+            row.etag = outcome.etag if outcome.status != 304 else (outcome.etag or row.etag)
+            row.last_modified = (
+                outcome.last_modified if outcome.status != 304 else (outcome.last_modified or row.last_modified)
+            )
+            if outcome.body_hash:
+                row.body_hash = outcome.body_hash
+            if outcome.title:
+                row.title = outcome.title
+        if outcome.new_url:
+            row.url = outcome.new_url
+        if outcome.disable_reason:
+            row.disabled_reason = outcome.disable_reason
+
+    def release(self, feed_id: str, owner: str) -> None:
+        """Give a lease back without recording a poll (graceful stop)."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Feed)
+                .where(Feed.id == feed_id, Feed.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def health(self, now: datetime) -> list[FeedHealth]:
+        """Every configured feed's health, with items per day over the last week."""
+        week_ago = now - timedelta(days=7)
+        with self.db.sessions() as session:
+            counts = dict(
+                session.execute(
+                    select(Sighting.feed_id, func.count())
+                    .where(Sighting.first_seen_at >= week_ago)
+                    .group_by(Sighting.feed_id)
+                ).all()
+            )
+            rows = session.scalars(select(Feed).order_by(Feed.id)).all()
+            return [
+                FeedHealth(
+                    id=r.id, name=r.name or r.title or r.id, url=r.url, active=r.active,
+                    disabled_reason=r.disabled_reason, last_polled_at=r.last_polled_at,
+                    last_success_at=r.last_success_at, last_status=r.last_status, error_kind=r.error_kind,
+                    error_message=r.error_message, consecutive_errors=r.consecutive_errors,
+                    next_poll_at=r.next_poll_at, items_per_day=round(counts.get(r.id, 0) / 7, 2),
+                )
+                for r in rows
+            ]
+
+    def make_all_due(self, now: datetime) -> None:
+        """Make every active feed due now (`monitor run --once` polls everything)."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Feed)
+                .where(and_(Feed.active.is_(True), Feed.disabled_reason.is_(None)))
+                .values(next_poll_at=now)
+            )

@@ -1,0 +1,45 @@
+"""Retention: delete articles, matches and deliveries older than the retention period, in batches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from monitor.store.db import Database
+from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, Sighting
+
+BATCH = 1000
+
+
+def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
+    """Delete what was first seen before `cutoff`; pending deliveries are kept whatever their age."""
+    removed = {"articles": 0, "deliveries": 0}
+    while True:
+        with db.transaction() as session:
+            ids = list(session.scalars(select(Article.id).where(Article.first_seen_at < cutoff).limit(BATCH)))
+            if not ids:
+                break
+            pending = set(
+                session.scalars(
+                    select(RoutedItem.article_id)
+                    .join(Delivery, Delivery.id == RoutedItem.delivery_id, isouter=True)
+                    .where(RoutedItem.article_id.in_(ids))
+                    .where((RoutedItem.delivery_id.is_(None)) | (Delivery.status == "pending"))
+                )
+            )
+            doomed = [i for i in ids if i not in pending]
+            if not doomed:
+                break
+            session.execute(delete(RoutedItem).where(RoutedItem.article_id.in_(doomed)))
+            session.execute(delete(MatchRow).where(MatchRow.article_id.in_(doomed)))
+            session.execute(delete(Sighting).where(Sighting.article_id.in_(doomed)))
+            session.execute(delete(Article).where(Article.id.in_(doomed)))
+            removed["articles"] += len(doomed)
+    with db.transaction() as session:
+        old = select(Delivery.id).where(Delivery.created_at < cutoff, Delivery.status.in_(("sent", "empty")))
+        # Items first: the foreign key would otherwise set their delivery to NULL, i.e. pending again.
+        session.execute(delete(RoutedItem).where(RoutedItem.delivery_id.in_(old)))
+        result = session.execute(delete(Delivery).where(Delivery.id.in_(old)))
+        removed["deliveries"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return removed

@@ -1,0 +1,304 @@
+"""The delivery outbox: routed items, deliveries, leases and results (at-least-once, never lost)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from monitor.store.db import Database
+from monitor.store.models import Article, Delivery, Feed, MatchRow, RoutedItem, Sighting, SubscriberState
+from monitor.store.sql import insert_ignore, lock_rows
+
+
+def new_delivery_id() -> str:
+    """A fresh delivery id; it becomes the Message-ID and the webhook-id, stable across retries."""
+    return f"dlv_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a worker holds the lease on."""
+
+    id: str
+    subscriber_id: str
+    channel: str
+    kind: str
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """One article of a delivery with the matches routed with it and the feeds that carried it."""
+
+    article: Article
+    matches: tuple[MatchRow, ...]
+    feeds: tuple[tuple[str, str], ...]  # (feed id, display name), first sighting first
+    cluster_size: int
+
+
+def add_routed_items(session: Session, rows: Iterable[tuple[str, str, str, str, int]], now: datetime) -> int:
+    """Route (subscriber, article, watchlist, entry, match id) tuples; repeats are ignored, ever."""
+    values = [
+        {"subscriber_id": s, "article_id": a, "watchlist": w, "entry_id": e, "match_id": m, "created_at": now}
+        for s, a, w, e, m in rows
+    ]
+    return insert_ignore(
+        session,
+        RoutedItem.__table__,  # type: ignore[arg-type]
+        values,
+        conflict=("subscriber_id", "article_id", "watchlist", "entry_id"),
+    )
+
+
+class Outbox:
+    """Deliveries in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------ assembling deliveries
+
+    def assemble_immediate(self, subscriber_id: str, channel: str, now: datetime) -> list[str]:
+        """Gather a subscriber's pending items: one email for all, or one webhook alert per article."""
+        with self.db.transaction() as session:
+            items = list(
+                session.scalars(
+                    lock_rows(
+                        select(RoutedItem)
+                        .where(RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None))
+                        .order_by(RoutedItem.id)
+                    )
+                )
+            )
+            if not items:
+                return []
+            groups: dict[str, list[RoutedItem]] = {}
+            for item in items:
+                key = item.article_id if channel == "webhook" else "all"
+                groups.setdefault(key, []).append(item)
+            ids = []
+            for group in groups.values():
+                delivery = Delivery(
+                    id=new_delivery_id(), subscriber_id=subscriber_id, channel=channel, kind="alert",
+                    status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                    item_count=len({i.article_id for i in group}),
+                )
+                session.add(delivery)
+                session.flush()
+                for item in group:
+                    item.delivery_id = delivery.id
+                ids.append(delivery.id)
+            return ids
+
+    def assemble_digest(
+        self, subscriber_id: str, channel: str, period_key: str, now: datetime, *, send_empty: bool
+    ) -> str | None:
+        """Create the one digest of a period (unique per subscriber and period, across processes)."""
+        with self.db.transaction() as session:
+            delivery_id = new_delivery_id()
+            inserted = insert_ignore(
+                session,
+                Delivery.__table__,  # type: ignore[arg-type]
+                [{
+                    "id": delivery_id, "subscriber_id": subscriber_id, "channel": channel, "kind": "digest",
+                    "period_key": period_key, "status": "pending", "attempts": 0, "next_attempt_at": now,
+                    "created_at": now, "item_count": 0,
+                }],
+                conflict=("subscriber_id", "period_key"),
+            )
+            if not inserted:
+                return None  # another process (or an earlier run) built this period's digest
+            items = list(
+                session.scalars(
+                    lock_rows(
+                        select(RoutedItem).where(
+                            RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None)
+                        )
+                    )
+                )
+            )
+            for item in items:
+                item.delivery_id = delivery_id
+            count = len({i.article_id for i in items})
+            status = "pending" if count or send_empty else "empty"
+            session.execute(
+                update(Delivery).where(Delivery.id == delivery_id).values(item_count=count, status=status)
+            )
+            return delivery_id if status == "pending" else None
+
+    def pending_items(self, subscriber_id: str) -> list[str]:
+        """Ids of the articles routed to a subscriber and not yet in a delivery."""
+        with self.db.sessions() as session:
+            return list(
+                session.scalars(
+                    select(RoutedItem.article_id)
+                    .where(RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None))
+                    .distinct()
+                )
+            )
+
+    # ------------------------------------------------------------ sending
+
+    def claim_due(self, owner: str, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+        """Lease due deliveries; a worker that dies leaves them to be claimed again when the lease ends."""
+        with self.db.transaction() as session:
+            rows = list(
+                session.scalars(
+                    lock_rows(
+                        select(Delivery)
+                        .where(
+                            Delivery.status == "pending",
+                            Delivery.next_attempt_at <= now,
+                            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                        )
+                        .order_by(Delivery.next_attempt_at)
+                        .limit(limit)
+                    )
+                )
+            )
+            for row in rows:
+                row.lease_owner, row.lease_until = owner, now + lease
+                row.attempts += 1
+            return [ClaimedDelivery(r.id, r.subscriber_id, r.channel, r.kind, r.attempts, r.created_at) for r in rows]
+
+    def items(self, delivery_id: str) -> list[StoredItem]:
+        """The articles of a delivery with their routed matches, in the order they were routed."""
+        with self.db.sessions() as session:
+            routed = list(
+                session.scalars(
+                    select(RoutedItem).where(RoutedItem.delivery_id == delivery_id).order_by(RoutedItem.id)
+                )
+            )
+            return self._stored_items(session, routed)
+
+    def preview_items(self, subscriber_id: str) -> list[StoredItem]:
+        """What a digest would hold now (for `monitor digest --preview`)."""
+        with self.db.sessions() as session:
+            routed = list(
+                session.scalars(
+                    select(RoutedItem)
+                    .where(RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None))
+                    .order_by(RoutedItem.id)
+                )
+            )
+            return self._stored_items(session, routed)
+
+    @staticmethod
+    def _stored_items(session: Session, routed: Sequence[RoutedItem]) -> list[StoredItem]:
+        by_article: dict[str, list[int]] = {}
+        for item in routed:
+            by_article.setdefault(item.article_id, []).append(item.match_id)
+        if not by_article:
+            return []
+        articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(list(by_article))))}
+        match_ids = [m for ids in by_article.values() for m in ids]
+        matches = {m.id: m for m in session.scalars(select(MatchRow).where(MatchRow.id.in_(match_ids)))}
+        sightings = session.execute(
+            select(Sighting.article_id, Feed.id, Feed.name, Feed.title)
+            .join(Feed, Feed.id == Sighting.feed_id)
+            .where(Sighting.article_id.in_(list(by_article)))
+            .order_by(Sighting.first_seen_at, Feed.id)
+        ).all()
+        feeds: dict[str, list[tuple[str, str]]] = {}
+        for article_id, feed_id, name, title in sightings:
+            feeds.setdefault(article_id, []).append((feed_id, name or title or feed_id))
+        cluster_ids = {a.cluster_id for a in articles.values() if a.cluster_id}
+        cluster_sizes: dict[str, int] = {}
+        if cluster_ids:
+            rows = session.execute(
+                select(Article.cluster_id, func.count())
+                .where(Article.cluster_id.in_(cluster_ids))
+                .group_by(Article.cluster_id)
+            ).all()
+            cluster_sizes = {str(cluster): int(count) for cluster, count in rows}
+        result = []
+        for article_id, ids in by_article.items():
+            article = articles[article_id]
+            carried = tuple(feeds.get(article_id, ()))
+            size = max(cluster_sizes.get(article.cluster_id or "", 1), len(carried), 1)
+            result.append(StoredItem(article, tuple(matches[i] for i in ids if i in matches), carried, size))
+        return result
+
+    def mark_sent(self, delivery_id: str, owner: str, now: datetime, info: str) -> None:
+        """Record a successful send."""
+        self._finish(delivery_id, owner, status="sent", sent_at=now, transport_info=info, last_error=None)
+
+    def mark_retry(self, delivery_id: str, owner: str, error: str, next_attempt_at: datetime) -> None:
+        """Record a temporary failure and when to try again."""
+        self._finish(delivery_id, owner, status="pending", last_error=error, next_attempt_at=next_attempt_at)
+
+    def mark_failed(self, delivery_id: str, owner: str, error: str) -> None:
+        """Record a permanent failure; it stays visible and can be re-queued by hand."""
+        self._finish(delivery_id, owner, status="failed", last_error=error)
+
+    def _finish(self, delivery_id: str, owner: str, **values: object) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+
+    def release(self, delivery_id: str, owner: str) -> None:
+        """Give back a lease without a result (graceful stop before sending); the attempt is not counted."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None, attempts=Delivery.attempts - 1)
+            )
+
+    def requeue(self, delivery_id: str, now: datetime) -> bool:
+        """Re-queue a failed delivery by hand (`monitor deliveries --retry ID`)."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status.in_(("failed", "pending")))
+                .values(status="pending", next_attempt_at=now, lease_owner=None, lease_until=None, attempts=0)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def list(self, *, failed_only: bool = False, limit: int = 100) -> list[Delivery]:
+        """The most recent deliveries."""
+        with self.db.sessions() as session:
+            stmt = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id).limit(limit)
+            if failed_only:
+                stmt = stmt.where(Delivery.status == "failed")
+            return list(session.scalars(stmt))
+
+    # ------------------------------------------------------------ subscriber state
+
+    def subscriber_state(self, subscriber_id: str) -> SubscriberState | None:
+        """Shared state of one subscriber, if any."""
+        with self.db.sessions() as session:
+            return session.get(SubscriberState, subscriber_id)
+
+    def set_last_digest(self, subscriber_id: str, at: datetime) -> None:
+        """Remember the period the last digest covered."""
+        with self.db.transaction() as session:
+            self._state(session, subscriber_id).last_digest_at = at
+
+    def disable_endpoint(self, subscriber_id: str, reason: str, now: datetime) -> None:
+        """Stop sending to an endpoint that answered 410 Gone."""
+        with self.db.transaction() as session:
+            state = self._state(session, subscriber_id)
+            state.disabled_reason, state.disabled_at = reason, now
+
+    @staticmethod
+    def _state(session: Session, subscriber_id: str) -> SubscriberState:
+        state = session.get(SubscriberState, subscriber_id)
+        if state is None:
+            state = SubscriberState(subscriber_id=subscriber_id)
+            session.add(state)
+        return state
+
+    def purge_empty(self, before: datetime) -> None:
+        """Drop markers of empty digest periods older than `before`."""
+        with self.db.transaction() as session:
+            session.execute(delete(Delivery).where(Delivery.status == "empty", Delivery.created_at < before))

@@ -1,0 +1,93 @@
+"""sanitize_html and html_to_text."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.parse import html_to_text, sanitize_html
+
+
+def test_blocks_never_join_words() -> None:
+    assert html_to_text("<p>Kalin</p><p>met</p>").split() == ["Kalin", "met"]
+    assert html_to_text("<li>a</li><li>b</li>").split() == ["a", "b"]
+    assert html_to_text("one<br>two<br/>three").split() == ["one", "two", "three"]
+    assert html_to_text("<td>x</td><td>y</td>").split() == ["x", "y"]
+    assert html_to_text("<b>Kal</b>in") == "Kalin"  # inline elements do not split a word
+
+
+def test_entities_decoded_and_whitespace_normalised() -> None:
+    assert (
+        html_to_text("Netanyahu&#8217;s &amp; Bar&nbsp;&nbsp;met &lt;x&gt;")
+        == "Netanyahu\u2019s & Bar met <x>"
+    )
+    assert html_to_text("  a \n\n\n b  ") == "a\nb"
+
+
+def test_invisible_content_dropped() -> None:
+    text = html_to_text("<style>p{}</style><p>seen</p><script>var x = 1;</script><noscript>n</noscript>")
+    assert text == "seen"
+
+
+def test_image_alt_text_kept() -> None:
+    assert html_to_text('see <img src="x.png" alt="Ibrahim Kalin"> here').split() == [
+        "see",
+        "Ibrahim",
+        "Kalin",
+        "here",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dirty", "forbidden"),
+    [
+        ("<script>alert(1)</script>ok", "alert"),
+        ('<p onclick="x()">ok</p>', "onclick"),
+        ('<a href="javascript:alert(1)">ok</a>', "javascript"),
+        ('<a href="JaVaScRiPt:alert(1)">ok</a>', "alert"),
+        ('<img src="data:image/png;base64,AAAA">', "data:"),
+        ('<iframe src="https://evil.example/"></iframe>ok', "iframe"),
+        ("<form action='/x'><input name=q></form>ok", "form"),
+        ('<object data="x.swf"></object><embed src="x.swf">ok', "swf"),
+        ("<style>body{display:none}</style>ok", "display"),
+        ('<meta http-equiv="refresh" content="0;url=http://evil">ok', "refresh"),
+        ('<div style="background:url(javascript:x)">ok</div>', "style"),
+        ("<svg><script>alert(1)</script></svg>ok", "alert"),
+    ],
+)
+def test_sanitize_removes(dirty: str, forbidden: str) -> None:
+    assert forbidden not in sanitize_html(dirty).lower()
+
+
+def test_sanitize_keeps_safe_subset() -> None:
+    html = (
+        "<h2>T</h2><p><em>e</em> <strong>s</strong> <code>c</code></p><ul><li>i</li></ul><ol><li>j</li></ol>"
+        "<blockquote>q</blockquote><pre>p</pre><table><tr><td>d</td></tr></table>"
+    )
+    clean = sanitize_html(html)
+    for tag in (
+        "<h2>",
+        "<em>",
+        "<strong>",
+        "<code>",
+        "<ul>",
+        "<ol>",
+        "<li>",
+        "<blockquote>",
+        "<pre>",
+        "<td>",
+    ):
+        assert tag in clean
+
+
+def test_links_made_absolute_and_safe() -> None:
+    clean = sanitize_html(
+        '<a href="/x" target="_blank">l</a><img src="i.png" alt="a">', "https://e.org/news/"
+    )
+    assert clean == (
+        '<a href="https://e.org/x" rel="noopener noreferrer nofollow">l</a>'
+        '<img src="https://e.org/news/i.png" alt="a">'
+    )
+
+
+def test_empty_href_does_not_become_the_base() -> None:
+    assert "href" not in sanitize_html('<a href="">x</a>', "https://e.org/")
