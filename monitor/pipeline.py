@@ -134,6 +134,7 @@ class FeedPoller:
             ),
             etag=result.etag, last_modified=result.last_modified, body_hash=result.body_hash,
             title=parsed.title if parsed else None, new_url=result.permanent_redirect,
+            fetch_ms=round(result.elapsed * 1000, 1),
         )
         with self.db.transaction() as session:
             changes = save_articles(session, feed.id, parsed.articles, now) if parsed else []

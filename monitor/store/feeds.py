@@ -41,6 +41,7 @@ class PollOutcome:
     title: str | None = None
     new_url: str | None = None
     disable_reason: str | None = None
+    fetch_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ class FeedRepository:
         row.last_status = outcome.status
         row.poll_count = (row.poll_count or 0) + 1
         row.next_poll_at = outcome.next_poll_at
+        row.last_fetch_ms = outcome.fetch_ms
         if row.lease_owner == owner:
             row.lease_owner = None
             row.lease_until = None

@@ -75,6 +75,7 @@ class Feed(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_fetch_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)
