@@ -100,6 +100,7 @@ class ItemView:
     snippet: str
     also_reported_by: tuple[str, ...]
     cluster_size: int
+    also_matched: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -121,7 +122,7 @@ class WatchlistView:
     entries: list[EntryView] = field(default_factory=list)
 
 
-def _item_view(article: ItemArticle, match: Match) -> ItemView:
+def _item_view(article: ItemArticle, match: Match, also_matched: tuple[str, ...] = ()) -> ItemView:
     return ItemView(
         title=plain_text(article.title) or "(untitled)",
         url=safe_url(article.url),
@@ -130,23 +131,34 @@ def _item_view(article: ItemArticle, match: Match) -> ItemView:
         snippet=match.snippet,
         also_reported_by=tuple(plain_text(s.name) for s in article.also_reported_by),
         cluster_size=article.cluster_size,
+        also_matched=tuple(plain_text(name) for name in also_matched),
     )
 
 
 def group_items(content: DeliveryContent) -> list[WatchlistView]:
-    """Items grouped by watchlist, then entry; an article matching two entries appears under both."""
+    """Items grouped by watchlist, then entry; each article shows once per watchlist.
+
+    An article that matched several entries of a watchlist (the §1 story matches a dozen) is listed
+    under the first entry it matched (in configuration order), with the others named beside it, so a
+    reader does not scroll past the same story again and again.
+    """
     groups: dict[str, WatchlistView] = {}
     for item in content.items:
+        by_watchlist: dict[str, list[Match]] = {}
         for match in item.matches:
-            wl = groups.get(match.watchlist)
+            by_watchlist.setdefault(match.watchlist, []).append(match)
+        for watchlist_id, matches in by_watchlist.items():
+            wl = groups.get(watchlist_id)
             if wl is None:
-                name = content.watchlist_names.get(match.watchlist, match.watchlist)
-                wl = groups[match.watchlist] = WatchlistView(match.watchlist, name)
-            entry = next((e for e in wl.entries if e.id == match.id), None)
+                name = content.watchlist_names.get(watchlist_id, watchlist_id)
+                wl = groups[watchlist_id] = WatchlistView(watchlist_id, name)
+            primary = matches[0]  # configuration order: the analyst lists what matters first
+            entry = next((e for e in wl.entries if e.id == primary.id), None)
             if entry is None:
-                entry = EntryView(match.id, match.name, match.kind)
+                entry = EntryView(primary.id, primary.name, primary.kind)
                 wl.entries.append(entry)
-            entry.items.append(_item_view(item.article, match))
+            others = tuple(m.name for m in matches if m is not primary)
+            entry.items.append(_item_view(item.article, primary, others))
     return list(groups.values())
 
 

@@ -64,12 +64,14 @@ def test_digest_text_content(digest_content, subscriber, email_settings) -> None
     assert "== MENA security ==" in text and "-- Ibrahim Kalin (actor)" in text
 
 
-def test_grouping_puts_an_article_under_each_entry(digest_content) -> None:
+def test_grouping_shows_an_article_once_per_watchlist(digest_content) -> None:
     groups = group_items(digest_content)
     assert [g.id for g in groups] == ["mena-security", "energy"]
     entries = groups[0].entries
     assert [e.id for e in entries] == ["ibrahim-kalin", "hostage-talks"]
-    assert [i.title[:7] for i in entries[1].items] == ["Turkish", "Egypt, "]
+    assert [i.title[:7] for i in entries[0].items] == ["Turkish"]
+    assert entries[0].items[0].also_matched == ("Hostage / prisoner exchange talks",)
+    assert [i.title[:7] for i in entries[1].items] == ["Egypt, "]
 
 
 def test_mark_html_escapes_before_marking() -> None:
