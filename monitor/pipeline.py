@@ -8,22 +8,31 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
 from monitor.match.types import Document
 from monitor.parse import parse_feed
-from monitor.parse.article import ParsedFeed
+from monitor.parse.article import Article, ParsedFeed
+from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
 from monitor.runtime import Runtime
 from monitor.store.articles import save_articles, save_matches
+from monitor.store.clusters import routed_in_cluster
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome
+from monitor.store.models import Article as ArticleRow
 from monitor.store.outbox import add_routed_items
 
 log = logging.getLogger("monitor.pipeline")
 
 Clock = Callable[[], datetime]
+Parsed = ParsedFeed | ParseError | None
+MAX_FULL_TEXT_PAGES = 25
+"""Linked pages fetched per feed poll at most (`full_text: true`); the rest keep their summary."""
 
 
 def worker_id() -> str:
@@ -43,6 +52,7 @@ class PollSummary:
     updated_articles: int = 0
     matches: int = 0
     routed: int = 0
+    suppressed: int = 0  # routes skipped because a near-duplicate already reached the subscriber
     error_kinds: dict[str, int] = field(default_factory=dict)
 
 
@@ -81,20 +91,31 @@ class FeedPoller:
         return summary
 
     async def _poll_batch(self, fetcher: Fetcher, claimed: list[ClaimedFeed], summary: PollSummary) -> None:
-        async def fetch_one(feed: ClaimedFeed) -> tuple[ClaimedFeed, FetchResult | Exception]:
+        async def fetch_one(feed: ClaimedFeed) -> tuple[ClaimedFeed, FetchResult | Exception, Parsed]:
             try:
-                return feed, await fetcher.fetch(
+                result = await fetcher.fetch(
                     feed.url, etag=feed.etag, last_modified=feed.last_modified, previous_body_hash=feed.body_hash
                 )
             except Exception as exc:  # recorded on the feed row, never fatal to the tick
-                return feed, exc
+                return feed, exc, None
+            config_feed = self.runtime().feeds.get(feed.id)
+            if not (config_feed and config_feed.full_text and result.body is not None):
+                return feed, result, None
+            try:
+                # Full text needs the parsed entries before storing: parse here, fetch pages, then store.
+                parsed = await asyncio.to_thread(self._parse, result, config_feed.language)
+                return feed, result, await self._add_full_text(fetcher, parsed)
+            except ParseError as exc:
+                return feed, result, exc
+            except Exception as exc:
+                return feed, exc, None
 
         tasks = [asyncio.ensure_future(fetch_one(feed)) for feed in claimed]
         try:
             for next_done in asyncio.as_completed(tasks):
-                feed, result = await next_done
+                feed, result, parsed = await next_done
                 # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop.
-                await asyncio.to_thread(self._process, feed, result, summary)
+                await asyncio.to_thread(self._process, feed, result, summary, parsed)
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
@@ -102,7 +123,49 @@ class FeedPoller:
                 self.feeds.release(feed.id, self.owner)
             raise
 
-    def _process(self, feed: ClaimedFeed, result: FetchResult | Exception, summary: PollSummary) -> None:
+    @staticmethod
+    def _parse(result: FetchResult, language_hint: str | None) -> ParsedFeed:
+        assert result.body is not None
+        return parse_feed(
+            result.body, base_url=result.final_url, content_type=result.content_type, language_hint=language_hint
+        )
+
+    async def _add_full_text(self, fetcher: Fetcher, parsed: ParsedFeed) -> ParsedFeed:
+        """Replace summaries of new or changed entries by their linked page's main text."""
+        stored = await asyncio.to_thread(self._stored_hashes, [a.id for a in parsed.articles])
+        wanted = [
+            a for a in parsed.articles if stored.get(a.id) != a.content_hash and needs_full_text(a)
+        ][:MAX_FULL_TEXT_PAGES]
+
+        async def page(article: Article) -> Article:
+            try:
+                # The same Fetcher: same deadline, size cap, redirect bound and address policy as feeds.
+                fetched = await fetcher.fetch(article.url)
+            except FetchError as exc:
+                log.info("full_text_failed url=%s error_kind=%s message=%r", article.url, exc.kind, exc.message)
+                return article
+            if fetched.body is None:
+                return article
+            text = await asyncio.to_thread(
+                extract_main_text, fetched.body, url=fetched.final_url, content_type=fetched.content_type
+            )
+            return with_full_text(article, text) if text else article
+
+        enriched = {a.id: a for a in await asyncio.gather(*(page(a) for a in wanted))}
+        return dc_replace(parsed, articles=tuple(enriched.get(a.id, a) for a in parsed.articles))
+
+    def _stored_hashes(self, article_ids: list[str]) -> dict[str, str]:
+        if not article_ids:
+            return {}
+        with self.db.sessions() as session:
+            rows = session.execute(
+                select(ArticleRow.id, ArticleRow.content_hash).where(ArticleRow.id.in_(article_ids))
+            ).all()
+            return {str(i): str(h) for i, h in rows}
+
+    def _process(
+        self, feed: ClaimedFeed, result: FetchResult | Exception, summary: PollSummary, pre_parsed: Parsed = None
+    ) -> None:
         runtime = self.runtime()
         now = self.clock()
         config_feed = runtime.feeds.get(feed.id)
@@ -112,15 +175,12 @@ class FeedPoller:
         if isinstance(result, Exception):
             self._record_error(feed, result, now, interval, max_interval, summary)
             return
-        parsed: ParsedFeed | None = None
-        if result.body is not None:
+        parsed: ParsedFeed | None = pre_parsed if isinstance(pre_parsed, ParsedFeed) else None
+        if result.body is not None and parsed is None:
             try:
-                parsed = parse_feed(
-                    result.body,
-                    base_url=result.final_url,
-                    content_type=result.content_type,
-                    language_hint=config_feed.language if config_feed else None,
-                )
+                if isinstance(pre_parsed, ParseError):
+                    raise pre_parsed
+                parsed = self._parse(result, config_feed.language if config_feed else None)
             except ParseError as exc:
                 self._record_error(feed, exc, now, interval, max_interval, summary, status=result.status)
                 return
@@ -148,10 +208,19 @@ class FeedPoller:
                     tags=frozenset(config_feed.tags) if config_feed else frozenset(),
                 )
                 matches = runtime.matcher.match(document)
-                saved = save_matches(session, article.id, article.content_hash, matches, now)
+                saved = save_matches(session, article.id, article.content_hash, matches, now, is_new=change.is_new)
                 summary.matches += len(saved)
+                # A near-duplicate of a story already routed for an entry is not alerted again; its
+                # feed shows as "also reported by" on the first one instead.
+                already = (
+                    routed_in_cluster(session, change.cluster.cluster_id, article.id)
+                    if saved and change.cluster and change.cluster.joined else set()
+                )
                 for match_id, match in saved:
                     for subscriber_id in runtime.router.subscribers_for(match.watchlist, match.id):
+                        if (subscriber_id, match.watchlist, match.id) in already:
+                            summary.suppressed += 1
+                            continue
                         routed_rows.append((subscriber_id, article.id, match.watchlist, match.id, match_id))
             summary.routed += add_routed_items(session, routed_rows, now)
             self.feeds.record_in(session, feed.id, self.owner, outcome, now)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor.match.types import Highlight, Match
 from monitor.parse.article import Article
+from monitor.store.clusters import ClusterInput, ClusterResult, assign_clusters, cluster_text
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import MatchRow, Sighting
 from monitor.store.sql import insert_ignore
@@ -23,10 +24,13 @@ class ArticleChange:
     article: Article
     is_new: bool
     published_at: datetime
+    cluster: ClusterResult | None = None  # None only when clustering was switched off
 
 
-def save_articles(session: Session, feed_id: str, articles: Sequence[Article], now: datetime) -> list[ArticleChange]:
-    """Store a feed's articles and their sightings; return those that are new or changed."""
+def save_articles(
+    session: Session, feed_id: str, articles: Sequence[Article], now: datetime, *, cluster: bool = True
+) -> list[ArticleChange]:
+    """Store a feed's articles and their sightings, clustered with near-duplicates; return the new or changed."""
     unique = {a.id: a for a in articles}  # a feed listing one entry twice is one article
     if not unique:
         return []
@@ -34,28 +38,47 @@ def save_articles(session: Session, feed_id: str, articles: Sequence[Article], n
         row.id: row for row in session.scalars(select(ArticleRow).where(ArticleRow.id.in_(list(unique))))
     }
     changes: list[ArticleChange] = []
+    rows: dict[str, ArticleRow] = {}
     for article_id, article in unique.items():
         row = existing.get(article_id)
         if row is None:
             published = article.published_at or now
-            session.add(
-                ArticleRow(
-                    id=article_id, guid=article.guid, url=article.url, title=article.title,
-                    summary_html=article.summary_html, content_html=article.content_html,
-                    summary_text=article.summary_text, content_text=article.content_text,
-                    author=article.author, language=article.language, published_at=published,
-                    first_seen_at=now, updated_at=now, content_hash=article.content_hash,
-                    first_feed_id=feed_id,
-                )
+            row = ArticleRow(
+                id=article_id, guid=article.guid, url=article.url, title=article.title,
+                summary_html=article.summary_html, content_html=article.content_html,
+                summary_text=article.summary_text, content_text=article.content_text,
+                author=article.author, language=article.language, published_at=published,
+                first_seen_at=now, updated_at=now, content_hash=article.content_hash,
+                first_feed_id=feed_id,
             )
+            session.add(row)
+            rows[article_id] = row
             changes.append(ArticleChange(article, True, published))
         elif row.content_hash != article.content_hash:
             row.url, row.title, row.author = article.url, article.title, article.author
             row.summary_html, row.content_html = article.summary_html, article.content_html
             row.summary_text, row.content_text = article.summary_text, article.content_text
             row.language, row.content_hash, row.updated_at = article.language, article.content_hash, now
+            rows[article_id] = row
             changes.append(ArticleChange(article, False, row.published_at))
     session.flush()
+    if cluster and changes:
+        clusters = assign_clusters(
+            session,
+            [
+                ClusterInput(
+                    c.article.id,
+                    cluster_text(c.article.title, c.article.summary_text, c.article.content_text),
+                    rows[c.article.id].cluster_id,
+                )
+                for c in changes
+            ],
+            now,
+        )
+        for i, change in enumerate(changes):
+            result = clusters[change.article.id]
+            rows[change.article.id].cluster_id = result.cluster_id
+            changes[i] = ArticleChange(change.article, change.is_new, change.published_at, result)
     insert_ignore(
         session,
         Sighting.__table__,  # type: ignore[arg-type]
@@ -66,10 +89,14 @@ def save_articles(session: Session, feed_id: str, articles: Sequence[Article], n
 
 
 def save_matches(
-    session: Session, article_id: str, content_hash: str, matches: Sequence[Match], now: datetime
+    session: Session, article_id: str, content_hash: str, matches: Sequence[Match], now: datetime,
+    *, is_new: bool = False,
 ) -> list[tuple[int, Match]]:
     """Record an article's matches (replacing the explanation of a re-matched entry); return their ids."""
-    rows = {
+    if not matches:
+        return []
+    # A new article has no matches yet: skip the per-article SELECT (most articles are new).
+    rows = {} if is_new else {
         (row.watchlist, row.entry_id): row
         for row in session.scalars(select(MatchRow).where(MatchRow.article_id == article_id))
     }

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -117,6 +118,17 @@ class Sighting(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_sightings_feed", "feed_id", "first_seen_at"),)
+
+
+class ClusterKey(Base):
+    """One LSH band key of an article's MinHash signature: articles sharing a key are cluster candidates."""
+
+    __tablename__ = "cluster_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class MatchRow(Base):

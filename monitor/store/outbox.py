@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
-from monitor.store.models import Article, Delivery, Feed, MatchRow, RoutedItem, Sighting, SubscriberState
+from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, SubscriberState
 from monitor.store.sql import insert_ignore, lock_rows
 
 
@@ -199,15 +200,7 @@ class Outbox:
         articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(list(by_article))))}
         match_ids = [m for ids in by_article.values() for m in ids]
         matches = {m.id: m for m in session.scalars(select(MatchRow).where(MatchRow.id.in_(match_ids)))}
-        sightings = session.execute(
-            select(Sighting.article_id, Feed.id, Feed.name, Feed.title)
-            .join(Feed, Feed.id == Sighting.feed_id)
-            .where(Sighting.article_id.in_(list(by_article)))
-            .order_by(Sighting.first_seen_at, Feed.id)
-        ).all()
-        feeds: dict[str, list[tuple[str, str]]] = {}
-        for article_id, feed_id, name, title in sightings:
-            feeds.setdefault(article_id, []).append((feed_id, name or title or feed_id))
+        feeds = cluster_feeds(session, list(by_article))
         cluster_ids = {a.cluster_id for a in articles.values() if a.cluster_id}
         cluster_sizes: dict[str, int] = {}
         if cluster_ids:

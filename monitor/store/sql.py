@@ -16,9 +16,14 @@ def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]
         return 0
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(conflict))
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    stmt = (
+        module.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        # rowcount is unreliable for multi-row inserts (-1 with psycopg): count what came back.
+        .returning(*(table.c[name] for name in conflict))
+    )
+    return len(session.execute(stmt).all())
 
 
 def lock_rows(stmt: Select[Any]) -> Select[Any]:

@@ -1,0 +1,190 @@
+"""Ingest throughput: FeedPoller.poll_due over 1,000+ local feeds of 20 items, then again (all 304).
+
+Run: .venv/bin/python benchmarks/ingest_bench.py [--feeds 1000] [--postgres URL] [--profile]
+
+The feed server runs in a separate process. Each feed's items are generated news-like texts (about
+120 words; one in ten names a watched actor or topic; one in twenty is wire copy repeated in
+another feed, so clustering has work). The demo watchlists (config/watchlists/) are matched and
+routed to an immediate and a digest subscriber. The first poll is all 200 (parse, store, cluster,
+match, route); the second poll is all 304. CPU time and peak RSS are this process's (not the
+server's). All feeds live on 127.0.0.1, so fetch.per_host is raised to the concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import multiprocessing
+import pstats
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.config.loader import load_config  # noqa: E402
+from monitor.pipeline import FeedPoller, PollSummary  # noqa: E402
+from monitor.runtime import Runtime  # noqa: E402
+from monitor.store.db import Database  # noqa: E402
+from monitor.store.feeds import FeedRepository  # noqa: E402
+from monitor.store.migrate import upgrade  # noqa: E402
+
+WORDS = (
+    "government officials said on tuesday the ministry would review plans after talks with regional "
+    "partners over trade energy prices water infrastructure elections parliament court ruling police "
+    "investigation company shares rose fell market analysts expected growth inflation central bank "
+    "rate decision port shipping route container freight insurers weather storm flooding residents "
+    "hospital school budget minister spokesman statement agency report weeks months year city "
+    "province border crossing aid convoy delegation visit summit agreement signed extended"
+).split()
+WATCHED = [
+    "Ibrahim Kalin met Shin Bet director Ronen Bar to discuss the captives held in Gaza.",
+    "Qatar froze its mediation; Egypt will mediate a prisoner exchange and hostage deal talks.",
+    "Brent crude rose as tankers avoided the Strait of Hormuz and the Red Sea after Houthi attacks.",
+    "Benjamin Netanyahu met Mossad chief David Barnea and Herzi Halevi about hostages negotiations.",
+]
+
+
+def _text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def _feed(i: int) -> bytes:
+    rng = random.Random(i)
+    items = []
+    for j in range(20):
+        if j == 0 and i % 20 in (0, 1):
+            # Feeds 20k and 20k+1 both carry wire story k under their own URLs.
+            title, body = f"Wire story {i // 20}", _text(random.Random(10**6 + i // 20), 120)
+        else:
+            title, body = f"Feed {i} story {j}: {_text(rng, 8)}", _text(rng, 120)
+        if rng.random() < 0.1:
+            body = f"{body} {rng.choice(WATCHED)}"
+        items.append(
+            f"<item><title>{title}</title><link>https://site{i}.example/{j}</link>"
+            f"<guid>urn:feed:{i}:{j}</guid><pubDate>Wed, 20 Nov 2024 10:{j:02d}:00 GMT</pubDate>"
+            f"<description>&lt;p&gt;{body}&lt;/p&gt;</description></item>"
+        )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title><language>en</language>'
+        f"{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+def _serve(port_out: Any, feeds: int) -> None:
+    bodies = {i: _feed(i) for i in range(feeds)}
+
+    async def handler(request: web.Request) -> web.Response:
+        i = int(request.match_info["i"])
+        etag = f'"f{i}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=bodies[i], content_type="application/rss+xml", headers={"ETag": etag})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/feed/{i}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
+        await site.start()
+        port_out.put(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _config(directory: Path, database: str, port: int, feeds: int) -> Path:
+    config = directory / "config"
+    shutil.copytree(ROOT / "config" / "watchlists", config / "watchlists")
+    (config / "monitor.yaml").write_text(
+        f"database: {database}\nemail:\n  transport: file\n  outbox_dir: {directory / 'outbox'}\n"
+        "fetch:\n  allow_private_networks: true\n  timeout: 60s\n  concurrency: 64\n  per_host: 64\n",
+        encoding="utf-8",
+    )
+    lines = "".join(f"  - url: http://127.0.0.1:{port}/feed/{i}\n    id: feed-{i}\n" for i in range(feeds))
+    (config / "feeds.yaml").write_text(f"defaults:\n  interval: 15m\nfeeds:\n{lines}", encoding="utf-8")
+    (config / "subscribers.yaml").write_text(
+        "subscribers:\n"
+        "  - id: desk\n    email: desk@bench.example\n    watchlists: [mena-security]\n    schedule: immediate\n"
+        "  - id: analyst\n    email: analyst@bench.example\n    watchlists: [energy-shipping]\n"
+        "    schedule: daily 07:30\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float]:
+    cpu, wall = _cpu(), time.perf_counter()
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    summary = asyncio.run(poller.poll_due())
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    return summary, time.perf_counter() - wall, _cpu() - cpu
+
+
+def run(feeds: int, database: str | None, profile: bool) -> None:
+    """Run both polls against one database and print the figures."""
+    queue: Any = multiprocessing.Queue()
+    server = multiprocessing.Process(target=_serve, args=(queue, feeds), daemon=True)
+    server.start()
+    port = queue.get(timeout=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        config_dir = _config(Path(tmp), url, port, feeds)
+        runtime = Runtime.build(load_config(config_dir, {}).config)
+        db = Database(url)
+        upgrade(db)
+        repo = FeedRepository(db)
+        from datetime import UTC, datetime
+
+        repo.sync(runtime.config.feeds, datetime.now(UTC))
+        poller = FeedPoller(db, lambda: runtime, owner="bench")
+        print(f"backend={db.engine.dialect.name} feeds={feeds} items/feed=20")
+        for label in ("first poll (200: parse, store, cluster, match, route)", "second poll (304)"):
+            repo.make_all_due(datetime.now(UTC))
+            summary, wall, cpu = _poll(poller, profile and label.startswith("first"))
+            done = summary.ok + summary.not_modified
+            print(
+                f"{label}: {done / wall:,.0f} feeds/s, wall {wall:.2f} s, CPU {cpu:.2f} s, "
+                f"ok={summary.ok} not_modified={summary.not_modified} errors={summary.errors} "
+                f"new={summary.new_articles} matches={summary.matches} routed={summary.routed} "
+                f"suppressed={summary.suppressed}"
+            )
+        db.dispose()
+    server.terminate()
+    server.join()
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--postgres", metavar="URL", help="also run against this (empty) PostgreSQL database")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the first poll")
+    args = parser.parse_args()
+    run(args.feeds, None, args.profile)
+    if args.postgres:
+        run(args.feeds, args.postgres, False)
+
+
+if __name__ == "__main__":
+    main()

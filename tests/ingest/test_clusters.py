@@ -1,0 +1,141 @@
+"""Story clusters: syndicated copies and re-titled updates cluster; different stories on a topic do not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.parse import parse_feed
+from monitor.parse.article import Article
+from monitor.store.articles import save_articles
+from monitor.store.clusters import (
+    THRESHOLD,
+    band_keys,
+    cluster_feeds,
+    cluster_text,
+    jaccard,
+    shingles,
+    signature,
+)
+from monitor.store.db import Database
+from monitor.store.migrate import upgrade
+from monitor.store.models import Article as ArticleRow
+from monitor.store.models import ClusterKey, Feed
+from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+def story(article_id: str, title: str, paragraphs: list[str]) -> Article:
+    text = "\n".join(paragraphs)
+    return Article(
+        id=article_id, guid=None, url=f"https://{article_id}.test/story", title=title,
+        summary_html="", content_html="", summary_text=text, content_text="", author="",
+        published_at=NOW - timedelta(hours=1), language="en", content_hash=f"h-{article_id}",
+    )
+
+
+def similarity(a: Article, b: Article) -> float:
+    return jaccard(
+        shingles(cluster_text(a.title, a.summary_text, a.content_text)),
+        shingles(cluster_text(b.title, b.summary_text, b.content_text)),
+    )
+
+
+def clusters(db: Database) -> dict[str, str | None]:
+    with db.sessions() as session:
+        return {row.id: row.cluster_id for row in session.query(ArticleRow)}
+
+
+def test_signature_is_stable_and_estimates_similarity() -> None:
+    a = shingles(cluster_text(WIRE_TITLE, "\n".join(WIRE), ""))
+    b = shingles(cluster_text(UPDATE_TITLE, "\n".join(UPDATE), ""))
+    assert signature(a) == signature(set(a)), "order does not matter"
+    assert band_keys(signature(a)) == band_keys(signature(a))
+    shared = sum(x == y for x, y in zip(band_keys(signature(a)), band_keys(signature(b)), strict=True))
+    assert shared >= 1, "near-duplicates share at least one band key (the LSH candidate condition)"
+    other = shingles(cluster_text(OTHER_TITLE, "\n".join(OTHER), ""))
+    assert not set(band_keys(signature(a))) & set(band_keys(signature(other)))
+
+
+def test_thresholds_separate_the_examples() -> None:
+    wire, update, other = story("a", WIRE_TITLE, WIRE), story("b", UPDATE_TITLE, UPDATE), story("c", OTHER_TITLE, OTHER)
+    assert similarity(wire, update) >= THRESHOLD + 0.1, "an update with one paragraph rewritten"
+    assert similarity(wire, other) < 0.1, "two stories on the same topic share only stock phrases"
+
+
+def test_identical_wire_copy_in_two_feeds_is_one_cluster(db: Database) -> None:
+    levant = parse_feed((EXAMPLES / "levant-wire.xml").read_bytes(), base_url="https://levant-wire.example/")
+    gulf = parse_feed((EXAMPLES / "gulf-observer.atom").read_bytes(), base_url="https://gulf-observer.example/")
+    with db.transaction() as session:
+        session.add_all([Feed(id="levant", url="u1", configured_url="u1", name="Levant Wire"),
+                         Feed(id="gulf", url="u2", configured_url="u2", name="Gulf Observer")])
+    with db.transaction() as session:
+        first = save_articles(session, "levant", levant.articles, NOW)
+    with db.transaction() as session:
+        second = save_articles(session, "gulf", gulf.articles, NOW + timedelta(minutes=5))
+    assert all(c.cluster and not c.cluster.joined for c in first)
+    joined = [c for c in second if c.cluster and c.cluster.joined]
+    assert [c.article.title for c in joined] == [
+        'Qatar keeps Gaza mediation on hold, says parties must show "seriousness"'
+    ], "only the syndicated story joins a cluster; other write-ups of the same events stay apart"
+    qatar = {c.article.url: c.article.id for c in [*first, *second] if c.article.title.startswith("Qatar keeps")}
+    assert len(qatar) == 2, "two URLs, two articles"
+    by_id = clusters(db)
+    assert len({by_id[i] for i in qatar.values()}) == 1
+    assert len(set(by_id.values())) == len(by_id) - 1, "every other article is alone in its cluster"
+    with db.sessions() as session:
+        feeds = cluster_feeds(session, list(qatar.values()))
+    gulf_id = qatar["https://gulf-observer.example/region/2024/11/16/qatar-keeps-gaza-mediation-on-hold"]
+    assert feeds[gulf_id] == [("gulf", "Gulf Observer"), ("levant", "Levant Wire")], "own feed first"
+
+
+def test_retitled_update_joins_and_other_story_does_not(db: Database) -> None:
+    with db.transaction() as session:
+        save_articles(session, "wire", [story("wire", WIRE_TITLE, WIRE)], NOW)
+    with db.transaction() as session:
+        changes = save_articles(
+            session, "paper", [story("update", UPDATE_TITLE, UPDATE), story("other", OTHER_TITLE, OTHER)],
+            NOW + timedelta(hours=2),
+        )
+    by_id = clusters(db)
+    assert by_id["update"] == by_id["wire"] == "wire"
+    assert by_id["other"] == "other"
+    assert {c.article.id: c.cluster.joined for c in changes if c.cluster} == {"update": True, "other": False}
+
+
+def test_near_duplicates_in_one_batch_and_updates_keep_their_cluster(db: Database) -> None:
+    with db.transaction() as session:
+        save_articles(session, "f", [story("a", WIRE_TITLE, WIRE), story("b", WIRE_TITLE, WIRE)], NOW)
+    assert clusters(db) == {"a": "a", "b": "a"}
+    changed = story("b", "Something else entirely now", OTHER)
+    with db.transaction() as session:
+        save_articles(session, "f", [changed], NOW + timedelta(minutes=1))
+    assert clusters(db)["b"] == "a", "an updated article stays in its cluster (what was sent stays true)"
+    with db.sessions() as session:
+        assert session.query(ClusterKey).filter_by(article_id="b").count() > 0, "re-indexed on its new text"
+
+
+def test_old_articles_and_short_texts_are_not_candidates(db: Database) -> None:
+    with db.transaction() as session:
+        save_articles(session, "f", [story("old", WIRE_TITLE, WIRE)], NOW - timedelta(days=30))
+        save_articles(session, "f", [story("s1", "Markets close", ["Stocks rose."])], NOW)
+    with db.transaction() as session:
+        save_articles(
+            session, "g", [story("new", WIRE_TITLE, WIRE), story("s2", "Markets close", ["Stocks rose."])], NOW
+        )
+    by_id = clusters(db)
+    assert by_id["new"] == "new", "a month-old copy is outside the window"
+    assert by_id["s2"] == "s2", "a title and three words are too little evidence"
