@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -33,8 +34,6 @@ def run_digest(
             content = build_content("preview", "digest", subscriber.id, now, items, config)
             out(f"== {subscriber.id}: {len(content.items)} pending article(s) ==")
             if subscriber.webhook is not None:
-                import json
-
                 out(json.dumps(build_payload(content), ensure_ascii=False, indent=2))
             else:
                 message = build_email(content, subscriber, config.settings.email, base_url=config.settings.base_url)
@@ -47,5 +46,8 @@ def run_digest(
         key = "manual@" + now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if outbox.assemble_digest(subscriber.id, subscriber.channel, key, now, send_empty=subscriber.send_empty):
             created += 1
-    summary = worker.send_due()
+    try:
+        summary = worker.send_due()
+    finally:
+        worker.close()
     out(f"{created} digest(s) built; {summary.sent} sent, {summary.retried} to retry, {summary.failed} failed")

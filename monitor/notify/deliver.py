@@ -15,13 +15,24 @@ from monitor.notify.digests import latest_period, period_key
 from monitor.notify.email import build_email
 from monitor.notify.retry import next_attempt_delay
 from monitor.notify.transports import FileTransport, SmtpTransport, Transport
-from monitor.notify.webhook import WebhookSender, build_payload
+from monitor.notify.webhook import WebhookSender, build_payload, webhook_secret
 from monitor.store.articles import match_from_row
 from monitor.store.outbox import ClaimedDelivery, Outbox, StoredItem
 
 log = logging.getLogger("monitor.notify")
 
 _SUMMARY_CHARS = 500
+_DIGEST_NAMES = {"hourly": "Hourly digest", "daily": "Daily digest", "weekly": "Weekly digest"}
+
+
+def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
+    """The heading of a digest, e.g. "Daily digest, 24 Nov 2026" (the date in the subscriber's zone)."""
+    if subscriber is None:
+        return "Digest"
+    local = created_at.astimezone(subscriber.zone)
+    name = _DIGEST_NAMES.get(subscriber.schedule.kind, "Digest")
+    when = f"{local.day} {local:%b %Y}" + (f", {local:%H:%M}" if subscriber.schedule.kind == "hourly" else "")
+    return f"{name}, {when}"
 
 
 @dataclass
@@ -57,9 +68,11 @@ def build_content(
                 matches=tuple(match_from_row(m) for m in item.matches),
             )
         )
+    subscriber = next((s for s in config.subscribers if s.id == subscriber_id), None)
     return DeliveryContent(
         delivery_id=delivery_id,
         kind="digest" if kind == "digest" else "alert",
+        period_label=period_label(subscriber, created_at) if kind == "digest" else "",
         subscriber_id=subscriber_id,
         created_at=created_at,
         items=tuple(delivered),
@@ -88,7 +101,22 @@ class DeliveryWorker:
         self.clock = clock
         self.rng = rng or random.Random()
         self.lease = lease
-        self.webhooks = WebhookSender()
+        self._webhooks: WebhookSender | None = None
+
+    def webhook_sender(self, allow_private_networks: bool) -> WebhookSender:
+        """The webhook sender for the address policy in force (rebuilt when a reload changes it)."""
+        current = self._webhooks
+        if current is None or current.allow_private_networks != allow_private_networks:
+            if current is not None:
+                current.close()
+            current = self._webhooks = WebhookSender(allow_private_networks=allow_private_networks)
+        return current
+
+    def close(self) -> None:
+        """Release the webhook HTTP client."""
+        if self._webhooks is not None:
+            self._webhooks.close()
+            self._webhooks = None
 
     # ------------------------------------------------------------ assembling
 
@@ -171,14 +199,9 @@ class DeliveryWorker:
         settings = config.settings
         if subscriber.webhook is not None:
             hook = subscriber.webhook
-            secret = None
-            if hook.secret_env:
-                secret = self.env.get(hook.secret_env)
-                if not secret:
-                    raise DeliveryError(
-                        f"environment variable {hook.secret_env} (the webhook secret) is not set", permanent=True
-                    )
-            status = self.webhooks.send(
+            secret = webhook_secret(hook, self.env)
+            sender = self.webhook_sender(settings.fetch.allow_private_networks)
+            status = sender.send(
                 hook.url, build_payload(content), webhook_id=content.delivery_id, secret=secret,
                 timeout=hook.timeout.total_seconds(),
             )

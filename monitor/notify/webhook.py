@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import binascii
 import json
-from collections.abc import Mapping
+import socket
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore
 import httpx
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from monitor.config.models import WebhookConfig
 from monitor.errors import DeliveryError
+from monitor.fetch.addresses import AddressPolicy, BlockedAddressError, is_blocked_address
 from monitor.notify.content import DeliveryContent, DeliveryItem
 from monitor.notify.render import plain_text, safe_url
 
@@ -120,13 +123,76 @@ def _excerpt(response: httpx.Response) -> str:
     return f": {text[:_BODY_EXCERPT]}" if text else ""
 
 
-class WebhookSender:
-    """POSTs signed payloads with a reusable httpx client; raises DeliveryError classified for retry."""
+class _PolicyBackend(httpcore.SyncBackend):
+    """Resolves the host itself and connects only to an address the policy allows (pinned: no re-resolve)."""
 
-    def __init__(self, client: httpx.Client | None = None) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """Connect to the first allowed address of `host`; BlockedAddressError if any address is refused."""
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:  # DNS failure: temporary, like any other connect error
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        blocked = [a for a in addresses if self._policy(a)]
+        if blocked or not addresses:
+            # Strict, as check_host: a name with one private answer is refused rather than half-trusted.
+            raise BlockedAddressError(host, blocked)
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                # The checked address is the one connected to; TLS still verifies `host` (SNI comes
+                # from the request's origin, not from the address given here).
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+
+class _PinnedTransport(httpx.HTTPTransport):
+    """An httpx transport whose connections go through _PolicyBackend."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        super().__init__()
+        # httpx does not expose httpcore's network_backend, so the pool is replaced by an equivalent
+        # one that resolves through the address policy.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_PolicyBackend(policy)
+        )
+
+
+def _allow_all(ip: str) -> bool:
+    return False
+
+
+class WebhookSender:
+    """POSTs signed payloads with a reusable httpx client; raises DeliveryError classified for retry.
+
+    Unless `allow_private_networks`, the endpoint's address must pass the address policy of
+    monitor.fetch.addresses (no loopback, private, link-local, CGNAT...): webhook URLs come from
+    configuration, and a server must not be turned into a probe of its own network (SSRF).
+    """
+
+    def __init__(
+        self, client: httpx.Client | None = None, *, allow_private_networks: bool = False,
+        address_policy: AddressPolicy | None = None,
+    ) -> None:
+        self.allow_private_networks = allow_private_networks
+        self._policy: AddressPolicy = _allow_all if allow_private_networks else address_policy or is_blocked_address
         self._own = client is None
         # No redirects: a signed POST re-sent elsewhere is a surprise; the operator should fix the URL.
-        self._client = client or httpx.Client(follow_redirects=False, headers={"user-agent": USER_AGENT})
+        # trust_env=False when guarded: an environment proxy would connect on our behalf and bypass the policy.
+        self._client = client or httpx.Client(
+            follow_redirects=False, headers={"user-agent": USER_AGENT},
+            transport=None if allow_private_networks else _PinnedTransport(self._policy),
+            trust_env=allow_private_networks,
+        )
 
     def close(self) -> None:
         """Close the HTTP client if this sender created it."""
@@ -143,6 +209,7 @@ class WebhookSender:
              secret: str | None, timeout: float) -> int:
         """POST the payload; returns the 2xx status or raises DeliveryError (EndpointGone on 410)."""
         body = encode_payload(payload)
+        # Real time, not an injected clock: receivers reject timestamps far from their own clock.
         now = datetime.now(UTC)
         headers = {
             "content-type": "application/json",
@@ -159,6 +226,13 @@ class WebhookSender:
             headers["webhook-signature"] = signer.sign(webhook_id, now, body.decode("utf-8"))
         try:
             response = self._client.post(url, content=body, headers=headers, timeout=timeout)
+        except BlockedAddressError as exc:
+            raise DeliveryError(
+                f"webhook {url}: refused by the address policy: {exc.host} resolves to "
+                f"{', '.join(exc.addresses) or 'no address'} (loopback/private/link-local/reserved); "
+                "set fetch.allow_private_networks: true if this endpoint is meant to be internal",
+                permanent=True,
+            ) from exc
         except httpx.TimeoutException as exc:
             raise DeliveryError(f"webhook {url}: timed out after {timeout:g}s ({type(exc).__name__})",
                                 permanent=False) from exc

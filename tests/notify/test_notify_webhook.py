@@ -33,7 +33,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 @pytest.fixture
 def sender():
-    with WebhookSender() as s:
+    with WebhookSender(allow_private_networks=True) as s:
         yield s
 
 
