@@ -25,16 +25,24 @@ _LANGUAGE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{1,8})*$")
 _ID_LENGTH = 32
 
 
-def stable_id(*, guid: str | None, url: str, title: str, published: datetime | None) -> str:
-    """Return the article id: hex digest of the guid, else the canonical URL, else title and date."""
+def stable_id(
+    *, guid: str | None, url: str, title: str, published: datetime | None, feed_url: str = "", text: str = ""
+) -> str:
+    """Return the article id: hex digest of the guid, else the canonical URL, else feed-scoped fallbacks.
+
+    Without a guid or a link nothing identifies an entry across feeds, so the fallbacks are scoped to
+    the feed (a weak guid like "1", or title, date and text): otherwise every such entry of every
+    feed would collapse into one article.
+    """
     if guid and not _weak_guid(guid):
         key = "guid\x00" + guid
     elif url:
         key = "url\x00" + url
     elif guid:
-        key = "guid\x00" + guid
+        key = "feedguid\x00" + feed_url + "\x00" + guid
     else:
-        key = "title\x00" + title + "\x00" + (published.isoformat() if published else "")
+        date = published.isoformat() if published else ""
+        key = "entry\x00" + "\x00".join((feed_url, title, date, text[:2000]))
     return hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()[:_ID_LENGTH]
 
 
@@ -128,7 +136,10 @@ def _entry_to_article(
     guid = guid_value.strip() if isinstance(guid_value, str) and guid_value.strip() else None
     language = _entry_language(entry) or feed_language
     return Article(
-        id=stable_id(guid=guid, url=url, title=title, published=published_at),
+        id=stable_id(
+            guid=guid, url=url, title=title, published=published_at, feed_url=base_url,
+            text=summary_text or content_text,
+        ),
         guid=guid,
         url=url,
         title=title,

@@ -226,3 +226,19 @@ def test_rss_served_as_text_html_is_still_a_feed() -> None:
 def test_unusable_ttl_is_none(ttl: str) -> None:
     body = f'<rss version="2.0"><channel><title>x</title><ttl>{ttl}</ttl></channel></rss>'.encode()
     assert parse_feed(body, base_url="http://e.org/").ttl_minutes is None
+
+
+def test_entries_without_guid_or_link_stay_distinct_across_feeds() -> None:
+    """Nothing identifies such entries across feeds: they must not collapse into one article."""
+    from monitor.parse import parse_feed
+
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><description>first text</description></item>"
+        b"<item><description>second text</description></item></channel></rss>"
+    )
+    one = parse_feed(body, base_url="https://a.example/feed")
+    two = parse_feed(body, base_url="https://b.example/feed")
+    ids = [a.id for a in one.articles] + [a.id for a in two.articles]
+    assert len(set(ids)) == 4
+    assert [a.id for a in parse_feed(body, base_url="https://a.example/feed").articles] == ids[:2], "stable"

@@ -1,0 +1,90 @@
+"""The FastAPI application behind `monitor serve`: pages, JSON API, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from monitor import __version__
+from monitor.config.models import Config
+from monitor.errors import MonitorError
+from monitor.store.dashboard import Dashboard
+from monitor.store.db import Database
+from monitor.web.auth import AuthSettings, check_bind, make_middleware
+from monitor.web.render import STATIC, Renderer
+
+API_DESCRIPTION = (
+    "Read-only JSON views of the monitor's feeds, articles, matches and deliveries, and ad-hoc queries over "
+    "the stored archive. Lists are paginated with `limit` and `offset`; every list answer carries `total` and "
+    "`next_offset` (null on the last page). When the dashboard is bound beyond loopback, send "
+    "`Authorization: Bearer <MONITOR_WEB_TOKEN>` or basic-auth credentials."
+)
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What every route needs: the configuration, the database and the template renderer."""
+
+    config: Config
+    db: Database
+    dashboard: Dashboard
+    renderer: Renderer
+    auth: AuthSettings
+
+
+def context(request: Request) -> WebContext:
+    """The application's WebContext (a FastAPI dependency)."""
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+Ctx = Annotated[WebContext, Depends(context)]
+
+
+def create_app(config: Config, db: Database | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
+    """The application for a configuration; the database is migrated by whoever runs the service."""
+    from monitor.web import api, login, metrics, pages  # noqa: I001  (they import this module)
+
+    database = db or Database(config.settings.database)
+    ctx = WebContext(
+        config=config, db=database, dashboard=Dashboard(database),
+        renderer=Renderer(config.settings.timezone), auth=auth or AuthSettings(),
+    )
+    # No Swagger UI or ReDoc: they load scripts from a CDN, which the CSP (rightly) blocks.
+    app = FastAPI(
+        title="monitor", version=__version__, description=API_DESCRIPTION, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.middleware("http")(make_middleware(ctx.auth))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router)
+    app.include_router(login.router)
+    app.include_router(api.router)
+    app.include_router(metrics.router)
+    metrics.register(app, ctx)
+    return app
+
+
+def serve(config: Config, config_dir: Path, *, host: str = "127.0.0.1", port: int = 8080,
+          env: Mapping[str, str] | None = None) -> None:
+    """Run the dashboard with uvicorn; refuse a non-loopback bind without credentials."""
+    import uvicorn
+
+    from monitor.store.migrate import upgrade
+
+    try:
+        auth = AuthSettings.from_env(os.environ if env is None else env)
+        check_bind(host, auth)
+    except MonitorError as exc:
+        # SystemExit with a message: printed on stderr, exit status 1, no traceback.
+        raise SystemExit(f"monitor serve: {exc}") from None
+    db = Database(config.settings.database)
+    upgrade(db)
+    app = create_app(config, db, auth=auth)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)

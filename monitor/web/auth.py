@@ -1,0 +1,210 @@
+"""Who may use the dashboard: bind policy, token or basic auth, CSRF tokens and security headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from monitor.errors import MonitorError
+
+TOKEN_COOKIE = "monitor_token"
+CSRF_COOKIE = "monitor_csrf"
+CSRF_FIELD = "csrf_token"
+# Paths anyone may reach: the health check (load balancers carry no credentials), the login form and
+# the stylesheet it needs.
+OPEN_PREFIXES = ("/healthz", "/login", "/static/")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class BindRefused(MonitorError):
+    """The dashboard would be reachable from the network without credentials."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Credentials from the environment; none set means no authentication (loopback only)."""
+
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    # Signs CSRF cookies; a fresh one per process is enough (a restart only invalidates open forms).
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        """Read MONITOR_WEB_TOKEN, MONITOR_WEB_USERNAME and MONITOR_WEB_PASSWORD."""
+        username, password = env.get("MONITOR_WEB_USERNAME") or None, env.get("MONITOR_WEB_PASSWORD") or None
+        if bool(username) != bool(password):
+            raise BindRefused("set both MONITOR_WEB_USERNAME and MONITOR_WEB_PASSWORD for basic auth, or neither")
+        return cls(token=env.get("MONITOR_WEB_TOKEN") or None, username=username, password=password)
+
+    @property
+    def enabled(self) -> bool:
+        """True when requests must carry credentials."""
+        return bool(self.token or self.username)
+
+    def check_token(self, given: str) -> bool:
+        """True when `given` is the configured token."""
+        return bool(self.token) and _same(given, self.token or "")
+
+    def check(self, request: Request) -> bool:
+        """True when the request carries valid credentials (or none are required)."""
+        if not self.enabled:
+            return True
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        scheme = scheme.lower()
+        if self.token:
+            if scheme == "bearer" and _same(value.strip(), self.token):
+                return True
+            if _same(request.cookies.get(TOKEN_COOKIE, ""), self.token):
+                return True
+        if self.username and self.password and scheme == "basic":
+            try:
+                user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            # Both compared every time, so the timing does not tell which one was wrong.
+            return _same(user, self.username) & _same(password, self.password)
+        return False
+
+
+def _same(given: str, expected: str) -> bool:
+    return bool(given) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, auth: AuthSettings) -> None:
+    """Refuse a non-loopback bind without credentials, saying why and what to set."""
+    if is_loopback(host) or auth.enabled:
+        return
+    raise BindRefused(
+        f"refusing to serve the dashboard on {host}: it would be reachable from the network without "
+        "authentication. Set MONITOR_WEB_TOKEN (bearer token) or MONITOR_WEB_USERNAME and "
+        "MONITOR_WEB_PASSWORD (basic auth) in the environment, or bind to 127.0.0.1 (the default)."
+    )
+
+
+# ------------------------------------------------------------------ CSRF (signed double-submit cookie)
+
+
+def _sign(secret: bytes, nonce: str) -> str:
+    return hmac.new(secret, nonce.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def new_csrf_token(auth: AuthSettings) -> str:
+    """A fresh token: a nonce plus its signature, so a cookie planted by someone else does not verify."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_sign(auth.secret, nonce)}"
+
+
+def csrf_valid(auth: AuthSettings, cookie: str | None, submitted: str | None) -> bool:
+    """True when the form's token equals the cookie's and the cookie is one we signed."""
+    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+        return False
+    nonce, _, signature = cookie.partition(".")
+    return bool(nonce) and hmac.compare_digest(signature, _sign(auth.secret, nonce))
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An url-encoded form body as a dict (first value of each field), without python-multipart."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = (await request.body())[:65536].decode("utf-8", "replace")
+    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request came from another site."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = request.headers.get("host", "")
+        return origin.split("://", 1)[-1] == host
+    return True
+
+
+async def verify_csrf(request: Request, auth: AuthSettings) -> dict[str, str] | None:
+    """The form when its CSRF token is valid and the request is same-origin, else None."""
+    form = await read_form(request)
+    if not same_origin(request):
+        return None
+    if not csrf_valid(auth, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
+        return None
+    return form
+
+
+# ------------------------------------------------------------------ the middleware
+
+
+def make_middleware(auth: AuthSettings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
+                                                     Awaitable[Response]]:
+    """Authentication, a CSRF cookie for every visitor, and security headers on every response."""
+
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        cookie = request.cookies.get(CSRF_COOKIE)
+        fresh = None if cookie and csrf_valid(auth, cookie, cookie) else new_csrf_token(auth)
+        request.state.csrf_token = fresh or cookie
+        path = request.url.path
+        if auth.enabled and not path.startswith(OPEN_PREFIXES) and not auth.check(request):
+            response = _unauthorized(request, auth)
+        else:
+            response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if auth.enabled:
+            response.headers.setdefault("Cache-Control", "no-store")
+        if fresh:
+            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https", path="/")
+        return response
+
+    return middleware
+
+
+def _unauthorized(request: Request, auth: AuthSettings) -> Response:
+    path = request.url.path
+    wants_page = not path.startswith(("/api/", "/metrics", "/openapi.json"))
+    if wants_page and auth.token and not auth.username:
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    challenge = 'Basic realm="monitor", charset="UTF-8"' if auth.username else 'Bearer realm="monitor"'
+    return JSONResponse({"detail": "authentication required"}, status_code=401,
+                        headers={"WWW-Authenticate": challenge})
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"

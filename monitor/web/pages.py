@@ -1,0 +1,147 @@
+"""The HTML pages: Overview, Feeds, Matches, Articles, Deliveries, Try a query."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor.commands.documents import document_from_row
+from monitor.store.dashboard import FEED_SORTS, day_range
+from monitor.store.outbox import Outbox
+from monitor.web.app import Ctx, WebContext
+from monitor.web.auth import CSRF_FIELD, verify_csrf
+from monitor.web.charts import bar_chart, sparkline
+from monitor.web.query import MAX_DAYS, run_query
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+def page(request: Request, ctx: WebContext, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """Render a page with what every page needs (navigation, CSRF token, login state)."""
+    html = ctx.renderer.render(
+        template, request_path=request.url.path, csrf_field=CSRF_FIELD, csrf_token=request.state.csrf_token,
+        auth_enabled=ctx.auth.enabled and bool(ctx.auth.token), now=datetime.now(UTC),
+        timezone=ctx.config.settings.timezone, **values,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def pager(request: Request, page_number: int, total: int) -> dict[str, str | None]:
+    """Links to the previous and next pages, keeping the other query parameters."""
+    params = {k: v for k, v in request.query_params.items() if k != "page" and v}
+
+    def link(n: int) -> str:
+        return "?" + urlencode({**params, "page": n})
+
+    return {
+        "prev": link(page_number - 1) if page_number > 1 else None,
+        "next": link(page_number + 1) if page_number * PAGE_SIZE < total else None,
+    }
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, ctx: Ctx) -> HTMLResponse:
+    """Is it working? Feeds polled, articles, matches, deliveries, last cycle, matches per day."""
+    now = datetime.now(UTC)
+    data = ctx.dashboard.overview(now)
+    chart = bar_chart(day_range(now, 14), data.matches_per_day, title="Matches per day per watchlist (last 14 days)")
+    return page(request, ctx, "overview.html", overview=data, chart=chart)
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds(
+    request: Request, ctx: Ctx, sort: str = "id", desc: bool = False
+) -> HTMLResponse:
+    """The feeds' health table, sortable by any column."""
+    sort = sort if sort in FEED_SORTS else "id"
+    rows = ctx.dashboard.feeds(datetime.now(UTC), sort=sort, descending=desc)
+    sparks = {f.id: sparkline(f.per_day, label=f"{f.name}: items per day, last 14 days") for f in rows}
+    return page(request, ctx, "feeds.html", feeds=rows, sparks=sparks, sort=sort, desc=desc, sorts=FEED_SORTS)
+
+
+@router.get("/matches", response_class=HTMLResponse)
+def matches(
+    request: Request, ctx: Ctx, watchlist: str = "", entry: str = "", feed: str = "",
+    date_from: str = Query("", alias="from"), date_to: str = Query("", alias="to"), page_number: int = Query(1, alias="page", ge=1),
+) -> HTMLResponse:
+    """Recent matches, filterable by watchlist, entry, feed and day."""
+    rows, total = ctx.dashboard.matches(
+        watchlist=watchlist or None, entry=entry or None, feed=feed or None, day_from=_day(date_from),
+        day_to=_day(date_to), limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
+    )
+    watchlists, entries, feed_ids = ctx.dashboard.match_facets()
+    filters = {"watchlist": watchlist, "entry": entry, "feed": feed, "from": date_from, "to": date_to}
+    return page(request, ctx, "matches.html", matches=rows, total=total, filters=filters, watchlists=watchlists,
+                entries=entries, feed_ids=feed_ids, pager=pager(request, page_number, total))
+
+
+@router.get("/articles", response_class=HTMLResponse)
+def articles(
+    request: Request, ctx: Ctx, page_number: int = Query(1, alias="page", ge=1)
+) -> HTMLResponse:
+    """Stored articles, newest first, with their number of matches."""
+    rows, total = ctx.dashboard.articles(limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+    return page(request, ctx, "articles.html", articles=rows, total=total, pager=pager(request, page_number, total))
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article(request: Request, article_id: str, ctx: Ctx) -> HTMLResponse:
+    """One article: its text with every match's spans marked, its matches, sightings and deliveries."""
+    detail = ctx.dashboard.article(article_id)
+    if detail is None:
+        return page(request, ctx, "error.html", status_code=404, title="Article not found",
+                    message=f"There is no stored article with id {article_id}.")
+    # The spans were computed on the matcher's view of the article, so rebuild exactly that view.
+    document = document_from_row(detail.article, ctx.config)
+    highlights = [h for m in detail.matches for h in (m.highlights or [])]
+    return page(request, ctx, "article.html", detail=detail, document=document, highlights=highlights)
+
+
+@router.get("/deliveries", response_class=HTMLResponse)
+def deliveries(
+    request: Request, ctx: Ctx, status: str = "", retried: str = "",
+    page_number: int = Query(1, alias="page", ge=1),
+) -> HTMLResponse:
+    """The outbox: status, attempts, last error, and a retry button for failed deliveries."""
+    rows, total = ctx.dashboard.deliveries(status=status or None, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+    return page(request, ctx, "deliveries.html", deliveries=rows, total=total, status=status, retried=retried,
+                statuses=("pending", "sent", "failed"), pager=pager(request, page_number, total))
+
+
+@router.post("/deliveries/{delivery_id}/retry", response_model=None)
+async def retry_delivery(request: Request, delivery_id: str, ctx: Ctx) -> Response:
+    """Re-queue a failed delivery (the form carries the CSRF token)."""
+    if await verify_csrf(request, ctx.auth) is None:
+        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
+                    message="The form's security token did not match. Reload the page and try again.")
+    delivery = ctx.dashboard.delivery(delivery_id)
+    if delivery is None or delivery.status != "failed":
+        return page(request, ctx, "error.html", status_code=409, title="Nothing to retry",
+                    message="Only a delivery that failed permanently can be re-queued by hand.")
+    Outbox(ctx.db).requeue(delivery_id, datetime.now(UTC))
+    return RedirectResponse("/deliveries?" + urlencode({"retried": delivery_id}), status_code=303)
+
+
+@router.get("/query", response_class=HTMLResponse)
+def try_query(
+    request: Request, ctx: Ctx, q: str = "", days: int = Query(30, ge=1, le=MAX_DAYS),
+) -> HTMLResponse:
+    """A query box running the query language over the stored articles, with hits and hits per day."""
+    result = run_query(ctx.config, ctx.db, q, days=days) if q else None
+    chart = None
+    if result is not None and result.problem is None:
+        chart = bar_chart(result.chart_days(), {"hits": result.per_day}, title="Hits per day (by publication date)")
+    examples = [f"{w}/{e}" for w, wl in ctx.config.watchlists.items() for e in wl.entry_ids()][:6]
+    return page(request, ctx, "query.html", q=q, days=days, result=result, chart=chart, examples=examples)
