@@ -61,15 +61,21 @@ def main() -> None:
 @click.option("--once", is_flag=True, help="Poll every feed now, match, deliver what is due, then exit.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="Log as text lines or JSON objects (default: log_format in monitor.yaml).")
-def run(config_dir: Path, once: bool, log_format: str | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: int(os.environ.get("MONITOR_WORKERS", "1")),
+              show_default="1, env MONITOR_WORKERS",
+              help="Service processes to run (PostgreSQL only): use every core for parsing and matching.")
+def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> None:
     """Run the service: scheduler, workers, hot reload; stops cleanly on SIGINT/SIGTERM."""
     from monitor.logs import configure_logging
     from monitor.service import Service
 
     config = _load(config_dir)
-    configure_logging(log_format or config.settings.log_format)
+    fmt = log_format or config.settings.log_format
+    configure_logging(fmt)
+    if once and workers > 1:
+        _fail(MonitorError("--workers applies to the long-running service; `monitor run --once` is one process"))
     try:
-        service = Service(config_dir)
+        service = Service(config_dir, workers=workers, log_format=fmt)
         if once:
             result = service.run_once()
             click.echo(

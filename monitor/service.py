@@ -1,4 +1,4 @@
-"""The service: APScheduler 3 drives the ticks; all shared state lives in the database."""
+"""The service: APScheduler 3 drives the ticks (monitor/jobs.py); all shared state lives in the database."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ import fcntl
 import logging
 import os
 import signal
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
+from monitor.checking import check_configuration
 from monitor.config import load_config
-from monitor.errors import ConfigurationError, StorageError
+from monitor.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
+from monitor.errors import ConfigurationError, MonitorError, StorageError
+from monitor.jobs import Ticks, register_jobs, sync_digest_jobs
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.pipeline import FeedPoller, PollSummary, worker_id
 from monitor.runtime import Runtime
@@ -26,12 +30,16 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
+from monitor.workers import WorkerProcesses, parent_gone
 
 log = logging.getLogger("monitor.service")
 
-POLL_TICK = timedelta(seconds=5)
-DELIVER_TICK = timedelta(seconds=5)
-HOUSEKEEPING_TICK = timedelta(hours=1)
+T = TypeVar("T")
+
+STOP_GRACE = 8.0
+"""Seconds a stopping service waits for in-flight ticks before cancelling them (leases are released)."""
+POLL_STOP_GRACE = 3.0
+"""Seconds a stopping service lets a running poll tick finish before cancelling its fetches."""
 
 
 @dataclass
@@ -45,9 +53,20 @@ class CycleSummary:
 class Service:
     """One `monitor run` process."""
 
-    def __init__(self, config_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        ticks: Ticks | None = None,
+        workers: int = 1,
+        log_format: str = "text",
+    ) -> None:
         self.config_dir = config_dir
         self.env = dict(os.environ if env is None else env)
+        self.ticks = ticks or Ticks.from_env(self.env)
+        self.workers = workers
+        self.log_format = log_format
         self._runtime = Runtime.build(load_config(config_dir, self.env).config)
         self.db = Database(self._runtime.config.settings.database)
         self.owner = worker_id()
@@ -57,6 +76,10 @@ class Service:
         self.deliverer = DeliveryWorker(self.outbox, lambda: self.runtime().config, self.env, owner=self.owner)
         self._stopping = False
         self._lock_file: IO[str] | None = None
+        self._reload_lock = threading.Lock()
+        self._fingerprint = self.config_fingerprint()
+        self.scheduler: AsyncIOScheduler | None = None
+        self._poll_tasks: set[asyncio.Task[object]] = set()
 
     def runtime(self) -> Runtime:
         """The configuration in force."""
@@ -65,11 +88,29 @@ class Service:
     # ------------------------------------------------------------ start-up
 
     def prepare(self) -> None:
-        """Take the single-writer lock on SQLite, migrate, and sync the feed rows with the config."""
+        """Take the single-writer lock on SQLite, migrate, free dead leases, sync the feeds with the config."""
         if self.db.is_sqlite:
             self._lock_sqlite()
+        elif self.workers < 1:
+            raise MonitorError("--workers must be at least 1")
         upgrade(self.db)
-        self.feeds.sync(self.runtime().config.feeds, datetime.now(UTC))
+        released = release_stale_leases(self.db, self.owner)
+        if released:
+            log.info("leases_released count=%d (left by a process that was killed)", released)
+        self._sync(self.runtime())
+
+    def _sync(self, runtime: Runtime) -> None:
+        # Serialised across processes: two starting at once would insert the same new feed rows.
+        with advisory_lock(self.db, SYNC_LOCK):
+            now = datetime.now(UTC)
+            self.feeds.sync(runtime.config.feeds, now)
+            for subscriber in runtime.config.subscribers:
+                if subscriber.schedule.kind == "immediate":
+                    continue
+                state = self.outbox.subscriber_state(subscriber.id)
+                if state is None or state.last_digest_at is None:
+                    # The digest's first sight, under the lock so that processes don't race to create it.
+                    self.deliverer.assemble_due_digest(subscriber, now)
 
     def _lock_sqlite(self) -> None:
         database = make_url(self.db.url).database or ""
@@ -88,28 +129,63 @@ class Service:
             ) from None
         self._lock_file = handle
 
+    # ------------------------------------------------------------ configuration reload
+
+    def config_fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """Name, mtime and size of every file under the config directory (to notice edits cheaply)."""
+        found = []
+        for path in sorted(self.config_dir.rglob("*")):
+            try:
+                if path.is_file() and not path.name.startswith("."):
+                    stat = path.stat()
+                    found.append((str(path), stat.st_mtime_ns, stat.st_size))
+            except OSError:
+                continue  # removed while we looked
+        return tuple(found)
+
     def reload(self) -> bool:
         """Load the configuration again; keep the last good one when the new one is invalid."""
-        try:
-            runtime = Runtime.build(load_config(self.config_dir, self.env).config)
-        except ConfigurationError as exc:
-            log.error("config_invalid problems=%d (keeping the last good configuration)\n%s", len(exc.problems), exc)
+        with self._reload_lock:
+            self._fingerprint = self.config_fingerprint()
+            try:
+                # The same checks as `monitor check` (minus the watchlists' tests), so that a query error
+                # is reported with its file, line and column like every other problem.
+                loaded, problems = check_configuration(self.config_dir, self.env, run_tests=False)
+                if problems or loaded is None:
+                    raise ConfigurationError(problems)
+                runtime = Runtime.build(loaded.config)
+            except ConfigurationError as exc:
+                log.error("config_invalid problems=%d (keeping the last good configuration)\n%s",
+                          len(exc.problems), exc)
+                return False
+            except Exception as exc:  # e.g. a query the checker let through but the compiler refused
+                log.error("config_invalid error=%r (keeping the last good configuration)", str(exc))
+                return False
+            try:
+                self._sync(runtime)
+            except Exception:
+                # Keep the old runtime so that the next change (or the reload job) tries again.
+                log.exception("config_sync_failed (keeping the last good configuration)")
+                self._fingerprint = ()
+                return False
+            self._runtime = runtime
+            log.info(
+                "config_reloaded feeds=%d watchlists=%d subscribers=%d",
+                len(runtime.config.feeds), len(runtime.config.watchlists), len(runtime.config.subscribers),
+            )
+            return True
+
+    def reload_if_changed(self) -> bool:
+        """Reload when a file under config/ changed since the last attempt."""
+        if self.config_fingerprint() == self._fingerprint:
             return False
-        except Exception as exc:  # e.g. a query the checker let through but the compiler refused
-            log.error("config_invalid error=%r (keeping the last good configuration)", str(exc))
-            return False
-        self._runtime = runtime
-        self.feeds.sync(runtime.config.feeds, datetime.now(UTC))
-        log.info(
-            "config_reloaded feeds=%d watchlists=%d subscribers=%d",
-            len(runtime.config.feeds), len(runtime.config.watchlists), len(runtime.config.subscribers),
-        )
-        return True
+        return self.reload()
 
     # ------------------------------------------------------------ one cycle
 
     def close(self) -> None:
-        """Release the database and the SQLite single-writer lock."""
+        """Release the webhook client, the database and the SQLite single-writer lock."""
+        self.deliverer.close()
         self.db.dispose()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -128,7 +204,7 @@ class Service:
             self.close()
 
     def deliver_tick(self) -> DeliverySummary:
-        """Assemble alerts and due digests, then send what is due."""
+        """Assemble alerts and due digests (the catch-up path of digests), then send what is due."""
         assembled = self.deliverer.assemble()
         summary = self.deliverer.send_due(stop=lambda: self._stopping)
         summary.assembled = assembled
@@ -139,10 +215,24 @@ class Service:
             )
         return summary
 
+    def digest_tick(self, subscriber_id: str) -> int:
+        """Build a subscriber's digest at its scheduled time and send it (idempotent with deliver_tick)."""
+        subscriber = self.runtime().subscribers.get(subscriber_id)
+        if subscriber is None:
+            return 0
+        built = self.deliverer.assemble_due_digest(subscriber, datetime.now(UTC))
+        if built:
+            self.deliverer.send_due(stop=lambda: self._stopping)
+        return built
+
     def housekeeping(self) -> None:
-        """Delete what is older than the retention period."""
-        cutoff = datetime.now(UTC) - self.runtime().config.settings.retention
-        removed = purge_older_than(self.db, cutoff)
+        """Delete what is older than the retention period (one process at a time, in batches)."""
+        with advisory_lock(self.db, HOUSEKEEPING_LOCK, wait=False) as mine:
+            if not mine:
+                return  # another process is at it
+            cutoff = datetime.now(UTC) - self.runtime().config.settings.retention
+            removed = purge_older_than(self.db, cutoff)
+            self.outbox.purge_empty(cutoff)
         log.info("housekeeping cutoff=%s removed=%s", cutoff.isoformat(timespec="seconds"), removed)
 
     @staticmethod
@@ -157,61 +247,136 @@ class Service:
 
     def run(self) -> None:
         """Run until SIGINT/SIGTERM; in-flight work is finished or its leases released."""
+        if self.workers > 1 and self.db.is_sqlite:
+            raise MonitorError(
+                f"--workers {self.workers} needs PostgreSQL: SQLite takes one writer process. "
+                "Run with --workers 1, or set database: postgresql+psycopg://... to use several processes."
+            )
+        children = None
         try:
             self.prepare()
-            asyncio.run(self._serve())
+            if self.workers > 1:
+                children = WorkerProcesses(self.workers, self.config_dir, self.log_format, self.env)
+                children.start()
+            asyncio.run(self._serve(children))
         finally:
+            if children is not None:
+                children.stop(timeout=STOP_GRACE + 2)
             self.close()
 
-    async def _serve(self) -> None:
+    async def _serve(self, children: WorkerProcesses | None) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            if stop.is_set():
+                log.warning("service_forced_exit signal=%s (leases left will expire)", sig.name)
+                os._exit(1)
+            log.info("service_stopping signal=%s", sig.name)
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30, "replace_existing": True}
-        now = datetime.now(UTC)
-        scheduler.add_job(self._poll_job, "interval", seconds=POLL_TICK.total_seconds(), id="poll",
-                          next_run_time=now, **common)
-        scheduler.add_job(self._deliver_job, "interval", seconds=DELIVER_TICK.total_seconds(), id="deliver",
-                          next_run_time=now + timedelta(seconds=1), **common)
-        scheduler.add_job(asyncio.to_thread, "interval", args=[self.housekeeping],
-                          seconds=HOUSEKEEPING_TICK.total_seconds(), id="housekeeping", **common)
+            loop.add_signal_handler(sig, on_signal, sig)
+        self.scheduler = scheduler = AsyncIOScheduler(timezone=UTC)
+        register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, datetime.now(UTC))
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
-        log.info("service_started owner=%s config=%s database=%s", self.owner, self.config_dir,
-                 make_url(self.db.url).render_as_string(hide_password=True))
+        guard = asyncio.ensure_future(self._guard(stop, children))
+        log.info("service_started owner=%s config=%s database=%s workers=%d", self.owner, self.config_dir,
+                 make_url(self.db.url).render_as_string(hide_password=True), self.workers)
         await stop.wait()
-        log.info("service_stopping")
-        self._stopping = True
-        scheduler.shutdown(wait=False)
+        self._stopping = True  # the deliver loop stops between deliveries and releases the rest
+        # Pause, not shut down: APScheduler's asyncio executor cancels running jobs on shutdown, which
+        # would drop fetched answers (and another process would fetch those feeds again at once).
+        scheduler.pause()
         watcher.cancel()
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        guard.cancel()
+        if self._poll_tasks:
+            # A tick usually ends within a second: let it. A slow server's fetch is not waited out:
+            # after POLL_STOP_GRACE the tick is cancelled and releases its feed leases.
+            await asyncio.wait(list(self._poll_tasks), timeout=POLL_STOP_GRACE)
+            for task in list(self._poll_tasks):
+                task.cancel()
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        _done, pending = await asyncio.wait(running, timeout=STOP_GRACE) if running else (set(), set())
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending, timeout=10)
+            await asyncio.wait(pending, timeout=2)
+        scheduler.shutdown(wait=False)
         log.info("service_stopped")
 
-    async def _poll_job(self) -> None:
+    async def _guard(self, stop: asyncio.Event, children: WorkerProcesses | None) -> None:
+        """Supervise child workers; in a child, stop when the parent has gone."""
+        while not stop.is_set():
+            if children is not None:
+                children.check()
+            if parent_gone(self.env):
+                log.warning("service_stopping reason=parent_exited")
+                stop.set()
+            await asyncio.sleep(1)
+
+    # ------------------------------------------------------------ jobs (called by the scheduler)
+
+    async def poll_job(self) -> None:
+        """The poll tick."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._poll_tasks.add(task)
         try:
             summary = await self.poller.poll_due()
         except asyncio.CancelledError:
-            raise
+            if not self._stopping:
+                raise
+            # Cancelled by our own stop: the poller released its leases; not an error worth a traceback.
+            log.info("poll_tick_cancelled (stopping; unfinished feeds released)")
+            return
         except Exception:
             log.exception("poll_tick_crashed")
             return
+        finally:
+            self._poll_tasks.discard(task)  # type: ignore[arg-type]
         if summary.feeds:
             self._log_poll(summary)
 
-    async def _deliver_job(self) -> None:
+    async def deliver_job(self) -> None:
+        """The deliver tick."""
+        await self._in_thread("deliver_tick", self.deliver_tick)
+
+    async def digest_job(self, subscriber_id: str) -> None:
+        """A subscriber's digest cron."""
+        await self._in_thread("digest", self.digest_tick, subscriber_id)
+
+    async def reload_job(self) -> None:
+        """Fallback for file systems whose events watchfiles cannot see (network and some bind mounts)."""
+        if await self._in_thread("config_reload", self.reload_if_changed):
+            self._sync_jobs()
+
+    async def housekeeping_job(self) -> None:
+        """The retention job."""
+        await self._in_thread("housekeeping", self.housekeeping)
+
+    async def _in_thread(self, name: str, func: Callable[..., T], *args: object) -> T | None:
         try:
-            await asyncio.to_thread(self.deliver_tick)
+            return await asyncio.to_thread(func, *args)
         except Exception:
-            log.exception("deliver_tick_crashed")
+            log.exception("%s_crashed", name)
+            return None
+
+    def _sync_jobs(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            ids = sync_digest_jobs(self.scheduler, self, self.runtime().config.subscribers)
+            log.info("jobs_synced digests=%d", len(ids))
 
     async def _watch_config(self, stop: asyncio.Event) -> None:
         from watchfiles import awatch
 
-        async for _changes in awatch(self.config_dir, stop_event=stop, debounce=500):
-            await asyncio.to_thread(self.reload)
+        try:
+            async for _changes in awatch(self.config_dir, stop_event=stop, debounce=500, recursive=True):
+                if await self._in_thread("config_reload", self.reload):
+                    self._sync_jobs()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # e.g. inotify limits: the reload job still notices edits within its tick.
+            log.exception("config_watch_failed (falling back to the reload job)")

@@ -1,0 +1,123 @@
+"""APScheduler wiring of `monitor run`: which tick calls which stage, with explicit ids and misfire rules.
+
+APScheduler's job store is memory only: what is due, who holds a lease and what was delivered live
+in the database, so these jobs are only the process's heartbeat and any number of processes can
+run the same set side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config.models import SubscriberConfig
+from monitor.config.units import parse_duration
+from monitor.notify.digests import trigger_for
+
+POLL_TICK = timedelta(seconds=5)
+DELIVER_TICK = timedelta(seconds=5)
+RELOAD_TICK = timedelta(seconds=30)
+HOUSEKEEPING_TICK = timedelta(hours=1)
+HOUSEKEEPING_DELAY = timedelta(minutes=1)
+"""The first housekeeping runs a minute after start, not during the start-up burst of polls."""
+MIN_TICK_GRACE = timedelta(seconds=30)
+DIGEST_GRACE = timedelta(hours=12)
+"""A digest whose time passed while the process was stalled still runs (once) within this; beyond it
+the deliver tick's catch-up builds it anyway, so nothing is lost either way."""
+
+DIGEST_PREFIX = "digest:"
+
+# coalesce: missed runs collapse into one; max_instances=1: a slow tick is never overlapped by itself.
+JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "replace_existing": True}
+
+
+@dataclass(frozen=True)
+class Ticks:
+    """How often the interval jobs run."""
+
+    poll: timedelta = POLL_TICK
+    deliver: timedelta = DELIVER_TICK
+    reload: timedelta = RELOAD_TICK
+    housekeeping: timedelta = HOUSEKEEPING_TICK
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Ticks:
+        """Defaults, overridden by MONITOR_POLL_TICK / MONITOR_DELIVER_TICK (e.g. `1s`; tests use them)."""
+        poll = env.get("MONITOR_POLL_TICK")
+        deliver = env.get("MONITOR_DELIVER_TICK")
+        return cls(
+            poll=parse_duration(poll) if poll else POLL_TICK,
+            deliver=parse_duration(deliver) if deliver else DELIVER_TICK,
+        )
+
+
+class JobTarget(Protocol):
+    """What the jobs call: the Service implements it."""
+
+    async def poll_job(self) -> None:
+        """Claim and poll the due feeds."""
+
+    async def deliver_job(self) -> None:
+        """Assemble and send what is due."""
+
+    async def digest_job(self, subscriber_id: str) -> None:
+        """Build one subscriber's digest for the period that just ended, and send it."""
+
+    async def reload_job(self) -> None:
+        """Reload the configuration if a file changed (a fallback for missed file events)."""
+
+    async def housekeeping_job(self) -> None:
+        """Apply the retention period."""
+
+
+def grace(interval: timedelta) -> int:
+    """misfire_grace_time of an interval job: at least one interval, so a stalled process runs it once."""
+    return int(max(interval, MIN_TICK_GRACE).total_seconds())
+
+
+def register_jobs(
+    scheduler: BaseScheduler,
+    target: JobTarget,
+    ticks: Ticks,
+    subscribers: Iterable[SubscriberConfig],
+    now: datetime,
+) -> None:
+    """Add every job of the service to the scheduler (started or not)."""
+    interval_jobs: list[tuple[str, Callable[[], Awaitable[None]], timedelta, datetime]] = [
+        ("poll", target.poll_job, ticks.poll, now),
+        ("deliver", target.deliver_job, ticks.deliver, now + min(ticks.deliver, timedelta(seconds=1))),
+        ("config-reload", target.reload_job, ticks.reload, now + ticks.reload),
+        ("housekeeping", target.housekeeping_job, ticks.housekeeping, now + HOUSEKEEPING_DELAY),
+    ]
+    for job_id, func, every, first in interval_jobs:
+        scheduler.add_job(
+            func, IntervalTrigger(seconds=every.total_seconds(), timezone=now.tzinfo), id=job_id, name=job_id,
+            next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,
+        )
+    sync_digest_jobs(scheduler, target, subscribers)
+
+
+def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: Iterable[SubscriberConfig]) -> list[str]:
+    """One cron job per digest subscriber: add new ones, drop removed ones, replace changed schedules."""
+    wanted = {}
+    for subscriber in subscribers:
+        trigger = trigger_for(subscriber)
+        if trigger is not None:
+            wanted[DIGEST_PREFIX + subscriber.id] = (subscriber, trigger)
+    for job in scheduler.get_jobs():
+        if job.id.startswith(DIGEST_PREFIX) and job.id not in wanted:
+            job.remove()
+    for job_id, (subscriber, trigger) in wanted.items():
+        existing = scheduler.get_job(job_id)
+        if existing is not None and repr(existing.trigger) == repr(trigger):
+            continue  # unchanged: keep its next run time
+        scheduler.add_job(
+            target.digest_job, trigger, args=[subscriber.id], id=job_id, name=job_id,
+            misfire_grace_time=int(DIGEST_GRACE.total_seconds()), **JOB_DEFAULTS,
+        )
+    return sorted(wanted)
