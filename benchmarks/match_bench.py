@@ -117,14 +117,23 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mb() -> float:
+    """Resident set size of this process now, in MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
 def run(actors: int, topics: int, n_articles: int, vocab: int) -> dict[str, float]:
     """Generate, compile and match one configuration; returns its figures."""
     gc.collect()
     work = Workload(actors, topics, vocab)
     docs = [work.article() for _ in range(n_articles)]
+    before = current_rss_mb()  # the workload itself: configuration models, articles, vocabulary
     t0 = time.perf_counter()
+    c0 = time.process_time()
     compiled = CompiledWatchlists.compile(work.watchlists)
     compile_s = time.perf_counter() - t0
+    compile_cpu = time.process_time() - c0
     t0 = time.process_time()
     matches = sum(len(compiled.match(d)) for d in docs)
     cpu = time.process_time() - t0
@@ -135,8 +144,11 @@ def run(actors: int, topics: int, n_articles: int, vocab: int) -> dict[str, floa
         "articles": n_articles,
         "articles_per_s": n_articles / cpu,
         "compile_s": compile_s,
+        "compile_cpu_s": compile_cpu,
         "matches_per_article": matches / n_articles,
         "peak_rss_mb": rss_mb(),
+        "workload_rss_mb": before,
+        "matcher_rss_mb": current_rss_mb() - before,
     }
 
 
@@ -172,14 +184,17 @@ def main() -> None:
     ap.add_argument("--baseline-actors", type=int, default=2_000)
     ap.add_argument("--baseline-articles", type=int, default=50)
     args = ap.parse_args()
-    print(f"{'actors':>8} {'topics':>7} {'patterns':>9} {'articles/s':>11} {'compile s':>10} "
-          f"{'matches/art':>12} {'peak RSS MB':>12}")
+    print(f"{'actors':>8} {'topics':>7} {'patterns':>9} {'articles/s':>11} {'compile s':>10} {'(cpu)':>6} "
+          f"{'matches/art':>12} {'peak RSS MB':>12} {'workload MB':>12} {'matcher MB':>11}")
     # Separate processes would give exact per-configuration RSS; in one process the peak only grows,
-    # so configurations run smallest first and the last line is the peak of the largest.
+    # so configurations run smallest first and the last line is the peak of the largest. "workload MB"
+    # is the process before compiling (interpreter, configuration models, articles); "matcher MB" what
+    # the compiled matcher adds to it after matching (its tables and caches).
     for actors, topics in sorted(zip(args.actors, args.topics, strict=False)):
         r = run(actors, topics, args.articles, args.vocab)
         print(f"{r['actors']:>8} {r['topics']:>7} {r['patterns']:>9} {r['articles_per_s']:>11.0f} "
-              f"{r['compile_s']:>10.2f} {r['matches_per_article']:>12.1f} {r['peak_rss_mb']:>12.0f}")
+              f"{r['compile_s']:>10.2f} {r['compile_cpu_s']:>6.2f} {r['matches_per_article']:>12.1f} "
+              f"{r['peak_rss_mb']:>12.0f} {r['workload_rss_mb']:>12.0f} {r['matcher_rss_mb']:>11.0f}")
     if args.baseline_actors:
         fast, slow = baseline_ratio(args.baseline_actors, args.baseline_articles, args.vocab)
         print(f"baseline at {args.baseline_actors} actors: compiled {fast:.0f} articles/s, "

@@ -131,7 +131,7 @@ class Compiler:
                 exact = tuple(fold_token_exact(t) for t in split_words(alias.translate(QUOTES))[1::2])
                 if exact:
                     pids.append(self.table.add(tuple(fold_tokens(alias)), False, exact))
-            found = self._names[key] = CPatterns(list(dict.fromkeys(pids)), DEFAULT_FIELDS)
+            found = self._names[key] = CPatterns(list(dict.fromkeys(pids)), DEFAULT_FIELDS, self.table)
         return found
 
     def actor(self, wl_id: str, actor_id: str) -> CActor:
@@ -189,14 +189,14 @@ class Compiler:
         """Compile one AST node; raises QuerySyntaxError for unresolvable references."""
         if isinstance(ast, Term):
             fields = self._fields(ast.field)
-            return CPatterns((self.table.add(ast.tokens, ast.prefix),), fields)
+            return CPatterns((self.table.add(ast.tokens, ast.prefix),), fields, self.table)
         if isinstance(ast, ActorRef):
             owner, config = self._resolve(ast, wl)
             fields = self._fields(ast.field)
             if in_exclude:  # an exclude sees other actors' names only, so excludes can never form a cycle
-                return CPatterns(self.names(owner, config).pids, fields)
+                return CPatterns(self.names(owner, config).pids, fields, self.table)
             actor = self.actor(owner, config.id)
-            return actor if ast.field is None else actor.with_fields(fields)
+            return actor if ast.field is None else actor.with_fields(fields, self.table)
         if isinstance(ast, Lang):
             return CLang(ast.code)
         if isinstance(ast, Tag):

@@ -25,19 +25,24 @@ class CNode:
     def highlight(self, sc: Scan, out: list[Span]) -> None:
         """Add the spans that make this (true) node true; NOT branches add nothing."""
 
-    def triggers(self, table: PatternTable) -> frozenset[int] | None:
+    def triggers(self, table: PatternTable) -> tuple[str | int, ...] | None:
         """Pattern ids of which at least one must occur for the node to hold; None if none need to."""
-        return None
+        return best(self.required(table), table)
+
+    def required(self, table: PatternTable) -> list[tuple[str | int, ...]]:
+        """Sets of pattern ids that must *each* have one occurring for the node to hold (may be none)."""
+        return []
 
 
 class CPatterns(CNode):
     """Any of some patterns (a word, a phrase, or an actor's aliases), in some fields."""
 
-    __slots__ = ("pids", "fields")
+    __slots__ = ("pids", "fields", "keys")
 
-    def __init__(self, pids: Sequence[int], fields: frozenset[str]) -> None:
+    def __init__(self, pids: Sequence[int], fields: frozenset[str], table: PatternTable) -> None:
         self.pids = tuple(pids)
         self.fields = fields
+        self.keys = tuple(dict.fromkeys(table.keys[p] for p in self.pids))  # as in `Scan.found`
 
     def spans(self, sc: Scan) -> list[Span]:
         if len(self.pids) == 1:
@@ -46,6 +51,8 @@ class CPatterns(CNode):
 
     def true(self, sc: Scan) -> bool:
         fields = self.fields
+        if sc.scanned <= fields:  # every scanned field counts: one set operation in C
+            return not sc.found.isdisjoint(self.keys)
         for p in self.pids:  # a loop, not any(genexpr): this is the innermost call of matching
             if sc.has(p, fields):
                 return True
@@ -54,8 +61,8 @@ class CPatterns(CNode):
     def highlight(self, sc: Scan, out: list[Span]) -> None:
         out.extend(self.spans(sc))
 
-    def triggers(self, table: PatternTable) -> frozenset[int] | None:
-        return frozenset(self.pids)
+    def required(self, table: PatternTable) -> list[tuple[str | int, ...]]:
+        return [self.keys]
 
 
 class CActor(CNode):
@@ -86,12 +93,12 @@ class CActor(CNode):
     def highlight(self, sc: Scan, out: list[Span]) -> None:
         out.extend(self.spans(sc))
 
-    def triggers(self, table: PatternTable) -> frozenset[int] | None:
-        return self.names.triggers(table)
+    def required(self, table: PatternTable) -> list[tuple[str | int, ...]]:
+        return self.names.required(table)
 
-    def with_fields(self, fields: frozenset[str]) -> CActor:
+    def with_fields(self, fields: frozenset[str], table: PatternTable) -> CActor:
         """The same actor sought only in some fields (`title:@actor`)."""
-        return CActor(CPatterns(self.names.pids, fields), self.exclude, self.key)
+        return CActor(CPatterns(self.names.pids, fields, table), self.exclude, self.key)
 
 
 class CLang(CNode):
@@ -137,10 +144,9 @@ class CAnd(CNode):
         for c in self.children:
             c.highlight(sc, out)
 
-    def triggers(self, table: PatternTable) -> frozenset[int] | None:
-        # Any single child's requirement is a requirement of the AND: pick the one likely rarest.
-        options = [t for t in (c.triggers(table) for c in self.children) if t is not None]
-        return min(options, key=lambda t: _cost(t, table)) if options else None
+    def required(self, table: PatternTable) -> list[tuple[str | int, ...]]:
+        # Every child's requirements are requirements of the AND.
+        return list(dict.fromkeys(r for c in self.children for r in c.required(table)))
 
 
 class COr(CNode):
@@ -165,14 +171,15 @@ class COr(CNode):
             if c.true(sc):
                 c.highlight(sc, out)
 
-    def triggers(self, table: PatternTable) -> frozenset[int] | None:
-        union: set[int] = set()
+    def required(self, table: PatternTable) -> list[tuple[str | int, ...]]:
+        # One requirement: some child's (each child's likely rarest), unless a child needs nothing.
+        union: set[str | int] = set()
         for c in self.children:
-            t = c.triggers(table)
+            t = best(c.required(table), table)
             if t is None:
-                return None
-            union |= t
-        return frozenset(union)
+                return []
+            union.update(t)
+        return [tuple(union)]
 
 
 class CNot(CNode):
@@ -222,15 +229,22 @@ class CNear(CNode):
             out.append(a)
             out.append(b)
 
-    def triggers(self, table: PatternTable) -> frozenset[int] | None:
-        options = [t for t in (self.left.triggers(table), self.right.triggers(table)) if t is not None]
-        return min(options, key=lambda t: _cost(t, table)) if options else None
+    def required(self, table: PatternTable) -> list[tuple[str | int, ...]]:
+        return list(dict.fromkeys([*self.left.required(table), *self.right.required(table)]))
 
 
-def _cost(pids: frozenset[int], table: PatternTable) -> float:
+def best(required: list[tuple[str | int, ...]], table: PatternTable) -> tuple[str | int, ...] | None:
+    """The requirement likely to hold least often (the presearch indexes entries by it)."""
+    return min(required, key=lambda t: cost(t, table)) if required else None
+
+
+def cost(keys: tuple[str | int, ...], table: PatternTable) -> float:
     """Rough expected frequency of a trigger set: phrases are rarer than words, prefixes commoner."""
     total = 0.0
-    for p in pids:
-        tokens = table.tokens[p]
-        total += 1.0 if len(tokens) > 1 else (4.0 if table.prefix[p] else 2.0) / max(1, len(tokens[0]) - 2)
+    for k in keys:
+        if isinstance(k, str):  # a single word
+            total += 2.0 / max(1, len(k) - 2)
+            continue
+        tokens = table.tokens[k]
+        total += 1.0 if len(tokens) > 1 else (4.0 if table.prefix[k] else 2.0) / max(1, len(tokens[0]) - 2)
     return total

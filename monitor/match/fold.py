@@ -117,6 +117,37 @@ def fold_text_tokens(text: str) -> tuple[list[str] | None, list[str] | None]:
     return split_words(folded)[1::2], None
 
 
+# Non-ASCII characters common in otherwise ASCII text (typographic quotes and dashes, no-break and
+# thin spaces, ellipsis, bullets...): none is a word character, so replacing each by a space changes
+# neither the tokens nor any offset, and lets most English text take the ASCII path below.
+_SEPARATORS = "".join(
+    ch for ch in "\u00a0\u00ab\u00b7\u00bb\u2002\u2003\u2009\u200a\u200b\u2010\u2011\u2012\u2013\u2014"
+    "\u2015\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2022\u2026\u2032\u2033\u2039\u203a\u202f"
+    if not TOKEN_RE.match(ch)
+)
+_SEPARATOR_RE = re.compile(f"[{_SEPARATORS}]")
+# ASCII letters lower-cased, digits kept, every other ASCII character (and "_") a space: after
+# `bytes.translate`, str.split() yields exactly the folded tokens of an ASCII text, ~4x faster than
+# a regex split, and the result has the original's length, so offsets can be found in it later.
+_ASCII_FOLD = bytes(
+    (c + 32 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 32
+    for c in range(256)
+)
+
+
+def ascii_folded(text: str) -> str | None:
+    """The text lower-cased with every separator a space, if it is ASCII but for separators; else None.
+
+    `ascii_folded(text).split()` are then the folded tokens of `text`, and each token sits at the same
+    offsets in both strings.
+    """
+    if not text.isascii():
+        text = _SEPARATOR_RE.sub(" ", text)
+        if not text.isascii():
+            return None
+    return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+
+
 def fold_tokens(text: str) -> list[str]:
     """The folded tokens of a text, as a query term or alias is compared with an article."""
     return [fold_token(t) for t in split_words(text.translate(QUOTES))[1::2]]
@@ -150,10 +181,9 @@ def strip_markup(text: str) -> Cleaned | None:
     pos = 0
     for m in _MARKUP.finditer(text):
         s, e = m.span()
-        for i in range(pos, s):
-            out.append(text[i])
-            starts.append(i)
-            ends.append(i + 1)
+        out.append(text[pos:s])  # plain text between markup: one piece, its offsets in C
+        starts.extend(range(pos, s))
+        ends.extend(range(pos + 1, s + 1))
         pos = e
         piece = m.group()
         if piece.startswith("&"):
@@ -172,10 +202,9 @@ def strip_markup(text: str) -> Cleaned | None:
             out.append(" ")  # block tags, comments: a word boundary, as a browser would render it
             starts.append(s)
             ends.append(e)
-    for i in range(pos, len(text)):
-        out.append(text[i])
-        starts.append(i)
-        ends.append(i + 1)
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
     return Cleaned("".join(out), starts, ends)
 
 

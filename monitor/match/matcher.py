@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -9,13 +10,14 @@ from itertools import chain
 
 from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, Entry, WatchlistCompileError
-from monitor.match.evaluate import CNode
+from monitor.match.evaluate import CNode, best
 from monitor.match.scan import PatternTable, Scan, Span, scan
 from monitor.match.types import Document, Highlight, Match
 
 _FIELD_ORDER = {"title": 0, "body": 1, "author": 2, "url": 3, "source": 4}
 SNIPPET_WIDTH = 240
 _CONTEXT_BEFORE = 80  # characters of context kept before the first highlight
+_LARGE = 5_000  # entries from which compiling pauses the garbage collector (see `compile`)
 
 
 class CompiledWatchlists:
@@ -25,26 +27,46 @@ class CompiledWatchlists:
         self._table = table
         self._entries = entries
         self._fields = fields
-        by_pattern: dict[int, list[int]] = {}
+        by_pattern: dict[str | int, list[int]] = {}
         always: list[int] = []
+        # The presearch (Lucene Monitor's idea): an entry is indexed under the rarest set of patterns
+        # of which one must occur for it to hold; its other such sets are checked before evaluating it.
+        self._others: list[tuple[tuple[str | int, ...], ...]] = []
         for index, entry in enumerate(entries):
-            trig = entry.node.triggers(table)
+            required = entry.node.required(table)
+            trig = best(required, table)
+            self._others.append(tuple(r for r in required if r is not trig))
             if trig is None:  # can hold without any word present (NOT, lang:, tag:): always evaluated
                 always.append(index)
             else:
                 for pid in trig:
                     by_pattern.setdefault(pid, []).append(index)
         self._by_pattern = {pid: tuple(ix) for pid, ix in by_pattern.items()}
+        self._indexed = frozenset(by_pattern)
         self._always = tuple(always)
 
     @classmethod
     def compile(cls, watchlists: Mapping[str, WatchlistConfig], *, strict: bool = True) -> CompiledWatchlists:
         """Compile watchlists; raises WatchlistCompileError on query problems unless `strict` is False."""
-        compiler = Compiler(watchlists)
-        entries = compiler.compile_all()
-        if compiler.problems and strict:
-            raise WatchlistCompileError(compiler.problems)
-        return cls(compiler.table, entries, ordered_fields(compiler.fields))
+        # Compiling 100k actors allocates millions of long-lived objects and no reference cycles: the
+        # cyclic garbage collector would walk the growing heap again and again (half the compile time).
+        # Paused, it runs once at the end instead, so that matching does not inherit that walk.
+        large = sum(len(wl.actors) + len(wl.topics) for wl in watchlists.values()) >= _LARGE
+        enabled = gc.isenabled() and large
+        if enabled:
+            gc.disable()
+        try:
+            compiler = Compiler(watchlists)
+            entries = compiler.compile_all()
+            if compiler.problems and strict:
+                raise WatchlistCompileError(compiler.problems)
+            compiled = cls(compiler.table, entries, ordered_fields(compiler.fields))
+        finally:
+            if enabled:
+                gc.enable()
+        if enabled:
+            gc.collect()
+        return compiled
 
     @property
     def entry_count(self) -> int:
@@ -59,16 +81,21 @@ class CompiledWatchlists:
     def match(self, doc: Document, only: Collection[str] | None = None) -> list[Match]:
         """Every entry matching the document, in configuration order; `only` restricts to watchlist ids."""
         sc = scan(doc, self._table, self._fields)
-        # The presearch: only entries that one of the found patterns can make true are evaluated.
-        candidates = set(chain.from_iterable(filter(None, map(self._by_pattern.get, sc.found))))
+        found = sc.found
+        candidates = set(chain.from_iterable(map(self._by_pattern.__getitem__, found & self._indexed)))
         candidates.update(self._always)
+        entries, others = self._entries, self._others
         matches = []
         for index in sorted(candidates):
-            entry = self._entries[index]
+            entry = entries[index]
             if only is not None and entry.watchlist not in only:
                 continue
-            if entry.node.true(sc):
-                matches.append(build_match(entry.watchlist, entry.kind, entry.id, entry.name, entry.node, sc))
+            for required in others[index]:
+                if found.isdisjoint(required):
+                    break
+            else:
+                if entry.node.true(sc):
+                    matches.append(build_match(entry.watchlist, entry.kind, entry.id, entry.name, entry.node, sc))
         return matches
 
 
@@ -124,8 +151,31 @@ def _highlights(spans: list[Span], sc: Scan) -> tuple[Highlight, ...]:
     for field, start, end in kept:
         ft = sc.fields[field]
         a, b = ft.char_span(start, end)
+        if end - start > 1:  # only a span of several tokens can hold a bracket
+            a, b = _balance(ft.text, a, b)
         out.append(Highlight(field, a, b, ft.text[a:b]))
     return tuple(out)
+
+
+_BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
+
+
+def _balance(text: str, a: int, b: int) -> tuple[int, int]:
+    """Widen a highlight by a bracket that closes (or opens) one inside it, right next to it.
+
+    "National Intelligence Organization (MIT)" matched in "... Organization (MİT) said" is highlighted
+    with its ")" rather than as "[[National Intelligence Organization (MİT]])".
+    """
+    span = text[a:b]
+    for left, right in _BRACKETS:
+        opened = span.count(left) - span.count(right)
+        while opened > 0 and text.startswith(right, b):
+            b += 1
+            opened -= 1
+        while opened < 0 and a > 0 and text[a - 1] == left:
+            a -= 1
+            opened += 1
+    return a, b
 
 
 _SPACE = re.compile(r"\s+")
@@ -137,7 +187,10 @@ def make_snippet(doc: Document, highlights: tuple[Highlight, ...], width: int = 
     text = doc.body if marks and marks[0].field == "body" else doc.title if marks else (doc.body or doc.title)
     if not marks:
         return _clip(text, width)
-    window = width - 8  # room for the "... " and " ..." around the clipped text
+    # Room for the "... " and " ..." around the clipped text, and for the [[ ]] of the marks that
+    # will likely be inside: most snippets then fit at the first try.
+    reach = marks[0].start + width
+    window = max(width // 2, width - 8 - 4 * sum(1 for h in marks if h.start < reach))
     while True:  # the [[ ]] marks count too: shrink the window until the whole snippet fits
         snippet = _window(text, marks, window)
         if len(snippet) <= width or window <= 40:

@@ -2,20 +2,25 @@
 
 Every alias, phrase and word of every compiled watchlist becomes a *pattern*: a sequence of folded
 tokens, the last one possibly a prefix. The cost of a scan grows with the article, not with the number
-of rules: each article token is folded through a cache, the article's distinct tokens are intersected
-with the patterns' first tokens (set algebra in C), and only the positions of tokens that start a
-multi-token pattern are visited. Positions of single words are found later, and only for the words of
-entries that matched (for NEAR and highlights).
+of rules: text that is ASCII but for quotes and dashes (most of it) is folded and split in C
+(`bytes.translate`, `str.split`), other text by one regex split and a per-token fold cache; the
+article's distinct tokens are intersected with the patterns' words (set algebra in C), wildcards are
+looked up by cutting every token to each wildcard length (in C), and only the positions of tokens that
+start a multi-token pattern are visited. Offsets and positions of single words are found later, and
+only for the entries that matched (for NEAR and highlights).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import accumulate, compress
+from itertools import accumulate, chain, compress, repeat
+from operator import itemgetter
 
 from monitor.match.fold import (
     Cleaned,
-    fold_text_tokens,
+    ascii_folded,
     fold_token,
     fold_token_exact,
     split_words,
@@ -25,7 +30,6 @@ from monitor.match.types import Document
 
 Span = tuple[str, int, int]  # field, first token, one past the last token
 _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3-character key
-_CACHE_LIMIT = 200_000
 
 
 SINGLE, PREFIX, SEQUENCE = 0, 1, 2  # pattern kinds
@@ -40,15 +44,21 @@ class PatternTable:
         self.prefix: list[bool] = []
         self.exact: list[tuple[str, ...] | None] = []
         self.kind: list[int] = []
+        # What `Scan.found` holds for a pattern: a single word is the word itself (the set of an
+        # article's words that are patterns is then one set intersection), any other pattern its id.
+        self.keys: list[str | int] = []
         self.single: dict[str, int] = {}  # a word → its pattern (equal patterns share an id)
         self.by_prefix_key: dict[str, list[int]] = {}  # a wildcard's first 3 characters → patterns
         # first token → second token → phrases and aliases; under None: exact-case words, "word prefix*"
         self.sequences: dict[str, dict[str | None, list[int]]] = {}
-        self.single_keys: frozenset[str] = frozenset()
         self.sequence_keys: frozenset[str] = frozenset()
-        self._prefix_seen: set[str] = set()
-        self._prefix_yes: dict[str, tuple[int, ...]] = {}
-        self._prefix_yes_keys: set[str] = set()
+        # first token → (second token → patterns, patterns checked whatever the second token)
+        self._sequence_index: dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]] = {}
+        self.single_keys: frozenset[str] = frozenset()
+        # Wildcards by length: (cut a token to that length, prefix → wildcard ids); with several
+        # lengths, the first 3 characters of every wildcard, to skip most tokens in one pass.
+        self._prefixes: list[tuple[Callable[[str], str], dict[str, tuple[int, ...]]]] = []
+        self._prefix3: frozenset[str] | None = None
 
     def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None) -> int:
         """The id of a pattern, adding it if new (equal patterns of different rules share one id)."""
@@ -60,6 +70,7 @@ class PatternTable:
         self.tokens.append(tokens)
         self.prefix.append(prefix)
         self.exact.append(exact)
+        self.keys.append(tokens[0] if len(tokens) == 1 and not prefix and exact is None else pid)
         if prefix and len(tokens) == 1:
             self.kind.append(PREFIX)
             self.by_prefix_key.setdefault(tokens[0][:_PREFIX_KEY], []).append(pid)
@@ -74,71 +85,116 @@ class PatternTable:
 
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
+        # Sequences added since the last freeze move to the index (memory: 100k actors make 200k+).
+        for first, by_second in self.sequences.items():
+            seconds, loose = self._sequence_index.get(first, ({}, ()))
+            for second, pids in by_second.items():
+                if second is None:
+                    loose += tuple(pids)
+                else:
+                    seconds[second] = seconds.get(second, ()) + tuple(pids)
+            self._sequence_index[first] = (seconds, loose)
+        self.sequences.clear()
+        self.sequence_keys = frozenset(self._sequence_index)
+        # Sharing ids between equal patterns is for compiling; a pattern added later gets a new id.
+        self._ids.clear()
         self.single_keys = frozenset(self.single)
-        self.sequence_keys = frozenset(self.sequences)
+        prefixes: dict[int, dict[str, tuple[int, ...]]] = {}
+        for pids in self.by_prefix_key.values():
+            for pid in pids:
+                word = self.tokens[pid][0]
+                by_prefix = prefixes.setdefault(len(word), {})
+                by_prefix[word] = (*by_prefix.get(word, ()), pid)
+        self._prefixes = [(itemgetter(slice(0, n)), d) for n, d in sorted(prefixes.items())]
+        self._prefix3 = frozenset(self.by_prefix_key) if len(prefixes) > 1 else None
 
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def prefix_tokens(self, present: set[str]) -> dict[str, tuple[int, ...]]:
-        """The tokens of `present` that some wildcard matches, with the wildcards' pattern ids.
+    def hits(self, present: set[str]) -> set[str | int]:
+        """The keys of the single-word and wildcard patterns that the tokens of `present` make occur.
 
-        Results are cached per token, so once the vocabulary is warm this is set algebra in C.
+        Words that are patterns are their own keys: one set intersection. Wildcards: per wildcard
+        length, every token is cut to that length and looked up, in C (no per-token Python code, and no
+        cache that would grow with the vocabulary).
         """
-        new = present - self._prefix_seen
-        if new:
-            if len(self._prefix_seen) >= _CACHE_LIMIT:  # bound memory; refilling is cheap
-                self._prefix_seen.clear()
-                self._prefix_yes.clear()
-                self._prefix_yes_keys.clear()
-                new = present
-            self._prefix_seen.update(new)
-            for t in new:
-                hit = self.prefix_hits(t)
-                if hit:
-                    self._prefix_yes[t] = hit
-                    self._prefix_yes_keys.add(t)
-        yes = self._prefix_yes
-        return {t: yes[t] for t in present & self._prefix_yes_keys}
+        found: set[str | int] = present & self.single_keys  # type: ignore[assignment]
+        if self._prefixes:
+            tokens: Iterable[str] = present
+            if self._prefix3 is not None:  # several lengths: first drop tokens no wildcard can start
+                tokens = list(compress(present, map(self._prefix3.__contains__, map(_CUT3, present))))
+            for cut, by_prefix in self._prefixes:
+                found.update(chain.from_iterable(map(by_prefix.__getitem__,
+                                                     filter(by_prefix.__contains__, map(cut, tokens)))))
+        return found
 
-    def prefix_hits(self, token: str) -> tuple[int, ...]:
-        """Wildcard patterns that a folded token starts with."""
-        cands = self.by_prefix_key.get(token[:_PREFIX_KEY], ())
-        return tuple(p for p in cands if token.startswith(self.tokens[p][0]))
+
+_CUT3 = itemgetter(slice(0, _PREFIX_KEY))
 
 
 @dataclass(slots=True)
 class FieldText:
-    """One field of a document: its original text, split into separators and tokens, folded tokens."""
+    """One field of a document: its original text, its folded tokens, and (lazily) their offsets.
+
+    Most text is ASCII but for quotes and dashes: then `lower` is the text lower-cased with separators
+    as spaces (tokens at their original offsets) and the tokens were split from it in C. Otherwise
+    `parts` holds separators and original tokens alternating, as split once by the regex.
+    """
 
     text: str
     cleaned: Cleaned | None
     folded: list[str]
     present: set[str]
-    _parts: list[str] | None = None
+    lower: str | None
+    parts: list[str] | None
     _ends: list[int] | None = None
+    _padded: str | None = None
+    _positions: dict[str, list[int]] = field(default_factory=dict)
+    _starts: dict[str, list[int]] = field(default_factory=dict)
 
-    _offset_parts: list[str] | None = None  # same lengths as the original's parts: offsets only
-
-    @property
-    def parts(self) -> list[str]:
-        """Separators and original tokens alternating (tokens are `[1::2]`); split only when needed."""
-        if self._parts is None:
-            self._parts = split_words(self.cleaned.text if self.cleaned else self.text)
-        return self._parts
+    def token_span(self, i: int) -> tuple[int, int]:
+        """Offsets of token i in the field's text with markup removed."""
+        if self.parts is not None:
+            if self._ends is None:  # running sums, in C, only for documents that need offsets
+                self._ends = list(accumulate(map(len, self.parts)))
+            return self._ends[2 * i], self._ends[2 * i + 1]
+        # ASCII: the k-th occurrence of a token is its k-th occurrence as a word in the lower-cased text.
+        token = self.folded[i]
+        starts = self._starts.get(token)
+        if starts is None:
+            if self._padded is None:
+                self._padded = f" {self.lower} "
+            starts = self._starts[token] = _word_starts(self._padded, token)
+        s = starts[bisect_left(self.positions(token), i)]
+        return s, s + len(token)
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets in the original text of tokens [start, end)."""
-        if self._ends is None:  # only documents that matched need offsets: running sums, in C
-            self._ends = list(accumulate(map(len, self._offset_parts or self.parts)))
-        s, e = self._ends[2 * start], self._ends[2 * end - 1]
+        s, e = self.token_span(start)
+        if end - start > 1:
+            if self.lower is not None:  # only spaces separate tokens there: find each one after the last
+                lower, folded = self.lower, self.folded
+                for k in range(start + 1, end):
+                    e = lower.find(folded[k], e) + len(folded[k])
+            else:
+                e = self.token_span(end - 1)[1]
         if self.cleaned is not None:
             return self.cleaned.starts[s], self.cleaned.ends[e - 1]
         return s, e
 
+    def original(self, i: int) -> str:
+        """Token i as written (markup removed), for exact-case comparison."""
+        if self.parts is not None:
+            return self.parts[2 * i + 1]
+        s, e = self.token_span(i)
+        return (self.cleaned.text if self.cleaned is not None else self.text)[s:e]
+
     def positions(self, token: str) -> list[int]:
-        """Indexes of a folded token (list.index runs in C and compares interned strings by identity)."""
-        out: list[int] = []
+        """Indexes of a folded token (list.index runs in C), remembered per document."""
+        out = self._positions.get(token)
+        if out is not None:
+            return out
+        out = []
         folded = self.folded
         i = -1
         try:
@@ -146,7 +202,27 @@ class FieldText:
                 i = folded.index(token, i + 1)
                 out.append(i)
         except ValueError:
-            return out
+            pass
+        self._positions[token] = out
+        return out
+
+
+def _word_starts(padded: str, token: str) -> list[int]:
+    """Where `token` occurs as a whole word in `padded` (words separated by spaces, one at each end).
+
+    The offsets are those of the space before each occurrence, i.e. of the word in the unpadded text.
+    """
+    needle = " " + token  # not also the space after: a needle ending in a common character searches slowly
+    size = len(needle)
+    out = []
+    j = padded.find(needle)
+    while j >= 0:
+        if padded[j + size] == " ":
+            out.append(j)
+            j = padded.find(needle, j + size)
+        else:
+            j = padded.find(needle, j + 1)
+    return out
 
 
 @dataclass(slots=True)
@@ -156,15 +232,25 @@ class Scan:
     doc: Document
     table: PatternTable
     fields: dict[str, FieldText]
-    found: set[int]  # every pattern that occurs in some scanned field
+    found: set[str | int]  # the key of every pattern that occurs in some scanned field
     sequence_hits: dict[int, list[Span]]
-    prefix_hits: dict[int, list[tuple[str, str]]]  # wildcard → (field, matching token)
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
+    _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+
+    def prefix_tokens(self, pid: int, name: str) -> list[str]:
+        """The distinct tokens of field `name` that wildcard `pid` matches."""
+        key = (pid, name)
+        out = self._prefix.get(key)
+        if out is None:
+            present = self.fields[name].present
+            out = self._prefix[key] = list(compress(present, map(str.startswith, present,
+                                                                 repeat(self.table.tokens[pid][0]))))
+        return out
 
     def has(self, pid: int, fields: frozenset[str]) -> bool:
         """Whether pattern `pid` occurs in one of `fields`."""
-        if pid not in self.found:
+        if self.table.keys[pid] not in self.found:
             return False
         if fields is self.scanned or self.scanned <= fields:  # found somewhere, and all places count
             return True
@@ -173,12 +259,12 @@ class Scan:
             tok = self.table.tokens[pid][0]
             return any(name in fields and tok in ft.present for name, ft in self.fields.items())
         if kind == PREFIX:
-            return any(name in fields for name, _ in self.prefix_hits[pid])
+            return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
         return any(s[0] in fields for s in self.sequence_hits[pid])
 
     def spans(self, pid: int, fields: frozenset[str]) -> list[Span]:
         """Where pattern `pid` occurs in `fields`, in field then token order."""
-        if pid not in self.found:
+        if self.table.keys[pid] not in self.found:
             return []
         kind = self.table.kind[pid]
         if kind == SINGLE:
@@ -191,53 +277,55 @@ class Scan:
             ]
         if kind == PREFIX:
             return sorted(
-                (name, i, i + 1) for name, tok in self.prefix_hits[pid] if name in fields
-                for i in self.fields[name].positions(tok)
+                (name, i, i + 1) for name, ft in self.fields.items() if name in fields
+                for tok in self.prefix_tokens(pid, name) for i in ft.positions(tok)
             )
         return [s for s in self.sequence_hits[pid] if s[0] in fields]
 
 
 def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     """Tokenize the given fields of a document and find which patterns occur."""
-    found: set[int] = set()
+    found: set[str | int] = set()
     sequence_hits: dict[int, list[Span]] = {}
-    prefix_hits: dict[int, list[tuple[str, str]]] = {}
     texts: dict[str, FieldText] = {}
-    has_prefix = bool(table.by_prefix_key)
+    index = table._sequence_index
     for name in fields:
         text: str = getattr(doc, name)
         if not text:
             continue
         cleaned = strip_markup(text)
         src = cleaned.text if cleaned else text
-        folded, parts = fold_text_tokens(src)
-        original = None
-        if folded is None:  # rare text where only token-by-token folding keeps tokens aligned
-            parts = original = split_words(src)
+        lower = ascii_folded(src)
+        if lower is not None:  # the common case: tokens split in C, offsets found later if needed
+            parts = None
+            folded = lower.split()
+        else:  # one regex split keeps the original tokens and offsets; tokens fold through a cache
+            parts = split_words(src)
             folded = list(map(fold_token, parts[1::2]))
         present = set(folded)
-        texts[name] = ft = FieldText(text, cleaned, folded, present, original, None, parts)
-        found.update(map(table.single.__getitem__, present & table.single_keys))
-        if has_prefix:
-            for tok, pids in table.prefix_tokens(present).items():
-                found.update(pids)
-                for pid in pids:
-                    prefix_hits.setdefault(pid, []).append((name, tok))
+        texts[name] = ft = FieldText(text, cleaned, folded, present, lower, parts)
+        found |= table.hits(present)
         starts = present & table.sequence_keys
         if not starts:
             continue
-        sequences = table.sequences
         # Visit only the positions of tokens that start a sequence, found without a Python-level loop.
         n = len(folded)
         for i in compress(range(n), map(starts.__contains__, folded)):
-            by_second = sequences[folded[i]]
-            for group in (by_second.get(folded[i + 1]) if i + 1 < n else None, by_second.get(None)):
-                for pid in group or ():
-                    m = _check(table, pid, folded, ft, i)
-                    if m:
-                        found.add(pid)
-                        sequence_hits.setdefault(pid, []).append((name, i, i + m))
-    return Scan(doc, table, texts, found, sequence_hits, prefix_hits, scanned=frozenset(texts))
+            by_second, loose = index[folded[i]]
+            if i + 1 < n:
+                group = by_second.get(folded[i + 1])
+                if group is not None:
+                    for pid in group:
+                        m = _check(table, pid, folded, ft, i)
+                        if m:
+                            found.add(pid)
+                            sequence_hits.setdefault(pid, []).append((name, i, i + m))
+            for pid in loose:
+                m = _check(table, pid, folded, ft, i)
+                if m:
+                    found.add(pid)
+                    sequence_hits.setdefault(pid, []).append((name, i, i + m))
+    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts))
 
 
 def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int) -> int:
@@ -254,8 +342,7 @@ def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: i
         return 0
     exact = table.exact[pid]
     if exact is not None:
-        parts = ft.parts
         for k in range(m):
-            if fold_token_exact(parts[2 * (i + k) + 1]) != exact[k]:
+            if fold_token_exact(ft.original(i + k)) != exact[k]:
                 return 0
     return m
