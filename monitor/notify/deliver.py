@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from monitor.config.models import Config, SubscriberConfig
 from monitor.errors import DeliveryError
 from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
@@ -102,6 +104,9 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self.lease = lease
         self._webhooks: WebhookSender | None = None
+        # Outcomes sent but not yet written because the database was unreachable; written first
+        # on the next tick, while this worker still holds the lease, so the send is not repeated.
+        self._unrecorded: list[Callable[[], None]] = []
 
     def webhook_sender(self, allow_private_networks: bool) -> WebhookSender:
         """The webhook sender for the address policy in force (rebuilt when a reload changes it)."""
@@ -153,6 +158,7 @@ class DeliveryWorker:
     def send_due(self, *, limit: int = 100, stop: Callable[[], bool] = lambda: False) -> DeliverySummary:
         """Send every due delivery (claimed with a lease, so a crash re-sends with the same id)."""
         summary = DeliverySummary()
+        self._record_deferred()
         while not stop():
             claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
             for index, delivery in enumerate(claimed):
@@ -164,6 +170,21 @@ class DeliveryWorker:
             if len(claimed) < limit:
                 break
         return summary
+
+    def _record(self, write: Callable[[], None]) -> None:
+        """Write a delivery outcome; if the database is gone, keep it for the next tick and re-raise."""
+        try:
+            write()
+        except DBAPIError:
+            self._unrecorded.append(write)
+            log.error("delivery_record_deferred pending=%d (the database is unreachable)", len(self._unrecorded))
+            raise
+
+    def _record_deferred(self) -> None:
+        while self._unrecorded:
+            self._unrecorded[0]()  # raises again while the database is still unreachable
+            self._unrecorded.pop(0)
+            log.info("delivery_record_written pending=%d", len(self._unrecorded))
 
     def _send_one(self, delivery: ClaimedDelivery, summary: DeliverySummary) -> None:
         config = self.config()
@@ -187,7 +208,8 @@ class DeliveryWorker:
             log.exception("delivery_crashed delivery_id=%s", delivery.id)
             self._handle_error(delivery, subscriber, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False), summary)
             return
-        self.outbox.mark_sent(delivery.id, self.owner, self.clock(), info)
+        sent_at = self.clock()
+        self._record(lambda: self.outbox.mark_sent(delivery.id, self.owner, sent_at, info))
         summary.sent += 1
         log.info(
             "delivery_sent delivery_id=%s subscriber_id=%s channel=%s kind=%s items=%d attempt=%d via=%s",
@@ -230,7 +252,7 @@ class DeliveryWorker:
             self._fail(delivery, f"gave up after {delivery.attempts} attempts: {message}", summary)
             return
         next_at = self.clock() + delay
-        self.outbox.mark_retry(delivery.id, self.owner, message, next_at)
+        self._record(lambda: self.outbox.mark_retry(delivery.id, self.owner, message, next_at))
         summary.retried += 1
         log.warning(
             "delivery_retry delivery_id=%s subscriber_id=%s attempt=%d error=%r next_attempt_at=%s",
@@ -238,7 +260,7 @@ class DeliveryWorker:
         )
 
     def _fail(self, delivery: ClaimedDelivery, message: str, summary: DeliverySummary) -> None:
-        self.outbox.mark_failed(delivery.id, self.owner, message)
+        self._record(lambda: self.outbox.mark_failed(delivery.id, self.owner, message))
         summary.failed += 1
         log.error(
             "delivery_failed delivery_id=%s subscriber_id=%s error=%r (retry by hand: monitor deliveries --retry %s)",

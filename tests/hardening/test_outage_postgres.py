@@ -1,0 +1,194 @@
+"""PostgreSQL restarted under load, on a private cluster (the shared server on 5432 is left alone).
+
+A real `monitor run` process polls a local feed farm whose items keep appearing and sends alerts to a
+local SMTP server, while its PostgreSQL is restarted (`pg_ctl restart -m fast`) and then stopped for a
+while and started again. Afterwards: the process never died, the errors of the outage were logged and
+work resumed, every item the feeds served is stored, and every routed item is in exactly one sent
+delivery that arrived exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from monitor.notify.transports import Transport
+from monitor.store.db import Database
+from monitor.store.models import Article, Delivery, RoutedItem
+from tests.hardening.support import PrivatePostgres, private_postgres
+from tests.notify.conftest import SmtpServer
+from tests.notify.test_notify_flow_harness import Flow, Story, email_subscriber, kalin_story, utc
+from tests.service.support import (
+    Monitor,
+    article_links,
+    delivery_id,
+    running_farm,
+    running_smtp,
+    wait_for,
+    write_config,
+)
+from tests.support.feedserver import running_feed_server
+
+FEEDS = 12
+START = utc(2026, 11, 24, 9, 0)
+DB_ERROR = re.compile(r"ERROR +\w+_crashed")  # e.g. poll_tick_crashed / deliver_tick_crashed with the traceback
+
+
+def snapshot(db: Database) -> tuple[set[str], dict[str, Delivery], list[RoutedItem], dict[str, str]]:
+    """Stored article URLs, deliveries by id, routed items, article id -> URL."""
+    with db.sessions() as session:
+        articles = list(session.scalars(select(Article)))
+        deliveries = {d.id: d for d in session.scalars(select(Delivery))}
+        routed = list(session.scalars(select(RoutedItem)))
+    return {a.url for a in articles}, deliveries, routed, {a.id: a.url for a in articles}
+
+
+def test_postgres_restart_under_load_loses_nothing(tmp_path: Path) -> None:
+    with private_postgres() as pg, running_farm() as farm, running_smtp() as smtp:
+        url = pg.create_database("monitor")
+        for n in range(FEEDS):
+            farm.publish(n, f"s{n}", f"Hostages: opening story {n}")
+        config = write_config(tmp_path, url, [farm.url(n) for n in range(FEEDS)], interval="1s",
+                              smtp_port=smtp.port)
+        stop_publishing = threading.Event()
+
+        def publisher() -> None:
+            k = 0
+            while not stop_publishing.is_set():
+                k += 1
+                title = f"Hostages: update {k}" if k % 2 else f"Weather: update {k}"
+                farm.publish(k % FEEDS, f"u{k}", title)
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=publisher, daemon=True)
+        monitor = Monitor(config, tmp_path / "monitor.log", tick="0.3s")
+        db = Database(url)
+        try:
+            monitor.wait_started()
+            thread.start()
+            wait_for(lambda: len(smtp.received()) >= 2, 30, "alerts flowing before the restart")
+
+            # 1. A fast restart in the middle of the load (sessions cut, down for a moment).
+            pg.restart()
+            assert monitor.process.poll() is None, monitor.log()
+            after_restart = len(smtp.received())
+            wait_for(lambda: len(smtp.received()) > after_restart, 30, "alerts after the restart")
+            sent_before_outage = len(smtp.received())
+
+            # 2. A longer outage: stopped until the service has noticed and logged it, then started.
+            log_before = len(monitor.log())
+            pg.shutdown()
+            wait_for(lambda: DB_ERROR.search(monitor.log()[log_before:]), 30, "the outage to be logged")
+            time.sleep(1.0)  # a few more ticks fail while it is down
+            assert monitor.process.poll() is None, "the service died while PostgreSQL was down:\n" + monitor.log()
+            pg.start()
+            wait_for(lambda: len(smtp.received()) > sent_before_outage, 30, "alerts after PostgreSQL came back")
+
+            stop_publishing.set()
+            thread.join()
+            everything = {f"https://farm.test/{g}" for items in farm.items.values() for g, _, _ in items}
+            hostage_urls = {f"https://farm.test/{g}" for items in farm.items.values() for g, t, _ in items
+                            if t.startswith("Hostages")}
+
+            def settled() -> bool:
+                stored, deliveries, routed, url_of = snapshot(db)
+                arrived = {link for m in smtp.received() for link in article_links(m)}
+                return (everything <= stored and hostage_urls <= arrived
+                        and all(d.status == "sent" for d in deliveries.values()))
+
+            wait_for(settled, 45, "every item stored and every alert sent after the outage", every=0.5)
+            assert monitor.process.poll() is None, "the service died:\n" + monitor.log()
+            assert monitor.stop() == 0, monitor.log()
+        finally:
+            stop_publishing.set()
+            monitor.kill()
+        received = smtp.received()
+        stored, deliveries, routed, url_of = snapshot(db)
+        db.dispose()
+        log = monitor.log()
+
+    # The outage was seen, logged, and the service went on working after it.
+    first_error = DB_ERROR.search(log)
+    assert first_error is not None, "no error was logged while PostgreSQL was down"
+    after = log[first_error.start():]
+    assert "delivery_sent" in after and "feed_polled" in after, "no work resumed after the outage:\n" + after[-3000:]
+
+    # No article lost: everything the feeds served is stored.
+    served = {f"https://farm.test/{g}" for g in farm.served_guids()}
+    assert served <= stored, f"lost articles: {sorted(served - stored)[:5]}"
+    # Every routed item is in exactly one delivery (one row: delivery_id), that delivery was sent ...
+    assert routed and all(r.delivery_id and deliveries[r.delivery_id].status == "sent" for r in routed)
+    assert {url_of[r.article_id] for r in routed} == hostage_urls
+    assert not [d for d in deliveries.values() if d.status != "sent"]
+    # ... and arrived exactly once.
+    per_delivery = Counter(delivery_id(m) for m in received)
+    assert set(per_delivery) == set(deliveries), "a sent delivery never arrived (or an unknown one did)"
+    assert [d for d, n in per_delivery.items() if n > 1] == [], "a delivery arrived twice"
+    arrived: dict[str, list[str]] = defaultdict(list)
+    for message in received:
+        for link in article_links(message):
+            arrived[link].append(delivery_id(message))
+    assert set(arrived) == hostage_urls
+    assert all(len(ids) == 1 for ids in arrived.values()), "an article was alerted twice"
+
+
+# --------------------------------------------------------------- the database gone between a send and its record
+
+
+def stories(*keys: str) -> list[Story]:
+    return [kalin_story(k, utc(2026, 11, 24, 6, i)) for i, k in enumerate(keys)]
+
+
+class DatabaseDiesAfterSend:
+    """Sends through the real transport, then takes PostgreSQL down before the worker can record it."""
+
+    def __init__(self, inner: Transport, pg: PrivatePostgres) -> None:
+        self.inner, self.pg = inner, pg
+
+    def send(self, msg: EmailMessage) -> str:
+        info = self.inner.send(msg)
+        self.pg.shutdown()
+        return info
+
+
+def send_while_the_database_dies(tmp_path: Path, smtp_server: SmtpServer) -> list[EmailMessage]:
+    """One alert sent while PostgreSQL goes down before mark_sent; then an hour of deliver ticks."""
+    with private_postgres() as pg, running_feed_server() as feed_server:
+        flow = Flow(tmp_path, pg.create_database("monitor"), feed_server, subscribers=[email_subscriber("desk")],
+                    feeds={"wire": stories("k1")}, start=START, smtp_port=smtp_server.settings.port)
+        try:
+            flow.poll()
+            real = flow.worker.transport
+            flow.worker.transport = lambda config: DatabaseDiesAfterSend(real(config), pg)  # type: ignore[method-assign]
+            with pytest.raises(OperationalError):  # the service logs this as deliver_tick_crashed
+                flow.deliver()
+            flow.worker.transport = real  # type: ignore[method-assign]
+            assert len(smtp_server.handler.received) == 1
+            pg.start()
+            for _ in range(60):  # the service's deliver ticks over the next hour
+                flow.advance(minutes=1)
+                flow.deliver()
+            [delivery] = flow.deliveries()
+            assert delivery.status == "sent", "recovered: the delivery is not stuck"
+            received = list(smtp_server.handler.received)
+            assert {str(m["Message-ID"]) for m in received} == {f"<{delivery.id}@test.example>"}
+            return received
+        finally:
+            flow.close()
+
+
+def test_database_down_between_send_and_record_loses_nothing(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    # At least once, and a repeat keeps its Message-ID (receivers can de-duplicate).
+    assert len(send_while_the_database_dies(tmp_path, smtp_server)) >= 1
+
+
+def test_database_down_between_send_and_record_sends_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    assert len(send_while_the_database_dies(tmp_path, smtp_server)) == 1
