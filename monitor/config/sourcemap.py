@@ -131,7 +131,10 @@ def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
     """Like load_yaml_with_positions, for text already read; `path` is used in problems."""
     lines = text.splitlines()
     smap = SourceMap(path, lines)
-    loader = _SafeLoader(text)
+    try:
+        loader = _SafeLoader(text)  # the reader refuses control characters already here
+    except yaml.YAMLError as exc:
+        raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
     try:
         try:
             root = loader.get_single_node()
@@ -146,6 +149,12 @@ def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
             data = loader.construct_document(root)
         except yaml.YAMLError as exc:  # e.g. a bad !!timestamp or !!binary value
             raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError) as exc:
+            # PyYAML's constructors raise plain errors on malformed tagged scalars (!!int '', !!bool '').
+            raise ConfigurationError([_problem(
+                path, lines, None, None, f"a tagged value cannot be read ({type(exc).__name__}: {exc})",
+                "remove the !!tag or give it a valid value",
+            )]) from None
         return data, smap
     finally:
         loader.dispose()

@@ -24,7 +24,7 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 15m, 2h or 7d")
     if isinstance(value, int | float):
-        return timedelta(seconds=value)
+        return _bounded(float(value), value)
     text = str(value).strip().replace(" ", "")
     if not text:
         raise ValueError("empty duration; write e.g. 30s, 15m, 2h or 7d")
@@ -36,7 +36,17 @@ def parse_duration(value: Any) -> timedelta:
         pos = part.end()
     if pos != len(text) or pos == 0:
         raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 15m, 2h, 1h30m or 7d")
-    return timedelta(seconds=total)
+    return _bounded(total, value)
+
+
+_MAX_SECONDS = 100 * 365 * 86400  # a century: anything longer is a typo, and timedelta overflows soon after
+
+
+def _bounded(seconds: float, original: Any) -> timedelta:
+    # pydantic turns only ValueError into a located problem: never let OverflowError escape.
+    if not 0 <= seconds <= _MAX_SECONDS:  # also false for NaN
+        raise ValueError(f"{original!r} is not a usable duration; it must be between 0s and 100 years")
+    return timedelta(seconds=seconds)
 
 
 def parse_size(value: Any) -> int:

@@ -16,6 +16,8 @@ from monitor.match.fold import QUOTES, fold_tokens
 
 FIELDS = ("title", "body", "author", "url", "source")
 _NEAR = re.compile(r"^(O?NEAR)(?:/(.*))?$")
+_DISTANCE = re.compile(r"^[0-9]{1,4}$")  # ASCII digits only: "²".isdigit() is true but int() refuses it
+_MAX_DISTANCE = 1000
 _ACTOR = re.compile(r"^@(?:([a-z0-9][a-z0-9_.-]*)/)?([a-z0-9][a-z0-9_.-]*)$")
 _MAX_DEPTH = 64  # deeper nesting is a mistake, and would exhaust Python's recursion limit
 _OPEN_QUOTES = '"“„‟«'
@@ -142,6 +144,10 @@ def _lex(text: str) -> list[_Tok]:
         elif ch in "()":
             toks.append(_Tok(ch, ch, i + 1))
             i += 1
+        elif ch in _CLOSE_QUOTES and ch not in _OPEN_QUOTES:
+            # A closing quote with no phrase open: without this the word scanner below would stop
+            # on it without consuming it, forever.
+            raise QuerySyntaxError(f"unexpected closing quote {ch!r}", i + 1, 'open the phrase with " or remove it')
         elif ch in _OPEN_QUOTES:
             end = next((j for j in range(i + 1, n) if text[j] in _CLOSE_QUOTES), -1)
             if end < 0:
@@ -159,14 +165,26 @@ def _lex(text: str) -> list[_Tok]:
 
 
 def _word(word: str, column: int, toks: list[_Tok]) -> None:
+    # Field prefixes ("title:body:x") are peeled in a loop, not by recursion: a query may be long.
+    while True:
+        head, colon, rest = word.partition(":")
+        if not (colon and head.isalpha() and head.lower() in FIELDS and rest):
+            break
+        toks.append(_Tok("FIELD", head.lower(), column))
+        word, column = rest, column + len(head) + 1
     if word in ("AND", "OR", "NOT"):
         toks.append(_Tok(word, word, column))
         return
     near = _NEAR.match(word)
     if near:
-        if near.group(2) is None or not near.group(2).isdigit() or int(near.group(2)) < 1:
+        distance = near.group(2)
+        if distance is None or not _DISTANCE.match(distance) or int(distance) < 1:
             raise QuerySyntaxError(
                 f"{near.group(1)} needs a distance", column, f"write {near.group(1)}/5 for 'within 5 words'"
+            )
+        if int(distance) > _MAX_DISTANCE:
+            raise QuerySyntaxError(
+                f"{near.group(1)} distance must be at most {_MAX_DISTANCE}", column, "use AND for 'anywhere'"
             )
         toks.append(_Tok("NEAR", word, column, int(near.group(2)), near.group(1) == "ONEAR"))
         return
@@ -266,7 +284,12 @@ class _Parser:
         if self.peek().kind == "NOT":
             op = self.take()
             self.expect_operand(op)
-            return Not(self.unary(field), op.column)
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise QuerySyntaxError("NOT nested too deeply", op.column, "simplify the query")
+            node = Not(self.unary(field), op.column)
+            self.depth -= 1
+            return node
         return self.primary(field)
 
     def expect_operand(self, op: _Tok) -> None:
