@@ -135,6 +135,16 @@ _ASCII_FOLD = bytes(
 )
 
 
+# Windows-1252 holds the commonest separators (’ “ ” – — … • « » no-break space) as single bytes, so
+# text encoded to it keeps its offsets; encoding runs in C, ~2x faster than the regex substitution.
+# Every other non-ASCII byte becomes 0x80, the mark of a letter or symbol outside ASCII.
+_NOT_ASCII = 0x80
+_CP1252_FOLD = bytes(
+    _ASCII_FOLD[c] if c < 128 else 32 if bytes([c]).decode("cp1252", "replace") in _SEPARATORS else _NOT_ASCII
+    for c in range(256)
+)
+
+
 def ascii_folded(text: str) -> str | None:
     """The text lower-cased with every separator a space, if it is ASCII but for separators; else None.
 
@@ -142,9 +152,15 @@ def ascii_folded(text: str) -> str | None:
     offsets in both strings.
     """
     if not text.isascii():
-        text = _SEPARATOR_RE.sub(" ", text)
-        if not text.isascii():
-            return None
+        try:
+            raw = text.encode("cp1252")
+        except UnicodeEncodeError:  # a character outside Windows-1252: the regex decides
+            text = _SEPARATOR_RE.sub(" ", text)
+            if not text.isascii():
+                return None
+        else:
+            folded = raw.translate(_CP1252_FOLD)
+            return None if _NOT_ASCII in folded else folded.decode("ascii")
     return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
 
 

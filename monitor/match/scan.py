@@ -4,14 +4,16 @@ Every alias, phrase and word of every compiled watchlist becomes a *pattern*: a 
 tokens, the last one possibly a prefix. The cost of a scan grows with the article, not with the number
 of rules: text that is ASCII but for quotes and dashes (most of it) is folded and split in C
 (`bytes.translate`, `str.split`), other text by one regex split and a per-token fold cache; the
-article's distinct tokens are intersected with the patterns' words (set algebra in C), wildcards are
-looked up by cutting every token to each wildcard length (in C), and only the positions of tokens that
-start a multi-token pattern are visited. Offsets and positions of single words are found later, and
+article's tokens are looked up once among the patterns' words and sequence starts (set algebra in C),
+wildcards are found by a native automaton over the lower-cased text (ahocorasick_rs; without it, or for
+text that is not ASCII, by cutting every token to each wildcard length, in C), and only the positions of
+tokens that start a multi-token pattern are visited. Offsets and positions of single words are found later, and
 only for the entries that matched (for NEAR and highlights).
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +29,11 @@ from monitor.match.fold import (
     strip_markup,
 )
 from monitor.match.types import Document
+
+try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
+    import ahocorasick_rs
+except ImportError:  # pragma: no cover - without it, wildcards are found by cutting tokens (below)
+    ahocorasick_rs = None  # type: ignore[assignment]
 
 Span = tuple[str, int, int]  # field, first token, one past the last token
 _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3-character key
@@ -59,6 +66,13 @@ class PatternTable:
         # lengths, the first 3 characters of every wildcard, to skip most tokens in one pass.
         self._prefixes: list[tuple[Callable[[str], str], dict[str, tuple[int, ...]]]] = []
         self._prefix3: frozenset[str] | None = None
+        # Single words and first tokens of sequences together: one lookup per token of ASCII text.
+        self.first_keys: frozenset[str] = frozenset()
+        # Wildcards on ASCII text: an automaton of " prefix" over " " + the lower-cased text (tokens
+        # separated by spaces), so each match is a token start; its longest match at a token implies
+        # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
+        self._prefix_automaton: object | None = None
+        self._prefix_ids: list[tuple[int, ...]] = []
 
     def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None) -> int:
         """The id of a pattern, adding it if new (equal patterns of different rules share one id)."""
@@ -107,6 +121,36 @@ class PatternTable:
                 by_prefix[word] = (*by_prefix.get(word, ()), pid)
         self._prefixes = [(itemgetter(slice(0, n)), d) for n, d in sorted(prefixes.items())]
         self._prefix3 = frozenset(self.by_prefix_key) if len(prefixes) > 1 else None
+        self.first_keys = self.single_keys | self.sequence_keys
+        self._build_automaton()
+
+    def _build_automaton(self) -> None:
+        self._prefix_automaton = None
+        self._prefix_ids = []
+        if ahocorasick_rs is None or not self._prefixes:
+            return
+        by_word = {w: pids for _, d in self._prefixes for w, pids in d.items()}
+        # An ASCII token is [a-z0-9]+: a wildcard with any other character never matches one.
+        words = [w for w in by_word if _ASCII_WORD.fullmatch(w)]
+        if words:
+            self._prefix_ids = [
+                tuple(chain.from_iterable(by_word[w[:k]] for k in range(1, len(w) + 1) if w[:k] in by_word))
+                for w in words
+            ]
+            self._prefix_automaton = ahocorasick_rs.AhoCorasick(
+                [" " + w for w in words],
+                matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+                implementation=ahocorasick_rs.Implementation.DFA,
+            )
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()  # the automaton does not pickle: rebuilt on loading
+        state["_prefix_automaton"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._build_automaton()
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -128,8 +172,27 @@ class PatternTable:
                                                      filter(by_prefix.__contains__, map(cut, tokens)))))
         return found
 
+    def hits_ascii(self, lower: str, folded: list[str]) -> tuple[set[str | int], frozenset[str]]:
+        """(`hits` of the tokens, the tokens that start a sequence) for ASCII text (`ascii_folded`).
+
+        One lookup per token finds words and sequence starts (no set of the tokens is built), and the
+        wildcard automaton runs over the text itself.
+        """
+        keys = self.first_keys.intersection(folded)
+        found: set[str | int] = set(keys & self.single_keys)
+        if self._prefixes:
+            automaton = self._prefix_automaton
+            if automaton is None:
+                found |= self.hits(set(folded))
+            else:
+                matches = automaton.find_matches_as_indexes(" " + lower)  # type: ignore[attr-defined]
+                found.update(chain.from_iterable(map(self._prefix_ids.__getitem__, map(_FIRST, matches))))
+        return found, keys & self.sequence_keys
+
 
 _CUT3 = itemgetter(slice(0, _PREFIX_KEY))
+_FIRST = itemgetter(0)
+_ASCII_WORD = re.compile("[a-z0-9]+")
 
 
 @dataclass(slots=True)
@@ -144,13 +207,25 @@ class FieldText:
     text: str
     cleaned: Cleaned | None
     folded: list[str]
-    present: set[str]
+    present: set[str] | None  # the distinct tokens, built on first use (`words`)
     lower: str | None
     parts: list[str] | None
     _ends: list[int] | None = None
     _padded: str | None = None
     _positions: dict[str, list[int]] = field(default_factory=dict)
     _starts: dict[str, list[int]] = field(default_factory=dict)
+
+    def words(self) -> set[str]:
+        """The field's distinct folded tokens."""
+        if self.present is None:
+            self.present = set(self.folded)
+        return self.present
+
+    def padded(self) -> str:
+        """The lower-cased ASCII text (`lower`) with a space at each end."""
+        if self._padded is None:
+            self._padded = f" {self.lower} "
+        return self._padded
 
     def token_span(self, i: int) -> tuple[int, int]:
         """Offsets of token i in the field's text with markup removed."""
@@ -162,10 +237,9 @@ class FieldText:
         token = self.folded[i]
         starts = self._starts.get(token)
         if starts is None:
-            if self._padded is None:
-                self._padded = f" {self.lower} "
-            starts = self._starts[token] = _word_starts(self._padded, token)
-        s = starts[bisect_left(self.positions(token), i)]
+            starts = self._starts[token] = _word_starts(self.padded(), token)
+        # A word found once is token i itself; otherwise its rank among the token's positions says which.
+        s = starts[0] if len(starts) == 1 else starts[bisect_left(self.positions(token), i)]
         return s, s + len(token)
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
@@ -207,6 +281,18 @@ class FieldText:
         return out
 
 
+def _words_with_prefix(padded: str, prefix: str) -> list[str]:
+    """The words of `padded` (words separated by spaces, one at each end) that start with `prefix`."""
+    needle = " " + prefix
+    out = []
+    j = padded.find(needle)
+    while j >= 0:
+        end = padded.find(" ", j + 1)
+        out.append(padded[j + 1 : end])
+        j = padded.find(needle, end)
+    return out
+
+
 def _word_starts(padded: str, token: str) -> list[int]:
     """Where `token` occurs as a whole word in `padded` (words separated by spaces, one at each end).
 
@@ -243,9 +329,15 @@ class Scan:
         key = (pid, name)
         out = self._prefix.get(key)
         if out is None:
-            present = self.fields[name].present
-            out = self._prefix[key] = list(compress(present, map(str.startswith, present,
-                                                                 repeat(self.table.tokens[pid][0]))))
+            ft = self.fields[name]
+            prefix = self.table.tokens[pid][0]
+            if ft.lower is not None and ft.present is None:  # ASCII: find the words in the text (C)
+                words = _words_with_prefix(ft.padded(), prefix) if _ASCII_WORD.fullmatch(prefix) else []
+                out = list(dict.fromkeys(words))
+            else:
+                present = ft.words()
+                out = list(compress(present, map(str.startswith, present, repeat(prefix))))
+            self._prefix[key] = out
         return out
 
     def has(self, pid: int, fields: frozenset[str]) -> bool:
@@ -257,7 +349,7 @@ class Scan:
         kind = self.table.kind[pid]
         if kind == SINGLE:
             tok = self.table.tokens[pid][0]
-            return any(name in fields and tok in ft.present for name, ft in self.fields.items())
+            return any(name in fields and tok in ft.words() for name, ft in self.fields.items())
         if kind == PREFIX:
             return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
         return any(s[0] in fields for s in self.sequence_hits[pid])
@@ -272,7 +364,7 @@ class Scan:
             return [
                 (name, i, i + 1)
                 for name, ft in self.fields.items()
-                if name in fields and tok in ft.present
+                if name in fields and tok in ft.words()
                 for i in ft.positions(tok)
             ]
         if kind == PREFIX:
@@ -297,15 +389,17 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         src = cleaned.text if cleaned else text
         lower = ascii_folded(src)
         if lower is not None:  # the common case: tokens split in C, offsets found later if needed
-            parts = None
             folded = lower.split()
+            texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
+            hits, starts = table.hits_ascii(lower, folded)
+            found |= hits
         else:  # one regex split keeps the original tokens and offsets; tokens fold through a cache
             parts = split_words(src)
             folded = list(map(fold_token, parts[1::2]))
-        present = set(folded)
-        texts[name] = ft = FieldText(text, cleaned, folded, present, lower, parts)
-        found |= table.hits(present)
-        starts = present & table.sequence_keys
+            present = set(folded)
+            texts[name] = ft = FieldText(text, cleaned, folded, present, None, parts)
+            found |= table.hits(present)
+            starts = frozenset(present & table.sequence_keys)
         if not starts:
             continue
         # Visit only the positions of tokens that start a sequence, found without a Python-level loop.

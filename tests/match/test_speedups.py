@@ -127,3 +127,53 @@ def test_highlight_keeps_bracket_pairs(body: str, text: str, mena: dict[str, Wat
 def test_highlight_of_a_bracketed_word_is_the_word(mena: dict[str, WatchlistConfig]) -> None:
     mit = CompiledWatchlists.compile(mena).match(Document(body="Turkey's intelligence service (MİT) said"))
     assert [h.text for m in mit if m.id == "mit" for h in m.highlights] == ["MİT"]
+
+
+def test_wildcard_automaton_agrees_with_cutting_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ASCII text finds wildcards with an automaton over the text (nested prefixes included) and their
+    # tokens by searching the text; the general path cuts tokens and searches the set of tokens.
+    rng = random.Random(11)
+    words = ["gaza", "gazan", "gazette", "hostage", "hostages", "mediator", "mediation", "talks", "kalin", "bar"]
+    queries = ["gaz*", "gaza*", "gazet*", "hostag* NEAR/3 medi*", "title:gaz* AND talks", "medi* AND NOT host*",
+               '"hostage medi*"', "kal* OR bar"]
+    wl = WatchlistConfig.model_validate({"id": "w", "name": "w", "topics": [
+        {"id": f"t{i}", "name": f"t{i}", "query": q} for i, q in enumerate(queries)]})
+    compiled = CompiledWatchlists.compile({"w": wl})
+    docs = []
+    for _ in range(60):
+        body = ", ".join(rng.choice(words + ["the", "of"]).capitalize() for _ in range(rng.randint(0, 20)))
+        docs.append(Document(title=rng.choice(words) + " talks", body=body + " — end", language="en"))
+
+    def run() -> list[list[tuple[str, tuple[object, ...], str]]]:
+        return [[(m.id, m.highlights, m.snippet) for m in compiled.match(d)] for d in docs]
+
+    fast = run()
+    assert compiled._table._prefix_automaton is not None
+    monkeypatch.setattr(compiled._table, "_prefix_automaton", None)  # as without ahocorasick_rs
+    assert run() == fast
+    monkeypatch.setattr(scan_module, "ascii_folded", lambda text: None)  # every field the general path
+    assert run() == fast
+    assert any(fast)
+
+
+def test_ascii_folded_through_windows_1252_equals_the_regex_way() -> None:
+    # Text is encoded to Windows-1252 to turn its common separators into spaces; the result must be
+    # what replacing every separator by a space and requiring ASCII gives, for every character.
+    from monitor.match.fold import _ASCII_FOLD, _SEPARATOR_RE
+
+    def reference(text: str) -> str | None:
+        text = _SEPARATOR_RE.sub(" ", text)
+        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii") if text.isascii() else None
+
+    for code in [*range(0x3000), 0xFEFF, 0xFFFD, 0x1F600]:
+        for text in (f"Ab{chr(code)}cD 1", f"x’{chr(code)} y—z", f"{chr(code)}\u2009q"):
+            assert ascii_folded(text) == reference(text), hex(code)
+
+
+def test_compiled_watchlists_pickle_with_their_wildcard_automaton() -> None:
+    import pickle
+
+    wl = WatchlistConfig.model_validate({"id": "w", "name": "w", "topics": [
+        {"id": "t", "name": "t", "query": "negotiat* AND talks"}]})
+    compiled = pickle.loads(pickle.dumps(CompiledWatchlists.compile({"w": wl})))
+    assert [m.id for m in compiled.match(Document(body="Negotiations and talks"))] == ["t"]
