@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
+import signal
 import socket
+import threading
+import weakref
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
@@ -20,8 +26,8 @@ from monitor.parse import parse_feed
 from monitor.parse.article import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
 from monitor.runtime import Runtime
-from monitor.store.articles import save_articles, save_matches
-from monitor.store.clusters import routed_in_cluster
+from monitor.store.articles import save_articles, save_feed_matches
+from monitor.store.clusters import Fingerprint, cluster_text, fingerprint, routed_in_cluster
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome
 from monitor.store.models import Article as ArticleRow
@@ -30,9 +36,52 @@ from monitor.store.outbox import add_routed_items
 log = logging.getLogger("monitor.pipeline")
 
 Clock = Callable[[], datetime]
-Parsed = ParsedFeed | ParseError | None
 MAX_FULL_TEXT_PAGES = 25
 """Linked pages fetched per feed poll at most (`full_text: true`); the rest keep their summary."""
+POOL_MIN_FEEDS = 8
+"""Batches of fewer claimed feeds parse in a thread: starting processes pays off only for a queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed feed and its articles' clustering fingerprints (by id), computed off the writer thread."""
+
+    feed: ParsedFeed
+    fingerprints: dict[str, Fingerprint]
+
+
+Parsed = Prepared | ParseError | None
+
+
+def prepare_feed(
+    body: bytes, base_url: str, content_type: str | None, language_hint: str | None
+) -> Prepared | tuple[str, str]:
+    """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process)."""
+    try:
+        feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
+    except ParseError as exc:
+        # ParseError does not survive unpickling (its __init__ takes two arguments): send its fields.
+        return exc.kind, exc.message
+    return Prepared(
+        feed, {a.id: fingerprint(cluster_text(a.title, a.summary_text, a.content_text)) for a in feed.articles}
+    )
+
+
+def _worker_init() -> None:
+    """Set up a parse process: the service owns signals, and a worker never outlives it."""
+    # Ctrl-C reaches the whole process group; the service stops its workers itself, without tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+
+    def watch() -> None:
+        # A killed service (SIGKILL, os._exit) cannot shut the pool down: idle workers would wait
+        # forever, and keep the forkserver alive too (each worker holds its "alive" pipe).
+        # The sentinel is a pipe from the service process itself, so this returns when it dies.
+        if parent is not None:
+            parent.join()
+            os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def worker_id() -> str:
@@ -67,6 +116,7 @@ class FeedPoller:
         owner: str | None = None,
         clock: Clock = lambda: datetime.now(UTC),
         batch_size: int = 500,
+        parse_workers: int | None = None,
     ) -> None:
         self.db = db
         self.runtime = runtime
@@ -74,6 +124,39 @@ class FeedPoller:
         self.clock = clock
         self.batch_size = batch_size
         self.feeds = FeedRepository(db)
+        # Parsing runs in processes so that a second core works while this one stores and matches.
+        self.parse_workers = max(1, os.cpu_count() or 1) if parse_workers is None else parse_workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_finalizer: weakref.finalize | None = None
+
+    def close(self) -> None:
+        """Stop the parse processes (a later poll starts new ones)."""
+        self._drop_pool(self._pool, wait=True)
+
+    def _parse_pool(self) -> ProcessPoolExecutor | None:
+        """The parse processes, started on first use; None when parsing runs in a thread."""
+        if self._pool is None and self.parse_workers > 0:
+            try:
+                # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["monitor.pipeline"])
+                self._pool = ProcessPoolExecutor(self.parse_workers, mp_context=context, initializer=_worker_init)
+            except (OSError, ValueError, ImportError) as exc:  # e.g. no /dev/shm for the pool's semaphores
+                log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
+                self.parse_workers = 0
+                return None
+            # A poller dropped without close() must not leave processes behind.
+            self._pool_finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def _drop_pool(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:
+        if pool is None or pool is not self._pool:
+            return
+        self._pool = None
+        if self._pool_finalizer is not None:
+            self._pool_finalizer.detach()
+            self._pool_finalizer = None
+        pool.shutdown(wait=wait, cancel_futures=True)
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed that is due now (in batches until none is left)."""
@@ -91,6 +174,8 @@ class FeedPoller:
         return summary
 
     async def _poll_batch(self, fetcher: Fetcher, claimed: list[ClaimedFeed], summary: PollSummary) -> None:
+        pool = self._parse_pool() if len(claimed) >= POOL_MIN_FEEDS else None
+
         async def fetch_one(feed: ClaimedFeed) -> tuple[ClaimedFeed, FetchResult | Exception, Parsed]:
             try:
                 result = await fetcher.fetch(
@@ -99,14 +184,16 @@ class FeedPoller:
             except Exception as exc:  # recorded on the feed row, never fatal to the tick
                 return feed, exc, None
             config_feed = self.runtime().feeds.get(feed.id)
-            if not (config_feed and config_feed.full_text and result.body is not None):
-                return feed, result, None
+            full_text = bool(config_feed and config_feed.full_text)
+            if result.body is None or not (full_text or pool):
+                return feed, result, None  # parsed by _process, in the writer's thread
             try:
-                # Full text needs the parsed entries before storing: parse here, fetch pages, then store.
-                parsed = await asyncio.to_thread(self._parse, result, config_feed.language)
-                return feed, result, await self._add_full_text(fetcher, parsed)
-            except ParseError as exc:
-                return feed, result, exc
+                # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
+                prepared = await self._prepare(result, config_feed.language if config_feed else None, pool)
+                if full_text and isinstance(prepared, Prepared):
+                    # Full text needs the parsed entries before storing: fetch pages, then store.
+                    prepared = await self._add_full_text(fetcher, prepared)
+                return feed, result, prepared
             except Exception as exc:
                 return feed, exc, None
 
@@ -130,8 +217,36 @@ class FeedPoller:
             result.body, base_url=result.final_url, content_type=result.content_type, language_hint=language_hint
         )
 
-    async def _add_full_text(self, fetcher: Fetcher, parsed: ParsedFeed) -> ParsedFeed:
+    async def _prepare(
+        self, result: FetchResult, language_hint: str | None, pool: ProcessPoolExecutor | None
+    ) -> Prepared | ParseError:
+        """Parse a fetched body in the pool (or a thread without one)."""
+        assert result.body is not None
+        if pool is not None:
+            job = None
+            try:
+                job = pool.submit(prepare_feed, result.body, result.final_url, result.content_type, language_hint)
+                out = await asyncio.wrap_future(job)
+                return ParseError(*out) if isinstance(out, tuple) else out
+            except BrokenProcessPool as exc:
+                # A worker died (OOM killer, SIGTERM to the process group): parse here; a new pool next batch.
+                log.warning("parse_pool_broken error=%r (parsing in a thread)", exc)
+                self._drop_pool(pool)
+            except RuntimeError as exc:
+                if job is not None:
+                    raise  # the parser's own error: the feed's, not the pool's
+                # Processes cannot start here (e.g. an unguarded __main__): parse in threads from now on.
+                log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
+                self.parse_workers = 0
+                self._drop_pool(pool)
+        try:
+            return Prepared(await asyncio.to_thread(self._parse, result, language_hint), {})
+        except ParseError as exc:
+            return exc
+
+    async def _add_full_text(self, fetcher: Fetcher, prepared: Prepared) -> Prepared:
         """Replace summaries of new or changed entries by their linked page's main text."""
+        parsed = prepared.feed
         stored = await asyncio.to_thread(self._stored_hashes, [a.id for a in parsed.articles])
         wanted = [
             a for a in parsed.articles if stored.get(a.id) != a.content_hash and needs_full_text(a)
@@ -152,7 +267,11 @@ class FeedPoller:
             return with_full_text(article, text) if text else article
 
         enriched = {a.id: a for a in await asyncio.gather(*(page(a) for a in wanted))}
-        return dc_replace(parsed, articles=tuple(enriched.get(a.id, a) for a in parsed.articles))
+        # Fingerprints describe the feed's text; an enriched article's is computed again when stored.
+        return Prepared(
+            dc_replace(parsed, articles=tuple(enriched.get(a.id, a) for a in parsed.articles)),
+            {i: fp for i, fp in prepared.fingerprints.items() if i not in enriched},
+        )
 
     def _stored_hashes(self, article_ids: list[str]) -> dict[str, str]:
         if not article_ids:
@@ -175,7 +294,7 @@ class FeedPoller:
         if isinstance(result, Exception):
             self._record_error(feed, result, now, interval, max_interval, summary)
             return
-        parsed: ParsedFeed | None = pre_parsed if isinstance(pre_parsed, ParsedFeed) else None
+        parsed: ParsedFeed | None = pre_parsed.feed if isinstance(pre_parsed, Prepared) else None
         if result.body is not None and parsed is None:
             try:
                 if isinstance(pre_parsed, ParseError):
@@ -184,6 +303,7 @@ class FeedPoller:
             except ParseError as exc:
                 self._record_error(feed, exc, now, interval, max_interval, summary, status=result.status)
                 return
+        fingerprints = pre_parsed.fingerprints if isinstance(pre_parsed, Prepared) else None
         entry_times = [a.published_at for a in parsed.articles if a.published_at] if parsed else []
         outcome = PollOutcome(
             status=result.status,
@@ -196,19 +316,25 @@ class FeedPoller:
             title=parsed.title if parsed else None, new_url=result.permanent_redirect,
             fetch_ms=round(result.elapsed * 1000, 1),
         )
+        source = config_feed.name if config_feed and config_feed.name else parsed.title if parsed else ""
+        tags = frozenset(config_feed.tags) if config_feed else frozenset()
         with self.db.transaction() as session:
-            changes = save_articles(session, feed.id, parsed.articles, now) if parsed else []
+            changes = (
+                save_articles(session, feed.id, parsed.articles, now, fingerprints=fingerprints) if parsed else []
+            )
+            matched = [
+                runtime.matcher.match(Document(
+                    title=c.article.title, body=c.article.body_text, author=c.article.author, url=c.article.url,
+                    source=source, language=c.article.language, tags=tags,
+                ))
+                for c in changes
+            ]
+            # One INSERT for the feed's matches (ids come back in order) instead of a flush per article.
+            items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
+            saved_all = save_feed_matches(session, items, now)
             routed_rows = []
-            for change in changes:
+            for change, saved in zip(changes, saved_all, strict=True):
                 article = change.article
-                document = Document(
-                    title=article.title, body=article.body_text, author=article.author, url=article.url,
-                    source=(config_feed.name if config_feed and config_feed.name else parsed.title if parsed else ""),
-                    language=article.language,
-                    tags=frozenset(config_feed.tags) if config_feed else frozenset(),
-                )
-                matches = runtime.matcher.match(document)
-                saved = save_matches(session, article.id, article.content_hash, matches, now, is_new=change.is_new)
                 summary.matches += len(saved)
                 # A near-duplicate of a story already routed for an entry is not alerted again; its
                 # feed shows as "also reported by" on the first one instead.

@@ -184,8 +184,9 @@ class Service:
     # ------------------------------------------------------------ one cycle
 
     def close(self) -> None:
-        """Release the webhook client, the database and the SQLite single-writer lock."""
+        """Release the parse pool, the webhook client, the database and the SQLite single-writer lock."""
         self.deliverer.close()
+        self.poller.close()
         self.db.dispose()
         if self._lock_file is not None:
             self._lock_file.close()

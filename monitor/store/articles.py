@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.match.types import Highlight, Match
 from monitor.parse.article import Article
-from monitor.store.clusters import ClusterInput, ClusterResult, assign_clusters, cluster_text
+from monitor.store.clusters import (
+    ClusterInput,
+    ClusterResult,
+    Fingerprint,
+    cluster_text,
+    find_clusters,
+    index_clusters,
+)
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import MatchRow, Sighting
-from monitor.store.sql import insert_ignore
+
+_ARTICLES = cast(Table, ArticleRow.__table__)
+_MATCHES = cast(Table, MatchRow.__table__)
+_SIGHTINGS = cast(Table, Sighting.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,64 +40,123 @@ class ArticleChange:
 
 
 def save_articles(
-    session: Session, feed_id: str, articles: Sequence[Article], now: datetime, *, cluster: bool = True
+    session: Session, feed_id: str, articles: Sequence[Article], now: datetime, *, cluster: bool = True,
+    fingerprints: Mapping[str, Fingerprint] | None = None,
 ) -> list[ArticleChange]:
-    """Store a feed's articles and their sightings, clustered with near-duplicates; return the new or changed."""
+    """Store a feed's articles and their sightings, clustered with near-duplicates; return the new or changed.
+
+    `fingerprints` (by article id) may come precomputed from a parse worker; missing ones are computed here.
+    """
     unique = {a.id: a for a in articles}  # a feed listing one entry twice is one article
     if not unique:
         return []
+    # Core statements throughout: the ORM unit of work cost more than the SQL itself at 20 rows a feed.
     existing = {
-        row.id: row for row in session.scalars(select(ArticleRow).where(ArticleRow.id.in_(list(unique))))
+        row.id: row
+        for row in session.execute(
+            select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.published_at, ArticleRow.cluster_id)
+            .where(ArticleRow.id.in_(list(unique)))
+        )
     }
     changes: list[ArticleChange] = []
-    rows: dict[str, ArticleRow] = {}
+    old_cluster: dict[str, str | None] = {}
     for article_id, article in unique.items():
         row = existing.get(article_id)
         if row is None:
-            published = article.published_at or now
-            row = ArticleRow(
-                id=article_id, guid=article.guid, url=article.url, title=article.title,
-                summary_html=article.summary_html, content_html=article.content_html,
-                summary_text=article.summary_text, content_text=article.content_text,
-                author=article.author, language=article.language, published_at=published,
-                first_seen_at=now, updated_at=now, content_hash=article.content_hash,
-                first_feed_id=feed_id,
-            )
-            session.add(row)
-            rows[article_id] = row
-            changes.append(ArticleChange(article, True, published))
+            changes.append(ArticleChange(article, True, article.published_at or now))
+            old_cluster[article_id] = None
         elif row.content_hash != article.content_hash:
-            row.url, row.title, row.author = article.url, article.title, article.author
-            row.summary_html, row.content_html = article.summary_html, article.content_html
-            row.summary_text, row.content_text = article.summary_text, article.content_text
-            row.language, row.content_hash, row.updated_at = article.language, article.content_hash, now
-            rows[article_id] = row
             changes.append(ArticleChange(article, False, row.published_at))
-    session.flush()
+            old_cluster[article_id] = row.cluster_id
+    clusters: dict[str, ClusterResult] = {}
+    prints: dict[str, Fingerprint] = {}
     if cluster and changes:
-        clusters = assign_clusters(
+        # Clusters are found before the rows are written, so each row is written once, cluster included.
+        clusters, prints = find_clusters(
             session,
             [
                 ClusterInput(
                     c.article.id,
                     cluster_text(c.article.title, c.article.summary_text, c.article.content_text),
-                    rows[c.article.id].cluster_id,
+                    old_cluster[c.article.id],
+                    fingerprints.get(c.article.id) if fingerprints else None,
                 )
                 for c in changes
             ],
             now,
         )
-        for i, change in enumerate(changes):
-            result = clusters[change.article.id]
-            rows[change.article.id].cluster_id = result.cluster_id
-            changes[i] = ArticleChange(change.article, change.is_new, change.published_at, result)
-    insert_ignore(
-        session,
-        Sighting.__table__,  # type: ignore[arg-type]
+        changes = [
+            ArticleChange(c.article, c.is_new, c.published_at, clusters[c.article.id]) for c in changes
+        ]
+    new_rows = [_row(c, feed_id, now) for c in changes if c.is_new]
+    if new_rows:
+        session.execute(insert(_ARTICLES), new_rows)
+    updated = [c for c in changes if not c.is_new]
+    if updated:
+        session.execute(
+            update(_ARTICLES).where(_ARTICLES.c.id == bindparam("b_id")),
+            [_updated_values(c, now, old_cluster[c.article.id]) for c in updated],
+        )
+    if prints:
+        index_clusters(session, prints, reindex=[c.article.id for c in updated])
+    # One cached statement run for many rows: a multi-row VALUES is compiled anew for every row count.
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(_SIGHTINGS).on_conflict_do_nothing(index_elements=["article_id", "feed_id"]),
         [{"article_id": i, "feed_id": feed_id, "first_seen_at": now, "last_seen_at": now} for i in unique],
-        conflict=("article_id", "feed_id"),
     )
     return changes
+
+
+def _row(change: ArticleChange, feed_id: str, now: datetime) -> dict[str, Any]:
+    a = change.article
+    return {
+        "id": a.id, "guid": a.guid, "url": a.url, "title": a.title, "summary_html": a.summary_html,
+        "content_html": a.content_html, "summary_text": a.summary_text, "content_text": a.content_text,
+        "author": a.author, "language": a.language, "published_at": change.published_at, "first_seen_at": now,
+        "updated_at": now, "content_hash": a.content_hash, "first_feed_id": feed_id,
+        "cluster_id": change.cluster.cluster_id if change.cluster else None,
+    }
+
+
+def _updated_values(change: ArticleChange, now: datetime, cluster_id: str | None) -> dict[str, Any]:
+    a = change.article
+    return {
+        "b_id": a.id, "url": a.url, "title": a.title, "author": a.author, "summary_html": a.summary_html,
+        "content_html": a.content_html, "summary_text": a.summary_text, "content_text": a.content_text,
+        "language": a.language, "content_hash": a.content_hash, "updated_at": now,
+        "cluster_id": change.cluster.cluster_id if change.cluster else cluster_id,
+    }
+
+
+def save_feed_matches(
+    session: Session, items: Sequence[tuple[str, str, Sequence[Match], bool]], now: datetime
+) -> list[list[tuple[int, Match]]]:
+    """`save_matches` for many (article id, content hash, matches, is_new) at once: one INSERT for new articles."""
+    out: list[list[tuple[int, Match]]] = [[] for _ in items]
+    rows: list[dict[str, Any]] = []
+    owners: list[tuple[int, Match]] = []
+    for n, (article_id, content_hash, matches, is_new) in enumerate(items):
+        if not is_new:
+            # A re-matched entry may replace stored explanations: the per-article path handles that.
+            out[n] = save_matches(session, article_id, content_hash, matches, now)
+            continue
+        for match in matches:
+            rows.append({
+                "article_id": article_id, "watchlist": match.watchlist, "entry_kind": match.kind,
+                "entry_id": match.id, "entry_name": match.name, "snippet": match.snippet,
+                "highlights": [h.to_json() for h in match.highlights], "content_hash": content_hash,
+                "created_at": now,
+            })
+            owners.append((n, match))
+    if rows:
+        # sort_by_parameter_order: the ids come back in the order of the rows (insertmanyvalues).
+        ids = session.execute(
+            insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        for (n, match), match_id in zip(owners, ids, strict=True):
+            out[n].append((int(match_id), match))
+    return out
 
 
 def save_matches(

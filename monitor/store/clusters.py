@@ -15,8 +15,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Article, ClusterKey, Feed, RoutedItem, Sighting
@@ -114,12 +115,27 @@ def cluster_text(title: str, summary_text: str, content_text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A text's shingle hashes and LSH band keys: the CPU-bound part of clustering, computable anywhere."""
+
+    shingles: frozenset[int]
+    keys: tuple[int, ...]  # empty when the text is too short to cluster
+
+
+def fingerprint(text: str) -> Fingerprint:
+    """Shingles and band keys of a cluster text (pure: safe to compute in a pool process)."""
+    sh = shingles(text)
+    return Fingerprint(sh, tuple(band_keys(signature(sh))) if len(sh) >= MIN_SHINGLES else ())
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterInput:
     """An article just stored (new or changed) that needs a cluster."""
 
     article_id: str
     text: str
     cluster_id: str | None  # the cluster it already has (an updated article keeps it)
+    fingerprint: Fingerprint | None = None  # precomputed (e.g. by a parse worker); else computed here
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,16 +152,23 @@ def assign_clusters(session: Session, items: Sequence[ClusterInput], now: dateti
 
     The articles must already be flushed. Articles of the same batch see each other.
     """
+    results, prints = find_clusters(session, items, now)
+    index_clusters(session, prints, reindex=[item.article_id for item in items])
+    return results
+
+
+def find_clusters(
+    session: Session, items: Sequence[ClusterInput], now: datetime
+) -> tuple[dict[str, ClusterResult], dict[str, Fingerprint]]:
+    """The cluster of each article and its fingerprint; reads only, so it may run before the articles are stored.
+
+    Articles of the same batch see each other.
+    """
     if not items:
-        return {}
-    prepared = [(item, shingles(item.text)) for item in items]
-    prepared_keys = {
-        item.article_id: band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else [] for item, sh in prepared
-    }
-    ids = [item.article_id for item in items]
-    # An updated article is re-indexed from scratch: its old keys describe its old text.
-    session.execute(delete(ClusterKey).where(ClusterKey.article_id.in_(ids)))
-    all_keys = sorted({k for keys in prepared_keys.values() for k in keys})
+        return {}, {}
+    prints = {item.article_id: item.fingerprint or fingerprint(item.text) for item in items}
+    ids = set(prints)
+    all_keys = sorted({k for fp in prints.values() for k in fp.keys})
     stored: dict[int, list[str]] = {}
     if all_keys:
         # Keys alone (a primary-key range lookup); joining articles here lets SQLite's planner
@@ -155,7 +178,7 @@ def assign_clusters(session: Session, items: Sequence[ClusterInput], now: dateti
         ).all()
         for key, article_id in rows:
             stored.setdefault(int(key), []).append(str(article_id))
-    candidate_ids = {a for lst in stored.values() for a in lst} - set(ids)
+    candidate_ids = {a for lst in stored.values() for a in lst} - ids
     known: dict[str, tuple[frozenset[int], str]] = {}
     if candidate_ids:
         for row in session.execute(
@@ -170,18 +193,17 @@ def assign_clusters(session: Session, items: Sequence[ClusterInput], now: dateti
                              row.cluster_id or row.id)
     results: dict[str, ClusterResult] = {}
     batch: dict[int, list[str]] = {}  # keys of this batch's articles, so they see each other
-    key_rows: list[dict[str, object]] = []
-    for item, sh in prepared:
-        keys = prepared_keys[item.article_id]
+    for item in items:
+        fp = prints[item.article_id]
         best: tuple[float, str] | None = None
         seen: set[str] = set()
-        for key in keys:
+        for key in fp.keys:
             for other in [*stored.get(key, ()), *batch.get(key, ())]:
                 if other == item.article_id or other in seen or other not in known or len(seen) >= MAX_CANDIDATES:
                     continue
                 seen.add(other)
                 other_shingles, other_cluster = known[other]
-                similarity = jaccard(sh, other_shingles)
+                similarity = jaccard(fp.shingles, other_shingles)
                 if similarity >= THRESHOLD and (best is None or similarity > best[0]):
                     best = (similarity, other_cluster)
         if item.cluster_id is not None:
@@ -192,13 +214,20 @@ def assign_clusters(session: Session, items: Sequence[ClusterInput], now: dateti
         else:
             result = ClusterResult(item.article_id, False, 0.0)
         results[item.article_id] = result
-        known[item.article_id] = (sh, result.cluster_id)
-        for key in keys:
+        known[item.article_id] = (fp.shingles, result.cluster_id)
+        for key in fp.keys:
             batch.setdefault(key, []).append(item.article_id)
-        key_rows.extend({"key": key, "article_id": item.article_id} for key in set(keys))
+    return results, prints
+
+
+def index_clusters(session: Session, prints: dict[str, Fingerprint], *, reindex: Sequence[str]) -> None:
+    """Store the band keys of stored articles; those in `reindex` lose their old keys first."""
+    if reindex:
+        # An updated article is re-indexed from scratch: its old keys describe its old text.
+        session.execute(delete(ClusterKey).where(ClusterKey.article_id.in_(list(reindex))))
+    key_rows = [{"key": key, "article_id": article_id} for article_id, fp in prints.items() for key in set(fp.keys)]
     if key_rows:
-        session.execute(insert(ClusterKey), key_rows)
-    return results
+        session.execute(insert(cast(Table, ClusterKey.__table__)), key_rows)
 
 
 def routed_in_cluster(session: Session, cluster_id: str, article_id: str) -> set[tuple[str, str, str]]:
