@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 
+from tests.support.corpora import FEEDPARSER_TESTS
+
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("MONITOR_FUZZ_CORPUS", "/work/shared/corpora/feedparser-tests"))
+CORPUS = Path(os.environ.get("MONITOR_FUZZ_CORPUS", str(FEEDPARSER_TESTS)))
 LONG_EXAMPLES = int(os.environ.get("MONITOR_FUZZ_EXAMPLES", "0") or 0)
 # pytest-timeout per fuzz test: the bounded run takes seconds; the long run is bounded by its examples.
 TEST_TIMEOUT = 240 if LONG_EXAMPLES <= 0 else 6 * 3600

@@ -18,8 +18,9 @@ from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
 from monitor.store.models import Article
+from tests.support.corpora import FEEDPARSER_TESTS
 
-CORPUS = Path("/work/shared/corpora/feedparser-tests")
+CORPUS = FEEDPARSER_TESTS
 SANITIZE = CORPUS / "wellformed" / "sanitize"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 DANGEROUS = re.compile(r"<script|<form|<iframe|javascript:|\son[a-z]+\s*=", re.IGNORECASE)

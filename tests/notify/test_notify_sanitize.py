@@ -15,8 +15,9 @@ from monitor.notify.content import DeliveryItem, SourceRef
 from monitor.notify.email import build_email
 from monitor.notify.render import render_email_html
 from monitor.notify.webhook import build_payload
+from tests.support.corpora import SANITIZE
 
-CORPUS = Path("/work/shared/corpora/feedparser-tests/wellformed/sanitize")
+CORPUS = SANITIZE
 FILES = [
     "entry_title_script.xml",
     "entry_content_script.xml",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
+from tests.support.corpora import FEEDPARSER_TESTS
 
-CORPUS = Path("/work/shared/corpora/feedparser-tests")
+CORPUS = FEEDPARSER_TESTS
 SANITIZE = CORPUS / "wellformed" / "sanitize"
 BASE = "http://example.com/feed/"
 

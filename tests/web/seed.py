@@ -13,9 +13,9 @@ from monitor.config.models import Config
 from monitor.service import Service
 from monitor.store.db import Database
 from monitor.store.models import Delivery
+from tests.support.corpora import SANITIZE
 
 ROOT = Path(__file__).resolve().parents[2]
-SANITIZE = ROOT.parent / "shared" / "corpora" / "feedparser-tests" / "wellformed" / "sanitize"
 # Feed items carrying script, event-handler and iframe vectors; read in place, never copied.
 HOSTILE_FEEDS = (
     "entry_content_crazy.xml",
