@@ -148,7 +148,7 @@ def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float,
     profiler = cProfile.Profile() if profile else None
     if profiler:
         # The writer runs in threads (asyncio.to_thread): profile there, where the time goes.
-        original = FeedPoller._process
+        original = FeedPoller._write
 
         def process(self: FeedPoller, *args: Any) -> None:
             profiler.enable()
@@ -157,12 +157,12 @@ def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float,
             finally:
                 profiler.disable()
 
-        FeedPoller._process = process  # type: ignore[method-assign]
+        FeedPoller._write = process  # type: ignore[method-assign]
     try:
         summary = asyncio.run(poller.poll_due())
     finally:
         if profiler:
-            FeedPoller._process = original  # type: ignore[method-assign]
+            FeedPoller._write = original  # type: ignore[method-assign]
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40).sort_stats("tottime").print_stats(25)
     worker_cpu = _worker_cpu(poller) - workers

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -16,8 +17,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
@@ -31,7 +35,9 @@ from monitor.store.clusters import Fingerprint, cluster_text, fingerprint, route
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome
 from monitor.store.models import Article as ArticleRow
+from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
+from monitor.store.sql import begin_writes
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -40,6 +46,10 @@ MAX_FULL_TEXT_PAGES = 25
 """Linked pages fetched per feed poll at most (`full_text: true`); the rest keep their summary."""
 POOL_MIN_FEEDS = 8
 """Batches of fewer claimed feeds parse in a thread: starting processes pays off only for a queue."""
+WRITE_BATCH = 50
+"""Fetched feeds stored in one transaction at most (each in its own savepoint)."""
+WRITE_BUDGET = 0.25
+"""Seconds of storing after which a transaction commits even with feeds left (others wait for its lock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,8 @@ class Prepared:
 
 
 Parsed = Prepared | ParseError | None
+Fetched = tuple[ClaimedFeed, FetchResult | Exception, Parsed]
+"""A claimed feed with its fetch result (or error) and, when parsed off the writer thread, its parse."""
 
 
 def prepare_feed(
@@ -176,7 +188,7 @@ class FeedPoller:
     async def _poll_batch(self, fetcher: Fetcher, claimed: list[ClaimedFeed], summary: PollSummary) -> None:
         pool = self._parse_pool() if len(claimed) >= POOL_MIN_FEEDS else None
 
-        async def fetch_one(feed: ClaimedFeed) -> tuple[ClaimedFeed, FetchResult | Exception, Parsed]:
+        async def fetch_one(feed: ClaimedFeed) -> Fetched:
             try:
                 result = await fetcher.fetch(
                     feed.url, etag=feed.etag, last_modified=feed.last_modified, previous_body_hash=feed.body_hash
@@ -197,12 +209,26 @@ class FeedPoller:
             except Exception as exc:
                 return feed, exc, None
 
-        tasks = [asyncio.ensure_future(fetch_one(feed)) for feed in claimed]
+        ready: asyncio.Queue[Fetched] = asyncio.Queue()
+
+        async def fetch_into_queue(feed: ClaimedFeed) -> None:
+            try:
+                ready.put_nowait(await fetch_one(feed))
+            except Exception as exc:  # noqa: BLE001 - every claimed feed must reach the writer
+                ready.put_nowait((feed, exc, None))
+
+        tasks = [asyncio.ensure_future(fetch_into_queue(feed)) for feed in claimed]
         try:
-            for next_done in asyncio.as_completed(tasks):
-                feed, result, parsed = await next_done
+            left = len(claimed)
+            while left:
+                # Whatever is ready goes into one transaction: the writer sets the pace, and a
+                # commit (and its round trips) is shared by every feed fetched meanwhile.
+                batch = [await ready.get()]
+                while len(batch) < WRITE_BATCH and not ready.empty():
+                    batch.append(ready.get_nowait())
+                left -= len(batch)
                 # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop.
-                await asyncio.to_thread(self._process, feed, result, summary, parsed)
+                await asyncio.to_thread(self._write, batch, summary)
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
@@ -282,18 +308,52 @@ class FeedPoller:
             ).all()
             return {str(i): str(h) for i, h in rows}
 
-    def _process(
-        self, feed: ClaimedFeed, result: FetchResult | Exception, summary: PollSummary, pre_parsed: Parsed = None
-    ) -> None:
+    def _write(self, batch: list[Fetched], summary: PollSummary) -> None:
+        """Store fetched feeds, several per transaction; counted in `summary` once committed."""
+        pending = batch
+        while pending:
+            try:
+                reports = self._write_transaction(pending)
+            except Exception:
+                if len(pending) == 1:
+                    raise
+                # The transaction itself failed (not one feed: those roll back to their savepoint).
+                log.exception("feed_batch_failed feeds=%d (storing them one per transaction)", len(pending))
+                for item in pending:
+                    self._write([item], summary)
+                return
+            for report in reports:
+                report.add_to(summary)
+            pending = pending[len(reports):]
+
+    def _write_transaction(self, items: list[Fetched]) -> list[FeedReport]:
+        """Refresh feeds from the front of `items` in one transaction (as many as the time budget allows)."""
+        started = time.monotonic()
+        reports: list[FeedReport] = []
+        with self.db.transaction() as session:
+            begin_writes(session, cast(Table, FeedRow.__table__))
+            rows = self.feeds.load_in(session, [feed.id for feed, _, _ in items])  # held for record_in
+            for feed, result, parsed in items:
+                reports.append(self._refresh_in(session, feed, result, parsed))
+                if time.monotonic() - started > WRITE_BUDGET:
+                    break
+            del rows
+        return reports
+
+    def _refresh_in(
+        self, session: Session, feed: ClaimedFeed, result: FetchResult | Exception, pre_parsed: Parsed = None
+    ) -> FeedReport:
+        """One feed's refresh inside the caller's transaction: parse, store, match, route, record.
+
+        Storing runs in a savepoint: a failure rolls back this feed's writes only and is recorded as its error.
+        """
         runtime = self.runtime()
         now = self.clock()
         config_feed = runtime.feeds.get(feed.id)
         interval = runtime.config.feed_interval(config_feed) if config_feed else runtime.config.feed_defaults.interval
         max_interval = max(runtime.config.feed_defaults.max_interval, interval)
-        summary.feeds += 1
         if isinstance(result, Exception):
-            self._record_error(feed, result, now, interval, max_interval, summary)
-            return
+            return self._record_error_in(session, feed, result, now, interval, max_interval)
         parsed: ParsedFeed | None = pre_parsed.feed if isinstance(pre_parsed, Prepared) else None
         if result.body is not None and parsed is None:
             try:
@@ -301,8 +361,7 @@ class FeedPoller:
                     raise pre_parsed
                 parsed = self._parse(result, config_feed.language if config_feed else None)
             except ParseError as exc:
-                self._record_error(feed, exc, now, interval, max_interval, summary, status=result.status)
-                return
+                return self._record_error_in(session, feed, exc, now, interval, max_interval, status=result.status)
         fingerprints = pre_parsed.fingerprints if isinstance(pre_parsed, Prepared) else None
         entry_times = [a.published_at for a in parsed.articles if a.published_at] if parsed else []
         outcome = PollOutcome(
@@ -316,64 +375,75 @@ class FeedPoller:
             title=parsed.title if parsed else None, new_url=result.permanent_redirect,
             fetch_ms=round(result.elapsed * 1000, 1),
         )
-        source = config_feed.name if config_feed and config_feed.name else parsed.title if parsed else ""
-        tags = frozenset(config_feed.tags) if config_feed else frozenset()
-        with self.db.transaction() as session:
-            changes = (
-                save_articles(session, feed.id, parsed.articles, now, fingerprints=fingerprints) if parsed else []
-            )
-            matched = [
-                runtime.matcher.match(Document(
-                    title=c.article.title, body=c.article.body_text, author=c.article.author, url=c.article.url,
-                    source=source, language=c.article.language, tags=tags,
-                ))
-                for c in changes
-            ]
-            # One INSERT for the feed's matches (ids come back in order) instead of a flush per article.
-            items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
-            saved_all = save_feed_matches(session, items, now)
-            routed_rows = []
-            for change, saved in zip(changes, saved_all, strict=True):
-                article = change.article
-                summary.matches += len(saved)
-                # A near-duplicate of a story already routed for an entry is not alerted again; its
-                # feed shows as "also reported by" on the first one instead.
-                already = (
-                    routed_in_cluster(session, change.cluster.cluster_id, article.id)
-                    if saved and change.cluster and change.cluster.joined else set()
-                )
-                for match_id, match in saved:
-                    for subscriber_id in runtime.router.subscribers_for(match.watchlist, match.id):
-                        if (subscriber_id, match.watchlist, match.id) in already:
-                            summary.suppressed += 1
-                            continue
-                        routed_rows.append((subscriber_id, article.id, match.watchlist, match.id, match_id))
-            summary.routed += add_routed_items(session, routed_rows, now)
-            self.feeds.record_in(session, feed.id, self.owner, outcome, now)
-        new = sum(1 for c in changes if c.is_new)
-        summary.new_articles += new
-        summary.updated_articles += len(changes) - new
-        if result.not_modified or result.unchanged:
-            summary.not_modified += 1
-        else:
-            summary.ok += 1
-        log.info(
-            "feed_polled feed_id=%s status=%s unchanged=%s entries=%d new=%d updated=%d next_poll_at=%s",
-            feed.id, result.status, result.not_modified or result.unchanged,
-            len(parsed.articles) if parsed else 0, new, len(changes) - new,
-            outcome.next_poll_at.isoformat(timespec="seconds"),
+        report = FeedReport(
+            feed.id, result.status, outcome.next_poll_at, entries=len(parsed.articles) if parsed else 0,
+            unchanged=result.not_modified or result.unchanged,
         )
+        if parsed is None:
+            # 304 or the same body as last time: only the feed row changes (flushed with the batch's).
+            self.feeds.record_in(session, feed.id, self.owner, outcome, now)
+            return report
+        source = config_feed.name if config_feed and config_feed.name else parsed.title or ""
+        tags = frozenset(config_feed.tags) if config_feed else frozenset()
+        try:
+            with session.begin_nested():
+                self._store_in(session, runtime, feed.id, parsed, fingerprints, source, tags, now, report)
+                self.feeds.record_in(session, feed.id, self.owner, outcome, now)
+        except (OperationalError, InterfaceError):
+            raise  # the database's trouble, not this feed's: the transaction fails
+        except Exception as exc:
+            return self._record_error_in(session, feed, exc, now, interval, max_interval, status=result.status)
+        return report
 
-    def _record_error(
+    def _store_in(
+        self, session: Session, runtime: Runtime, feed_id: str, parsed: ParsedFeed,
+        fingerprints: dict[str, Fingerprint] | None, source: str, tags: frozenset[str], now: datetime,
+        report: FeedReport,
+    ) -> None:
+        """Store a parsed feed's articles, match the new or changed ones and route the matches."""
+        changes = save_articles(session, feed_id, parsed.articles, now, fingerprints=fingerprints)
+        matched = [
+            runtime.matcher.match(Document(
+                title=c.article.title, body=c.article.body_text, author=c.article.author, url=c.article.url,
+                source=source, language=c.article.language, tags=tags,
+            ))
+            for c in changes
+        ]
+        # One INSERT for the feed's matches (ids come back in order) instead of a flush per article.
+        items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
+        saved_all = save_feed_matches(session, items, now)
+        routed_rows = []
+        matches = suppressed = 0
+        for change, saved in zip(changes, saved_all, strict=True):
+            article = change.article
+            matches += len(saved)
+            # A near-duplicate of a story already routed for an entry is not alerted again; its
+            # feed shows as "also reported by" on the first one instead.
+            already = (
+                routed_in_cluster(session, change.cluster.cluster_id, article.id)
+                if saved and change.cluster and change.cluster.joined else set()
+            )
+            for match_id, match in saved:
+                for subscriber_id in runtime.router.subscribers_for(match.watchlist, match.id):
+                    if (subscriber_id, match.watchlist, match.id) in already:
+                        suppressed += 1
+                        continue
+                    routed_rows.append((subscriber_id, article.id, match.watchlist, match.id, match_id))
+        report.routed = add_routed_items(session, routed_rows, now)
+        report.new = sum(1 for c in changes if c.is_new)
+        report.updated = len(changes) - report.new
+        report.matches, report.suppressed = matches, suppressed
+
+    def _record_error_in(
         self,
+        session: Session,
         feed: ClaimedFeed,
         error: Exception,
         now: datetime,
         interval: timedelta,
         max_interval: timedelta,
-        summary: PollSummary,
         status: int | None = None,
-    ) -> None:
+    ) -> FeedReport:
         if isinstance(error, FetchError | ParseError):
             kind, message = error.kind, error.message
         else:
@@ -390,10 +460,50 @@ class FeedPoller:
             error_message=message,
             disable_reason=f"the server answered 410 Gone: {message}" if kind == "gone" else None,
         )
-        self.feeds.record(feed.id, self.owner, outcome, now)
-        summary.errors += 1
-        summary.error_kinds[kind] = summary.error_kinds.get(kind, 0) + 1
-        log.warning(
-            "feed_poll_failed feed_id=%s error_kind=%s status=%s message=%r next_poll_at=%s",
-            feed.id, kind, status, message, outcome.next_poll_at.isoformat(timespec="seconds"),
+        self.feeds.record_in(session, feed.id, self.owner, outcome, now)
+        return FeedReport(feed.id, status, outcome.next_poll_at, error_kind=kind, error_message=message)
+
+
+
+@dataclass(slots=True)
+class FeedReport:
+    """What one feed's refresh did; added to the tick's summary and logged once its transaction commits."""
+
+    feed_id: str
+    status: int | None
+    next_poll_at: datetime
+    entries: int = 0
+    unchanged: bool = False
+    new: int = 0
+    updated: int = 0
+    matches: int = 0
+    routed: int = 0
+    suppressed: int = 0
+    error_kind: str | None = None
+    error_message: str | None = None
+
+    def add_to(self, summary: PollSummary) -> None:
+        """Count this feed in the summary and log it."""
+        summary.feeds += 1
+        when = self.next_poll_at.isoformat(timespec="seconds")
+        if self.error_kind is not None:
+            summary.errors += 1
+            summary.error_kinds[self.error_kind] = summary.error_kinds.get(self.error_kind, 0) + 1
+            log.warning(
+                "feed_poll_failed feed_id=%s error_kind=%s status=%s message=%r next_poll_at=%s",
+                self.feed_id, self.error_kind, self.status, self.error_message, when,
+            )
+            return
+        summary.new_articles += self.new
+        summary.updated_articles += self.updated
+        summary.matches += self.matches
+        summary.routed += self.routed
+        summary.suppressed += self.suppressed
+        if self.unchanged:
+            summary.not_modified += 1
+        else:
+            summary.ok += 1
+        log.info(
+            "feed_polled feed_id=%s status=%s unchanged=%s entries=%d new=%d updated=%d next_poll_at=%s",
+            self.feed_id, self.status, self.unchanged, self.entries, self.new, self.updated, when,
         )

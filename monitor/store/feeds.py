@@ -126,6 +126,15 @@ class FeedRepository:
         with self.db.transaction() as session:
             self.record_in(session, feed_id, owner, outcome, now)
 
+    def load_in(self, session: Session, feed_ids: Sequence[str]) -> list[Feed]:
+        """Load feed rows into the session in one query, so that `record_in` finds them without one each.
+
+        The session holds unchanged rows weakly: keep the returned list while recording.
+        """
+        if not feed_ids:
+            return []
+        return list(session.scalars(select(Feed).where(Feed.id.in_(list(feed_ids)))))
+
     def record_in(self, session: Session, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
         """As `record`, inside the caller's transaction (so it commits with the articles)."""
         row = session.get(Feed, feed_id)

@@ -1,31 +1,53 @@
-"""Small portable SQL helpers: insert-or-ignore and row locking that both backends understand."""
+"""Small portable SQL helpers: insert-or-ignore, row locking and savepoints that both backends understand."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table
+from sqlalchemy import Insert, Select, Table, false, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore_stmt(dialect: str, table: Table, conflict: tuple[str, ...]) -> Insert:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt: Insert = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(*(table.c[name] for name in conflict))
+    )
+    return stmt
 
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]) -> int:
     """Insert rows, skipping those that collide on the `conflict` columns; returns rows inserted."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = (
-        module.insert(table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        # rowcount is unreliable for multi-row inserts (-1 with psycopg): count what came back.
-        .returning(*(table.c[name] for name in conflict))
-    )
-    return len(session.execute(stmt).all())
+    stmt = _insert_ignore_stmt(session.get_bind().dialect.name, table, tuple(conflict))
+    # One single-row statement (compiled once, then cached), run for all rows: SQLAlchemy's
+    # "insertmanyvalues" batches it into multi-row INSERTs, and RETURNING yields exactly the
+    # inserted rows (rowcount is unreliable for these: -1 with psycopg). A `.values(rows)` statement
+    # would instead be compiled anew for every distinct number of rows.
+    if len(rows) == 1:
+        return len(session.execute(stmt, dict(rows[0])).all())
+    return len(session.execute(stmt, list(rows)).all())
 
 
 def lock_rows(stmt: Select[Any]) -> Select[Any]:
     """FOR UPDATE SKIP LOCKED on PostgreSQL (so workers never claim the same rows); SQLite ignores it."""
     return stmt.with_for_update(skip_locked=True)
+
+
+def begin_writes(session: Session, table: Table) -> None:
+    """Open the session's transaction for writing now, so that savepoints nest inside it on both backends.
+
+    The sqlite3 module only sends BEGIN before its first INSERT/UPDATE/DELETE: a SAVEPOINT sent
+    earlier would open the transaction itself, and releasing it would commit. A no-op UPDATE makes
+    the module begin (and takes SQLite's write lock up front). PostgreSQL needs nothing.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        first = next(iter(table.primary_key.columns))
+        session.execute(update(table).where(false()).values({first.name: first}))

@@ -1,0 +1,134 @@
+"""Several feeds per writer transaction: a savepoint per feed, one commit, failures kept to their feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, create_engine, func, select
+from sqlalchemy.orm import Session
+
+import monitor.pipeline as pipeline
+from monitor.parse.article import Article as ParsedArticle
+from monitor.pipeline import FeedPoller, Fetched, PollSummary
+from monitor.store.db import Database
+from monitor.store.models import Article, Feed, RoutedItem, Sighting
+from monitor.store.sql import begin_writes, insert_ignore
+from tests.ingest.test_pipeline_ingest import NOW, Setup, serve
+from tests.support.feedserver import FeedServer, Route, running_feed_server
+
+QATAR = "Qatar said on Saturday its role as a mediator is frozen."
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with running_feed_server() as running:
+        yield running
+
+
+def _one_transaction(poller: FeedPoller, total: int, calls: list[int]) -> None:
+    """Make the poller store every claimed feed in a single `_write` call (so a single transaction)."""
+    original = poller._write
+    held: list[Fetched] = []
+
+    def write(batch: list[Fetched], summary: PollSummary) -> None:
+        held.extend(batch)
+        if len(held) == total:
+            calls.append(len(held))
+            original(list(held), summary)
+
+    poller._write = write  # type: ignore[method-assign]
+
+
+def test_a_failing_feed_rolls_back_alone_and_every_lease_is_recorded(
+    tmp_path: Path, database_url: str, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(4):
+        serve(server, f"good{n}", [(f"g{n}", f"Story {n}", f"{QATAR} Item {n}.")])
+    serve(server, "bad", [("b1", "Bad story", QATAR)])
+    server.routes["/gone.xml"] = Route(b"nope", status=404, content_type="text/plain")
+    names = [f"good{n}" for n in range(4)] + ["bad", "gone"]
+    setup = Setup(tmp_path, database_url, server, dict.fromkeys(names, False))
+    real_save = pipeline.save_articles
+
+    def save(session: Session, feed_id: str, articles: Sequence[ParsedArticle], now: datetime, **kw: Any) -> Any:
+        changes = real_save(session, feed_id, articles, now, **kw)  # written, then must be rolled back
+        if feed_id == "bad":
+            raise RuntimeError("boom")
+        return changes
+
+    monkeypatch.setattr(pipeline, "save_articles", save)
+    calls: list[int] = []
+    _one_transaction(setup.poller, len(names), calls)
+    summary = asyncio.run(setup.poller.poll_due())
+    assert calls == [len(names)], "all six feeds went through one call"
+    assert summary.feeds == 6 and summary.ok == 4 and summary.new_articles == 4 and summary.matches == 4
+    assert summary.errors == 2 and summary.error_kinds == {"internal": 1, "http_4xx": 1}
+    with setup.db.sessions() as session:
+        rows = {f.id: f for f in session.scalars(select(Feed))}
+        assert all(r.lease_owner is None and r.lease_until is None for r in rows.values()), "every lease released"
+        assert rows["bad"].error_kind == "internal" and "boom" in (rows["bad"].error_message or "")
+        assert rows["bad"].consecutive_errors == 1 and rows["bad"].last_status == 200
+        assert rows["gone"].error_kind == "http_4xx" and rows["gone"].consecutive_errors == 1
+        assert all(rows[f"good{n}"].error_kind is None and rows[f"good{n}"].poll_count == 1 for n in range(4))
+        assert rows["bad"].body_hash is None, "the failed feed is parsed again next time"
+        assert session.scalar(select(func.count()).select_from(Article)) == 4, "nothing of the failed feed"
+        assert session.scalar(select(func.count()).select_from(Sighting).where(Sighting.feed_id == "bad")) == 0
+        assert session.scalar(select(func.count()).select_from(RoutedItem)) == summary.routed >= 1
+    # The next poll: the same bodies (unchanged, recorded without a savepoint), the failed feed stored now.
+    monkeypatch.setattr(pipeline, "save_articles", real_save)
+    del setup.poller._write  # the class's own again
+    setup.poller.feeds.make_all_due(NOW)
+    summary = asyncio.run(setup.poller.poll_due())
+    assert summary.feeds == 6 and summary.new_articles == 1 and summary.errors == 1
+    with setup.db.sessions() as session:
+        rows = {f.id: f for f in session.scalars(select(Feed))}
+        assert rows["bad"].error_kind is None and rows["bad"].consecutive_errors == 0
+        assert all(r.lease_owner is None for r in rows.values())
+        assert all(rows[f"good{n}"].poll_count == 2 for n in range(4))
+    setup.db.dispose()
+
+
+def test_savepoints_nest_in_the_transaction_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    meta = MetaData()
+    table = Table("t", meta, Column("a", Integer, primary_key=True), Column("b", String))
+    meta.create_all(engine)
+    with Session(engine) as session:
+        with session.begin():
+            begin_writes(session, table)
+            session.scalar(select(func.count()).select_from(table))
+            with session.begin_nested():
+                session.execute(table.insert(), [{"b": "x"}])
+            # Released, not committed: the outer transaction still decides.
+            session.rollback()
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(table)) == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize("sizes", [[1, 2, 3, 7, 2, 1500]])
+def test_insert_ignore_counts_inserted_rows(database_url: str, sizes: list[int]) -> None:
+    engine = Database(database_url).engine
+    meta = MetaData()
+    table = Table(
+        "ignore_probe", meta, Column("a", Integer, primary_key=True), Column("b", String), UniqueConstraint("b")
+    )
+    meta.create_all(engine)
+    try:
+        seen: set[str] = set()
+        with Session(engine) as session, session.begin():
+            for round_, size in enumerate(sizes):
+                # Half the rows repeat earlier ones (or each other): only the new are counted.
+                rows = [{"b": f"v{(round_ * 7 + i) // 2}"} for i in range(size)]
+                expected = len({r["b"] for r in rows} - seen)
+                seen |= {r["b"] for r in rows}
+                assert insert_ignore(session, table, rows, conflict=["b"]) == expected
+            assert session.scalar(select(func.count()).select_from(table)) == len(seen)
+    finally:
+        meta.drop_all(engine)
+        engine.dispose()
