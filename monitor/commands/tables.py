@@ -46,10 +46,9 @@ def print_feeds(db: Database, *, as_json: bool, out: Callable[[str], None]) -> N
         return
     rows = []
     for feed in health:
-        state = "disabled" if feed.disabled_reason else ("active" if feed.active else "removed")
         error = f"{feed.error_kind}: {feed.error_message}" if feed.error_kind else ""
         rows.append([
-            feed.id, state, str(feed.last_status or "-"), _when(feed.last_polled_at, now),
+            feed.id, feed.state, str(feed.last_status or "-"), _when(feed.last_polled_at, now),
             _when(feed.last_success_at, now), str(feed.consecutive_errors), _when(feed.next_poll_at, now),
             f"{feed.items_per_day:g}", error[:80],
         ])

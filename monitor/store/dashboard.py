@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.store.db import Database
+from monitor.store.feeds import FeedHealth
 from monitor.store.models import Article, Delivery, Feed, MatchRow, RoutedItem, Sighting
 
 FEED_SORTS = ("id", "name", "status", "last_polled_at", "next_poll_at", "errors", "items_per_day", "fetch_ms")
@@ -34,29 +35,11 @@ class Overview:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedStats:
-    """One feed's row on the Feeds page: its health plus a per-day item series."""
+class FeedStats(FeedHealth):
+    """One feed's row on the Feeds page: its health plus fetch time and a per-day item series."""
 
-    id: str
-    name: str
-    url: str
-    active: bool
-    disabled_reason: str | None
-    last_polled_at: datetime | None
-    last_success_at: datetime | None
-    last_status: int | None
-    error_kind: str | None
-    error_message: str | None
-    consecutive_errors: int
-    next_poll_at: datetime
-    last_fetch_ms: float | None
-    items_per_day: float
+    last_fetch_ms: float | None = None
     per_day: list[int] = field(default_factory=list)  # oldest first, one value per day of the window
-
-    @property
-    def state(self) -> str:
-        """active, disabled or removed (no longer in feeds.yaml)."""
-        return "disabled" if self.disabled_reason else ("active" if self.active else "removed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +162,9 @@ class Dashboard:
             if first_seen >= week_ago:
                 week[feed_id] += 1
         result = [
-            FeedStats(
-                id=r.id, name=r.name or r.title or r.id, url=r.url, active=r.active,
-                disabled_reason=r.disabled_reason, last_polled_at=r.last_polled_at,
-                last_success_at=r.last_success_at, last_status=r.last_status, error_kind=r.error_kind,
-                error_message=r.error_message, consecutive_errors=r.consecutive_errors or 0,
-                next_poll_at=r.next_poll_at, last_fetch_ms=r.last_fetch_ms,
-                items_per_day=round(week[r.id] / 7, 2), per_day=[series[r.id][d] for d in window],
+            FeedStats.from_row(
+                r, items_per_day=round(week[r.id] / 7, 2), last_fetch_ms=r.last_fetch_ms,
+                per_day=[series[r.id][d] for d in window],
             )
             for r in rows
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Self
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -61,6 +62,22 @@ class FeedHealth:
     consecutive_errors: int
     next_poll_at: datetime
     items_per_day: float
+
+    @classmethod
+    def from_row(cls, row: Feed, *, items_per_day: float, **extra: Any) -> Self:
+        """The health of a feed row; subclasses (the dashboard's) pass their own fields in `extra`."""
+        return cls(
+            id=row.id, name=row.name or row.title or row.id, url=row.url, active=row.active,
+            disabled_reason=row.disabled_reason, last_polled_at=row.last_polled_at,
+            last_success_at=row.last_success_at, last_status=row.last_status, error_kind=row.error_kind,
+            error_message=row.error_message, consecutive_errors=row.consecutive_errors or 0,
+            next_poll_at=row.next_poll_at, items_per_day=items_per_day, **extra,
+        )
+
+    @property
+    def state(self) -> str:
+        """active, disabled (410 Gone) or removed (no longer in feeds.yaml)."""
+        return "disabled" if self.disabled_reason else ("active" if self.active else "removed")
 
 
 class FeedRepository:
@@ -190,16 +207,7 @@ class FeedRepository:
                 ).all()
             )
             rows = session.scalars(select(Feed).order_by(Feed.id)).all()
-            return [
-                FeedHealth(
-                    id=r.id, name=r.name or r.title or r.id, url=r.url, active=r.active,
-                    disabled_reason=r.disabled_reason, last_polled_at=r.last_polled_at,
-                    last_success_at=r.last_success_at, last_status=r.last_status, error_kind=r.error_kind,
-                    error_message=r.error_message, consecutive_errors=r.consecutive_errors,
-                    next_poll_at=r.next_poll_at, items_per_day=round(counts.get(r.id, 0) / 7, 2),
-                )
-                for r in rows
-            ]
+            return [FeedHealth.from_row(r, items_per_day=round(counts.get(r.id, 0) / 7, 2)) for r in rows]
 
     def make_all_due(self, now: datetime) -> None:
         """Make every active feed due now (`monitor run --once` polls everything)."""
