@@ -14,9 +14,8 @@ import asyncio
 import multiprocessing
 import statistics
 import time
-from typing import Any
 
-from aiohttp import web
+from feed_server import serve_feeds  # benchmarks/ is on sys.path when a script here runs
 
 from monitor.config.models import FetchSettings
 from monitor.fetch import Fetcher
@@ -32,29 +31,6 @@ def _feed(i: int) -> bytes:
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title>{items}</channel></rss>'
     ).encode()
-
-
-def _serve(port_out: Any, feeds: int) -> None:
-    bodies = {i: _feed(i) for i in range(feeds)}
-
-    async def handler(request: web.Request) -> web.Response:
-        i = int(request.match_info["i"])
-        etag = f'"f{i}"'
-        if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={"ETag": etag})
-        return web.Response(body=bodies[i], content_type="application/rss+xml", headers={"ETag": etag})
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feed/{i}", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port_out.put(runner.addresses[0][1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
 
 
 async def _round(urls: list[str], settings: FetchSettings, etags: dict[str, str]) -> tuple[float, float, int]:
@@ -83,7 +59,8 @@ def main() -> None:
 
     ctx = multiprocessing.get_context("spawn")
     port_q = ctx.Queue()
-    server = ctx.Process(target=_serve, args=(port_q, args.feeds), daemon=True)
+    bodies = {i: _feed(i) for i in range(args.feeds)}
+    server = ctx.Process(target=serve_feeds, args=(port_q, bodies), daemon=True)
     server.start()
     try:
         port = port_q.get(timeout=30)

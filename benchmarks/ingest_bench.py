@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from feed_server import serve_feeds  # benchmarks/ is on sys.path when a script here runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,29 +80,6 @@ def _feed(i: int) -> bytes:
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title><language>en</language>'
         f"{''.join(items)}</channel></rss>"
     ).encode()
-
-
-def _serve(port_out: Any, feeds: int) -> None:
-    bodies = {i: _feed(i) for i in range(feeds)}
-
-    async def handler(request: web.Request) -> web.Response:
-        i = int(request.match_info["i"])
-        etag = f'"f{i}"'
-        if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={"ETag": etag})
-        return web.Response(body=bodies[i], content_type="application/rss+xml", headers={"ETag": etag})
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feed/{i}", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
-        await site.start()
-        port_out.put(runner.addresses[0][1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
 
 
 def _config(directory: Path, database: str, port: int, feeds: int) -> Path:
@@ -172,7 +149,7 @@ def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float,
 def run(feeds: int, database: str | None, profile: bool, parse_workers: int | None = None) -> None:
     """Run both polls against one database and print the figures."""
     queue: Any = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(queue, feeds), daemon=True)
+    server = multiprocessing.Process(target=serve_feeds, args=(queue, {i: _feed(i) for i in range(feeds)}), daemon=True)
     server.start()
     port = queue.get(timeout=60)
     with tempfile.TemporaryDirectory() as tmp:
