@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.feedserver import FeedServer, running_feed_server
+
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -70,6 +72,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         drop_postgres(url)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A real HTTP feed server on 127.0.0.1 for the test."""
+    with running_feed_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@ Each test ends with every delivery sent exactly once or failed visibly (`monitor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from monitor.notify.retry import JITTER, MAX_ATTEMPTS, SCHEDULE
 from tests.hardening.support import (
@@ -25,26 +22,14 @@ from tests.hardening.support import (
 from tests.notify.conftest import SmtpServer, WebhookReceiver, body_text
 from tests.notify.test_notify_flow_harness import (
     Flow,
-    Story,
     checked_requests,
     email_subscriber,
-    kalin_story,
+    stories,
     utc,
     webhook_subscriber,
 )
-from tests.support.feedserver import FeedServer, running_feed_server
 
 START = utc(2026, 11, 24, 9, 0)
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
-
-
-def stories(*keys: str) -> list[Story]:
-    return [kalin_story(k, utc(2026, 11, 24, 6, i)) for i, k in enumerate(keys)]
 
 
 # --------------------------------------------------------------- SMTP

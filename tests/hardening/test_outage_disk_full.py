@@ -6,25 +6,15 @@ file) is ever left behind, and once space is freed the retry writes it exactly o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
-
-import pytest
 
 from monitor.notify.retry import MAX_ATTEMPTS
 from tests.hardening.support import assert_nothing_failed, fill, pending, retry_round, small_filesystem
 from tests.notify.conftest import body_text
 from tests.notify.test_notify_flow_harness import Flow, Story, email_subscriber, kalin_story, utc
-from tests.support.feedserver import FeedServer, running_feed_server
 
 START = utc(2026, 11, 24, 9, 0)
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
 
 
 def stories(*keys: str) -> list[Story]:

@@ -25,7 +25,7 @@ from monitor.store.db import Database
 from monitor.store.models import Article, Delivery, RoutedItem
 from tests.hardening.support import PrivatePostgres, private_postgres
 from tests.notify.conftest import SmtpServer
-from tests.notify.test_notify_flow_harness import Flow, Story, email_subscriber, kalin_story, utc
+from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories, utc
 from tests.service.support import (
     Monitor,
     article_links,
@@ -141,10 +141,6 @@ def test_postgres_restart_under_load_loses_nothing(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------- the database gone between a send and its record
-
-
-def stories(*keys: str) -> list[Story]:
-    return [kalin_story(k, utc(2026, 11, 24, 6, i)) for i, k in enumerate(keys)]
 
 
 class DatabaseDiesAfterSend:

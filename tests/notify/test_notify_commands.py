@@ -12,13 +12,7 @@ import pytest
 
 from tests.notify.conftest import SCHEMA_PATH, WebhookReceiver
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, kalin_story, utc, webhook_subscriber
-from tests.support.feedserver import FeedServer, running_feed_server
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
+from tests.support.feedserver import FeedServer
 
 
 @pytest.fixture

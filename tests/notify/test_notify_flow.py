@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from typing import Any
-
-import pytest
 
 from tests.notify.conftest import SmtpServer, body_text
 from tests.notify.test_notify_flow_harness import (
     Flow,
-    Story,
     checked_requests,
     email_subscriber,
-    kalin_story,
+    stories,
     utc,
     webhook_subscriber,
 )
-from tests.support.feedserver import FeedServer, running_feed_server
 
 START = utc(2026, 11, 24, 9, 0)
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
-
-
-def stories(*keys: str) -> list[Story]:
-    return [kalin_story(k, utc(2026, 11, 24, 6, i)) for i, k in enumerate(keys)]
 
 
 def record_data_attempts(smtp: SmtpServer) -> list[str]:

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.notify.conftest import WebhookReceiver
 from tests.notify.test_notify_flow_harness import Flow, checked_requests, kalin_story, utc, webhook_subscriber
-from tests.support.feedserver import FeedServer, running_feed_server
+from tests.support.feedserver import FeedServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
 
 
 def snippet() -> str:

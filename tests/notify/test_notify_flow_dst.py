@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import pytest
-
 from tests.notify.conftest import SmtpServer, body_text
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, kalin_story, utc
-from tests.support.feedserver import FeedServer, running_feed_server
 
 START = utc(2026, 10, 30, 0, 0)
 STEP = timedelta(minutes=15)
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
 
 
 def arrivals(smtp: SmtpServer, seen: int) -> list[tuple[str, datetime, int]]:

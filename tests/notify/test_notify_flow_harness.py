@@ -193,3 +193,8 @@ class Flow:
 def utc(*args: int) -> datetime:
     """A UTC datetime."""
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def stories(*keys: str) -> list[Story]:
+    """Kalin stories with the given keys, published a minute apart on 2026-11-24 from 06:00."""
+    return [kalin_story(k, utc(2026, 11, 24, 6, i)) for i, k in enumerate(keys)]

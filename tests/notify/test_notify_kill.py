@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from tests.notify.test_notify_flow_harness import (
     utc,
     webhook_subscriber,
 )
-from tests.support.feedserver import FeedServer, running_feed_server
+from tests.support.feedserver import FeedServer
 
 KILLS = 20
 DELIVERIES = 12  # more than the kills can complete (at most one per two kills), so every kill finds work
@@ -47,12 +47,6 @@ while True:
     worker.send_due(limit=1)
     time.sleep(0.05)
 """
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    with running_feed_server() as server:
-        yield server
 
 
 def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen[bytes] | None = None,
