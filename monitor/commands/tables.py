@@ -6,24 +6,10 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from monitor.humanize import relative_time
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.outbox import Outbox
-
-
-def _when(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "never"
-    seconds = int((value - now).total_seconds())
-    ago = seconds <= 0
-    seconds = abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            text = f"{seconds // size}{unit}"
-            break
-    else:
-        text = f"{seconds}s"
-    return f"{text} ago" if ago else f"in {text}"
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -48,8 +34,8 @@ def print_feeds(db: Database, *, as_json: bool, out: Callable[[str], None]) -> N
     for feed in health:
         error = f"{feed.error_kind}: {feed.error_message}" if feed.error_kind else ""
         rows.append([
-            feed.id, feed.state, str(feed.last_status or "-"), _when(feed.last_polled_at, now),
-            _when(feed.last_success_at, now), str(feed.consecutive_errors), _when(feed.next_poll_at, now),
+            feed.id, feed.state, str(feed.last_status or "-"), relative_time(feed.last_polled_at, now),
+            relative_time(feed.last_success_at, now), str(feed.consecutive_errors), relative_time(feed.next_poll_at, now),
             f"{feed.items_per_day:g}", error[:80],
         ])
     out(render_table(["feed", "state", "status", "last poll", "last ok", "errors", "next poll", "items/day", "error"],
@@ -77,7 +63,7 @@ def print_deliveries(db: Database, *, failed_only: bool, as_json: bool, out: Cal
         return
     table = [
         [d.id, d.subscriber_id, f"{d.channel}/{d.kind}", d.status, str(d.attempts), str(d.item_count),
-         _when(d.created_at, now), _when(d.next_attempt_at, now) if d.status == "pending" else "",
+         relative_time(d.created_at, now), relative_time(d.next_attempt_at, now) if d.status == "pending" else "",
          (d.last_error or "")[:70]]
         for d in rows
     ]

@@ -14,6 +14,8 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from monitor.humanize import relative_time
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 STATIC = TEMPLATES / "static"
 _MARK = re.compile(r"\[\[(.+?)\]\]", re.S)
@@ -95,16 +97,4 @@ class Renderer:
     @staticmethod
     def ago(value: datetime | None, now: datetime | None = None) -> str:
         """How long ago (or in how long) a time is, e.g. 5m ago, in 2h."""
-        if value is None:
-            return "never"
-        from datetime import UTC
-
-        seconds = int((value - (now or datetime.now(UTC))).total_seconds())
-        future, seconds = seconds > 0, abs(seconds)
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if seconds >= size:
-                text = f"{seconds // size}{unit}"
-                break
-        else:
-            text = f"{seconds}s"
-        return f"in {text}" if future else f"{text} ago"
+        return relative_time(value, now)
