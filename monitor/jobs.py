@@ -30,6 +30,11 @@ DIGEST_GRACE = timedelta(hours=12)
 """A digest whose time passed while the process was stalled still runs (once) within this; beyond it
 the deliver tick's catch-up builds it anyway, so nothing is lost either way."""
 
+TICK_JITTER = 0.25
+"""Poll and deliver ticks start up to this fraction of a tick late, at random (a mean tick of 1.125
+ticks). Without it two processes' ticks keep a fixed order, and the one that ticks first after feeds
+fall due takes them all, every time."""
+
 DIGEST_PREFIX = "digest:"
 
 # coalesce: missed runs collapse into one; max_instances=1: a slow tick is never overlapped by itself.
@@ -88,15 +93,17 @@ def register_jobs(
     now: datetime,
 ) -> None:
     """Add every job of the service to the scheduler (started or not)."""
-    interval_jobs: list[tuple[str, Callable[[], Awaitable[None]], timedelta, datetime]] = [
-        ("poll", target.poll_job, ticks.poll, now),
-        ("deliver", target.deliver_job, ticks.deliver, now + min(ticks.deliver, timedelta(seconds=1))),
-        ("config-reload", target.reload_job, ticks.reload, now + ticks.reload),
-        ("housekeeping", target.housekeeping_job, ticks.housekeeping, now + HOUSEKEEPING_DELAY),
+    interval_jobs: list[tuple[str, Callable[[], Awaitable[None]], timedelta, datetime, float]] = [
+        ("poll", target.poll_job, ticks.poll, now, TICK_JITTER),
+        ("deliver", target.deliver_job, ticks.deliver, now + min(ticks.deliver, timedelta(seconds=1)), TICK_JITTER),
+        ("config-reload", target.reload_job, ticks.reload, now + ticks.reload, 0.0),
+        ("housekeeping", target.housekeeping_job, ticks.housekeeping, now + HOUSEKEEPING_DELAY, 0.0),
     ]
-    for job_id, func, every, first in interval_jobs:
+    for job_id, func, every, first, jitter in interval_jobs:
+        seconds = every.total_seconds()
+        trigger = IntervalTrigger(seconds=seconds, timezone=now.tzinfo, jitter=seconds * jitter or None)
         scheduler.add_job(
-            func, IntervalTrigger(seconds=every.total_seconds(), timezone=now.tzinfo), id=job_id, name=job_id,
+            func, trigger, id=job_id, name=job_id,
             next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,
         )
     sync_digest_jobs(scheduler, target, subscribers)
