@@ -1,6 +1,6 @@
 """Parse+match throughput: one thread, N threads, N processes (does `monitor run --workers N` pay?).
 
-    .venv/bin/python benchmarks/workers_bench.py [--feeds 400] [--workers 2]
+    .venv/bin/python benchmarks/workers_bench.py [--feeds 400] [--workers 2] [--no-fastpath]
 
 Each task parses one 20-item RSS feed with `parse_feed` and matches every article against the
 demo watchlists (config/), which is what a poll tick does per changed feed besides SQL.
@@ -9,6 +9,7 @@ demo watchlists (config/), which is what a poll tick does per changed feed besid
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -67,13 +68,37 @@ def timed(label: str, executor: Executor | None, bodies: list[bytes]) -> float:
     return rate
 
 
+def compare_parse(bodies: list[bytes], passes: int = 5) -> None:
+    """Median parse_feed ms per feed, ElementTree fast path vs feedparser only, alternating passes."""
+    from monitor.parse import feed as feed_module
+
+    saved = feed_module.USE_FASTPATH
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(passes):
+        for fast in (False, True):  # alternate in one process: the machine is noisy
+            feed_module.USE_FASTPATH = fast
+            start = time.perf_counter()
+            for body in bodies:
+                feed_module.parse_feed(body, base_url="https://bench.example/feed")
+            times[fast].append((time.perf_counter() - start) * 1000 / len(bodies))
+    feed_module.USE_FASTPATH = saved
+    for fast, label in ((False, "parse_feed, feedparser"), (True, "parse_feed, fast path")):
+        print(f"{label:<22} {statistics.median(times[fast]):8.2f} ms/feed (median of {passes} passes)")
+
+
 def main() -> None:
     """Run the three variants and print feeds/s."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--feeds", type=int, default=400)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-fastpath", action="store_true", help="parse with feedparser only")
     args = parser.parse_args()
     bodies = [make_feed(n) for n in range(args.feeds)]
+    from monitor.parse import feed as feed_module
+
+    compare_parse(bodies[: min(len(bodies), 100)])
+    # Set before the pools start: forked workers inherit the switch.
+    feed_module.USE_FASTPATH = not args.no_fastpath
     _runtime()
     parse_and_match(bodies[0])  # warm-up: imports, compiled patterns
     timed("serial (1 thread)", None, bodies)
