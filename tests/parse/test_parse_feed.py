@@ -99,7 +99,29 @@ def test_non_english_legacy_encoding_and_language_hint() -> None:
     assert article.title == "MİT Başkanı İbrahim Kalın, Şin Bet Direktörü ile görüştü"
     assert "Türkiye'de" in article.summary_text
     assert article.language == "tr" and feed.language == "tr"
-    assert load("turkish.xml").articles[0].language is None  # no detector: unknown stays unknown
+    # Without the hint nothing is declared: the language is detected from the title and summary.
+    undeclared = load("turkish.xml")
+    assert undeclared.language is None and undeclared.articles[0].language == "tr"
+
+
+def test_declared_language_beats_detection() -> None:
+    # An English text in a feed that says it is German stays German: the feed is believed.
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><language>de</language>'
+        b"<item><title>Hostage talks resume in Cairo</title><guid>g1</guid><description>Egypt and Qatar "
+        b"mediate between the parties as negotiators meet again this week.</description></item></channel></rss>"
+    )
+    assert parse_feed(body, base_url="https://x.example/feed").articles[0].language == "de"
+    undeclared = body.replace(b"<language>de</language>", b"")
+    assert parse_feed(undeclared, base_url="https://x.example/feed").articles[0].language == "en"
+
+
+def test_too_little_text_gets_no_language() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>iPhone 16</title><guid>g1</guid></item></channel></rss>"
+    )
+    assert parse_feed(body, base_url="https://x.example/feed").articles[0].language is None
 
 
 def test_feed_language_beats_hint() -> None:
