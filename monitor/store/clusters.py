@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Article, ClusterKey, Feed, RoutedItem, Sighting
+from monitor.store.sql import insert_many
 
 SHINGLE_WORDS = 3
 """Word 3-shingles: long enough that two stories on one topic share few, short enough that a
@@ -225,9 +226,8 @@ def index_clusters(session: Session, prints: dict[str, Fingerprint], *, reindex:
     if reindex:
         # An updated article is re-indexed from scratch: its old keys describe its old text.
         session.execute(delete(ClusterKey).where(ClusterKey.article_id.in_(list(reindex))))
-    key_rows = [{"key": key, "article_id": article_id} for article_id, fp in prints.items() for key in set(fp.keys)]
-    if key_rows:
-        session.execute(insert(cast(Table, ClusterKey.__table__)), key_rows)
+    key_rows = [(key, article_id) for article_id, fp in prints.items() for key in set(fp.keys)]
+    insert_many(session, cast(Table, ClusterKey.__table__), ("key", "article_id"), key_rows)
 
 
 def routed_in_cluster(session: Session, cluster_id: str, article_id: str) -> set[tuple[str, str, str]]:

