@@ -1,4 +1,4 @@
-"""Two and four real `monitor run` processes on one PostgreSQL: polls, deliveries and digests happen once."""
+"""Two and four real `monitor run` processes on one PostgreSQL, 500 local feeds: polls, deliveries and digests happen once."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.service.support import (
     write_config,
 )
 
-FEEDS = 300
+FEEDS = 500
 INTERVAL = 4.0
 RUN_SECONDS = 20.0
 CLOCK_SLACK = 0.05
