@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Article, ClusterKey, Feed, RoutedItem, Sighting
-from monitor.store.sql import insert_many
+from monitor.store.sql import insert_many, select_by_keys
 
 SHINGLE_WORDS = 3
 """Word 3-shingles: long enough that two stories on one topic share few, short enough that a
@@ -174,10 +174,7 @@ def find_clusters(
     if all_keys:
         # Keys alone (a primary-key range lookup); joining articles here lets SQLite's planner
         # scan every recent article instead. The window is applied to the few candidates below.
-        rows = session.execute(
-            select(ClusterKey.key, ClusterKey.article_id).where(ClusterKey.key.in_(all_keys))
-        ).all()
-        for key, article_id in rows:
+        for key, article_id in select_by_keys(session, "cluster_keys", ("key", "article_id"), "key", all_keys):
             stored.setdefault(int(key), []).append(str(article_id))
     candidate_ids = {a for lst in stored.values() for a in lst} - ids
     known: dict[str, tuple[frozenset[int], str]] = {}
