@@ -47,7 +47,13 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             raise StorageError(
                 "PostgreSQL needs the psycopg driver: pip install 'monitor[postgres]'"
             ) from None
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+        # JIT compiles a query whose estimated cost passes jit_above_cost: with a fast-growing table's
+        # stale statistics a 1 ms cluster-key lookup was estimated that high and spent 11 ms compiling.
+        # Our queries are short OLTP ones; JIT never pays for them.
+        connect_args = {"options": "-c jit=off", **kwargs.pop("connect_args", {})}
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs
+        )
     return create_engine(url, **kwargs)
 
 
