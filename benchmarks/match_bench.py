@@ -2,6 +2,12 @@
 
     python benchmarks/match_bench.py                       # 10k and 100k actors, 1k and 10k topics
     python benchmarks/match_bench.py --actors 2000 --topics 200 --articles 200   # a quick run
+    python benchmarks/match_bench.py --side-by-side HEAD --articles 300   # this tree against a commit
+
+`--side-by-side REV` compiles the same watchlists with `monitor/match` as of git revision REV and with
+the working tree, checks that both give the same matches (highlights and snippets included), and times
+them alternately in one process (median of `--passes`): on a shared, noisy machine this compares the two
+far more reliably than separate runs. Peak RSS is not meaningful in that mode (two matchers).
 
 The workload is synthetic but shaped like the real one: a Zipf-distributed vocabulary, actors with
 1-3 aliases (full name, surname, an organisation-style phrase), boolean topics with phrases, wildcards,
@@ -13,13 +19,18 @@ from __future__ import annotations
 import argparse
 import bisect
 import gc
+import importlib
 import itertools
 import random
 import re
 import resource
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,7 +65,7 @@ class Workload:
         for i in range(actors):
             full = f"{rng.choice(firsts)} {rng.choice(lasts)}"
             aliases = [f"{full.split()[1]} {rng.choice(lasts)}", f"{rng.choice(lasts)} {rng.choice(self.vocab)}"]
-            actor = {"id": f"a{i}", "name": full, "aliases": aliases[: rng.randint(0, 2)]}
+            actor: dict[str, object] = {"id": f"a{i}", "name": full, "aliases": aliases[: rng.randint(0, 2)]}
             self.names.append(full)
             lists.setdefault(f"list{i // per_list}", {"actors": [], "topics": []})["actors"].append(actor)
         wl_ids = list(lists) or ["list0"]
@@ -174,6 +185,46 @@ def baseline_ratio(actors: int, n_articles: int, vocab: int) -> tuple[float, flo
     return fast, slow
 
 
+def load_revision(rev: str) -> ModuleType:
+    """`monitor.match` as of git revision `rev`, imported as a separate package beside the working tree's."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+    package = "match_at_revision"
+    target = Path(tempfile.mkdtemp(prefix="match_bench_")) / package
+    target.mkdir()
+    for name in git("ls-tree", "--name-only", rev, "monitor/match/").split():
+        if name.endswith(".py"):  # its own imports are redirected to the copy
+            source = git("show", f"{rev}:{name}").replace("monitor.match.", f"{package}.")
+            (target / Path(name).name).write_text(source.replace("from monitor.match import", f"from {package} import"))
+    sys.path.insert(0, str(target.parent))
+    return importlib.import_module(package)
+
+
+def side_by_side(actors: int, topics: int, n_articles: int, vocab: int, rev: str, passes: int) -> None:
+    """Compare the matcher at `rev` with the working tree's on the same articles; prints the medians."""
+    previous = load_revision(rev)
+    work = Workload(actors, topics, vocab)
+    docs = [work.article() for _ in range(n_articles)]
+    old = previous.CompiledWatchlists.compile(work.watchlists)
+    new = CompiledWatchlists.compile(work.watchlists)
+    expected = [[m.to_json() for m in old.match(d)] for d in docs]
+    if expected != [[m.to_json() for m in new.match(d)] for d in docs]:
+        raise SystemExit(f"{actors}/{topics}: the matches differ from those of {rev}")
+    rates: dict[str, list[float]] = {rev: [], "working tree": []}
+    for _ in range(passes):  # alternately, so that both see the same load
+        for name, matcher in ((rev, old), ("working tree", new)):
+            t0 = time.process_time()
+            for d in docs:
+                matcher.match(d)
+            rates[name].append(n_articles / (time.process_time() - t0))
+    print(f"{actors} actors, {topics} topics, {n_articles} articles, {sum(map(len, expected))} matches (identical):")
+    for name, values in rates.items():
+        print(f"  {name:>14}: median {statistics.median(values):,.0f} articles/s  ({', '.join(f'{v:,.0f}' for v in values)})")
+
+
 def main() -> None:
     """Run the configurations given on the command line and print a table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -183,7 +234,13 @@ def main() -> None:
     ap.add_argument("--vocab", type=int, default=200_000, help="distinct words in the generated language")
     ap.add_argument("--baseline-actors", type=int, default=2_000)
     ap.add_argument("--baseline-articles", type=int, default=50)
+    ap.add_argument("--side-by-side", metavar="REV", help="compare with monitor/match at this git revision")
+    ap.add_argument("--passes", type=int, default=5, help="timed passes of each matcher with --side-by-side")
     args = ap.parse_args()
+    if args.side_by_side:
+        for actors, topics in sorted(zip(args.actors, args.topics, strict=False)):
+            side_by_side(actors, topics, args.articles, args.vocab, args.side_by_side, args.passes)
+        return
     print(f"{'actors':>8} {'topics':>7} {'patterns':>9} {'articles/s':>11} {'compile s':>10} {'(cpu)':>6} "
           f"{'matches/art':>12} {'peak RSS MB':>12} {'workload MB':>12} {'matcher MB':>11}")
     # Separate processes would give exact per-configuration RSS; in one process the peak only grows,

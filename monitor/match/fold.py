@@ -145,6 +145,10 @@ _CP1252_FOLD = bytes(
 )
 
 
+# ’ “ ” — – no-break space … ‘, in rough order of frequency in English news.
+_COMMON_SEPARATORS = tuple(ch for ch in "\u2019\u201c\u201d\u2014\u2013\u00a0\u2026\u2018" if ch in _SEPARATORS)
+
+
 def ascii_folded(text: str) -> str | None:
     """The text lower-cased with every separator a space, if it is ASCII but for separators; else None.
 
@@ -152,6 +156,15 @@ def ascii_folded(text: str) -> str | None:
     offsets in both strings.
     """
     if not text.isascii():
+        # Most such text is English with a few typographic separators: if counting the commonest ones
+        # accounts for every non-ASCII character, the ASCII encoder (each replaced by "?", itself a
+        # separator) does the work in C, ~3x faster than the Windows-1252 charmap below.
+        raw = text.encode("ascii", "replace")
+        left = raw.count(b"?") - text.count("?")
+        for sep in _COMMON_SEPARATORS:
+            left -= text.count(sep)
+            if not left:
+                return raw.translate(_ASCII_FOLD).decode("ascii")
         try:
             raw = text.encode("cp1252")
         except UnicodeEncodeError:  # a character outside Windows-1252: the regex decides

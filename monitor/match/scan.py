@@ -13,15 +13,13 @@ only for the entries that matched (for NEAR and highlights).
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, compress, repeat
+from itertools import chain, compress, count, repeat
 from operator import itemgetter
 
+from monitor.match.fieldtext import ASCII_WORD, FieldText, words_with_prefix
 from monitor.match.fold import (
-    Cleaned,
     ascii_folded,
     fold_token,
     fold_token_exact,
@@ -131,7 +129,7 @@ class PatternTable:
             return
         by_word = {w: pids for _, d in self._prefixes for w, pids in d.items()}
         # An ASCII token is [a-z0-9]+: a wildcard with any other character never matches one.
-        words = [w for w in by_word if _ASCII_WORD.fullmatch(w)]
+        words = [w for w in by_word if ASCII_WORD.fullmatch(w)]
         if words:
             self._prefix_ids = [
                 tuple(chain.from_iterable(by_word[w[:k]] for k in range(1, len(w) + 1) if w[:k] in by_word))
@@ -192,123 +190,6 @@ class PatternTable:
 
 _CUT3 = itemgetter(slice(0, _PREFIX_KEY))
 _FIRST = itemgetter(0)
-_ASCII_WORD = re.compile("[a-z0-9]+")
-
-
-@dataclass(slots=True)
-class FieldText:
-    """One field of a document: its original text, its folded tokens, and (lazily) their offsets.
-
-    Most text is ASCII but for quotes and dashes: then `lower` is the text lower-cased with separators
-    as spaces (tokens at their original offsets) and the tokens were split from it in C. Otherwise
-    `parts` holds separators and original tokens alternating, as split once by the regex.
-    """
-
-    text: str
-    cleaned: Cleaned | None
-    folded: list[str]
-    present: set[str] | None  # the distinct tokens, built on first use (`words`)
-    lower: str | None
-    parts: list[str] | None
-    _ends: list[int] | None = None
-    _padded: str | None = None
-    _positions: dict[str, list[int]] = field(default_factory=dict)
-    _starts: dict[str, list[int]] = field(default_factory=dict)
-
-    def words(self) -> set[str]:
-        """The field's distinct folded tokens."""
-        if self.present is None:
-            self.present = set(self.folded)
-        return self.present
-
-    def padded(self) -> str:
-        """The lower-cased ASCII text (`lower`) with a space at each end."""
-        if self._padded is None:
-            self._padded = f" {self.lower} "
-        return self._padded
-
-    def token_span(self, i: int) -> tuple[int, int]:
-        """Offsets of token i in the field's text with markup removed."""
-        if self.parts is not None:
-            if self._ends is None:  # running sums, in C, only for documents that need offsets
-                self._ends = list(accumulate(map(len, self.parts)))
-            return self._ends[2 * i], self._ends[2 * i + 1]
-        # ASCII: the k-th occurrence of a token is its k-th occurrence as a word in the lower-cased text.
-        token = self.folded[i]
-        starts = self._starts.get(token)
-        if starts is None:
-            starts = self._starts[token] = _word_starts(self.padded(), token)
-        # A word found once is token i itself; otherwise its rank among the token's positions says which.
-        s = starts[0] if len(starts) == 1 else starts[bisect_left(self.positions(token), i)]
-        return s, s + len(token)
-
-    def char_span(self, start: int, end: int) -> tuple[int, int]:
-        """Character offsets in the original text of tokens [start, end)."""
-        s, e = self.token_span(start)
-        if end - start > 1:
-            if self.lower is not None:  # only spaces separate tokens there: find each one after the last
-                lower, folded = self.lower, self.folded
-                for k in range(start + 1, end):
-                    e = lower.find(folded[k], e) + len(folded[k])
-            else:
-                e = self.token_span(end - 1)[1]
-        if self.cleaned is not None:
-            return self.cleaned.starts[s], self.cleaned.ends[e - 1]
-        return s, e
-
-    def original(self, i: int) -> str:
-        """Token i as written (markup removed), for exact-case comparison."""
-        if self.parts is not None:
-            return self.parts[2 * i + 1]
-        s, e = self.token_span(i)
-        return (self.cleaned.text if self.cleaned is not None else self.text)[s:e]
-
-    def positions(self, token: str) -> list[int]:
-        """Indexes of a folded token (list.index runs in C), remembered per document."""
-        out = self._positions.get(token)
-        if out is not None:
-            return out
-        out = []
-        folded = self.folded
-        i = -1
-        try:
-            while True:
-                i = folded.index(token, i + 1)
-                out.append(i)
-        except ValueError:
-            pass
-        self._positions[token] = out
-        return out
-
-
-def _words_with_prefix(padded: str, prefix: str) -> list[str]:
-    """The words of `padded` (words separated by spaces, one at each end) that start with `prefix`."""
-    needle = " " + prefix
-    out = []
-    j = padded.find(needle)
-    while j >= 0:
-        end = padded.find(" ", j + 1)
-        out.append(padded[j + 1 : end])
-        j = padded.find(needle, end)
-    return out
-
-
-def _word_starts(padded: str, token: str) -> list[int]:
-    """Where `token` occurs as a whole word in `padded` (words separated by spaces, one at each end).
-
-    The offsets are those of the space before each occurrence, i.e. of the word in the unpadded text.
-    """
-    needle = " " + token  # not also the space after: a needle ending in a common character searches slowly
-    size = len(needle)
-    out = []
-    j = padded.find(needle)
-    while j >= 0:
-        if padded[j + size] == " ":
-            out.append(j)
-            j = padded.find(needle, j + size)
-        else:
-            j = padded.find(needle, j + 1)
-    return out
 
 
 @dataclass(slots=True)
@@ -332,7 +213,7 @@ class Scan:
             ft = self.fields[name]
             prefix = self.table.tokens[pid][0]
             if ft.lower is not None and ft.present is None:  # ASCII: find the words in the text (C)
-                words = _words_with_prefix(ft.padded(), prefix) if _ASCII_WORD.fullmatch(prefix) else []
+                words = words_with_prefix(ft.padded(), prefix) if ASCII_WORD.fullmatch(prefix) else []
                 out = list(dict.fromkeys(words))
             else:
                 present = ft.words()
@@ -361,10 +242,11 @@ class Scan:
         kind = self.table.kind[pid]
         if kind == SINGLE:
             tok = self.table.tokens[pid][0]
+            # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
             return [
                 (name, i, i + 1)
                 for name, ft in self.fields.items()
-                if name in fields and tok in ft.words()
+                if name in fields and (ft.present is None or tok in ft.present)
                 for i in ft.positions(tok)
             ]
         if kind == PREFIX:
@@ -402,18 +284,19 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             starts = frozenset(present & table.sequence_keys)
         if not starts:
             continue
-        # Visit only the positions of tokens that start a sequence, found without a Python-level loop.
-        n = len(folded)
-        for i in compress(range(n), map(starts.__contains__, folded)):
-            by_second, loose = index[folded[i]]
-            if i + 1 < n:
-                group = by_second.get(folded[i + 1])
-                if group is not None:
-                    for pid in group:
-                        m = _check(table, pid, folded, ft, i)
-                        if m:
-                            found.add(pid)
-                            sequence_hits.setdefault(pid, []).append((name, i, i + m))
+        # Visit only the positions of tokens that start a sequence, each with the token after it, found
+        # without a Python-level loop ("" after the last token: never a token, so never a second one).
+        nexts = folded[1:]
+        nexts.append("")
+        for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
+            by_second, loose = index[first]
+            group = by_second.get(second)
+            if group is not None:
+                for pid in group:
+                    m = _check(table, pid, folded, ft, i)
+                    if m:
+                        found.add(pid)
+                        sequence_hits.setdefault(pid, []).append((name, i, i + m))
             for pid in loose:
                 m = _check(table, pid, folded, ft, i)
                 if m:

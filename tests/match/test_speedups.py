@@ -9,8 +9,9 @@ import pytest
 from monitor.config.models import WatchlistConfig
 from monitor.match import CompiledWatchlists, Document, tokenize
 from monitor.match import scan as scan_module
+from monitor.match.fieldtext import FieldText
 from monitor.match.fold import ascii_folded, fold_token, split_words
-from monitor.match.scan import FieldText, PatternTable
+from monitor.match.scan import PatternTable
 
 TEXTS = [
     "Plain ASCII text, with punctuation; and_underscores, 12.5% and AT&T.",
@@ -156,18 +157,26 @@ def test_wildcard_automaton_agrees_with_cutting_tokens(monkeypatch: pytest.Monke
     assert any(fast)
 
 
-def test_ascii_folded_through_windows_1252_equals_the_regex_way() -> None:
-    # Text is encoded to Windows-1252 to turn its common separators into spaces; the result must be
-    # what replacing every separator by a space and requiring ASCII gives, for every character.
+def _reference_ascii_folded(text: str) -> str | None:
     from monitor.match.fold import _ASCII_FOLD, _SEPARATOR_RE
 
-    def reference(text: str) -> str | None:
-        text = _SEPARATOR_RE.sub(" ", text)
-        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii") if text.isascii() else None
+    text = _SEPARATOR_RE.sub(" ", text)
+    return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii") if text.isascii() else None
 
+
+def test_ascii_folded_through_windows_1252_equals_the_regex_way() -> None:
+    # Text is encoded to ASCII or Windows-1252 to turn its common separators into spaces; the result
+    # must be what replacing every separator by a space and requiring ASCII gives, for every character.
     for code in [*range(0x3000), 0xFEFF, 0xFFFD, 0x1F600]:
-        for text in (f"Ab{chr(code)}cD 1", f"x’{chr(code)} y—z", f"{chr(code)}\u2009q"):
-            assert ascii_folded(text) == reference(text), hex(code)
+        for text in (f"Ab{chr(code)}cD 1", f"x’{chr(code)} y—z", f"{chr(code)}\u2009q", f"?’{chr(code)}?"):
+            assert ascii_folded(text) == _reference_ascii_folded(text), hex(code)
+
+
+@pytest.mark.parametrize("text", ["Why? It’s “fine”?", "?’?", "a\u00a0b…c ‘q’ — é?", "’’’日本", "’?\u2009", "–?"])
+def test_ascii_folded_counts_question_marks_apart(text: str) -> None:
+    # The fast path replaces every non-ASCII character by "?": the text's own "?" must not be taken
+    # for separators it counted.
+    assert ascii_folded(text) == _reference_ascii_folded(text)
 
 
 def test_compiled_watchlists_pickle_with_their_wildcard_automaton() -> None:

@@ -1,0 +1,128 @@
+"""One field of a scanned document: its folded tokens, and their offsets found lazily for highlights."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from monitor.match.fold import Cleaned
+
+ASCII_WORD = re.compile("[a-z0-9]+")  # a token of ASCII text (`ascii_folded`)
+
+
+@dataclass(slots=True)
+class FieldText:
+    """One field of a document: its original text, its folded tokens, and (lazily) their offsets.
+
+    Most text is ASCII but for quotes and dashes: then `lower` is the text lower-cased with separators
+    as spaces (tokens at their original offsets) and the tokens were split from it in C. Otherwise
+    `parts` holds separators and original tokens alternating, as split once by the regex.
+    """
+
+    text: str
+    cleaned: Cleaned | None
+    folded: list[str]
+    present: set[str] | None  # the distinct tokens, built on first use (`words`)
+    lower: str | None
+    parts: list[str] | None
+    _ends: list[int] | None = None
+    _padded: str | None = None
+    _positions: dict[str, list[int]] = field(default_factory=dict)
+    _starts: dict[str, list[int]] = field(default_factory=dict)
+
+    def words(self) -> set[str]:
+        """The field's distinct folded tokens."""
+        if self.present is None:
+            self.present = set(self.folded)
+        return self.present
+
+    def padded(self) -> str:
+        """The lower-cased ASCII text (`lower`) with a space at each end."""
+        if self._padded is None:
+            self._padded = f" {self.lower} "
+        return self._padded
+
+    def token_span(self, i: int) -> tuple[int, int]:
+        """Offsets of token i in the field's text with markup removed."""
+        if self.parts is not None:
+            if self._ends is None:  # running sums, in C, only for documents that need offsets
+                self._ends = list(accumulate(map(len, self.parts)))
+            return self._ends[2 * i], self._ends[2 * i + 1]
+        # ASCII: the k-th occurrence of a token is its k-th occurrence as a word in the lower-cased text.
+        token = self.folded[i]
+        starts = self._starts.get(token)
+        if starts is None:
+            starts = self._starts[token] = _word_starts(self.padded(), token)
+        # A word found once is token i itself; otherwise its rank among the token's positions says which.
+        s = starts[0] if len(starts) == 1 else starts[bisect_left(self.positions(token), i)]
+        return s, s + len(token)
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets in the original text of tokens [start, end)."""
+        s, e = self.token_span(start)
+        if end - start > 1:
+            if self.lower is not None:  # only spaces separate tokens there: find each one after the last
+                lower, folded = self.lower, self.folded
+                for k in range(start + 1, end):
+                    e = lower.find(folded[k], e) + len(folded[k])
+            else:
+                e = self.token_span(end - 1)[1]
+        if self.cleaned is not None:
+            return self.cleaned.starts[s], self.cleaned.ends[e - 1]
+        return s, e
+
+    def original(self, i: int) -> str:
+        """Token i as written (markup removed), for exact-case comparison."""
+        if self.parts is not None:
+            return self.parts[2 * i + 1]
+        s, e = self.token_span(i)
+        return (self.cleaned.text if self.cleaned is not None else self.text)[s:e]
+
+    def positions(self, token: str) -> list[int]:
+        """Indexes of a folded token (list.index runs in C), remembered per document."""
+        out = self._positions.get(token)
+        if out is not None:
+            return out
+        out = []
+        folded = self.folded
+        i = -1
+        try:
+            while True:
+                i = folded.index(token, i + 1)
+                out.append(i)
+        except ValueError:
+            pass
+        self._positions[token] = out
+        return out
+
+
+def words_with_prefix(padded: str, prefix: str) -> list[str]:
+    """The words of `padded` (words separated by spaces, one at each end) that start with `prefix`."""
+    needle = " " + prefix
+    out = []
+    j = padded.find(needle)
+    while j >= 0:
+        end = padded.find(" ", j + 1)
+        out.append(padded[j + 1 : end])
+        j = padded.find(needle, end)
+    return out
+
+
+def _word_starts(padded: str, token: str) -> list[int]:
+    """Where `token` occurs as a whole word in `padded` (words separated by spaces, one at each end).
+
+    The offsets are those of the space before each occurrence, i.e. of the word in the unpadded text.
+    """
+    needle = " " + token  # not also the space after: a needle ending in a common character searches slowly
+    size = len(needle)
+    out = []
+    j = padded.find(needle)
+    while j >= 0:
+        if padded[j + size] == " ":
+            out.append(j)
+            j = padded.find(needle, j + size)
+        else:
+            j = padded.find(needle, j + 1)
+    return out
