@@ -15,6 +15,7 @@ from monitor.parse.fastpath_common import (
     _attrs,
     _detail,
     _fp_text,
+    _plain_text_once,
     _set_once,
     _Walker,
 )
@@ -82,9 +83,7 @@ def _atom_common(
         target["id"] = value
         target.setdefault("link", value)  # Atom ids count as permalinks in feedparser
     elif name == "updated":
-        _set_once(seen, "updated")
-        _attrs(child, frozenset())
-        target["updated_parsed"] = _parse_date(_fp_text(w.text(child)))
+        target["updated_parsed"] = _parse_date(_plain_text_once(w, child, seen, "updated"))
     elif name == "author":
         _set_once(seen, "author")
         _atom_author(w, child, target)
@@ -105,9 +104,7 @@ def _atom_entry(w: _Walker, element: ET.Element, lang: str | None) -> Entry:
         if _atom_common(w, name, child, entry, lang, seen):
             continue
         if name == "published":
-            _set_once(seen, "published")
-            _attrs(child, frozenset())
-            entry["published_parsed"] = _parse_date(_fp_text(w.text(child)))
+            entry["published_parsed"] = _parse_date(_plain_text_once(w, child, seen, "published"))
         elif name == "summary":
             _set_once(seen, "summary")
             entry["summary_detail"] = _atom_text(w, child, lang, "text/plain")

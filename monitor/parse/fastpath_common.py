@@ -96,6 +96,13 @@ def _set_once(seen: set[str], key: str) -> None:
     seen.add(key)
 
 
+def _plain_text_once(w: _Walker, element: ET.Element, seen: set[str], key: str) -> str:
+    """The cleaned text of an element that takes no attributes and may appear once per parent."""
+    _set_once(seen, key)
+    _attrs(element, frozenset())
+    return _fp_text(w.text(element))
+
+
 # Shared because RSS channels and items may carry atom:link elements, which feedparser handles alike.
 def _atom_link(w: _Walker, element: ET.Element, target: Entry) -> None:
     """feedparser's _start_link for Atom: the last rel=alternate HTML link becomes `link`."""

@@ -14,6 +14,7 @@ from monitor.parse.fastpath_common import (
     _attrs,
     _detail,
     _fp_text,
+    _plain_text_once,
     _set_once,
     _Walker,
 )
@@ -43,9 +44,7 @@ def _rss_item(w: _Walker, item: ET.Element, lang: str | None) -> Entry:
     for child in item:
         name = w.name(child)
         if name == "title":
-            _set_once(seen, "title")
-            _attrs(child, frozenset())
-            entry["title"] = _fp_text(w.text(child))
+            entry["title"] = _plain_text_once(w, child, seen, "title")
             entry["title_detail"] = {"language": lang}
         elif name == "link" and child.attrib:
             _atom_link(w, child, entry)  # an atom:link, handled like feedparser's _start_link
@@ -72,13 +71,9 @@ def _rss_item(w: _Walker, item: ET.Element, lang: str | None) -> Entry:
             _attrs(child, frozenset())
             entry["content"] = [_detail(_fp_text(w.text(child)), "text/html", lang, w.base)]
         elif name == "pubdate":
-            _set_once(seen, "pubdate")
-            _attrs(child, frozenset())
-            entry["published_parsed"] = _parse_date(_fp_text(w.text(child)))
+            entry["published_parsed"] = _parse_date(_plain_text_once(w, child, seen, "pubdate"))
         elif name == "dc:date":
-            _set_once(seen, "dc:date")
-            _attrs(child, frozenset())
-            entry["updated_parsed"] = _parse_date(_fp_text(w.text(child)))
+            entry["updated_parsed"] = _parse_date(_plain_text_once(w, child, seen, "dc:date"))
         elif name in ("author", "dc:creator"):
             _set_once(seen, "author")
             _attrs(child, frozenset())
@@ -115,9 +110,7 @@ def _rss(w: _Walker, root: ET.Element) -> tuple[Entry, list[Entry]]:
         if name == "item":
             entries.append(_rss_item(w, child, lang))
         elif name == "title":
-            _set_once(seen, "title")
-            _attrs(child, frozenset())
-            feed["title"] = _fp_text(w.text(child))
+            feed["title"] = _plain_text_once(w, child, seen, "title")
             feed["title_detail"] = {"language": lang}
         elif name == "link" and child.attrib:
             _atom_link(w, child, feed)
@@ -126,17 +119,13 @@ def _rss(w: _Walker, root: ET.Element) -> tuple[Entry, list[Entry]]:
             value = w.text(child)
             feed["link"] = _LINK_ENTITY.sub(r"&\g<1>", _fp_text(w.resolve(value) if value else value))
         elif name == "description":
-            _set_once(seen, "description")
-            _attrs(child, frozenset())
-            feed["subtitle"] = _fp_text(w.text(child))
+            feed["subtitle"] = _plain_text_once(w, child, seen, "description")
         elif name in ("language", "ttl"):
             _set_once(seen, name)
             _attrs(child, frozenset())
             feed[name] = _fp_text(w.text(child))
         elif name in ("managingeditor", "dc:creator"):
-            _set_once(seen, "author")
-            _attrs(child, frozenset())
-            feed["author"] = _fp_text(w.text(child))
+            feed["author"] = _plain_text_once(w, child, seen, "author")
         elif name == "image":
             _set_once(seen, "image")
             _attrs(child, frozenset())
