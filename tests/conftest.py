@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.store.db import Database
+from monitor.store.migrate import upgrade
 from tests.support.feedserver import FeedServer, running_feed_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +74,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         drop_postgres(url)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database, on SQLite and on PostgreSQL."""
+    database = Database(database_url)
+    upgrade(database)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

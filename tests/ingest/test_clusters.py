@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from monitor.parse import parse_feed
 from monitor.parse.article import Article
@@ -21,21 +18,12 @@ from monitor.store.clusters import (
     signature,
 )
 from monitor.store.db import Database
-from monitor.store.migrate import upgrade
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import ClusterKey, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def story(article_id: str, title: str, paragraphs: list[str]) -> Article:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from monitor.config.models import FeedConfig
 from monitor.match.types import Highlight, Match
@@ -18,14 +15,6 @@ from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.outbox import Outbox, add_routed_items
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def article(article_id: str, title: str = "Kalin meets Bar", content_hash: str = "h1") -> Article:
