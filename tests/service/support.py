@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import hashlib
 import os
 import signal
 import subprocess
@@ -18,6 +17,8 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from tests.support.feedserver import etag_of, send
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +98,7 @@ def running_farm() -> Iterator[FeedFarm]:
                 self._reply(404, b"", (), {})
                 return
             body, guids = farm.body(self.path)
-            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            etag = etag_of(body)
             if self.headers.get("If-None-Match") == etag:
                 self._reply(304, b"", (), {"ETag": etag})
                 return
@@ -106,16 +107,7 @@ def running_farm() -> Iterator[FeedFarm]:
         def _reply(self, status: int, body: bytes, guids: tuple[str, ...], headers: dict[str, str]) -> None:
             with farm.lock:
                 farm.hits.append(Hit(time.time(), self.path, status, guids))
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if body:
-                try:
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the client went away (a killed or stopping service)
+            send(self, status, body, headers)
 
     class Server(ThreadingHTTPServer):
         request_queue_size = 256  # many processes connect at once

@@ -10,6 +10,25 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def etag_of(body: bytes) -> str:
+    """The strong ETag the test servers give a body."""
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
+    """Status line, headers, Content-Length and body; a client that has gone away is no error."""
+    handler.send_response(status)
+    for key, value in headers.items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    if body:
+        try:
+            handler.wfile.write(body)
+        except OSError:
+            pass  # the client went away (a killed or stopping service, a fetch past its cap)
+
+
 @dataclass
 class Route:
     body: bytes
@@ -37,7 +56,7 @@ class FeedServer:
                 if route is None:
                     self._reply(404, b"not found", {"Content-Type": "text/plain"})
                     return
-                etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
+                etag = etag_of(route.body)
                 if route.conditional and route.status == 200 and self.headers.get("If-None-Match") == etag:
                     self._reply(304, b"", {"ETag": etag})
                     return
@@ -49,13 +68,7 @@ class FeedServer:
             def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 with server._lock:
                     server.requests.append(("GET", self.path, status))
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
+                send(self, status, body, headers)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
