@@ -10,7 +10,6 @@ delivery that arrived exactly once.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import Counter, defaultdict
 from email.message import EmailMessage
@@ -28,6 +27,7 @@ from tests.notify.conftest import SmtpServer
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories, utc
 from tests.service.support import (
     Monitor,
+    Publisher,
     article_links,
     delivery_id,
     running_farm,
@@ -58,22 +58,12 @@ def test_postgres_restart_under_load_loses_nothing(tmp_path: Path) -> None:
             farm.publish(n, f"s{n}", f"Hostages: opening story {n}")
         config = write_config(tmp_path, url, [farm.url(n) for n in range(FEEDS)], interval="1s",
                               smtp_port=smtp.port)
-        stop_publishing = threading.Event()
-
-        def publisher() -> None:
-            k = 0
-            while not stop_publishing.is_set():
-                k += 1
-                title = f"Hostages: update {k}" if k % 2 else f"Weather: update {k}"
-                farm.publish(k % FEEDS, f"u{k}", title)
-                time.sleep(0.05)
-
-        thread = threading.Thread(target=publisher, daemon=True)
+        publisher = Publisher(farm, lambda k: k % FEEDS)
         monitor = Monitor(config, tmp_path / "monitor.log", tick="0.3s")
         db = Database(url)
         try:
             monitor.wait_started()
-            thread.start()
+            publisher.start()
             wait_for(lambda: len(smtp.received()) >= 2, 30, "alerts flowing before the restart")
 
             # 1. A fast restart in the middle of the load (sessions cut, down for a moment).
@@ -92,8 +82,7 @@ def test_postgres_restart_under_load_loses_nothing(tmp_path: Path) -> None:
             pg.start()
             wait_for(lambda: len(smtp.received()) > sent_before_outage, 30, "alerts after PostgreSQL came back")
 
-            stop_publishing.set()
-            thread.join()
+            publisher.stop()
             everything = {f"https://farm.test/{g}" for items in farm.items.values() for g, _, _ in items}
             hostage_urls = {f"https://farm.test/{g}" for items in farm.items.values() for g, t, _ in items
                             if t.startswith("Hostages")}
@@ -108,7 +97,7 @@ def test_postgres_restart_under_load_loses_nothing(tmp_path: Path) -> None:
             assert monitor.process.poll() is None, "the service died:\n" + monitor.log()
             assert monitor.stop() == 0, monitor.log()
         finally:
-            stop_publishing.set()
+            publisher.stop()
             monitor.kill()
         received = smtp.received()
         stored, deliveries, routed, url_of = snapshot(db)

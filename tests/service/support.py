@@ -79,6 +79,33 @@ class FeedFarm:
             return {g for h in self.hits if h.status == 200 for g in h.guids}
 
 
+class Publisher:
+    """A thread publishing item k to feed `pick_feed(k)` every 50 ms: odd ones about hostages (routed), even not."""
+
+    def __init__(self, farm: FeedFarm, pick_feed: Callable[[int], int]) -> None:
+        self.farm, self.pick_feed = farm, pick_feed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        k = 0
+        while not self._stop.is_set():
+            k += 1
+            title = f"Hostages: update {k}" if k % 2 else f"Weather: update {k}"
+            self.farm.publish(self.pick_feed(k), f"u{k}", title)
+            time.sleep(0.05)
+
+    def start(self) -> None:
+        """Begin publishing."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop publishing and wait for the thread (safe to call twice, or before start)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 @contextmanager
 def running_farm() -> Iterator[FeedFarm]:
     """Serve a FeedFarm for the duration of the block."""

@@ -6,7 +6,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +17,7 @@ from monitor.store.db import Database
 from monitor.store.models import Article, Delivery, RoutedItem
 from tests.service.support import (
     Monitor,
+    Publisher,
     article_links,
     delivery_id,
     running_farm,
@@ -39,19 +39,9 @@ def test_sigkill_ten_times_loses_nothing_and_duplicates_keep_their_id(tmp_path: 
             farm.publish(n, f"s{n}", f"Hostages: opening story {n}")
         config = write_config(tmp_path, db_url, [farm.url(n) for n in range(FEEDS)], interval="1s",
                               smtp_port=smtp.port)
-        published = threading.Event()
-
-        def publisher() -> None:
-            # New items keep arriving while the service is killed and restarted; half are routed.
-            k = 0
-            while not published.is_set():
-                k += 1
-                title = f"Hostages: update {k}" if k % 2 else f"Weather: update {k}"
-                farm.publish(rng.randrange(FEEDS), f"u{k}", title)
-                time.sleep(0.05)
-
-        thread = threading.Thread(target=publisher, daemon=True)
-        thread.start()
+        # New items keep arriving while the service is killed and restarted; half are routed.
+        publisher = Publisher(farm, lambda _k: rng.randrange(FEEDS))
+        publisher.start()
         try:
             for round_ in range(KILLS):
                 monitor = Monitor(config, tmp_path / f"run-{round_}.log", tick="0.3s")
@@ -64,8 +54,7 @@ def test_sigkill_ten_times_loses_nothing_and_duplicates_keep_their_id(tmp_path: 
                 finally:
                     monitor.kill()
         finally:
-            published.set()
-            thread.join()
+            publisher.stop()
         # Restart once more and let it finish: every feed polled with its final content, all due sent.
         final = subprocess.run([sys.executable, "-m", "monitor", "run", "--once", "--config", str(config)],
                                capture_output=True, text=True, timeout=120, check=False)
