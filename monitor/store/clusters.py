@@ -46,6 +46,7 @@ _M1, _M2, _M3 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
 _BIN_BITS = BINS.bit_length() - 1
 _VALUE_MASK = (1 << (64 - _BIN_BITS)) - 1
 _EMPTY = -1
+_CLUSTER_KEYS = cast(Table, ClusterKey.__table__)
 
 
 def _fold(text: str) -> str:
@@ -174,7 +175,8 @@ def find_clusters(
     if all_keys:
         # Keys alone (a primary-key range lookup); joining articles here lets SQLite's planner
         # scan every recent article instead. The window is applied to the few candidates below.
-        for key, article_id in select_by_keys(session, "cluster_keys", ("key", "article_id"), "key", all_keys):
+        found = select_by_keys(session, _CLUSTER_KEYS, ("key", "article_id"), "key", all_keys)
+        for key, article_id in found:
             stored.setdefault(int(key), []).append(str(article_id))
     candidate_ids = {a for lst in stored.values() for a in lst} - ids
     known: dict[str, tuple[frozenset[int], str]] = {}
@@ -224,7 +226,7 @@ def index_clusters(session: Session, prints: dict[str, Fingerprint], *, reindex:
         # An updated article is re-indexed from scratch: its old keys describe its old text.
         session.execute(delete(ClusterKey).where(ClusterKey.article_id.in_(list(reindex))))
     key_rows = [(key, article_id) for article_id, fp in prints.items() for key in set(fp.keys)]
-    insert_many(session, cast(Table, ClusterKey.__table__), ("key", "article_id"), key_rows)
+    insert_many(session, _CLUSTER_KEYS, ("key", "article_id"), key_rows)
 
 
 def routed_in_cluster(session: Session, cluster_id: str, article_id: str) -> set[tuple[str, str, str]]:

@@ -64,7 +64,7 @@ _PG_ARRAY_TYPES: dict[type, str] = {int: "bigint", str: "text"}
 
 
 def select_by_keys(
-    session: Session, table: str, columns: Sequence[str], key_column: str, keys: Sequence[int]
+    session: Session, table: Table, columns: Sequence[str], key_column: str, keys: Sequence[int]
 ) -> list[tuple[Any, ...]]:
     """Rows whose integer `key_column` is one of `keys`, with the keys bound as one parameter.
 
@@ -83,10 +83,10 @@ def select_by_keys(
         # by anywhere near that many articles in the window.
         sql = (
             f"SELECT found.* FROM unnest(%s::bigint[]) AS wanted(k) CROSS JOIN LATERAL "
-            f"(SELECT {names} FROM {table} WHERE {key_column} = wanted.k LIMIT 1000) AS found"
+            f"(SELECT {names} FROM {table.name} WHERE {key_column} = wanted.k LIMIT 1000) AS found"
         )
         return [tuple(row) for row in connection.exec_driver_sql(sql, (list(keys),))]
-    sql = f"SELECT {names} FROM {table} WHERE {key_column} IN (SELECT value FROM json_each(?))"
+    sql = f"SELECT {names} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
     return [tuple(row) for row in connection.exec_driver_sql(sql, (json.dumps(list(keys)),))]
 
 
