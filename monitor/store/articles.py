@@ -20,6 +20,7 @@ from monitor.store.clusters import (
     cluster_text,
     find_clusters,
     index_clusters,
+    stored_band_keys,
 )
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import MatchRow, Sighting
@@ -70,7 +71,10 @@ def save_articles(
             old_cluster[article_id] = row.cluster_id
     clusters: dict[str, ClusterResult] = {}
     prints: dict[str, Fingerprint] = {}
+    stale_keys: dict[str, tuple[int, ...]] = {}
     if cluster and changes:
+        # An updated article is re-indexed from scratch: its old keys describe its old text (still stored).
+        stale_keys = stored_band_keys(session, [c.article.id for c in changes if not c.is_new])
         # Clusters are found before the rows are written, so each row is written once, cluster included.
         clusters, prints = find_clusters(
             session,
@@ -98,7 +102,7 @@ def save_articles(
             [_updated_values(c, now, old_cluster[c.article.id]) for c in updated],
         )
     if prints:
-        index_clusters(session, prints, reindex=[c.article.id for c in updated])
+        index_clusters(session, prints, stale=stale_keys)
     # One cached statement run for many rows: a multi-row VALUES is compiled anew for every row count.
     dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(

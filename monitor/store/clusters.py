@@ -12,12 +12,12 @@ import hashlib
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Article, ClusterKey, Feed, RoutedItem, Sighting
@@ -149,16 +149,6 @@ class ClusterResult:
     similarity: float
 
 
-def assign_clusters(session: Session, items: Sequence[ClusterInput], now: datetime) -> dict[str, ClusterResult]:
-    """Give each article a cluster (an existing one when a near-duplicate exists) and index its band keys.
-
-    The articles must already be flushed. Articles of the same batch see each other.
-    """
-    results, prints = find_clusters(session, items, now)
-    index_clusters(session, prints, reindex=[item.article_id for item in items])
-    return results
-
-
 def find_clusters(
     session: Session, items: Sequence[ClusterInput], now: datetime
 ) -> tuple[dict[str, ClusterResult], dict[str, Fingerprint]]:
@@ -220,13 +210,33 @@ def find_clusters(
     return results, prints
 
 
-def index_clusters(session: Session, prints: dict[str, Fingerprint], *, reindex: Sequence[str]) -> None:
-    """Store the band keys of stored articles; those in `reindex` lose their old keys first."""
-    if reindex:
-        # An updated article is re-indexed from scratch: its old keys describe its old text.
-        session.execute(delete(ClusterKey).where(ClusterKey.article_id.in_(list(reindex))))
+def index_clusters(
+    session: Session, prints: Mapping[str, Fingerprint], *, stale: Mapping[str, Sequence[int]] | None = None
+) -> None:
+    """Store the band keys of stored articles, after deleting `stale` keys (an updated article's old ones)."""
+    if stale:
+        delete_band_keys(session, stale)
     key_rows = [(key, article_id) for article_id, fp in prints.items() for key in set(fp.keys)]
     insert_many(session, _CLUSTER_KEYS, ("key", "article_id"), key_rows)
+
+
+def stored_band_keys(session: Session, article_ids: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """The band keys that were indexed for stored articles, recomputed from their stored text."""
+    if not article_ids:
+        return {}
+    rows = session.execute(
+        select(Article.id, Article.title, Article.summary_text, Article.content_text)
+        .where(Article.id.in_(list(article_ids)))
+    )
+    return {row.id: fingerprint(cluster_text(row.title, row.summary_text, row.content_text)).keys for row in rows}
+
+
+def delete_band_keys(session: Session, keys: Mapping[str, Sequence[int]]) -> None:
+    """Delete articles' band keys (by article id), each by its primary key."""
+    rows = [{"k": key, "a": article_id} for article_id, article_keys in keys.items() for key in set(article_keys)]
+    if rows:
+        table = _CLUSTER_KEYS
+        session.execute(delete(table).where(table.c.key == bindparam("k"), table.c.article_id == bindparam("a")), rows)
 
 
 def routed_in_cluster(session: Session, cluster_id: str, article_id: str) -> set[tuple[str, str, str]]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from monitor.store.clusters import delete_band_keys, stored_band_keys
 from monitor.store.db import Database
 from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, Sighting
 
@@ -34,6 +35,8 @@ def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
             session.execute(delete(RoutedItem).where(RoutedItem.article_id.in_(doomed)))
             session.execute(delete(MatchRow).where(MatchRow.article_id.in_(doomed)))
             session.execute(delete(Sighting).where(Sighting.article_id.in_(doomed)))
+            # Band keys carry no foreign key (ingest writes ~16 per article): delete them by primary key.
+            delete_band_keys(session, stored_band_keys(session, doomed))
             session.execute(delete(Article).where(Article.id.in_(doomed)))
             removed["articles"] += len(doomed)
     with db.transaction() as session:

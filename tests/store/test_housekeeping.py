@@ -1,0 +1,61 @@
+"""Retention and the cluster-key migration: nothing an article owned outlives it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic import command
+from sqlalchemy import select, text
+
+from monitor.store.articles import save_articles
+from monitor.store.db import Database
+from monitor.store.housekeeping import purge_older_than
+from monitor.store.migrate import alembic_config, head_revision, upgrade
+from monitor.store.models import Article, ClusterKey, Sighting
+from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
+from tests.ingest.test_clusters import story
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def _keys(db: Database) -> dict[str, int]:
+    with db.sessions() as session:
+        counts: dict[str, int] = {}
+        for article_id in session.scalars(select(ClusterKey.article_id)):
+            counts[article_id] = counts.get(article_id, 0) + 1
+        return counts
+
+
+def test_purge_deletes_old_articles_with_their_sightings_and_band_keys(db: Database) -> None:
+    with db.transaction() as session:
+        save_articles(session, "f", [story("old", WIRE_TITLE, WIRE)], NOW - timedelta(days=100))
+        save_articles(session, "f", [story("new", OTHER_TITLE, OTHER)], NOW)
+    assert set(_keys(db)) == {"old", "new"}
+    removed = purge_older_than(db, NOW - timedelta(days=90))
+    assert removed["articles"] == 1
+    with db.sessions() as session:
+        assert list(session.scalars(select(Article.id))) == ["new"]
+        assert list(session.scalars(select(Sighting.article_id))) == ["new"]
+    assert set(_keys(db)) == {"new"}, "the purged article's band keys went with it"
+
+
+def test_cluster_key_migration_keeps_the_keys(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        upgrade(db, "0003")
+        with db.transaction() as session:  # the same columns in both layouts
+            save_articles(session, "f", [story("a", WIRE_TITLE, WIRE)], NOW)
+        before = _keys(db)
+        assert before["a"] > 0
+        assert upgrade(db) == head_revision(db)
+        assert _keys(db) == before
+        # No foreign key any more: a key whose article is gone is allowed (and harmless).
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO cluster_keys (key, article_id) VALUES (9, 'gone')"))
+        cfg = alembic_config(db)
+        with db.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0003")
+        assert _keys(db) == before, "the downgrade keeps keys whose article exists"
+    finally:
+        db.dispose()
