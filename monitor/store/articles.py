@@ -24,6 +24,7 @@ from monitor.store.clusters import (
 )
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import MatchRow, Sighting
+from monitor.store.sql import insert_new
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _MATCHES = cast(Table, MatchRow.__table__)
@@ -94,7 +95,13 @@ def save_articles(
         ]
     new_rows = [_row(c, feed_id, now) for c in changes if c.is_new]
     if new_rows:
-        session.execute(insert(_ARTICLES), new_rows)
+        inserted = {key for (key,) in insert_new(session, _ARTICLES, new_rows, conflict=["id"])}
+        if len(inserted) < len(new_rows):
+            # Another writer (a process polling another feed that carries the same story) stored these
+            # since we looked; its transaction matches and routes them. Ours records the sighting only.
+            lost = {row["id"] for row in new_rows} - inserted
+            changes = [c for c in changes if c.article.id not in lost]
+            prints = {i: fp for i, fp in prints.items() if i not in lost}
     updated = [c for c in changes if not c.is_new]
     if updated:
         session.execute(

@@ -25,16 +25,23 @@ def _insert_ignore_stmt(dialect: str, table: Table, conflict: tuple[str, ...]) -
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]) -> int:
     """Insert rows, skipping those that collide on the `conflict` columns; returns rows inserted."""
+    return len(insert_new(session, table, rows, conflict=conflict))
+
+
+def insert_new(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Insert rows, skipping those that collide on the `conflict` columns; returns the inserted rows' keys."""
     if not rows:
-        return 0
+        return []
     stmt = _insert_ignore_stmt(session.get_bind().dialect.name, table, tuple(conflict))
     # One single-row statement (compiled once, then cached), run for all rows: SQLAlchemy's
     # "insertmanyvalues" batches it into multi-row INSERTs, and RETURNING yields exactly the
     # inserted rows (rowcount is unreliable for these: -1 with psycopg). A `.values(rows)` statement
     # would instead be compiled anew for every distinct number of rows.
     if len(rows) == 1:
-        return len(session.execute(stmt, dict(rows[0])).all())
-    return len(session.execute(stmt, list(rows)).all())
+        return [tuple(row) for row in session.execute(stmt, dict(rows[0]))]
+    return [tuple(row) for row in session.execute(stmt, list(rows))]
 
 
 def insert_many(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
