@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.match.types import Highlight, Match
@@ -24,7 +23,7 @@ from monitor.store.clusters import (
 )
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import MatchRow, Sighting
-from monitor.store.sql import insert_new
+from monitor.store.sql import insert_many, insert_new
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _MATCHES = cast(Table, MatchRow.__table__)
@@ -110,11 +109,9 @@ def save_articles(
         )
     if prints:
         index_clusters(session, prints, stale=stale_keys)
-    # One cached statement run for many rows: a multi-row VALUES is compiled anew for every row count.
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(_SIGHTINGS).on_conflict_do_nothing(index_elements=["article_id", "feed_id"]),
-        [{"article_id": i, "feed_id": feed_id, "first_seen_at": now, "last_seen_at": now} for i in unique],
+    insert_many(
+        session, _SIGHTINGS, ("article_id", "feed_id", "first_seen_at", "last_seen_at"),
+        [(i, feed_id, now, now) for i in unique], skip_conflicts_on=("article_id", "feed_id"),
     )
     return changes
 

@@ -31,6 +31,9 @@ def test_purge_deletes_old_articles_with_their_sightings_and_band_keys(db: Datab
         save_articles(session, "f", [story("old", WIRE_TITLE, WIRE)], NOW - timedelta(days=100))
         save_articles(session, "f", [story("new", OTHER_TITLE, OTHER)], NOW)
     assert set(_keys(db)) == {"old", "new"}
+    with db.sessions() as session:  # sightings are written through the driver: times must read back as written
+        seen = {s.article_id: (s.first_seen_at, s.last_seen_at) for s in session.scalars(select(Sighting))}
+    assert seen == {"old": (NOW - timedelta(days=100),) * 2, "new": (NOW,) * 2}
     removed = purge_older_than(db, NOW - timedelta(days=90))
     assert removed["articles"] == 1
     with db.sessions() as session:
