@@ -154,9 +154,26 @@ class SmtpTransport:
         s = self.settings
         timeout = s.timeout.total_seconds()
         context = self._ssl_context or ssl.create_default_context()
+        where = f"{s.host}:{s.port}"
         if s.tls:
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
-        smtp = smtplib.SMTP(s.host, s.port, timeout=timeout)
+            try:
+                return smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
+            except ssl.SSLError as exc:
+                if exc.reason != "WRONG_VERSION_NUMBER":
+                    raise
+                # The server answered in plain text: a STARTTLS or plain port (587, 25) given as implicit TLS.
+                raise DeliveryError(
+                    f"SMTP {where}: the server does not speak TLS on connect; for a STARTTLS port (usually "
+                    "587) set email.smtp.tls: false and starttls: true", permanent=True,
+                ) from exc
+        try:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=timeout)
+        except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:
+            # An implicit-TLS port (465) waits for our TLS handshake and never sends the SMTP greeting.
+            raise DeliveryError(
+                f"SMTP {where}: no SMTP greeting within {timeout:g}s ({exc}); if this port expects implicit "
+                "TLS (usually 465), set email.smtp.tls: true", permanent=False,
+            ) from exc
         if s.starttls:
             try:
                 smtp.ehlo()
