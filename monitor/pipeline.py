@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
@@ -327,25 +328,43 @@ class FeedPoller:
             pending = pending[len(reports):]
 
     def _write_transaction(self, items: list[Fetched]) -> list[FeedReport]:
-        """Refresh feeds from the front of `items` in one transaction (as many as the time budget allows)."""
+        """Refresh feeds from the front of `items` in one transaction (as many as the time budget allows).
+
+        Feeds are stored without savepoints first (a savepoint, its release and a feed-row UPDATE of
+        its own cost each feed two or three round trips); should one feed fail to store, that
+        transaction is rolled back and the same feeds are stored again, each in its own savepoint,
+        so that only the failing feed fails.
+        """
+        try:
+            return self._write_transaction_with(items, isolated=False)
+        except _StoreFailed as failed:
+            log.info("feed_batch_isolating feeds=%d feed_id=%s error=%r", len(items), failed.feed_id, failed.__cause__)
+            return self._write_transaction_with(items, isolated=True)
+
+    def _write_transaction_with(self, items: list[Fetched], *, isolated: bool) -> list[FeedReport]:
         started = time.monotonic()
         reports: list[FeedReport] = []
         with self.db.transaction() as session:
             begin_writes(session, cast(Table, FeedRow.__table__))
             rows = self.feeds.load_in(session, [feed.id for feed, _, _ in items])  # held for record_in
-            for feed, result, parsed in items:
-                reports.append(self._refresh_in(session, feed, result, parsed))
-                if time.monotonic() - started > WRITE_BUDGET:
-                    break
+            # The feed rows' changes are flushed together at commit (one executemany), not one by one
+            # before each query.
+            with session.no_autoflush:
+                for feed, result, parsed in items:
+                    reports.append(self._refresh_in(session, feed, result, parsed, isolated=isolated))
+                    if time.monotonic() - started > WRITE_BUDGET:
+                        break
             del rows
         return reports
 
     def _refresh_in(
-        self, session: Session, feed: ClaimedFeed, result: FetchResult | Exception, pre_parsed: Parsed = None
+        self, session: Session, feed: ClaimedFeed, result: FetchResult | Exception, pre_parsed: Parsed = None,
+        *, isolated: bool = True,
     ) -> FeedReport:
         """One feed's refresh inside the caller's transaction: parse, store, match, route, record.
 
-        Storing runs in a savepoint: a failure rolls back this feed's writes only and is recorded as its error.
+        `isolated`: storing runs in a savepoint, and a failure rolls back this feed's writes only and
+        is recorded as its error. Otherwise a failure raises `_StoreFailed` (the caller rolls back).
         """
         runtime = self.runtime()
         now = self.clock()
@@ -386,12 +405,14 @@ class FeedPoller:
         source = config_feed.name if config_feed and config_feed.name else parsed.title or ""
         tags = frozenset(config_feed.tags) if config_feed else frozenset()
         try:
-            with session.begin_nested():
+            with session.begin_nested() if isolated else nullcontext():
                 self._store_in(session, runtime, feed.id, parsed, fingerprints, source, tags, now, report)
                 self.feeds.record_in(session, feed.id, self.owner, outcome, now)
         except (OperationalError, InterfaceError):
             raise  # the database's trouble, not this feed's: the transaction fails
         except Exception as exc:
+            if not isolated:
+                raise _StoreFailed(feed.id) from exc
             return self._record_error_in(session, feed, exc, now, interval, max_interval, status=result.status)
         return report
 
@@ -463,6 +484,14 @@ class FeedPoller:
         self.feeds.record_in(session, feed.id, self.owner, outcome, now)
         return FeedReport(feed.id, status, outcome.next_poll_at, error_kind=kind, error_message=message)
 
+
+
+class _StoreFailed(Exception):
+    """A feed failed to store in a transaction without savepoints: roll back, then store feeds one savepoint each."""
+
+    def __init__(self, feed_id: str) -> None:
+        super().__init__(feed_id)
+        self.feed_id = feed_id
 
 
 @dataclass(slots=True)
