@@ -29,6 +29,9 @@ class Article:
     language: str | None
     content_hash: str
 
+    def __post_init__(self) -> None:
+        _drop_nul(self)
+
     @property
     def body_text(self) -> str:
         """Summary and content as one plain text, without repeating a summary the content contains."""
@@ -49,3 +52,15 @@ class ParsedFeed:
     ttl_minutes: int | None
     articles: tuple[Article, ...]
     bozo_message: str | None = None
+
+    def __post_init__(self) -> None:
+        _drop_nul(self)
+
+
+def _drop_nul(record: Article | ParsedFeed) -> None:
+    # A NUL reaches the text from a raw 0x00 or a `&#0;` that feedparser's loose parser decodes;
+    # PostgreSQL text cannot hold one (the whole feed would fail to store, poll after poll).
+    for name in record.__slots__:
+        value = getattr(record, name)
+        if isinstance(value, str) and "\x00" in value:
+            object.__setattr__(record, name, value.replace("\x00", ""))

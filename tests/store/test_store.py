@@ -12,6 +12,7 @@ from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository, PollOutcome
 from monitor.store.migrate import current_revision, head_revision, upgrade
+from monitor.store.models import Article as ArticleRow
 from monitor.store.outbox import Outbox, add_routed_items
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -135,3 +136,24 @@ def test_models_and_migrations_agree(db: Database) -> None:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_nul_characters_never_reach_the_database(db: Database) -> None:
+    # XML forbids NUL, but a raw 0x00 or `&#0;` gets through feedparser's loose parser, and
+    # PostgreSQL text cannot hold one: the feed would fail to store on every poll.
+    from monitor.parse import parse_feed
+
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire&#0;</title><item>'
+        b"<title>Kalin&#0; meets Bar</title><description>talks\x00 in Ankara</description>"
+        b"<author>desk\x00@news.test</author><guid>nul-1</guid></item></channel></rss>"
+    )
+    parsed = parse_feed(body, base_url="https://news.test/feed.xml")
+    assert parsed.title == "Wire"
+    [entry] = parsed.articles
+    assert (entry.title, entry.summary_text) == ("Kalin meets Bar", "talks in Ankara")
+    with db.transaction() as session:
+        assert [c.article.id for c in save_articles(session, "f", parsed.articles, NOW)] == [entry.id]
+    with db.sessions() as session:
+        stored = session.get(ArticleRow, entry.id)
+        assert stored is not None and stored.title == "Kalin meets Bar"
