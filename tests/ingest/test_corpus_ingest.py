@@ -1,10 +1,9 @@
-"""feedparser's test corpus through the ingest path: parse -> save_articles -> match, into SQLite."""
+"""feedparser's test corpus through the ingest path: parse -> save_articles -> match, into SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +27,7 @@ DANGEROUS = re.compile(r"<script|<form|<iframe|javascript:|\son[a-z]+\s*=", re.I
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"feedparser test corpus not found at {CORPUS}")
 
 
-def test_every_corpus_feed_is_stored_and_matched_and_nothing_dangerous_is_stored(tmp_path: Path) -> None:
+def test_every_corpus_feed_is_stored_and_matched_and_nothing_dangerous_is_stored(database_url: str) -> None:
     matcher = CompiledWatchlists.compile({
         "corpus": WatchlistConfig.model_validate({
             "name": "corpus",
@@ -36,7 +35,7 @@ def test_every_corpus_feed_is_stored_and_matched_and_nothing_dangerous_is_stored
             "topics": [{"id": "any", "name": "any", "query": "(feed OR entry OR title) AND NOT zzzz"}],
         })
     })
-    db = Database(f"sqlite:///{tmp_path / 'corpus.db'}")
+    db = Database(database_url)
     upgrade(db)
     files = sorted(CORPUS.rglob("*.xml"))
     failures: list[str] = []
@@ -76,6 +75,7 @@ def test_every_corpus_feed_is_stored_and_matched_and_nothing_dangerous_is_stored
                     failures.append(f"{feed_id}: stored HTML contains {m.group(0)!r}: {value[:120]!r}")
             if "<script" in title.lower():
                 failures.append(f"{feed_id}: stored title contains <script")
+    db.dispose()
     assert not failures, "\n".join(failures[:20])
     assert entries > 1000
     # Few corpus entries have a guid or a link, and many share one ("http://example.com/..."): those
