@@ -54,8 +54,22 @@ def postgres_or_skip() -> str:
     return f"{base}/{name}"
 
 
+def create_postgres_from_template(template_url: str) -> str:
+    """A new PostgreSQL database copied from a database made by postgres_or_skip; drop it with drop_postgres.
+
+    PostgreSQL refuses to copy a template that has open connections: dispose of its engines first.
+    """
+    import psycopg
+
+    template = template_url.rsplit("/", 1)[1]
+    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_ADMIN or "", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return f"{template_url.rsplit('/', 1)[0]}/{name}"
+
+
 def drop_postgres(url: str) -> None:
-    """Drop a database made by postgres_or_skip."""
+    """Drop a database made by postgres_or_skip or create_postgres_from_template."""
     import psycopg
 
     name = url.rsplit("/", 1)[1]

@@ -38,7 +38,7 @@ def backtest(config: Config, db: Database, query: str, *, days: int) -> Iterator
     since = datetime.now(UTC) - timedelta(days=days)
     with db.sessions() as session:
         rows = session.scalars(
-            select(Article).where(Article.first_seen_at >= since).order_by(Article.published_at.desc())
+            select(Article).where(Article.first_seen_at >= since).order_by(Article.published_at.desc(), Article.id)
             .execution_options(yield_per=500)
         )
         for row in rows:

@@ -154,7 +154,10 @@ class Dashboard:
             seen = session.execute(
                 select(Sighting.feed_id, Sighting.first_seen_at).where(Sighting.first_seen_at >= since)
             ).all()
-            rows = session.scalars(select(Feed)).all()
+            # In id order: sort_feeds is stable, so feeds that tie on the sort key stay in id order. Without
+            # it ties came in storage order, which differs between backends and, on PostgreSQL, changes
+            # whenever a poll updates a feed row (pages of /api/feeds could overlap or skip feeds).
+            rows = session.scalars(select(Feed).order_by(Feed.id)).all()
         series: dict[str, Counter[date]] = defaultdict(Counter)
         week: Counter[str] = Counter()
         for feed_id, first_seen in seen:
@@ -210,14 +213,16 @@ class Dashboard:
 
     def match_facets(self) -> tuple[list[str], list[tuple[str, str]], list[str]]:
         """Watchlists, (watchlist, entry) pairs and feed ids that occur, for the filter drop-downs."""
+        # Sorted in Python, like the watchlists: ORDER BY on text follows the database's collation, and a
+        # PostgreSQL database created with a linguistic one (en_US: case and punctuation count only on ties)
+        # ordered ids differently from SQLite's code-point order.
         with self.db.sessions() as session:
-            entries = session.execute(
-                select(MatchRow.watchlist, MatchRow.entry_id).distinct().order_by(MatchRow.watchlist,
-                                                                                   MatchRow.entry_id)
-            ).all()
-            feeds = list(session.scalars(select(Feed.id).order_by(Feed.id)))
+            entries = sorted((str(w), str(e)) for w, e in session.execute(
+                select(MatchRow.watchlist, MatchRow.entry_id).distinct()
+            ).all())
+            feeds = sorted(session.scalars(select(Feed.id)))
         watchlists = sorted({w for w, _ in entries})
-        return watchlists, [(w, e) for w, e in entries], feeds
+        return watchlists, entries, feeds
 
     def articles(self, *, limit: int = 50, offset: int = 0) -> tuple[list[tuple[Article, int]], int]:
         """Articles newest first with their match counts; one page and the total."""
@@ -251,13 +256,13 @@ class Dashboard:
                     select(Sighting.feed_id, Feed.name, Feed.title, Sighting.first_seen_at)
                     .outerjoin(Feed, Feed.id == Sighting.feed_id)
                     .where(Sighting.article_id == article_id)
-                    .order_by(Sighting.first_seen_at)
+                    .order_by(Sighting.first_seen_at, Sighting.feed_id)
                 ).all()
             ]
             deliveries = list(session.scalars(
                 select(Delivery).where(
                     Delivery.id.in_(select(RoutedItem.delivery_id).where(RoutedItem.article_id == article_id))
-                ).order_by(Delivery.created_at)
+                ).order_by(Delivery.created_at, Delivery.id)
             ))
         return ArticleDetail(article, matches, sightings, deliveries)
 

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from monitor.config import load_config
@@ -60,12 +61,17 @@ def hostile_feeds_available() -> bool:
     return all((SANITIZE / name).is_file() for name in HOSTILE_FEEDS)
 
 
-def seed(directory: Path) -> Seeded:
-    """Copy the demo configuration, add the hostile feeds, run one cycle, and fail one delivery."""
+def seed(directory: Path, database_url: str | None = None) -> Seeded:
+    """Copy the demo configuration, add the hostile feeds, run one cycle, and fail one delivery.
+
+    The database is a SQLite file in `directory` unless `database_url` names another (an empty
+    PostgreSQL database, say); the service migrates it and runs the same demo cycle into it.
+    """
     config_dir = directory / "config"
     shutil.copytree(ROOT / "config", config_dir)
-    database_url = f"sqlite:///{directory / 'monitor.db'}"
+    database_url = database_url or f"sqlite:///{directory / 'monitor.db'}"
     monitor_yaml = (config_dir / "monitor.yaml").read_text(encoding="utf-8")
+    assert "sqlite:///var/monitor.db" in monitor_yaml, "config/monitor.yaml no longer names the demo database"
     monitor_yaml = monitor_yaml.replace("sqlite:///var/monitor.db", database_url)
     monitor_yaml = monitor_yaml.replace("outbox_dir: var/outbox", f"outbox_dir: {directory / 'outbox'}")
     (config_dir / "monitor.yaml").write_text(monitor_yaml, encoding="utf-8")
@@ -97,3 +103,10 @@ def seed(directory: Path) -> Seeded:
         db.dispose()
     config = load_config(config_dir, env).config
     return Seeded(config_dir, config, database_url, failed_id, tuple(hostile))
+
+
+# Runs a test that reads the seeded data once per backend, so the dashboard's SQL is checked on both:
+# `pytestmark = BOTH_BACKENDS` in a module, or `@BOTH_BACKENDS` on a test (the `seeded` fixture's parameter).
+BOTH_BACKENDS = pytest.mark.parametrize(
+    "seeded", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)

@@ -7,9 +7,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
-from tests.web.seed import Seeded
+from tests.web.seed import BOTH_BACKENDS, Seeded
 
 
+@BOTH_BACKENDS
 def test_healthz_reports_database_and_poll_age(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -28,6 +29,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(seeded: Seeded, tmp_pat
     assert response.json() == {"status": "error", "database": "unreachable"}
 
 
+@BOTH_BACKENDS
 def test_metrics_parse_and_reflect_the_database(client: TestClient) -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
@@ -50,6 +52,7 @@ def test_metrics_parse_and_reflect_the_database(client: TestClient) -> None:
     assert sum(matches.values()) == client.get("/api/matches?limit=1").json()["total"]
 
 
+@BOTH_BACKENDS
 def test_metrics_follow_the_database_at_scrape_time(client: TestClient, db: Database, seeded: Seeded) -> None:
     from datetime import UTC, datetime
 

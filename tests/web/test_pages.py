@@ -10,7 +10,9 @@ from sqlalchemy import select
 from monitor.store.db import Database
 from monitor.store.models import Delivery, MatchRow
 from monitor.web.auth import CONTENT_SECURITY_POLICY, CSRF_COOKIE, CSRF_FIELD
-from tests.web.seed import FAILED_ERROR, Seeded
+from tests.web.seed import BOTH_BACKENDS, FAILED_ERROR, Seeded
+
+pytestmark = BOTH_BACKENDS
 
 PAGES = ["/", "/feeds", "/matches", "/articles", "/deliveries", "/query", "/query?q=hostages", "/login"]
 
