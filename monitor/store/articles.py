@@ -92,7 +92,7 @@ def save_articles(
         changes = [
             ArticleChange(c.article, c.is_new, c.published_at, clusters[c.article.id]) for c in changes
         ]
-    new_rows = [_row(c, feed_id, now) for c in changes if c.is_new]
+    new_rows = [_row(c, feed_id, now, prints.get(c.article.id)) for c in changes if c.is_new]
     if new_rows:
         inserted = {key for (key,) in insert_new(session, _ARTICLES, new_rows, conflict=["id"])}
         if len(inserted) < len(new_rows):
@@ -105,7 +105,7 @@ def save_articles(
     if updated:
         session.execute(
             update(_ARTICLES).where(_ARTICLES.c.id == bindparam("b_id")),
-            [_updated_values(c, now, old_cluster[c.article.id]) for c in updated],
+            [_updated_values(c, now, old_cluster[c.article.id], prints.get(c.article.id)) for c in updated],
         )
     if prints:
         index_clusters(session, prints, stale=stale_keys)
@@ -116,24 +116,27 @@ def save_articles(
     return changes
 
 
-def _row(change: ArticleChange, feed_id: str, now: datetime) -> dict[str, Any]:
+def _row(change: ArticleChange, feed_id: str, now: datetime, fp: Fingerprint | None) -> dict[str, Any]:
     a = change.article
     return {
         "id": a.id, "guid": a.guid, "url": a.url, "title": a.title, "summary_html": a.summary_html,
         "content_html": a.content_html, "summary_text": a.summary_text, "content_text": a.content_text,
         "author": a.author, "language": a.language, "published_at": change.published_at, "first_seen_at": now,
         "updated_at": now, "content_hash": a.content_hash, "first_feed_id": feed_id,
-        "cluster_id": change.cluster.cluster_id if change.cluster else None,
+        "cluster_id": change.cluster.cluster_id if change.cluster else None, "minhash": fp.minhash if fp else None,
     }
 
 
-def _updated_values(change: ArticleChange, now: datetime, cluster_id: str | None) -> dict[str, Any]:
+def _updated_values(
+    change: ArticleChange, now: datetime, cluster_id: str | None, fp: Fingerprint | None
+) -> dict[str, Any]:
     a = change.article
     return {
         "b_id": a.id, "url": a.url, "title": a.title, "author": a.author, "summary_html": a.summary_html,
         "content_html": a.content_html, "summary_text": a.summary_text, "content_text": a.content_text,
         "language": a.language, "content_hash": a.content_hash, "updated_at": now,
         "cluster_id": change.cluster.cluster_id if change.cluster else cluster_id,
+        "minhash": fp.minhash if fp else None,
     }
 
 

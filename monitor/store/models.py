@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -103,6 +104,9 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     first_feed_id: Mapped[str | None] = mapped_column(String(200))
     cluster_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The MinHash signature of its cluster text (32 packed values): candidates are screened with it
+    # before their text is read (see monitor/store/clusters.py, PREFILTER). None for short texts.
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Sighting(Base):

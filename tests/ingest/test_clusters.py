@@ -6,14 +6,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
 from monitor.parse import parse_feed
 from monitor.parse.article import Article
 from monitor.store.articles import save_articles
 from monitor.store.clusters import (
+    PREFILTER,
     THRESHOLD,
     band_keys,
     cluster_feeds,
     cluster_text,
+    estimated_similarity,
+    fingerprint,
     jaccard,
     shingles,
     signature,
@@ -63,6 +68,30 @@ def test_thresholds_separate_the_examples() -> None:
     wire, update, other = story("a", WIRE_TITLE, WIRE), story("b", UPDATE_TITLE, UPDATE), story("c", OTHER_TITLE, OTHER)
     assert similarity(wire, update) >= THRESHOLD + 0.1, "an update with one paragraph rewritten"
     assert similarity(wire, other) < 0.1, "two stories on the same topic share only stock phrases"
+
+
+def test_signatures_screen_candidates_like_the_exact_similarity() -> None:
+    def print_of(a: Article) -> bytes:
+        fp = fingerprint(cluster_text(a.title, a.summary_text, a.content_text))
+        assert fp.minhash is not None
+        return fp.minhash
+
+    wire, update, other = story("a", WIRE_TITLE, WIRE), story("b", UPDATE_TITLE, UPDATE), story("c", OTHER_TITLE, OTHER)
+    assert estimated_similarity(print_of(wire), print_of(wire)) == 1.0
+    assert estimated_similarity(print_of(wire), print_of(update)) >= PREFILTER, "the update stays a candidate"
+    assert estimated_similarity(print_of(wire), print_of(other)) < PREFILTER, "the other story is screened out"
+    assert fingerprint("too short to cluster").minhash is None
+
+
+def test_articles_stored_without_a_signature_are_still_compared(db: Database) -> None:
+    with db.transaction() as session:
+        save_articles(session, "wire", [story("wire", WIRE_TITLE, WIRE)], NOW)
+    with db.transaction() as session:
+        assert session.get(ArticleRow, "wire").minhash is not None  # type: ignore[union-attr]
+        session.execute(update(ArticleRow).values(minhash=None))  # as stored before migration 0005
+    with db.transaction() as session:
+        save_articles(session, "paper", [story("update", UPDATE_TITLE, UPDATE)], NOW + timedelta(hours=2))
+    assert clusters(db)["update"] == "wire"
 
 
 def test_identical_wire_copy_in_two_feeds_is_one_cluster(db: Database) -> None:
