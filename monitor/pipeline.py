@@ -6,16 +6,13 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import signal
 import socket
-import threading
 import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -30,9 +27,11 @@ from monitor.match.types import Document
 from monitor.parse import parse_feed
 from monitor.parse.article import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
+from monitor.parse_pool import Prepared, prepare_feed, worker_init
+from monitor.poll_report import FeedReport, PollSummary
 from monitor.runtime import Runtime
 from monitor.store.articles import save_articles, save_feed_matches
-from monitor.store.clusters import Fingerprint, cluster_text, fingerprint, routed_in_cluster
+from monitor.store.clusters import Fingerprint, routed_in_cluster
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome
 from monitor.store.models import Article as ArticleRow
@@ -53,69 +52,14 @@ WRITE_BUDGET = 0.25
 """Seconds of storing after which a transaction commits even with feeds left (others wait for its lock)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A parsed feed and its articles' clustering fingerprints (by id), computed off the writer thread."""
-
-    feed: ParsedFeed
-    fingerprints: dict[str, Fingerprint]
-
-
 Parsed = Prepared | ParseError | None
 Fetched = tuple[ClaimedFeed, FetchResult | Exception, Parsed]
 """A claimed feed with its fetch result (or error) and, when parsed off the writer thread, its parse."""
 
 
-def prepare_feed(
-    body: bytes, base_url: str, content_type: str | None, language_hint: str | None
-) -> Prepared | tuple[str, str]:
-    """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process)."""
-    try:
-        feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
-    except ParseError as exc:
-        # ParseError does not survive unpickling (its __init__ takes two arguments): send its fields.
-        return exc.kind, exc.message
-    return Prepared(
-        feed, {a.id: fingerprint(cluster_text(a.title, a.summary_text, a.content_text)) for a in feed.articles}
-    )
-
-
-def _worker_init() -> None:
-    """Set up a parse process: the service owns signals, and a worker never outlives it."""
-    # Ctrl-C reaches the whole process group; the service stops its workers itself, without tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-
-    def watch() -> None:
-        # A killed service (SIGKILL, os._exit) cannot shut the pool down: idle workers would wait
-        # forever, and keep the forkserver alive too (each worker holds its "alive" pipe).
-        # The sentinel is a pipe from the service process itself, so this returns when it dies.
-        if parent is not None:
-            parent.join()
-            os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 def worker_id() -> str:
     """An id for this process in leases: host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class PollSummary:
-    """What one poll tick did."""
-
-    feeds: int = 0
-    ok: int = 0
-    not_modified: int = 0
-    errors: int = 0
-    new_articles: int = 0
-    updated_articles: int = 0
-    matches: int = 0
-    routed: int = 0
-    suppressed: int = 0  # routes skipped because a near-duplicate already reached the subscriber
-    error_kinds: dict[str, int] = field(default_factory=dict)
 
 
 class FeedPoller:
@@ -152,8 +96,8 @@ class FeedPoller:
             try:
                 # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["monitor.pipeline"])
-                self._pool = ProcessPoolExecutor(self.parse_workers, mp_context=context, initializer=_worker_init)
+                context.set_forkserver_preload(["monitor.parse_pool"])
+                self._pool = ProcessPoolExecutor(self.parse_workers, mp_context=context, initializer=worker_init)
             except (OSError, ValueError, ImportError) as exc:  # e.g. no /dev/shm for the pool's semaphores
                 log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
                 self.parse_workers = 0
@@ -485,54 +429,9 @@ class FeedPoller:
         return FeedReport(feed.id, status, outcome.next_poll_at, error_kind=kind, error_message=message)
 
 
-
 class _StoreFailed(Exception):
     """A feed failed to store in a transaction without savepoints: roll back, then store feeds one savepoint each."""
 
     def __init__(self, feed_id: str) -> None:
         super().__init__(feed_id)
         self.feed_id = feed_id
-
-
-@dataclass(slots=True)
-class FeedReport:
-    """What one feed's refresh did; added to the tick's summary and logged once its transaction commits."""
-
-    feed_id: str
-    status: int | None
-    next_poll_at: datetime
-    entries: int = 0
-    unchanged: bool = False
-    new: int = 0
-    updated: int = 0
-    matches: int = 0
-    routed: int = 0
-    suppressed: int = 0
-    error_kind: str | None = None
-    error_message: str | None = None
-
-    def add_to(self, summary: PollSummary) -> None:
-        """Count this feed in the summary and log it."""
-        summary.feeds += 1
-        when = self.next_poll_at.isoformat(timespec="seconds")
-        if self.error_kind is not None:
-            summary.errors += 1
-            summary.error_kinds[self.error_kind] = summary.error_kinds.get(self.error_kind, 0) + 1
-            log.warning(
-                "feed_poll_failed feed_id=%s error_kind=%s status=%s message=%r next_poll_at=%s",
-                self.feed_id, self.error_kind, self.status, self.error_message, when,
-            )
-            return
-        summary.new_articles += self.new
-        summary.updated_articles += self.updated
-        summary.matches += self.matches
-        summary.routed += self.routed
-        summary.suppressed += self.suppressed
-        if self.unchanged:
-            summary.not_modified += 1
-        else:
-            summary.ok += 1
-        log.info(
-            "feed_polled feed_id=%s status=%s unchanged=%s entries=%d new=%d updated=%d next_poll_at=%s",
-            self.feed_id, self.status, self.unchanged, self.entries, self.new, self.updated, when,
-        )

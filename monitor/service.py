@@ -23,7 +23,8 @@ from monitor.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, re
 from monitor.errors import ConfigurationError, MonitorError, StorageError
 from monitor.jobs import Ticks, register_jobs, sync_digest_jobs
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
-from monitor.pipeline import FeedPoller, PollSummary, worker_id
+from monitor.pipeline import FeedPoller, worker_id
+from monitor.poll_report import PollSummary
 from monitor.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository

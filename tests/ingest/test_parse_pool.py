@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from monitor import pipeline
-from monitor.pipeline import FeedPoller, Prepared, prepare_feed
+from monitor.parse_pool import Prepared, prepare_feed
+from monitor.pipeline import FeedPoller
 from monitor.store.clusters import cluster_text, fingerprint
 from monitor.store.models import Article, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 import monitor.pipeline as pipeline
 from monitor.parse.article import Article as ParsedArticle
-from monitor.pipeline import FeedPoller, Fetched, PollSummary
+from monitor.pipeline import FeedPoller, Fetched
+from monitor.poll_report import PollSummary
 from monitor.store.db import Database
 from monitor.store.models import Article, Feed, RoutedItem, Sighting
 from monitor.store.sql import begin_writes, insert_ignore

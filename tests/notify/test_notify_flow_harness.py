@@ -18,7 +18,8 @@ from click.testing import CliRunner, Result
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
-from monitor.pipeline import FeedPoller, PollSummary
+from monitor.pipeline import FeedPoller
+from monitor.poll_report import PollSummary
 from monitor.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
