@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from monitor.store.models import Article as ArticleRow
 from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
 from monitor.store.sql import begin_writes
+from monitor.write_gate import BatchStories, WriteGate
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -50,6 +52,8 @@ WRITE_BATCH = 50
 """Fetched feeds stored in one transaction at most (each in its own savepoint)."""
 WRITE_BUDGET = 0.25
 """Seconds of storing after which a transaction commits even with feeds left (others wait for its lock)."""
+POSTGRES_WRITERS = 2
+"""Writer transactions at once on PostgreSQL (SQLite: 1)."""
 
 
 Parsed = Prepared | ParseError | None
@@ -85,6 +89,12 @@ class FeedPoller:
         self.parse_workers = max(1, os.cpu_count() or 1) if parse_workers is None else parse_workers
         self._pool: ProcessPoolExecutor | None = None
         self._pool_finalizer: weakref.finalize | None = None
+        # SQLite takes one writer at a time. On PostgreSQL a writer waits on the server about two thirds
+        # of its time, which a second writer transaction fills; the gate keeps two batches that share a
+        # story from being written at once (benchmarks/README.md).
+        self.writers = 1 if db.is_sqlite else POSTGRES_WRITERS
+        self._gate = WriteGate()
+        self._summary_lock = threading.Lock()
 
     def close(self) -> None:
         """Stop the parse processes (a later poll starts new ones)."""
@@ -163,22 +173,33 @@ class FeedPoller:
                 ready.put_nowait((feed, exc, None))
 
         tasks = [asyncio.ensure_future(fetch_into_queue(feed)) for feed in claimed]
-        try:
-            left = len(claimed)
-            while left:
+        unreserved = len(claimed)  # feeds no writer has counted on yet (every claimed feed reaches the queue)
+
+        async def write_from_queue() -> None:
+            nonlocal unreserved
+            while unreserved:
                 # Whatever is ready goes into one transaction: the writer sets the pace, and a
                 # commit (and its round trips) is shared by every feed fetched meanwhile.
+                unreserved -= 1  # reserve one feed, then take whichever arrives
                 batch = [await ready.get()]
-                while len(batch) < WRITE_BATCH and not ready.empty():
+                # More only while some are unreserved: another writer may be waiting for the queued ones.
+                while len(batch) < WRITE_BATCH and unreserved and not ready.empty():
                     batch.append(ready.get_nowait())
-                left -= len(batch)
+                    unreserved -= 1
                 # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop.
-                await asyncio.to_thread(self._write, batch, summary)
-        except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
-            for feed in claimed:
-                self.feeds.release(feed.id, self.owner)
+                await asyncio.to_thread(self._write_exclusive, batch, summary)
+
+        writers = [asyncio.ensure_future(write_from_queue()) for _ in range(max(1, self.writers))]
+        try:
+            await asyncio.gather(*writers)
+        except BaseException as exc:
+            for writer in writers:
+                writer.cancel()
+            if isinstance(exc, asyncio.CancelledError):
+                for task in tasks:
+                    task.cancel()
+                for feed in claimed:
+                    self.feeds.release(feed.id, self.owner)
             raise
 
     @staticmethod
@@ -253,6 +274,17 @@ class FeedPoller:
             ).all()
             return {str(i): str(h) for i, h in rows}
 
+    def _write_exclusive(self, batch: list[Fetched], summary: PollSummary) -> None:
+        """`_write`, once no other writer is storing a story of this batch (see monitor/write_gate.py)."""
+        stories: BatchStories | None = BatchStories.of(
+            item for _, _, parsed in batch if isinstance(parsed, Prepared) for item in parsed.fingerprints.items()
+        )
+        if any(isinstance(result, FetchResult) and result.body is not None and parsed is None
+               for _, result, parsed in batch):
+            stories = None  # parsed by the writer itself: its stories are unknown until then
+        with self._gate.holding(stories):
+            self._write(batch, summary)
+
     def _write(self, batch: list[Fetched], summary: PollSummary) -> None:
         """Store fetched feeds, several per transaction; counted in `summary` once committed."""
         pending = batch
@@ -267,8 +299,9 @@ class FeedPoller:
                 for item in pending:
                     self._write([item], summary)
                 return
-            for report in reports:
-                report.add_to(summary)
+            with self._summary_lock:  # writers may run in two threads at once (PostgreSQL)
+                for report in reports:
+                    report.add_to(summary)
             pending = pending[len(reports):]
 
     def _write_transaction(self, items: list[Fetched]) -> list[FeedReport]:

@@ -34,6 +34,7 @@ def server() -> Iterator[FeedServer]:
 def _one_transaction(poller: FeedPoller, total: int, calls: list[int]) -> None:
     """Make the poller store every claimed feed in a single `_write` call (so a single transaction)."""
     original = poller._write
+    poller.writers = 1  # one writer collects every feed
     held: list[Fetched] = []
 
     def write(batch: list[Fetched], summary: PollSummary) -> None:
