@@ -276,12 +276,15 @@ class FeedPoller:
 
     def _write_exclusive(self, batch: list[Fetched], summary: PollSummary) -> None:
         """`_write`, once no other writer is storing a story of this batch (see monitor/write_gate.py)."""
-        stories: BatchStories | None = BatchStories.of(
-            item for _, _, parsed in batch if isinstance(parsed, Prepared) for item in parsed.fingerprints.items()
-        )
-        if any(isinstance(result, FetchResult) and result.body is not None and parsed is None
-               for _, result, parsed in batch):
-            stories = None  # parsed by the writer itself: its stories are unknown until then
+        if self.writers == 1:  # SQLite: nobody to wait for, so no stories to collect
+            self._write(batch, summary)
+            return
+        stories: BatchStories | None = None  # a feed parsed by the writer itself: its stories are unknown
+        if not any(isinstance(result, FetchResult) and result.body is not None and parsed is None
+                   for _, result, parsed in batch):
+            stories = BatchStories.of(
+                item for _, _, parsed in batch if isinstance(parsed, Prepared) for item in parsed.fingerprints.items()
+            )
         with self._gate.holding(stories):
             self._write(batch, summary)
 
