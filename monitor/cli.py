@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from monitor import __version__
+from monitor.clock import Clock, CommandContext, system_clock
 from monitor.errors import ConfigurationError, MonitorError
 
 CONFIG_HELP = "Configuration directory (env MONITOR_CONFIG; default ./config)."
@@ -39,6 +39,12 @@ def _load(config_dir: Path) -> Any:
         click.echo(f"{len(problems)} problem(s) in {config_dir}; run `monitor check` after fixing them.", err=True)
         sys.exit(1)
     return loaded.config
+
+
+def _clock() -> Clock:
+    """The clock commands stamp times with: the one injected through click's `obj`, else the wall clock."""
+    context = click.get_current_context().find_object(CommandContext)
+    return context.clock if context is not None else system_clock
 
 
 def _database(config: Any) -> Any:
@@ -184,7 +190,7 @@ def deliveries(config_dir: Path, failed: bool, retry_id: str | None, as_json: bo
     config = _load(config_dir)
     db = _database(config)
     if retry_id:
-        if not Outbox(db).requeue(retry_id, datetime.now(UTC)):
+        if not Outbox(db).requeue(retry_id, _clock()()):
             _fail(MonitorError(f"no failed or pending delivery with id {retry_id!r}; see `monitor deliveries`"))
         click.echo(f"re-queued {retry_id}; the running service (or `monitor run --once`) will send it")
         return

@@ -16,6 +16,7 @@ import jsonschema
 from click.testing import CliRunner, Result
 
 from monitor.cli import main
+from monitor.clock import CommandContext
 from monitor.config import load_config
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.pipeline import FeedPoller
@@ -182,8 +183,9 @@ class Flow:
         return [d for d in rows if all(getattr(d, k) == v for k, v in filters.items())]
 
     def cli(self, *args: str) -> Result:
-        """Run a `monitor` command on this configuration."""
-        return CliRunner().invoke(main, [*args, "--config", str(self.config_dir)], env=self.env)
+        """Run a `monitor` command on this configuration, on the injected clock."""
+        return CliRunner().invoke(main, [*args, "--config", str(self.config_dir)], env=self.env,
+                                  obj=CommandContext(clock=self.clock))
 
     def close(self) -> None:
         """Release the worker's HTTP client and the database."""
