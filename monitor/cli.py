@@ -13,6 +13,7 @@ import click
 from monitor import __version__
 from monitor.clock import Clock, CommandContext, system_clock
 from monitor.errors import ConfigurationError, MonitorError
+from monitor.localdays import MAX_DAYS
 
 CONFIG_HELP = "Configuration directory (env MONITOR_CONFIG; default ./config)."
 
@@ -81,7 +82,7 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
     if once and workers > 1:
         _fail(MonitorError("--workers applies to the long-running service; `monitor run --once` is one process"))
     try:
-        service = Service(config_dir, workers=workers, log_format=fmt)
+        service = Service(config_dir, workers=workers, log_format=fmt, clock=_clock())
         if once:
             result = service.run_once()
             click.echo(
@@ -137,16 +138,17 @@ def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, 
 
 @main.command()
 @_config_option
-@click.option("--days", type=int, default=30, show_default=True, help="How far back to look.")
+@click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=30, show_default=True,
+              help="Articles published in the last N calendar days (monitor.yaml's timezone, today included).")
 @click.option("--limit", type=int, default=50, show_default=True, help="Most hits to print.")
 @click.argument("query")
 def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
-    """What a query (or a watchlist entry LIST/ENTRY) would have matched in the stored archive."""
+    """What a query (or a watchlist entry LIST/ENTRY) would have matched among the articles published lately."""
     from monitor.commands.backtest import run_backtest
 
     config = _load(config_dir)
     try:
-        run_backtest(config, _database(config), query, days=days, limit=limit, out=click.echo)
+        run_backtest(config, _database(config), query, days=days, limit=limit, now=_clock()(), out=click.echo)
     except MonitorError as exc:
         _fail(exc)
 
@@ -161,7 +163,7 @@ def digest(config_dir: Path, subscriber_ids: tuple[str, ...], preview: bool) -> 
 
     config = _load(config_dir)
     try:
-        run_digest(config, _database(config), subscriber_ids, preview=preview, out=click.echo)
+        run_digest(config, _database(config), subscriber_ids, preview=preview, clock=_clock(), out=click.echo)
     except MonitorError as exc:
         _fail(exc)
 
@@ -174,7 +176,7 @@ def feeds(config_dir: Path, as_json: bool) -> None:
     from monitor.commands.tables import print_feeds
 
     config = _load(config_dir)
-    print_feeds(_database(config), as_json=as_json, out=click.echo)
+    print_feeds(_database(config), as_json=as_json, now=_clock()(), out=click.echo)
 
 
 @main.command()
@@ -194,7 +196,7 @@ def deliveries(config_dir: Path, failed: bool, retry_id: str | None, as_json: bo
             _fail(MonitorError(f"no failed or pending delivery with id {retry_id!r}; see `monitor deliveries`"))
         click.echo(f"re-queued {retry_id}; the running service (or `monitor run --once`) will send it")
         return
-    print_deliveries(db, failed_only=failed, as_json=as_json, out=click.echo)
+    print_deliveries(db, failed_only=failed, as_json=as_json, now=_clock()(), out=click.echo)
 
 
 @main.command()

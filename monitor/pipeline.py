@@ -15,13 +15,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import replace as dc_replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from monitor.clock import Clock, system_clock
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
 from monitor.match.types import Document
@@ -43,7 +44,6 @@ from monitor.write_gate import BatchStories, WriteGate
 
 log = logging.getLogger("monitor.pipeline")
 
-Clock = Callable[[], datetime]
 MAX_FULL_TEXT_PAGES = 25
 """Linked pages fetched per feed poll at most (`full_text: true`); the rest keep their summary."""
 POOL_MIN_FEEDS = 8
@@ -75,7 +75,7 @@ class FeedPoller:
         runtime: Callable[[], Runtime],
         *,
         owner: str | None = None,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = system_clock,
         batch_size: int = 500,
         parse_workers: int | None = None,
     ) -> None:

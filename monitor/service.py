@@ -10,7 +10,7 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 from monitor.checking import check_configuration
+from monitor.clock import Clock, system_clock
 from monitor.config import load_config
 from monitor.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.errors import ConfigurationError, MonitorError, StorageError
@@ -62,8 +63,10 @@ class Service:
         ticks: Ticks | None = None,
         workers: int = 1,
         log_format: str = "text",
+        clock: Clock = system_clock,
     ) -> None:
         self.config_dir = config_dir
+        self.clock = clock
         self.env = dict(os.environ if env is None else env)
         self.ticks = ticks or Ticks.from_env(self.env)
         self.workers = workers
@@ -73,8 +76,9 @@ class Service:
         self.owner = worker_id()
         self.feeds = FeedRepository(self.db)
         self.outbox = Outbox(self.db)
-        self.poller = FeedPoller(self.db, self.runtime, owner=self.owner)
-        self.deliverer = DeliveryWorker(self.outbox, lambda: self.runtime().config, self.env, owner=self.owner)
+        self.poller = FeedPoller(self.db, self.runtime, owner=self.owner, clock=clock)
+        self.deliverer = DeliveryWorker(self.outbox, lambda: self.runtime().config, self.env, owner=self.owner,
+                                        clock=clock)
         self._stopping = False
         self._lock_file: IO[str] | None = None
         self._reload_lock = threading.Lock()
@@ -103,7 +107,7 @@ class Service:
     def _sync(self, runtime: Runtime) -> None:
         # Serialised across processes: two starting at once would insert the same new feed rows.
         with advisory_lock(self.db, SYNC_LOCK):
-            now = datetime.now(UTC)
+            now = self.clock()
             self.feeds.sync(runtime.config.feeds, now)
             for subscriber in runtime.config.subscribers:
                 if subscriber.schedule.kind == "immediate":
@@ -197,7 +201,7 @@ class Service:
         """Poll every feed now, match, route, and deliver what is due; then return."""
         try:
             self.prepare()
-            self.feeds.make_all_due(datetime.now(UTC))
+            self.feeds.make_all_due(self.clock())
             poll = asyncio.run(self.poller.poll_due())
             self._log_poll(poll)
             delivery = self.deliver_tick()
@@ -222,7 +226,7 @@ class Service:
         subscriber = self.runtime().subscribers.get(subscriber_id)
         if subscriber is None:
             return 0
-        built = self.deliverer.assemble_due_digest(subscriber, datetime.now(UTC))
+        built = self.deliverer.assemble_due_digest(subscriber, self.clock())
         if built:
             self.deliverer.send_due(stop=lambda: self._stopping)
         return built
@@ -232,7 +236,7 @@ class Service:
         with advisory_lock(self.db, HOUSEKEEPING_LOCK, wait=False) as mine:
             if not mine:
                 return  # another process is at it
-            cutoff = datetime.now(UTC) - self.runtime().config.settings.retention
+            cutoff = self.clock() - self.runtime().config.settings.retention
             removed = purge_older_than(self.db, cutoff)
             self.outbox.purge_empty(cutoff)
         log.info("housekeeping cutoff=%s removed=%s", cutoff.isoformat(timespec="seconds"), removed)
@@ -280,7 +284,8 @@ class Service:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
         self.scheduler = scheduler = AsyncIOScheduler(timezone=UTC)
-        register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, datetime.now(UTC))
+        # The scheduler's own time: APScheduler fires jobs on the wall clock, whatever clock stamps the data.
+        register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, system_clock())
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))

@@ -6,15 +6,18 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from monitor.commands.documents import document_from_row
 from monitor.config.models import Config
 from monitor.errors import MonitorError
+from monitor.localdays import MAX_DAYS, day_window, local_day
 from monitor.match import CompiledWatchlists, compile_adhoc
 from monitor.match.types import Match
+from monitor.store.articles import published_before
 from monitor.store.db import Database
 from monitor.store.models import Article
 
@@ -32,13 +35,17 @@ class BacktestHit:
     match: Match
 
 
-def backtest(config: Config, db: Database, query: str, *, days: int) -> Iterator[BacktestHit]:
-    """Run a query (or `list/entry`) over the articles collected in the last `days` days, newest first."""
+def backtest(config: Config, db: Database, query: str, *, days: int, now: datetime) -> Iterator[BacktestHit]:
+    """Run a query (or `list/entry`) over the articles published in the last `days` days, newest first.
+
+    The days are calendar days in monitor.yaml's `timezone:`, today included (see monitor/localdays.py).
+    """
     matcher = _matcher_for(config, query)
-    since = datetime.now(UTC) - timedelta(days=days)
+    window = day_window(now, days, ZoneInfo(config.settings.timezone))
     with db.sessions() as session:
         rows = session.scalars(
-            select(Article).where(Article.first_seen_at >= since).order_by(Article.published_at.desc(), Article.id)
+            select(Article).where(Article.published_at >= window.start, Article.published_at < window.end)
+            .order_by(Article.published_at.desc(), Article.id)
             .execution_options(yield_per=500)
         )
         for row in rows:
@@ -70,20 +77,52 @@ def _matcher_for(config: Config, query: str) -> Callable[..., Match | None]:
 
 
 def run_backtest(
-    config: Config, db: Database, query: str, *, days: int, limit: int, out: Callable[[str], None]
+    config: Config, db: Database, query: str, *, days: int, limit: int, now: datetime, out: Callable[[str], None]
 ) -> int:
-    """Print hits with snippets and a count per day; returns the number of hits."""
-    per_day: Counter[str] = Counter()
+    """Print hits with snippets and a count per publication day; returns the number of hits."""
+    zone = ZoneInfo(config.settings.timezone)
+    per_day: Counter[date] = Counter()
     shown = 0
-    for hit in backtest(config, db, query, days=days):
-        per_day[hit.published_at.strftime("%Y-%m-%d")] += 1
+    for hit in backtest(config, db, query, days=days, now=now):
+        published = hit.published_at.astimezone(zone)
+        per_day[published.date()] += 1
         if shown < limit:
-            out(f"{hit.published_at:%Y-%m-%d %H:%M}  {hit.title}\n  {hit.url}\n  {hit.match.snippet}\n")
+            out(f"{published:%Y-%m-%d %H:%M %Z}  {hit.title}\n  {hit.url}\n  {hit.match.snippet}\n")
             shown += 1
     total = sum(per_day.values())
-    out(f"{total} article(s) matched in the last {days} days" + (f" (first {shown} shown)" if total > shown else ""))
+    out(f"{total} article(s) matched among those published in the last {days} days ({zone.key})"
+        + (f" (first {shown} shown)" if total > shown else ""))
     width = max(per_day.values(), default=0)
     for day in sorted(per_day):
         bar = "█" * max(1, round(40 * per_day[day] / width))
-        out(f"  {day}  {per_day[day]:>5}  {bar}")
+        out(f"  {day.isoformat()}  {per_day[day]:>5}  {bar}")
+    older = older_articles(db, now, days, zone) if not total else None
+    if older is not None:
+        out(older.hint())
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class OlderArticles:
+    """Stored articles published before a window: how many, the oldest's day, the days that reach it."""
+
+    count: int
+    window_first_day: date
+    oldest_day: date
+    days_needed: int
+
+    def hint(self, option: str = "--days") -> str:
+        """E.g. `57 stored article(s) were published before 2026-11-07 (...); --days 760 includes them`."""
+        reach = f"{option} {self.days_needed}" if self.days_needed <= MAX_DAYS else f"{option} {MAX_DAYS} (the most)"
+        return (f"{self.count} stored article(s) were published before {self.window_first_day.isoformat()} "
+                f"(the oldest on {self.oldest_day.isoformat()}); {reach} includes them")
+
+
+def older_articles(db: Database, now: datetime, days: int, zone: ZoneInfo) -> OlderArticles | None:
+    """The stored articles published before the window of the last `days` days, or None when there are none."""
+    window = day_window(now, days, zone)
+    count, oldest = published_before(db, window.start)
+    if not count or oldest is None:
+        return None
+    oldest_day = local_day(oldest, zone)
+    return OlderArticles(count, window.days[0], oldest_day, (local_day(now, zone) - oldest_day).days + 1)

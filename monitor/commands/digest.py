@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
+from monitor.clock import Clock, system_clock
 from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.notify.deliver import DeliveryWorker, build_content
@@ -18,7 +18,8 @@ from monitor.store.outbox import Outbox
 
 
 def run_digest(
-    config: Config, db: Database, subscriber_ids: Sequence[str], *, preview: bool, out: Callable[[str], None]
+    config: Config, db: Database, subscriber_ids: Sequence[str], *, preview: bool, out: Callable[[str], None],
+    clock: Clock = system_clock,
 ) -> None:
     """Digest every selected subscriber's pending items now."""
     known = {s.id: s for s in config.subscribers}
@@ -27,7 +28,7 @@ def run_digest(
             raise MonitorError(f"unknown subscriber {wanted!r}; known: {', '.join(sorted(known))}")
     chosen = [known[i] for i in subscriber_ids] if subscriber_ids else list(config.subscribers)
     outbox = Outbox(db)
-    now = datetime.now(UTC)
+    now = clock()
     if preview:
         for subscriber in chosen:
             items = outbox.preview_items(subscriber.id)
@@ -40,7 +41,7 @@ def run_digest(
                 body = message.get_body(("plain",))
                 out(f"Subject: {message['Subject']}\n\n{body.get_content() if body else ''}")
         return
-    worker = DeliveryWorker(outbox, lambda: config, os.environ, owner=worker_id())
+    worker = DeliveryWorker(outbox, lambda: config, os.environ, owner=worker_id(), clock=clock)
     created = 0
     for subscriber in chosen:
         key = "manual@" + now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

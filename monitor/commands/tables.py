@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from monitor.humanize import relative_time
 from monitor.store.db import Database
@@ -22,9 +22,8 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def print_feeds(db: Database, *, as_json: bool, out: Callable[[str], None]) -> None:
-    """Print every feed's health."""
-    now = datetime.now(UTC)
+def print_feeds(db: Database, *, as_json: bool, now: datetime, out: Callable[[str], None]) -> None:
+    """Print every feed's health as of `now`."""
     health = FeedRepository(db).health(now)
     if as_json:
         for feed in health:
@@ -48,9 +47,10 @@ def _asdict(obj: object) -> dict[str, object]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(obj).items()}  # type: ignore[call-overload]
 
 
-def print_deliveries(db: Database, *, failed_only: bool, as_json: bool, out: Callable[[str], None]) -> None:
-    """Print the most recent deliveries."""
-    now = datetime.now(UTC)
+def print_deliveries(
+    db: Database, *, failed_only: bool, as_json: bool, now: datetime, out: Callable[[str], None]
+) -> None:
+    """Print the most recent deliveries (times relative to `now`)."""
     rows = Outbox(db).list(failed_only=failed_only)
     if as_json:
         for d in rows:

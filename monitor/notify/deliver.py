@@ -6,10 +6,11 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError
 
+from monitor.clock import Clock, system_clock
 from monitor.config.models import Config, SubscriberConfig
 from monitor.errors import DeliveryError
 from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
@@ -92,7 +93,7 @@ class DeliveryWorker:
         env: Mapping[str, str],
         *,
         owner: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = system_clock,
         rng: random.Random | None = None,
         lease: timedelta = timedelta(minutes=5),
     ) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor.match.types import Highlight, Match
@@ -21,6 +21,7 @@ from monitor.store.clusters import (
     index_clusters,
     stored_band_keys,
 )
+from monitor.store.db import Database
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import MatchRow, Sighting
 from monitor.store.sql import insert_many, insert_new
@@ -38,6 +39,17 @@ class ArticleChange:
     is_new: bool
     published_at: datetime
     cluster: ClusterResult | None = None  # None only when clustering was switched off
+
+
+def publication_time(claimed: datetime | None, first_seen: datetime) -> datetime:
+    """When an article counts as published: the feed's date, but never later than first seen (feeds lie).
+
+    A feed without a date gets the first-seen time; a date in the future (a wrong clock or time zone at the
+    source, or an embargoed item) would keep the article ahead of every "last N days" window, sort it above
+    everything for weeks, and put a time that has not come yet in emails, so it is clamped to first-seen.
+    A date far in the past is kept: the article is old news, and windows by publication date leave it out.
+    """
+    return first_seen if claimed is None or claimed > first_seen else claimed
 
 
 def save_articles(
@@ -64,7 +76,7 @@ def save_articles(
     for article_id, article in unique.items():
         row = existing.get(article_id)
         if row is None:
-            changes.append(ArticleChange(article, True, article.published_at or now))
+            changes.append(ArticleChange(article, True, publication_time(article.published_at, now)))
             old_cluster[article_id] = None
         elif row.content_hash != article.content_hash:
             changes.append(ArticleChange(article, False, row.published_at))
@@ -211,3 +223,14 @@ def match_from_row(row: MatchRow) -> Match:
         highlights=tuple(Highlight(**h) for h in row.highlights or []),
         snippet=row.snippet,
     )
+
+
+def published_before(db: Database, moment: datetime) -> tuple[int, datetime | None]:
+    """How many stored articles were published before `moment`, and the oldest publication time."""
+    with db.sessions() as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(ArticleRow.published_at)).where(ArticleRow.published_at < moment)
+        ).one()
+    if oldest is not None and isinstance(oldest, datetime):
+        oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest.astimezone(UTC)
+    return int(count or 0), oldest

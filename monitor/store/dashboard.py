@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
+from monitor.localdays import day_window, days_between, local_day
 from monitor.store.db import Database
 from monitor.store.feeds import FeedHealth
 from monitor.store.models import Article, Delivery, Feed, MatchRow, RoutedItem, Sighting
@@ -31,7 +32,8 @@ class Overview:
     deliveries_failed: int
     last_cycle_at: datetime | None
     last_success_at: datetime | None
-    matches_per_day: dict[str, dict[date, int]]  # watchlist -> day -> count
+    matches_per_day: dict[str, dict[date, int]]  # watchlist -> publication day (configured zone) -> count
+    chart_days: list[date]  # the days of matches_per_day's window, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +86,12 @@ class MetricsSnapshot:
     last_poll_at: datetime | None
 
 
-def day_range(now: datetime, days: int) -> list[date]:
-    """The last `days` calendar days (UTC) ending today, oldest first."""
-    today = now.date()
-    return [today - timedelta(days=days - 1 - i) for i in range(days)]
-
-
 class Dashboard:
-    """Read-only views over the database."""
+    """Read-only views over the database; days are calendar days in `zone` (monitor.yaml's timezone)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, zone: tzinfo = UTC) -> None:
         self.db = db
+        self.zone = zone
 
     def ping(self) -> None:
         """Raise when the database cannot be reached."""
@@ -104,18 +101,19 @@ class Dashboard:
     # ------------------------------------------------------------ overview
 
     def overview(self, now: datetime, *, days: int = 14) -> Overview:
-        """Counts for the last 24 hours and matches per day per watchlist over `days` days."""
+        """Counts for the last 24 hours, and matches per watchlist per publication day over `days` days."""
         day_ago = now - timedelta(days=1)
-        since = datetime.combine(day_range(now, days)[0], datetime.min.time(), tzinfo=now.tzinfo)
+        window = day_window(now, days, self.zone)
         with self.db.sessions() as session:
             feeds = session.scalars(select(Feed).where(Feed.active.is_(True))).all()
             deliveries = self._deliveries_by_status(session)
             per_day: dict[str, dict[date, int]] = defaultdict(dict)
             rows = session.execute(
-                select(MatchRow.watchlist, MatchRow.created_at).where(MatchRow.created_at >= since)
+                select(MatchRow.watchlist, Article.published_at).join(Article, Article.id == MatchRow.article_id)
+                .where(Article.published_at >= window.start, Article.published_at < window.end)
             ).all()
-            # Bucketed in Python: date functions differ between SQLite and PostgreSQL.
-            counts: Counter[tuple[str, date]] = Counter((w, c.date()) for w, c in rows)
+            # Bucketed in Python: date and time zone functions differ between SQLite and PostgreSQL.
+            counts: Counter[tuple[str, date]] = Counter((w, local_day(p, self.zone)) for w, p in rows)
             for (watchlist, day), count in counts.items():
                 per_day[watchlist][day] = count
             return Overview(
@@ -132,6 +130,7 @@ class Dashboard:
                 last_cycle_at=max((f.last_polled_at for f in feeds if f.last_polled_at), default=None),
                 last_success_at=max((f.last_success_at for f in feeds if f.last_success_at), default=None),
                 matches_per_day=dict(per_day),
+                chart_days=window.days,
             )
 
     @staticmethod
@@ -146,9 +145,10 @@ class Dashboard:
     # ------------------------------------------------------------ feeds
 
     def feeds(self, now: datetime, *, sort: str = "id", descending: bool = False, days: int = 14) -> list[FeedStats]:
-        """Every feed's health with items per day (last week) and a per-day series for a sparkline."""
-        window = day_range(now, days)
-        since = datetime.combine(window[0], datetime.min.time(), tzinfo=now.tzinfo)
+        """Every feed's health with items first seen per day (last week) and a per-day series for a sparkline."""
+        # First-seen, not publication: this is the feed's health (what the poller brought in each day).
+        window = day_window(now, days, self.zone)
+        since = window.start
         week_ago = now - timedelta(days=7)
         with self.db.sessions() as session:
             seen = session.execute(
@@ -161,13 +161,13 @@ class Dashboard:
         series: dict[str, Counter[date]] = defaultdict(Counter)
         week: Counter[str] = Counter()
         for feed_id, first_seen in seen:
-            series[feed_id][first_seen.date()] += 1
+            series[feed_id][local_day(first_seen, self.zone)] += 1
             if first_seen >= week_ago:
                 week[feed_id] += 1
         result = [
             FeedStats.from_row(
                 r, items_per_day=round(week[r.id] / 7, 2), last_fetch_ms=r.last_fetch_ms,
-                per_day=[series[r.id][d] for d in window],
+                per_day=[series[r.id][d] for d in window.days],
             )
             for r in rows
         ]
@@ -179,7 +179,7 @@ class Dashboard:
         self, *, watchlist: str | None = None, entry: str | None = None, feed: str | None = None,
         day_from: date | None = None, day_to: date | None = None, limit: int = 50, offset: int = 0,
     ) -> tuple[list[MatchView], int]:
-        """Matches newest first, filtered; returns one page and the total."""
+        """Matches, newest published first, filtered (days: publication days in the zone); a page and the total."""
         stmt = select(MatchRow, Article.title, Article.url, Article.published_at).join(
             Article, Article.id == MatchRow.article_id
         )
@@ -193,14 +193,15 @@ class Dashboard:
                 .where(Sighting.article_id == MatchRow.article_id, Sighting.feed_id == feed)
                 .exists()
             )
-        if day_from:
-            stmt = stmt.where(MatchRow.created_at >= _midnight(day_from))
-        if day_to:
-            stmt = stmt.where(MatchRow.created_at < _midnight(day_to + timedelta(days=1)))
+        start, end = days_between(day_from, day_to, self.zone)
+        if start is not None:
+            stmt = stmt.where(Article.published_at >= start)
+        if end is not None:
+            stmt = stmt.where(Article.published_at < end)
         with self.db.sessions() as session:
             total = self._count(session, select(func.count()).select_from(stmt.subquery()))
             rows = session.execute(
-                stmt.order_by(MatchRow.created_at.desc(), MatchRow.id.desc()).limit(limit).offset(offset)
+                stmt.order_by(Article.published_at.desc(), MatchRow.id.desc()).limit(limit).offset(offset)
             ).all()
         return [
             MatchView(
@@ -347,6 +348,3 @@ def sort_feeds(feeds: list[FeedStats], sort: str, descending: bool) -> list[Feed
     missing = [f for f in feeds if key(f) is None]
     return sorted(present, key=key, reverse=descending) + sorted(missing, key=lambda f: f.id)
 
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)

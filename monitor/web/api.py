@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from monitor.localdays import MAX_DAYS
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
 from monitor.store.models import Article, Delivery
 from monitor.web.app import Ctx
-from monitor.web.query import MAX_DAYS, MAX_QUERY_LENGTH, run_query
+from monitor.web.query import MAX_QUERY_LENGTH, run_query
 
 router = APIRouter(prefix="/api", tags=["api"])
 Limit = Query(50, ge=1, le=500, description="Items per page.")
@@ -143,7 +144,7 @@ class DeliveryPage(PageInfo):
 class QueryPage(PageInfo):
     query: str
     days: int
-    per_day: dict[str, int] = Field(description="Hits per publication day (YYYY-MM-DD).")
+    per_day: dict[str, int] = Field(description="Hits per publication day (YYYY-MM-DD, monitor.yaml's timezone).")
     items: list[QueryHitOut]
 
 
@@ -201,7 +202,7 @@ def list_feeds(
     offset: int = Offset,
 ) -> FeedPage:
     """Every feed's health: last poll, status, error, next poll, fetch time, items per day."""
-    rows = ctx.dashboard.feeds(datetime.now(UTC), sort=sort, descending=desc)
+    rows = ctx.dashboard.feeds(ctx.clock(), sort=sort, descending=desc)
     return FeedPage(items=[feed_out(f) for f in rows[offset: offset + limit]], **_page(len(rows), limit, offset))
 
 
@@ -237,11 +238,13 @@ def get_article(article_id: str, ctx: Ctx) -> ArticleDetailOut:
 def list_matches(
     ctx: Ctx, watchlist: str | None = None, entry: str | None = None,
     feed: str | None = None,
-    date_from: Annotated[date | None, Query(alias="from", description="First day (UTC).")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last day (UTC), inclusive.")] = None,
+    date_from: Annotated[date | None, Query(
+        alias="from", description="First publication day, in monitor.yaml's timezone.")] = None,
+    date_to: Annotated[date | None, Query(
+        alias="to", description="Last publication day, inclusive, in monitor.yaml's timezone.")] = None,
     limit: int = Limit, offset: int = Offset,
 ) -> MatchPage:
-    """Matches by watchlist, entry, feed and day of matching, each with highlights and the marked snippet."""
+    """Matches by watchlist, entry, feed and the article's publication day, newest published first, with highlights."""
     rows, total = ctx.dashboard.matches(watchlist=watchlist, entry=entry, feed=feed, day_from=date_from,
                                         day_to=date_to, limit=limit, offset=offset)
     return MatchPage(items=[match_out(m) for m in rows], **_page(total, limit, offset))
@@ -262,11 +265,12 @@ def list_deliveries(
 def query(
     ctx: Ctx,
     q: str = Query(..., min_length=1, max_length=MAX_QUERY_LENGTH, description="A query, or `watchlist/entry`."),
-    days: int = Query(30, ge=1, le=MAX_DAYS, description="Articles first seen in the last N days."),
+    days: int = Query(30, ge=1, le=MAX_DAYS, description="Articles published in the last N calendar days "
+                                                             "(monitor.yaml's timezone, today included)."),
     limit: int = Limit, offset: int = Offset,
 ) -> QueryPage:
     """What the query (the language of docs/query-language.md) matches, like `monitor backtest`."""
-    result = run_query(ctx.config, ctx.db, q, days=days, limit=limit, offset=offset)
+    result = run_query(ctx.config, ctx.db, q, days=days, limit=limit, offset=offset, now=ctx.clock())
     if result.problem is not None:
         p = result.problem
         raise HTTPException(400, {"message": p.message, "column": p.column, "hint": p.hint})

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from monitor import __version__
+from monitor.clock import Clock, system_clock
 from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
@@ -29,13 +31,14 @@ API_DESCRIPTION = (
 
 @dataclass(frozen=True)
 class WebContext:
-    """What every route needs: the configuration, the database and the template renderer."""
+    """What every route needs: the configuration, the database, the template renderer and the clock."""
 
     config: Config
     db: Database
     dashboard: Dashboard
     renderer: Renderer
     auth: AuthSettings
+    clock: Clock = system_clock
 
 
 def context(request: Request) -> WebContext:
@@ -46,14 +49,16 @@ def context(request: Request) -> WebContext:
 Ctx = Annotated[WebContext, Depends(context)]
 
 
-def create_app(config: Config, db: Database | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
+def create_app(
+    config: Config, db: Database | None = None, *, auth: AuthSettings | None = None, clock: Clock = system_clock,
+) -> FastAPI:
     """The application for a configuration; the database is migrated by whoever runs the service."""
     from monitor.web import api, login, metrics, pages  # noqa: I001  (they import this module)
 
     database = db or Database(config.settings.database)
     ctx = WebContext(
-        config=config, db=database, dashboard=Dashboard(database),
-        renderer=Renderer(config.settings.timezone), auth=auth or AuthSettings(),
+        config=config, db=database, dashboard=Dashboard(database, ZoneInfo(config.settings.timezone)),
+        renderer=Renderer(config.settings.timezone), auth=auth or AuthSettings(), clock=clock,
     )
     # No Swagger UI or ReDoc: they load scripts from a CDN, which the CSP (rightly) blocks.
     app = FastAPI(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -86,7 +86,7 @@ def metrics(request: Request) -> Response:
 @router.get("/healthz")
 def healthz(ctx: Ctx) -> JSONResponse:
     """Database reachable and how long ago the last successful poll was; 503 when the database is down."""
-    now = datetime.now(UTC)
+    now = ctx.clock()
     try:
         snapshot = ctx.dashboard.overview(now, days=1)
     except Exception as exc:  # any driver error means "not reachable" to a load balancer

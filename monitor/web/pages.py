@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.commands.documents import document_from_row
-from monitor.store.dashboard import FEED_SORTS, day_range
+from monitor.localdays import MAX_DAYS
+from monitor.store.dashboard import FEED_SORTS
 from monitor.store.outbox import Outbox
 from monitor.web.app import Ctx, WebContext
 from monitor.web.auth import CSRF_FIELD, verify_csrf
 from monitor.web.charts import bar_chart, sparkline
-from monitor.web.query import MAX_DAYS, run_query
+from monitor.web.query import run_query
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -25,7 +26,7 @@ def page(request: Request, ctx: WebContext, template: str, *, status_code: int =
     """Render a page with what every page needs (navigation, CSRF token, login state)."""
     html = ctx.renderer.render(
         template, request_path=request.url.path, csrf_field=CSRF_FIELD, csrf_token=request.state.csrf_token,
-        auth_enabled=ctx.auth.enabled and bool(ctx.auth.token), now=datetime.now(UTC),
+        auth_enabled=ctx.auth.enabled and bool(ctx.auth.token), now=ctx.clock(),
         timezone=ctx.config.settings.timezone, **values,
     )
     return HTMLResponse(html, status_code=status_code)
@@ -54,9 +55,10 @@ def _day(value: str | None) -> date | None:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, ctx: Ctx) -> HTMLResponse:
     """Is it working? Feeds polled, articles, matches, deliveries, last cycle, matches per day."""
-    now = datetime.now(UTC)
+    now = ctx.clock()
     data = ctx.dashboard.overview(now)
-    chart = bar_chart(day_range(now, 14), data.matches_per_day, title="Matches per day per watchlist (last 14 days)")
+    chart = bar_chart(data.chart_days, data.matches_per_day,
+                      title=f"Matches per publication day per watchlist (last 14 days, {ctx.config.settings.timezone})")
     return page(request, ctx, "overview.html", overview=data, chart=chart)
 
 
@@ -66,8 +68,8 @@ def feeds(
 ) -> HTMLResponse:
     """The feeds' health table, sortable by any column."""
     sort = sort if sort in FEED_SORTS else "id"
-    rows = ctx.dashboard.feeds(datetime.now(UTC), sort=sort, descending=desc)
-    sparks = {f.id: sparkline(f.per_day, label=f"{f.name}: items per day, last 14 days") for f in rows}
+    rows = ctx.dashboard.feeds(ctx.clock(), sort=sort, descending=desc)
+    sparks = {f.id: sparkline(f.per_day, label=f"{f.name}: items first seen per day, last 14 days") for f in rows}
     return page(request, ctx, "feeds.html", feeds=rows, sparks=sparks, sort=sort, desc=desc, sorts=FEED_SORTS)
 
 
@@ -130,7 +132,7 @@ async def retry_delivery(request: Request, delivery_id: str, ctx: Ctx) -> Respon
     if delivery is None or delivery.status != "failed":
         return page(request, ctx, "error.html", status_code=409, title="Nothing to retry",
                     message="Only a delivery that failed permanently can be re-queued by hand.")
-    Outbox(ctx.db).requeue(delivery_id, datetime.now(UTC))
+    Outbox(ctx.db).requeue(delivery_id, ctx.clock())
     return RedirectResponse("/deliveries?" + urlencode({"retried": delivery_id}), status_code=303)
 
 
@@ -139,9 +141,9 @@ def try_query(
     request: Request, ctx: Ctx, q: str = "", days: int = Query(30, ge=1, le=MAX_DAYS),
 ) -> HTMLResponse:
     """A query box running the query language over the stored articles, with hits and hits per day."""
-    result = run_query(ctx.config, ctx.db, q, days=days) if q else None
+    result = run_query(ctx.config, ctx.db, q, days=days, now=ctx.clock()) if q else None
     chart = None
     if result is not None and result.problem is None:
-        chart = bar_chart(result.chart_days(), {"hits": result.per_day}, title="Hits per day (by publication date)")
+        chart = bar_chart(result.chart_days(), {"hits": result.per_day}, title=f"Hits per publication day ({ctx.config.settings.timezone})")
     examples = [f"{w}/{e}" for w, wl in ctx.config.watchlists.items() for e in wl.entry_ids()][:6]
     return page(request, ctx, "query.html", q=q, days=days, result=result, chart=chart, examples=examples)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from monitor.commands.backtest import BacktestHit, backtest
+from monitor.commands.backtest import BacktestHit, OlderArticles, backtest, older_articles
 from monitor.config.models import Config
 from monitor.errors import MonitorError, QuerySyntaxError
-from monitor.store.dashboard import day_range
+from monitor.localdays import DayWindow, day_window, local_day
 from monitor.store.db import Database
 
 MAX_QUERY_LENGTH = 2000
-MAX_DAYS = 3650
+CHART_DAYS = 92
+"""Bars drawn at most before the chart starts at the first day with a hit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,27 +29,32 @@ class QueryProblemInfo:
 
 @dataclass(slots=True)
 class QueryResult:
-    """One page of hits, the total, and hits per day (by publication date)."""
+    """One page of hits, the total, and hits per publication day (in monitor.yaml's timezone)."""
 
     query: str
     days: int
+    window: DayWindow
     hits: list[BacktestHit] = field(default_factory=list)
     total: int = 0
     per_day: Counter[date] = field(default_factory=Counter)
     problem: QueryProblemInfo | None = None
+    older: OlderArticles | None = None  # with no hit: the stored articles published before the window
 
     def chart_days(self) -> list[date]:
-        """The days to draw: the window, or the span of the hits when they are older (demo archives)."""
-        if not self.per_day:
-            return day_range(datetime.now(UTC), min(self.days, 30))
-        first, last = min(self.per_day), max(self.per_day)
-        span = min((last - first).days + 1, 120)
-        return day_range(datetime.combine(last, datetime.min.time(), tzinfo=UTC), span)
+        """The days to draw: the window; a long one (over CHART_DAYS days) from its first day with a hit."""
+        days = self.window.days
+        if len(days) > CHART_DAYS:
+            first = min(self.per_day, default=days[-CHART_DAYS])
+            days = [d for d in days if d >= min(first, days[-CHART_DAYS])]
+        return days
 
 
-def run_query(config: Config, db: Database, query: str, *, days: int, limit: int = 50, offset: int = 0) -> QueryResult:
-    """Run a query (or `watchlist/entry`) over the last `days` days of articles; errors become `problem`."""
-    result = QueryResult(query=query, days=days)
+def run_query(
+    config: Config, db: Database, query: str, *, days: int, now: datetime, limit: int = 50, offset: int = 0,
+) -> QueryResult:
+    """Run a query (or `watchlist/entry`) over the articles published in the last `days` days; errors become `problem`."""
+    zone = ZoneInfo(config.settings.timezone)
+    result = QueryResult(query=query, days=days, window=day_window(now, days, zone))
     if not query.strip():
         result.problem = QueryProblemInfo("the query is empty")
         return result
@@ -55,13 +62,15 @@ def run_query(config: Config, db: Database, query: str, *, days: int, limit: int
         result.problem = QueryProblemInfo(f"the query is longer than {MAX_QUERY_LENGTH} characters")
         return result
     try:
-        for hit in backtest(config, db, query, days=days):
+        for hit in backtest(config, db, query, days=days, now=now):
             if offset <= result.total < offset + limit:
                 result.hits.append(hit)
             result.total += 1
-            result.per_day[hit.published_at.date()] += 1
+            result.per_day[local_day(hit.published_at, zone)] += 1
     except QuerySyntaxError as exc:
         result.problem = QueryProblemInfo(exc.message, exc.column, exc.hint)
     except MonitorError as exc:  # an unknown @actor, or an entry the watchlist does not have
         result.problem = QueryProblemInfo(str(exc))
+    if result.problem is None and not result.total:
+        result.older = older_articles(db, now, days, zone)
     return result

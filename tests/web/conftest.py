@@ -19,7 +19,7 @@ from monitor.store.db import Database
 from monitor.web.app import create_app
 from monitor.web.auth import AuthSettings
 from tests.conftest import create_postgres_from_template, drop_postgres, postgres_or_skip
-from tests.web.seed import Seeded, seed
+from tests.web.seed import Seeded, seed, seed_clock
 
 
 @pytest.fixture(scope="session")
@@ -84,10 +84,10 @@ def db(seeded: Seeded) -> Iterator[Database]:
 @pytest.fixture
 def client(seeded: Seeded, db: Database) -> Iterator[TestClient]:
     """A client of the app without authentication (loopback mode)."""
-    with TestClient(create_app(seeded.config, db)) as test_client:
+    with TestClient(create_app(seeded.config, db, clock=seed_clock)) as test_client:
         yield test_client
 
 
 def authed_client(seeded: Seeded, db: Database, **auth: str) -> TestClient:
     """A client of the app with the given credentials configured."""
-    return TestClient(create_app(seeded.config, db, auth=AuthSettings(**auth)))  # type: ignore[arg-type]
+    return TestClient(create_app(seeded.config, db, auth=AuthSettings(**auth), clock=seed_clock))  # type: ignore[arg-type]

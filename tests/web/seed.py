@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,14 @@ PROBE_SUBSCRIBER = """
     timezone: UTC
 """
 FAILED_ERROR = "550 5.1.1 mailbox unavailable: <mena-desk@demo.example>"
+SEED_NOW = datetime(2024, 11, 21, 9, 0, tzinfo=UTC)
+"""The clock of the seeded demo and of the app under test: the morning after the demo feeds' newest item
+(2024-11-20 15:15 UTC), so "the last 30 days" holds every demo article whatever the date today."""
+
+
+def seed_clock() -> datetime:
+    """The injected clock of the seeded demo and of every app the web tests build on it."""
+    return SEED_NOW
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,7 @@ def seed(directory: Path, database_url: str | None = None) -> Seeded:
             subscribers.write(PROBE_SUBSCRIBER)
     (config_dir / "feeds.yaml").write_text(feeds_yaml, encoding="utf-8")
     env = {"MONITOR_CONFIG": str(config_dir)}
-    Service(config_dir, env).run_once()
+    Service(config_dir, env, clock=seed_clock).run_once()
     db = Database(database_url)
     try:
         with db.transaction() as session:

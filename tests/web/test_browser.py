@@ -16,7 +16,7 @@ import pytest
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
-from tests.web.seed import Seeded
+from tests.web.seed import Seeded, seed_clock
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -72,7 +72,7 @@ def live(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> I
     config = seeded_template.config.model_copy(update={"settings": settings})
     db = Database(url)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, db), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(config, db, clock=seed_clock), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
-from tests.web.seed import BOTH_BACKENDS, Seeded
+from tests.web.seed import BOTH_BACKENDS, Seeded, seed_clock
 
 
 @BOTH_BACKENDS
@@ -23,7 +23,7 @@ def test_healthz_reports_database_and_poll_age(client: TestClient) -> None:
 
 def test_healthz_is_503_when_the_database_is_unreachable(seeded: Seeded, tmp_path: object) -> None:
     broken = Database("sqlite:////nonexistent-dir/really/not/here.db")
-    with TestClient(create_app(seeded.config, broken)) as client:
+    with TestClient(create_app(seeded.config, broken, clock=seed_clock)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unreachable"}
@@ -54,8 +54,6 @@ def test_metrics_parse_and_reflect_the_database(client: TestClient) -> None:
 
 @BOTH_BACKENDS
 def test_metrics_follow_the_database_at_scrape_time(client: TestClient, db: Database, seeded: Seeded) -> None:
-    from datetime import UTC, datetime
-
     from monitor.store.outbox import Outbox
 
     def failed() -> float:
@@ -64,5 +62,5 @@ def test_metrics_follow_the_database_at_scrape_time(client: TestClient, db: Data
         return next(s.value for s in family.samples if s.labels["status"] == "failed")
 
     assert failed() == 1.0
-    Outbox(db).requeue(seeded.failed_delivery_id, datetime.now(UTC))
+    Outbox(db).requeue(seeded.failed_delivery_id, seed_clock())
     assert failed() == 0.0

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from monitor.store.db import Database  # noqa: E402
 from monitor.web.app import create_app  # noqa: E402
-from tests.web.seed import Seeded  # noqa: E402
+from tests.web.seed import Seeded, seed_clock  # noqa: E402
 
 OPERATIONS = ["/api/feeds", "/api/articles", "/api/articles/{article_id}", "/api/matches", "/api/deliveries",
               "/api/query"]
@@ -22,7 +22,7 @@ OPERATIONS = ["/api/feeds", "/api/articles", "/api/articles/{article_id}", "/api
 def api_schema(seeded_template: Seeded) -> Iterator[Any]:
     """The app's OpenAPI schema, loaded over ASGI (no network); the API is read-only, so one database serves."""
     db = Database(seeded_template.database_url)
-    app = create_app(seeded_template.config, db)
+    app = create_app(seeded_template.config, db, clock=seed_clock)
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     db.dispose()
 
