@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config
 
-.PHONY: run once test lint typecheck check clean
+.PHONY: run once test test-future lint typecheck check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check monitor tests benchmarks
 	$(BIN)/mypy monitor
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+## make test-future: the time-sensitive suites with the clock a year and five years ahead (Debian's faketime)
+test-future: $(VENV)/.installed-dev
+	PYTEST=$(BIN)/pytest .ci/test-future
 
 check: $(VENV)/.installed-run
 	$(BIN)/monitor check --config $(CONFIG)

@@ -23,7 +23,7 @@ _FALSE = {"false", "0", "no", "off"}
 # so adding a field to Settings can never leave it without an override.
 _DESCRIPTIONS: dict[str, str] = {
     "database": "database URL, e.g. sqlite:///var/monitor.db or postgresql+psycopg://user@host/db",
-    "timezone": "time zone for the dashboard and logs (IANA name)",
+    "timezone": "time zone for the dashboard, logs and calendar days (date filters, charts, backtest --days) (IANA name)",
     "retention": "how long articles are kept, e.g. 90d",
     "allow_local_feeds": "true allows file: URLs and paths as feeds",
     "log_format": "text or json",

@@ -58,7 +58,7 @@ def create_app(
     database = db or Database(config.settings.database)
     ctx = WebContext(
         config=config, db=database, dashboard=Dashboard(database, ZoneInfo(config.settings.timezone)),
-        renderer=Renderer(config.settings.timezone), auth=auth or AuthSettings(), clock=clock,
+        renderer=Renderer(config.settings.timezone, clock), auth=auth or AuthSettings(), clock=clock,
     )
     # No Swagger UI or ReDoc: they load scripts from a CDN, which the CSP (rightly) blocks.
     app = FastAPI(

@@ -14,6 +14,7 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from monitor.clock import Clock, system_clock
 from monitor.humanize import relative_time
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
@@ -71,8 +72,9 @@ def sanitized(html: str | None) -> Markup:
 class Renderer:
     """The dashboard's Jinja2 environment: autoescaping and sandboxed, templates only from the package."""
 
-    def __init__(self, timezone: str = "UTC") -> None:
+    def __init__(self, timezone: str = "UTC", clock: Clock = system_clock) -> None:
         self.zone = ZoneInfo(timezone)
+        self.clock = clock
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -94,7 +96,6 @@ class Renderer:
             return "never"
         return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
 
-    @staticmethod
-    def ago(value: datetime | None, now: datetime | None = None) -> str:
-        """How long ago (or in how long) a time is, e.g. 5m ago, in 2h."""
-        return relative_time(value, now)
+    def ago(self, value: datetime | None, now: datetime | None = None) -> str:
+        """How long ago (or in how long) a time is on the app's clock, e.g. 5m ago, in 2h."""
+        return relative_time(value, now or self.clock())

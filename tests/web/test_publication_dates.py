@@ -136,3 +136,10 @@ def test_query_page_counts_by_publication_day_and_points_at_older_articles(clien
     assert older.group(3).endswith(f"days={needed}")
     widened = client.get("/query", params={"q": "Kalin OR Kalın", "days": needed}).text
     assert "0 article(s) matched" not in widened and 'id="query-older"' not in widened
+
+
+def test_relative_times_are_on_the_app_clock(client: TestClient) -> None:
+    # The demo was polled at SEED_NOW and the app's clock says SEED_NOW: "0s ago", whatever the date today.
+    html = client.get("/feeds").text
+    assert html.count("0s ago") >= 2 * 9, "last poll and last success of the nine feeds"
+    assert re.search(r'<span class="num small">0s ago</span><span class="label">last poll</span>', client.get("/").text)
