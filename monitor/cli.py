@@ -50,6 +50,18 @@ def _database(config: Any) -> Any:
     return db
 
 
+def _existing_database(config: Any, config_dir: Path) -> Any:
+    """The configured database for a command that only reads: never creates one; says how when it is missing."""
+    from monitor.store.migrate import NoDatabase, open_existing
+
+    try:
+        return open_existing(config.settings.database)
+    except NoDatabase as exc:
+        _fail(MonitorError(exc.advice(config_dir)))
+    except MonitorError as exc:
+        _fail(exc)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 def main() -> None:
@@ -140,7 +152,7 @@ def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
 
     config = _load(config_dir)
     try:
-        run_backtest(config, _database(config), query, days=days, limit=limit, out=click.echo)
+        run_backtest(config, _existing_database(config, config_dir), query, days=days, limit=limit, out=click.echo)
     except MonitorError as exc:
         _fail(exc)
 
@@ -168,7 +180,7 @@ def feeds(config_dir: Path, as_json: bool) -> None:
     from monitor.commands.tables import print_feeds
 
     config = _load(config_dir)
-    print_feeds(_database(config), as_json=as_json, out=click.echo)
+    print_feeds(_existing_database(config, config_dir), as_json=as_json, out=click.echo)
 
 
 @main.command()
@@ -182,7 +194,7 @@ def deliveries(config_dir: Path, failed: bool, retry_id: str | None, as_json: bo
     from monitor.store.outbox import Outbox
 
     config = _load(config_dir)
-    db = _database(config)
+    db = _existing_database(config, config_dir)
     if retry_id:
         if not Outbox(db).requeue(retry_id, datetime.now(UTC)):
             _fail(MonitorError(f"no failed or pending delivery with id {retry_id!r}; see `monitor deliveries`"))

@@ -314,7 +314,3 @@ class Config(_Strict):
     def feed_interval(self, feed: FeedConfig) -> timedelta:
         """The configured polling interval of a feed (its own or the default)."""
         return feed.interval or self.feed_defaults.interval
-
-    def resolve_path(self, path: Path) -> Path:
-        """A relative path in settings is relative to the working directory, as operators expect."""
-        return path

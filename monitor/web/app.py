@@ -89,15 +89,16 @@ def serve(config: Config, config_dir: Path, *, host: str = "127.0.0.1", port: in
     """Run the dashboard with uvicorn; refuse a non-loopback bind without credentials."""
     import uvicorn
 
-    from monitor.store.migrate import upgrade
+    from monitor.store.migrate import NoDatabase, open_existing
 
     try:
         auth = AuthSettings.from_env(os.environ if env is None else env)
         check_bind(host, auth)
+        db = open_existing(config.settings.database)
+    except NoDatabase as exc:
+        raise SystemExit(f"monitor serve: {exc.advice(config_dir)}") from None
     except MonitorError as exc:
         # SystemExit with a message: printed on stderr, exit status 1, no traceback.
         raise SystemExit(f"monitor serve: {exc}") from None
-    db = Database(config.settings.database)
-    upgrade(db)
     app = create_app(config, db, auth=auth, bind_host=host)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
