@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from monitor.commands.documents import document_from_row
 from monitor.config.models import Config
+from monitor.documents import document_for, stored_labels
 from monitor.errors import MonitorError
 from monitor.match import CompiledWatchlists, compile_adhoc
 from monitor.match.types import Match
@@ -37,12 +37,13 @@ def backtest(config: Config, db: Database, query: str, *, days: int) -> Iterator
     matcher = _matcher_for(config, query)
     since = datetime.now(UTC) - timedelta(days=days)
     with db.sessions() as session:
+        labels = stored_labels(config, session, every_feed=True)
         rows = session.scalars(
             select(Article).where(Article.first_seen_at >= since).order_by(Article.published_at.desc(), Article.id)
             .execution_options(yield_per=500)
         )
         for row in rows:
-            match = matcher(document_from_row(row, config))
+            match = matcher(document_for(row, labels(row.first_feed_id)))
             if match is not None:
                 yield BacktestHit(row.id, row.title, row.url, row.published_at, match)
 
