@@ -57,6 +57,18 @@ def _database(config: Any) -> Any:
     return db
 
 
+def _existing_database(config: Any, config_dir: Path) -> Any:
+    """The configured database for a command that only reads: never creates one; says how when it is missing."""
+    from monitor.store.migrate import NoDatabase, open_existing
+
+    try:
+        return open_existing(config.settings.database)
+    except NoDatabase as exc:
+        _fail(MonitorError(exc.advice(config_dir)))
+    except MonitorError as exc:
+        _fail(exc)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 def main() -> None:
@@ -148,7 +160,8 @@ def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
 
     config = _load(config_dir)
     try:
-        run_backtest(config, _database(config), query, days=days, limit=limit, now=_clock()(), out=click.echo)
+        run_backtest(config, _existing_database(config, config_dir), query, days=days, limit=limit, now=_clock()(),
+                     out=click.echo)
     except MonitorError as exc:
         _fail(exc)
 
@@ -176,7 +189,7 @@ def feeds(config_dir: Path, as_json: bool) -> None:
     from monitor.commands.tables import print_feeds
 
     config = _load(config_dir)
-    print_feeds(_database(config), as_json=as_json, now=_clock()(), out=click.echo)
+    print_feeds(_existing_database(config, config_dir), as_json=as_json, now=_clock()(), out=click.echo)
 
 
 @main.command()
@@ -190,7 +203,7 @@ def deliveries(config_dir: Path, failed: bool, retry_id: str | None, as_json: bo
     from monitor.store.outbox import Outbox
 
     config = _load(config_dir)
-    db = _database(config)
+    db = _existing_database(config, config_dir)
     if retry_id:
         if not Outbox(db).requeue(retry_id, _clock()()):
             _fail(MonitorError(f"no failed or pending delivery with id {retry_id!r}; see `monitor deliveries`"))

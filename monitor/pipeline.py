@@ -23,9 +23,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.clock import Clock, system_clock
+from monitor.documents import FeedLabels, document_for
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
-from monitor.match.types import Document
 from monitor.parse import parse_feed
 from monitor.parse.article import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
@@ -35,7 +35,7 @@ from monitor.runtime import Runtime
 from monitor.store.articles import save_articles, save_feed_matches
 from monitor.store.clusters import Fingerprint, routed_in_cluster
 from monitor.store.db import Database
-from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome
+from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome, feed_title_in
 from monitor.store.models import Article as ArticleRow
 from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
@@ -382,11 +382,9 @@ class FeedPoller:
             # 304 or the same body as last time: only the feed row changes (flushed with the batch's).
             self.feeds.record_in(session, feed.id, self.owner, outcome, now)
             return report
-        source = config_feed.name if config_feed and config_feed.name else parsed.title or ""
-        tags = frozenset(config_feed.tags) if config_feed else frozenset()
         try:
             with session.begin_nested() if isolated else nullcontext():
-                self._store_in(session, runtime, feed.id, parsed, fingerprints, source, tags, now, report)
+                self._store_in(session, runtime, feed.id, parsed, fingerprints, now, report)
                 self.feeds.record_in(session, feed.id, self.owner, outcome, now)
         except (OperationalError, InterfaceError):
             raise  # the database's trouble, not this feed's: the transaction fails
@@ -398,18 +396,15 @@ class FeedPoller:
 
     def _store_in(
         self, session: Session, runtime: Runtime, feed_id: str, parsed: ParsedFeed,
-        fingerprints: dict[str, Fingerprint] | None, source: str, tags: frozenset[str], now: datetime,
-        report: FeedReport,
+        fingerprints: dict[str, Fingerprint] | None, now: datetime, report: FeedReport,
     ) -> None:
         """Store a parsed feed's articles, match the new or changed ones and route the matches."""
         changes = save_articles(session, feed_id, parsed.articles, now, fingerprints=fingerprints)
-        matched = [
-            runtime.matcher.match(Document(
-                title=c.article.title, body=c.article.body_text, author=c.article.author, url=c.article.url,
-                source=source, language=c.article.language, tags=tags,
-            ))
-            for c in changes
-        ]
+        # The source is that of the feed the article was first seen in, as the backtest and the article
+        # page rebuild it; this feed's title is the one `record_in` stores with this transaction.
+        labels = FeedLabels(runtime.feeds, lambda first: (
+            parsed.title if first == feed_id and parsed.title else feed_title_in(session, first)))
+        matched = [runtime.matcher.match(document_for(c.article, labels(c.first_feed_id))) for c in changes]
         # One INSERT for the feed's matches (ids come back in order) instead of a flush per article.
         items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
         saved_all = save_feed_matches(session, items, now)

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from monitor.commands.documents import document_from_row
 from monitor.config.models import Config
+from monitor.documents import document_for, stored_labels
 from monitor.errors import MonitorError
 from monitor.localdays import MAX_DAYS, day_window, local_day
 from monitor.match import CompiledWatchlists, compile_adhoc
@@ -43,13 +43,14 @@ def backtest(config: Config, db: Database, query: str, *, days: int, now: dateti
     matcher = _matcher_for(config, query)
     window = day_window(now, days, ZoneInfo(config.settings.timezone))
     with db.sessions() as session:
+        labels = stored_labels(config, session, every_feed=True)
         rows = session.scalars(
             select(Article).where(Article.published_at >= window.start, Article.published_at < window.end)
             .order_by(Article.published_at.desc(), Article.id)
             .execution_options(yield_per=500)
         )
         for row in rows:
-            match = matcher(document_from_row(row, config))
+            match = matcher(document_for(row, labels(row.first_feed_id)))
             if match is not None:
                 yield BacktestHit(row.id, row.title, row.url, row.published_at, match)
 

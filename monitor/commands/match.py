@@ -6,10 +6,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-from monitor.commands.documents import document_from_article
-from monitor.config.models import Config
+from monitor.config.models import Config, FeedConfig
+from monitor.documents import FeedLabel, document_for, feed_label
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher
 from monitor.match import CompiledWatchlists
@@ -18,8 +21,37 @@ from monitor.parse import parse_document, parse_feed
 from monitor.parse.article import Article
 
 
-def load_source(source: str, config: Config) -> list[Article]:
-    """The articles in one SOURCE: a feed (each entry one article), a page or text (one), a URL, or '-'."""
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The articles of one SOURCE and the feed label their Documents get."""
+
+    articles: list[Article]
+    label: FeedLabel
+
+
+def configured_feed(source: str, config: Config) -> FeedConfig | None:
+    """The configured feed that SOURCE is (its URL, or the same local file), if any."""
+    if source.startswith(("http://", "https://")):
+        return next((f for f in config.feeds if f.url == source), None)
+    if source == "-":
+        return None
+    wanted = Path(source).resolve()
+    for feed in config.feeds:
+        if feed.is_local:
+            parts = urlsplit(feed.url)
+            path = Path(url2pathname(parts.path)) if parts.scheme.lower() == "file" else Path(feed.url)
+            if path.resolve() == wanted:
+                return feed
+    return None
+
+
+def load_source(source: str, config: Config) -> Source:
+    """The articles in one SOURCE: a feed (each entry one article), a page or text (one), a URL, or '-'.
+
+    A SOURCE that is a configured feed is parsed and labelled as `monitor run` would (its base URL,
+    language hint, name and tags), so its Documents are those the service matches.
+    """
+    feed = configured_feed(source, config)
     if source == "-":
         body, url, content_type = sys.stdin.buffer.read(), "stdin:", None
     elif source.startswith(("http://", "https://")):
@@ -28,14 +60,19 @@ def load_source(source: str, config: Config) -> list[Article]:
         path = Path(source)
         if not path.is_file():
             raise MonitorError(f"{source}: no such file (give a feed or HTML/text file, a URL, or - for stdin)")
-        body, url = path.read_bytes(), path.resolve().as_uri()
+        # A configured local feed is read by the service under its configured name (the base of relative links).
+        body, url = path.read_bytes(), feed.url if feed else path.resolve().as_uri()
         content_type = "text/plain" if path.suffix.lower() in (".txt", ".text") else None
     if content_type != "text/plain":
         try:
-            return list(parse_feed(body, base_url=url, content_type=content_type).articles)
+            parsed = parse_feed(body, base_url=url, content_type=content_type,
+                                language_hint=feed.language if feed else None)
         except ParseError:
             pass  # not a feed: treat it as one document
-    return [parse_document(body, url=url, content_type=content_type)]
+        else:
+            label = feed_label(feed.id, feed, parsed.title) if feed else FeedLabel(parsed.title.strip() or source)
+            return Source(list(parsed.articles), label)
+    return Source([parse_document(body, url=url, content_type=content_type)], FeedLabel(source))
 
 
 async def _fetch(url: str, config: Config) -> tuple[bytes, str, str | None]:
@@ -59,8 +96,9 @@ def run_match(
     matcher = CompiledWatchlists.compile(config.watchlists)
     matched = 0
     for source in sources:
-        for article in load_source(source, config):
-            matches = matcher.match(document_from_article(article, source=source), watchlists)
+        loaded = load_source(source, config)
+        for article in loaded.articles:
+            matches = matcher.match(document_for(article, loaded.label), watchlists)
             matched += bool(matches)
             out(_json_line(article, matches) if as_json else _human(article, matches))
     return matched

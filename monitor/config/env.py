@@ -28,6 +28,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "allow_local_feeds": "true allows file: URLs and paths as feeds",
     "log_format": "text or json",
     "base_url": "public URL of the dashboard, used in links",
+    "allowed_hosts": "more host names the dashboard answers to, comma-separated (see docs/security.md)",
     "email.transport": "smtp or file",
     "email.from": "sender address of digests",
     "email.outbox_dir": "where the file transport writes .eml files",

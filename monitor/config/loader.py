@@ -22,6 +22,7 @@ from monitor.config.models import (
     _check_id,
     feed_id_from_url,
 )
+from monitor.config.paths import resolve_feeds, resolve_settings
 from monitor.config.problems import (
     ConfigProblem,
     clean_loc,
@@ -192,7 +193,8 @@ class _Run:
         if self.problems:
             raise ConfigurationError(sorted(self.problems, key=self.sort_key))
         assert settings and feeds and subscribers is not None  # no problems means every file validated
-        config = Config(directory=self.directory, settings=settings, feed_defaults=feeds.defaults, feeds=feeds.feeds,
+        config = Config(directory=self.directory, settings=resolve_settings(settings, self.directory),
+                        feed_defaults=feeds.defaults, feeds=resolve_feeds(feeds.feeds, self.directory),
                         subscribers=subscribers.subscribers, watchlists=watchlists)
         return LoadedConfig(config, self.sources, files)
 

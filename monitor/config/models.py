@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from monitor.config.schedule import Schedule, parse_schedule
 from monitor.config.units import ByteSize, Duration
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 
 
 class _Strict(BaseModel):
@@ -254,11 +256,46 @@ class Settings(_Strict):
     allow_local_feeds: bool = False
     log_format: Literal["text", "json"] = "text"
     base_url: str = "http://127.0.0.1:8080"
+    # Host names the dashboard answers besides loopback, its bind address and base_url's host.
+    allowed_hosts: tuple[str, ...] = ()
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        # From the environment (MONITOR_ALLOWED_HOSTS) the list is one string: comma- or space-separated.
+        return tuple(value.replace(",", " ").split()) if isinstance(value, str) else value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            _check_host_name(host)
+        return value
+
+
+def _check_host_name(host: str) -> None:
+    """A name for `allowed_hosts`: a host name, an IP address, or `*.domain`; no port, no scheme."""
+    if host == "*" or "*" in host[1:] or (host.startswith("*") and not host.startswith("*.")):
+        raise ValueError(
+            f"{host!r}: '*' would answer any name and let a rebinding attacker in; "
+            "list the names, or use '*.example.org' for a whole domain"
+        )
+    name = host.removeprefix("*.")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if ":" in name:
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            raise ValueError(f"{host!r} is not a host name: give the name without scheme or port") from None
+        return
+    if not _HOST_NAME.match(name):
+        raise ValueError(f"{host!r} is not a host name: give the name without scheme, port or path")
 
 
 # ---------------------------------------------------------------- the whole
@@ -277,7 +314,3 @@ class Config(_Strict):
     def feed_interval(self, feed: FeedConfig) -> timedelta:
         """The configured polling interval of a feed (its own or the default)."""
         return feed.interval or self.feed_defaults.interval
-
-    def resolve_path(self, path: Path) -> Path:
-        """A relative path in settings is relative to the working directory, as operators expect."""
-        return path

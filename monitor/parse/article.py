@@ -35,11 +35,16 @@ class Article:
     @property
     def body_text(self) -> str:
         """Summary and content as one plain text, without repeating a summary the content contains."""
-        if not self.content_text:
-            return self.summary_text
-        if not self.summary_text or self.summary_text[:200] in self.content_text:
-            return self.content_text
-        return f"{self.summary_text}\n\n{self.content_text}"
+        return body_text(self.summary_text, self.content_text)
+
+
+def body_text(summary_text: str, content_text: str) -> str:
+    """Summary and content as one plain text, without repeating a summary the content contains."""
+    if not content_text:
+        return summary_text
+    if not summary_text or summary_text[:200] in content_text:
+        return content_text
+    return f"{summary_text}\n\n{content_text}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ class ArticleChange:
     is_new: bool
     published_at: datetime
     cluster: ClusterResult | None = None  # None only when clustering was switched off
+    # The feed the article was first seen in: its Document's source and tags (monitor/documents.py).
+    first_feed_id: str | None = None
 
 
 def publication_time(claimed: datetime | None, first_seen: datetime) -> datetime:
@@ -67,7 +69,8 @@ def save_articles(
     existing = {
         row.id: row
         for row in session.execute(
-            select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.published_at, ArticleRow.cluster_id)
+            select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.published_at, ArticleRow.cluster_id,
+                   ArticleRow.first_feed_id)
             .where(ArticleRow.id.in_(list(unique)))
         )
     }
@@ -76,10 +79,10 @@ def save_articles(
     for article_id, article in unique.items():
         row = existing.get(article_id)
         if row is None:
-            changes.append(ArticleChange(article, True, publication_time(article.published_at, now)))
+            changes.append(ArticleChange(article, True, publication_time(article.published_at, now), first_feed_id=feed_id))
             old_cluster[article_id] = None
         elif row.content_hash != article.content_hash:
-            changes.append(ArticleChange(article, False, row.published_at))
+            changes.append(ArticleChange(article, False, row.published_at, first_feed_id=row.first_feed_id))
             old_cluster[article_id] = row.cluster_id
     clusters: dict[str, ClusterResult] = {}
     prints: dict[str, Fingerprint] = {}
@@ -102,7 +105,8 @@ def save_articles(
             now,
         )
         changes = [
-            ArticleChange(c.article, c.is_new, c.published_at, clusters[c.article.id]) for c in changes
+            ArticleChange(c.article, c.is_new, c.published_at, clusters[c.article.id], c.first_feed_id)
+            for c in changes
         ]
     new_rows = [_row(c, feed_id, now, prints.get(c.article.id)) for c in changes if c.is_new]
     if new_rows:

@@ -80,6 +80,17 @@ class FeedHealth:
         return "disabled" if self.disabled_reason else ("active" if self.active else "removed")
 
 
+def feed_titles_in(session: Session) -> dict[str, str | None]:
+    """Every feed's own title (from its last parsed `<title>`) by id."""
+    return {feed_id: title for feed_id, title in session.execute(select(Feed.id, Feed.title))}
+
+
+def feed_title_in(session: Session, feed_id: str) -> str | None:
+    """One feed's own title as this session sees it (a row it already holds answers without a query)."""
+    row = session.get(Feed, feed_id)
+    return row.title if row is not None else None
+
+
 class FeedRepository:
     """Feed rows in the database."""
 

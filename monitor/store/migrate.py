@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
+from urllib.request import pathname2url
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.store.db import Database
+from monitor.errors import StorageError
+from monitor.store.db import Database, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -43,3 +49,62 @@ def current_revision(database: Database) -> str | None:
 def head_revision(database: Database) -> str | None:
     """The newest revision shipped with this version of monitor."""
     return ScriptDirectory.from_config(alembic_config(database)).get_current_head()
+
+
+class NoDatabase(StorageError):
+    """A command that only reads found no database (or one without tables) where the configuration points."""
+
+    def advice(self, config_dir: Path) -> str:
+        """The message with where the path comes from and the commands that create the database."""
+        return (
+            f"{self} (database: in {config_dir / 'monitor.yaml'}); nothing has been collected there yet. "
+            f"Create it with `monitor db upgrade --config {config_dir}`, or start collecting with "
+            f"`monitor run --config {config_dir}`."
+        )
+
+
+def open_existing(url: str) -> Database:
+    """The database at `url`, migrated to this version, if it exists with a schema; else NoDatabase.
+
+    StorageError when the database server cannot be reached or refuses the connection.
+
+    Nothing is created: no SQLite file, no directory, no tables (read-only commands must not leave an
+    empty database behind that hides the real one at another path).
+    """
+    parsed = make_url(normalize_url(url))
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.drivername.startswith("sqlite"):
+        path = parsed.database or ""
+        if not path or path == ":memory:":
+            raise NoDatabase(f"the database {shown} is in memory: there is nothing stored to read")
+        if not path.startswith("file:"):
+            if not Path(path).is_file():
+                raise NoDatabase(f"no database at {path}")
+            if not _sqlite_has_schema(Path(path)):
+                raise NoDatabase(f"the database {path} has no tables yet")
+    database = Database(url)
+    try:
+        revision = current_revision(database)
+        if revision is None:
+            raise NoDatabase(f"the database {shown} has no tables yet")
+        upgrade(database)  # an older schema is brought up to date, as every command always did
+    except SQLAlchemyError as exc:
+        database.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StorageError(f"cannot open the database {shown}: {reason}") from None
+    except NoDatabase:
+        database.dispose()
+        raise
+    return database
+
+
+def _sqlite_has_schema(path: Path) -> bool:
+    """True when the SQLite file has our migrations table; looked at read-only, so an empty file stays empty."""
+    try:
+        with closing(sqlite3.connect(f"file:{pathname2url(str(path))}?mode=ro", uri=True)) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read {path} as a SQLite database: {exc}") from None
+    return found is not None

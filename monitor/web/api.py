@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from monitor.documents import document_for, stored_labels
 from monitor.localdays import MAX_DAYS
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
 from monitor.store.models import Article, Delivery
@@ -94,6 +95,9 @@ class SightingOut(BaseModel):
 class ArticleDetailOut(ArticleOut):
     summary_text: str
     content_text: str
+    body: str = Field(description="The text matched as `body:` (summary and content); body highlights index it.")
+    source: str = Field(description="The text matched as `source:` (the first feed's configured name, else its "
+                                    "own title, else its id); source highlights index it.")
     matches: list[MatchOut]
     sightings: list[SightingOut]
     deliveries: list[DeliveryOut]
@@ -226,8 +230,11 @@ def get_article(article_id: str, ctx: Ctx) -> ArticleDetailOut:
                   list(m.highlights or []), m.snippet, m.created_at)
         for m in detail.matches
     ]
+    with ctx.db.sessions() as session:
+        document = document_for(a, stored_labels(ctx.config, session)(a.first_feed_id))
     return ArticleDetailOut(
         **article_out(a, len(detail.matches)).model_dump(), summary_text=a.summary_text, content_text=a.content_text,
+        body=document.body, source=document.source,
         matches=[match_out(v) for v in views],
         sightings=[SightingOut(feed_id=f, feed_name=n, first_seen_at=t) for f, n, t in detail.sightings],
         deliveries=[delivery_out(d) for d in detail.deliveries],

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from monitor import __version__
 from monitor.clock import Clock, system_clock
@@ -18,7 +19,7 @@ from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
-from monitor.web.auth import AuthSettings, check_bind, make_middleware
+from monitor.web.auth import AuthSettings, check_bind, make_middleware, trusted_hosts
 from monitor.web.render import STATIC, Renderer
 
 API_DESCRIPTION = (
@@ -50,9 +51,14 @@ Ctx = Annotated[WebContext, Depends(context)]
 
 
 def create_app(
-    config: Config, db: Database | None = None, *, auth: AuthSettings | None = None, clock: Clock = system_clock,
+    config: Config, db: Database | None = None, *, auth: AuthSettings | None = None, bind_host: str = "127.0.0.1",
+    clock: Clock = system_clock,
 ) -> FastAPI:
-    """The application for a configuration; the database is migrated by whoever runs the service."""
+    """The application for a configuration; the database is migrated by whoever runs the service.
+
+    It answers only requests whose `Host` names it (see `trusted_hosts`): loopback names, `bind_host`,
+    base_url's host and `allowed_hosts`.
+    """
     from monitor.web import api, login, metrics, pages  # noqa: I001  (they import this module)
 
     database = db or Database(config.settings.database)
@@ -67,6 +73,12 @@ def create_app(
     )
     app.state.ctx = ctx
     app.middleware("http")(make_middleware(ctx.auth))
+    # Added last, so outermost: a request for another site's name is refused before anything else runs.
+    settings = config.settings
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=trusted_hosts(bind_host, settings.base_url, settings.allowed_hosts),
+        www_redirect=False,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(login.router)
@@ -81,15 +93,16 @@ def serve(config: Config, config_dir: Path, *, host: str = "127.0.0.1", port: in
     """Run the dashboard with uvicorn; refuse a non-loopback bind without credentials."""
     import uvicorn
 
-    from monitor.store.migrate import upgrade
+    from monitor.store.migrate import NoDatabase, open_existing
 
     try:
         auth = AuthSettings.from_env(os.environ if env is None else env)
         check_bind(host, auth)
+        db = open_existing(config.settings.database)
+    except NoDatabase as exc:
+        raise SystemExit(f"monitor serve: {exc.advice(config_dir)}") from None
     except MonitorError as exc:
         # SystemExit with a message: printed on stderr, exit status 1, no traceback.
         raise SystemExit(f"monitor serve: {exc}") from None
-    db = Database(config.settings.database)
-    upgrade(db)
-    app = create_app(config, db, auth=auth)
+    app = create_app(config, db, auth=auth, bind_host=host)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)

@@ -8,9 +8,9 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -51,13 +51,26 @@ class AuthSettings:
     # Signs CSRF cookies; a fresh one per process is enough (a restart only invalidates open forms).
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
+    def __post_init__(self) -> None:
+        # A secret of spaces is no secret: refused here, so no way of building the settings can accept one.
+        for name, value in (("token", self.token), ("username", self.username), ("password", self.password)):
+            if value is not None and not value.strip():
+                raise BindRefused(f"the dashboard {name} is blank; set a real one or leave it unset")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
-        """Read MONITOR_WEB_TOKEN, MONITOR_WEB_USERNAME and MONITOR_WEB_PASSWORD."""
+        """Read MONITOR_WEB_TOKEN, MONITOR_WEB_USERNAME and MONITOR_WEB_PASSWORD (empty means unset)."""
+        for name in ("MONITOR_WEB_TOKEN", "MONITOR_WEB_USERNAME", "MONITOR_WEB_PASSWORD"):
+            value = env.get(name)
+            if value and not value.strip():
+                raise BindRefused(f"{name} is set but holds only whitespace; set a real secret or unset it")
         username, password = env.get("MONITOR_WEB_USERNAME") or None, env.get("MONITOR_WEB_PASSWORD") or None
         if bool(username) != bool(password):
             raise BindRefused("set both MONITOR_WEB_USERNAME and MONITOR_WEB_PASSWORD for basic auth, or neither")
-        return cls(token=env.get("MONITOR_WEB_TOKEN") or None, username=username, password=password)
+        # A bearer token is compared stripped (as the header is read): a stray newline from a secrets file
+        # would otherwise make it impossible to present.
+        token = (env.get("MONITOR_WEB_TOKEN") or "").strip() or None
+        return cls(token=token, username=username, password=password)
 
     @property
     def enabled(self) -> bool:
@@ -90,7 +103,10 @@ class AuthSettings:
 
 
 def _same(given: str, expected: str) -> bool:
-    return bool(given) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    # A blank credential is never a match, whatever is configured.
+    return bool(given.strip()) and bool(expected.strip()) and hmac.compare_digest(
+        given.encode("utf-8"), expected.encode("utf-8")
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -112,6 +128,35 @@ def check_bind(host: str, auth: AuthSettings) -> None:
         "authentication. Set MONITOR_WEB_TOKEN (bearer token) or MONITOR_WEB_USERNAME and "
         "MONITOR_WEB_PASSWORD (basic auth) in the environment, or bind to 127.0.0.1 (the default)."
     )
+
+
+# ------------------------------------------------------------------ Host check (DNS rebinding)
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+_WILDCARD_BINDS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def _host_pattern(host: str) -> str:
+    """A host as the Host header spells it: lower case, an IPv6 address in brackets."""
+    host = host.strip().lower()
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
+
+
+def trusted_hosts(bind_host: str, base_url: str, extra: Iterable[str] = ()) -> list[str]:
+    """The names a browser may use for this dashboard (any port): loopback, the bind address, base_url's host.
+
+    A page on another site whose name was rebound to 127.0.0.1 sends its own name in `Host`; answering
+    only these names is what keeps it from reading the dashboard (DNS rebinding).
+    """
+    hosts = list(LOOPBACK_NAMES)
+    if bind_host.strip().lower() not in _WILDCARD_BINDS:
+        hosts.append(_host_pattern(bind_host))
+    if name := urlsplit(base_url).hostname:
+        hosts.append(_host_pattern(name))
+    hosts.extend(_host_pattern(h) for h in extra)
+    return list(dict.fromkeys(hosts))
 
 
 # ------------------------------------------------------------------ CSRF (signed double-submit cookie)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor.commands.documents import document_from_row
+from monitor.documents import document_for, stored_labels
 from monitor.localdays import MAX_DAYS
 from monitor.store.dashboard import FEED_SORTS
 from monitor.store.outbox import Outbox
@@ -106,7 +106,8 @@ def article(request: Request, article_id: str, ctx: Ctx) -> HTMLResponse:
         return page(request, ctx, "error.html", status_code=404, title="Article not found",
                     message=f"There is no stored article with id {article_id}.")
     # The spans were computed on the matcher's view of the article, so rebuild exactly that view.
-    document = document_from_row(detail.article, ctx.config)
+    with ctx.db.sessions() as session:
+        document = document_for(detail.article, stored_labels(ctx.config, session)(detail.article.first_feed_id))
     highlights = [h for m in detail.matches for h in (m.highlights or [])]
     return page(request, ctx, "article.html", detail=detail, document=document, highlights=highlights)
 

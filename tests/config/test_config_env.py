@@ -46,7 +46,7 @@ def test_overrides_apply(config_dir: Path) -> None:
 
 def test_yaml_value_kept_without_override(config_dir: Path) -> None:
     settings = load_config(config_dir, env={"MONITOR_TIMEZONE": ""}).config.settings
-    assert settings.database == "sqlite:///from-yaml.db" and settings.fetch.timeout == timedelta(seconds=5)
+    assert settings.database == f"sqlite:///{config_dir / 'from-yaml.db'}" and settings.fetch.timeout == timedelta(seconds=5)
     assert settings.timezone == "UTC"
 
 

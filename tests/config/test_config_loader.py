@@ -96,7 +96,7 @@ def test_full_config_loads_with_types(config_dir: Path) -> None:
     loaded = load_config(config_dir, env={})
     assert isinstance(loaded, LoadedConfig)
     config = loaded.config
-    assert config.settings.database == "sqlite:///var/test.db"
+    assert config.settings.database == f"sqlite:///{config_dir / 'var' / 'test.db'}"  # relative to the config
     assert config.settings.email.smtp.port == 2525
     assert config.settings.email.from_ == "Monitor <monitor@example.org>"
     assert config.settings.fetch.max_bytes == 15 * 1024 * 1024
@@ -121,7 +121,7 @@ def test_defaults_without_monitor_yaml_and_subscribers(tmp_path: Path) -> None:
     directory = tmp_path / "config"
     write(directory, "feeds.yaml", "")  # empty file = empty mapping
     config = load_config(directory, env={}).config
-    assert config.settings.database == "sqlite:///var/monitor.db"
+    assert config.settings.database == f"sqlite:///{directory / 'var' / 'monitor.db'}"
     assert config.settings.email.transport == "file"
     assert config.settings.fetch.timeout == timedelta(seconds=20)
     assert config.feeds == () and config.subscribers == () and config.watchlists == {}

@@ -81,13 +81,18 @@ def db(seeded: Seeded) -> Iterator[Database]:
     database.dispose()
 
 
+# The app answers only the names it is reached by (DNS rebinding): not TestClient's default "testserver".
+LOCAL_BASE_URL = "http://127.0.0.1"
+
+
 @pytest.fixture
 def client(seeded: Seeded, db: Database) -> Iterator[TestClient]:
     """A client of the app without authentication (loopback mode)."""
-    with TestClient(create_app(seeded.config, db, clock=seed_clock)) as test_client:
+    with TestClient(create_app(seeded.config, db, clock=seed_clock), base_url=LOCAL_BASE_URL) as test_client:
         yield test_client
 
 
 def authed_client(seeded: Seeded, db: Database, **auth: str) -> TestClient:
     """A client of the app with the given credentials configured."""
-    return TestClient(create_app(seeded.config, db, auth=AuthSettings(**auth), clock=seed_clock))  # type: ignore[arg-type]
+    app = create_app(seeded.config, db, auth=AuthSettings(**auth), clock=seed_clock)  # type: ignore[arg-type]
+    return TestClient(app, base_url=LOCAL_BASE_URL)

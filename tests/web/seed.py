@@ -80,12 +80,12 @@ def seed(directory: Path, database_url: str | None = None) -> Seeded:
     shutil.copytree(ROOT / "config", config_dir)
     database_url = database_url or f"sqlite:///{directory / 'monitor.db'}"
     monitor_yaml = (config_dir / "monitor.yaml").read_text(encoding="utf-8")
-    assert "sqlite:///var/monitor.db" in monitor_yaml, "config/monitor.yaml no longer names the demo database"
-    monitor_yaml = monitor_yaml.replace("sqlite:///var/monitor.db", database_url)
-    monitor_yaml = monitor_yaml.replace("outbox_dir: var/outbox", f"outbox_dir: {directory / 'outbox'}")
+    assert "sqlite:///../var/monitor.db" in monitor_yaml, "config/monitor.yaml no longer names the demo database"
+    monitor_yaml = monitor_yaml.replace("sqlite:///../var/monitor.db", database_url)
+    monitor_yaml = monitor_yaml.replace("outbox_dir: ../var/outbox", f"outbox_dir: {directory / 'outbox'}")
     (config_dir / "monitor.yaml").write_text(monitor_yaml, encoding="utf-8")
     feeds_yaml = (config_dir / "feeds.yaml").read_text(encoding="utf-8")
-    feeds_yaml = feeds_yaml.replace("url: examples/", f"url: {ROOT / 'examples'}/")
+    feeds_yaml = feeds_yaml.replace("url: ../examples/", f"url: {ROOT / 'examples'}/")
     hostile: list[str] = []
     if hostile_feeds_available():
         for name in HOSTILE_FEEDS:

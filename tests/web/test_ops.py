@@ -7,6 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
+from tests.web.conftest import LOCAL_BASE_URL
 from tests.web.seed import BOTH_BACKENDS, Seeded, seed_clock
 
 
@@ -23,7 +24,7 @@ def test_healthz_reports_database_and_poll_age(client: TestClient) -> None:
 
 def test_healthz_is_503_when_the_database_is_unreachable(seeded: Seeded, tmp_path: object) -> None:
     broken = Database("sqlite:////nonexistent-dir/really/not/here.db")
-    with TestClient(create_app(seeded.config, broken, clock=seed_clock)) as client:
+    with TestClient(create_app(seeded.config, broken, clock=seed_clock), base_url=LOCAL_BASE_URL) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unreachable"}

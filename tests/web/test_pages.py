@@ -10,6 +10,7 @@ from sqlalchemy import select
 from monitor.store.db import Database
 from monitor.store.models import Delivery, MatchRow
 from monitor.web.auth import CONTENT_SECURITY_POLICY, CSRF_COOKIE, CSRF_FIELD
+from tests.web.conftest import LOCAL_BASE_URL
 from tests.web.seed import BOTH_BACKENDS, FAILED_ERROR, Seeded
 
 pytestmark = BOTH_BACKENDS
@@ -127,7 +128,7 @@ def test_retry_without_or_with_a_forged_csrf_token_is_refused(client: TestClient
     client.cookies.set(CSRF_COOKIE, "abc.def")
     assert client.post(url, data={CSRF_FIELD: "abc.def"}).status_code == 403
     # A valid token from a cross-site form is refused by the origin check.
-    fresh = TestClient(client.app)
+    fresh = TestClient(client.app, base_url=LOCAL_BASE_URL)
     token = csrf_from(fresh.get("/deliveries").text)
     cross = fresh.post(url, data={CSRF_FIELD: token}, headers={"Origin": "https://evil.example"})
     assert cross.status_code == 403

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
 from monitor.web.app import create_app
+from tests.web.conftest import LOCAL_BASE_URL
 from tests.web.seed import BOTH_BACKENDS, SEED_NOW, Seeded, seed_clock
 
 pytestmark = BOTH_BACKENDS
@@ -41,7 +42,7 @@ def tokyo_client(seeded: Seeded, db: Database) -> Iterator[TestClient]:
     """The app on the same database, configured with timezone: Asia/Tokyo."""
     settings = seeded.config.settings.model_copy(update={"timezone": "Asia/Tokyo"})
     config = seeded.config.model_copy(update={"settings": settings})
-    with TestClient(create_app(config, db, clock=seed_clock)) as client:
+    with TestClient(create_app(config, db, clock=seed_clock), base_url=LOCAL_BASE_URL) as client:
         yield client
 
 
