@@ -153,7 +153,7 @@ class Setup:
         found = {}
         for entry in ("alpha-ceasefire", "observer-hostages", "untitled-ceasefire", "delta-anything", "every-field",
                       "kalin"):
-            for hit in backtest(self.config, self.db, f"parity/{entry}", days=DAYS):
+            for hit in backtest(self.config, self.db, f"parity/{entry}", days=DAYS, now=datetime.now(UTC)):
                 found[(hit.article_id, entry)] = [h.to_json() for h in hit.match.highlights]
         return found
 
@@ -189,7 +189,7 @@ def test_live_backtest_match_and_page_see_the_same_document(setup: Setup) -> Non
     assert setup.backtested() == live
     assert setup.matched_by_command("alpha.xml", "observer.xml", "untitled.xml") == live
     # An ad-hoc `source:` query finds the same articles live matching labelled so.
-    assert {hit.article_id for hit in backtest(setup.config, setup.db, 'source:"Gulf Observer"', days=DAYS)} == {
+    assert {hit.article_id for hit in backtest(setup.config, setup.db, 'source:"Gulf Observer"', days=DAYS, now=datetime.now(UTC))} == {
         article for article, entry in live if entry == "observer-hostages"}
     # The article page marks the live highlights in the live Document's text.
     parsed = parse_feed((setup.config_dir / "alpha.xml").read_bytes(), base_url=setup.config.feeds[0].url,
