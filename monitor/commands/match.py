@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.commands.documents import document_from_article
@@ -28,7 +29,10 @@ def load_source(source: str, config: Config) -> list[Article]:
         path = Path(source)
         if not path.is_file():
             raise MonitorError(f"{source}: no such file (give a feed or HTML/text file, a URL, or - for stdin)")
-        body, url = path.read_bytes(), path.resolve().as_uri()
+        try:
+            body, url = path.read_bytes(), path.resolve().as_uri()
+        except OSError as exc:
+            raise MonitorError(f"{source}: cannot read it: {exc.strerror or exc}") from None
         content_type = "text/plain" if path.suffix.lower() in (".txt", ".text") else None
     if content_type != "text/plain":
         try:
@@ -44,6 +48,19 @@ async def _fetch(url: str, config: Config) -> tuple[bytes, str, str | None]:
     return result.body or b"", result.final_url, result.content_type
 
 
+@dataclass
+class MatchRun:
+    """What `monitor match` found: articles that matched, and sources that could not be read."""
+
+    matched: int = 0
+    errors: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """As grep: 2 when a source failed, else 0 when an article matched, 1 when none did."""
+        return 2 if self.errors else (0 if self.matched else 1)
+
+
 def run_match(
     config: Config,
     sources: Sequence[str],
@@ -51,19 +68,26 @@ def run_match(
     watchlists: Sequence[str] | None,
     as_json: bool,
     out: Callable[[str], None],
-) -> int:
-    """Match every article of every source; print the results; return how many articles matched."""
+    err: Callable[[str], None],
+) -> MatchRun:
+    """Match every article of every source; print the results; a source that fails is reported, the rest still run."""
     unknown = [w for w in watchlists or () if w not in config.watchlists]
     if unknown:
         raise MonitorError(f"unknown watchlist {unknown[0]!r}; known: {', '.join(sorted(config.watchlists))}")
     matcher = CompiledWatchlists.compile(config.watchlists)
-    matched = 0
+    result = MatchRun()
     for source in sources:
-        for article in load_source(source, config):
+        try:
+            articles = load_source(source, config)
+        except MonitorError as exc:
+            result.errors += 1
+            err(f"monitor match: {source}: {exc}" if not str(exc).startswith(source) else f"monitor match: {exc}")
+            continue
+        for article in articles:
             matches = matcher.match(document_from_article(article, source=source), watchlists)
-            matched += bool(matches)
+            result.matched += bool(matches)
             out(_json_line(article, matches) if as_json else _human(article, matches))
-    return matched
+    return result
 
 
 def _json_line(article: Article, matches: list[Match]) -> str:

@@ -48,7 +48,7 @@ Ctx = Annotated[WebContext, Depends(context)]
 
 def create_app(config: Config, db: Database | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
     """The application for a configuration; the database is migrated by whoever runs the service."""
-    from monitor.web import api, login, metrics, pages  # noqa: I001  (they import this module)
+    from monitor.web import api, login, metrics, pages, unsubscribe  # noqa: I001  (they import this module)
 
     database = db or Database(config.settings.database)
     ctx = WebContext(
@@ -67,6 +67,7 @@ def create_app(config: Config, db: Database | None = None, *, auth: AuthSettings
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(metrics.router)
+    app.include_router(unsubscribe.router)
     metrics.register(app, ctx)
     return app
 
