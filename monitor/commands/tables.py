@@ -71,10 +71,12 @@ def print_deliveries(db: Database, *, failed_only: bool, as_json: bool, out: Cal
                 "resend_of": d.resend_of,
             }, ensure_ascii=False))
         return
+    # --failed is read for its errors: they are shown whole there (an SMTP reply's meaning is at its end).
+    width = 1000 if failed_only else 70
     table = [
         [d.id, d.subscriber_id, f"{d.channel}/{d.kind}", shown_status(d), str(d.attempts), str(d.item_count),
          relative_time(d.created_at, now), relative_time(d.next_attempt_at, now) if d.status == "pending" else "",
-         (d.last_error or (f"resend of {d.resend_of}" if d.resend_of else ""))[:70]]
+         (d.last_error or (f"resend of {d.resend_of}" if d.resend_of else ""))[:width]]
         for d in rows
     ]
     out(render_table(["id", "subscriber", "what", "status", "attempts", "items", "created", "next try", "last error"],
