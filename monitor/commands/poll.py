@@ -17,7 +17,7 @@ from pathlib import Path
 from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.humanize import relative_time
-from monitor.jobs import Ticks
+from monitor.jobs import POLL_TICK
 from monitor.service import Service, ServiceRunning
 from monitor.store.feeds import FeedHealth
 
@@ -101,10 +101,11 @@ def _hand_to_service(service: Service, targets: Sequence[str], out: Callable[[st
     wanted = [t for t in targets if t not in skipped]
     if wanted:
         service.feeds.make_due(wanted, datetime.now(UTC))
-        tick = Ticks.from_env(service.env).poll.total_seconds()
+        # The service's tick is set in its own environment; this process can only name the default.
+        default = POLL_TICK.total_seconds()
         out(
             f"`monitor run` is running on this SQLite database (SQLite takes one service process): "
-            f"{len(wanted)} feed(s) made due now; the service polls them on its next poll tick (every {tick:g}s). "
-            "Follow the result with `monitor feeds`."
+            f"{len(wanted)} feed(s) made due now; the service polls them on its next poll tick "
+            f"(MONITOR_POLL_TICK, every {default:g}s by default). Follow the result with `monitor feeds`."
         )
     return 1 if skipped else 0

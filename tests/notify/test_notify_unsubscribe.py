@@ -131,3 +131,30 @@ def test_items_that_slip_past_an_opt_out_are_cancelled_not_sent(
         assert all("unsubscribed" in (r or "") for r in reasons)
     finally:
         flow.close()
+
+
+def test_an_unsubscribed_digest_is_neither_built_nor_previewed(tmp_path, feed_server: FeedServer) -> None:
+    flow = Flow(tmp_path, f"sqlite:///{tmp_path / 'monitor.db'}", feed_server,
+                subscribers=[email_subscriber("daily", "daily 07:30"), email_subscriber("weekly", "weekly mon 08:00")],
+                feeds={"wire": stories("k1")}, start=START)
+    try:
+        flow.poll()
+        assert flow.deliver().assembled == 0  # the digests' first sight: periods are counted from now
+        Subscriptions(flow.db).unsubscribe("daily", "daily@test.example", flow.now)
+        assert flow.outbox.pending_items("daily") == [], "what was waiting for the digest was cancelled"
+        result = flow.cli("digest")
+        assert result.exit_code == 0, result.output
+        assert "== daily: unsubscribed; no digest (monitor subscribers --resubscribe daily) ==" in result.output
+        assert "1 digest(s) built; 1 sent" in result.output, "the other subscriber's digest only"
+        assert [d.subscriber_id for d in flow.deliveries(status="sent")] == ["weekly"]
+        assert "== daily: unsubscribed" in flow.cli("digest", "--preview").output
+        flow.set_feed("wire", stories("k1", "k2"))
+        flow.advance(days=2)  # two 07:30s: without the opt-out, the daily digest's catch-up would carry k2 now
+        assert flow.poll().routed == 1, "k2 is routed to weekly only"
+        assert flow.deliver().assembled == 0, "no scheduled digest either"
+        assert flow.cli("subscribers", "--resubscribe", "daily").exit_code == 0
+        flow.advance(days=1)
+        assert flow.deliver().assembled == 0, "nothing new since the resubscribe: no empty digest"
+        assert [d.subscriber_id for d in flow.deliveries(status="sent")] == ["weekly"]
+    finally:
+        flow.close()
