@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from monitor.commands.tables import render_table
 from monitor.config.models import Config
@@ -20,7 +21,7 @@ def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Calla
     for s in config.subscribers:
         opt_out = opted_out.get(s.id)
         rows.append({
-            "id": s.id, "channel": s.channel, "address": s.email or (s.webhook.url if s.webhook else ""),
+            "id": s.id, "channel": s.channel, "address": s.email or (_endpoint(s.webhook.url) if s.webhook else ""),
             "schedule": s.schedule.text, "watchlists": list(s.watchlists),
             "state": "unsubscribed" if opt_out else "subscribed",
             "unsubscribed_at": opt_out.at.isoformat() if opt_out else None,
@@ -49,6 +50,12 @@ def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Calla
     out(render_table(["id", "channel", "address", "schedule", "watchlists", "state"], table))
     if opted_out:
         out(f"\n{len(opted_out)} unsubscribed; nothing is routed to them. Undo with: monitor subscribers --resubscribe ID")
+
+
+def _endpoint(url: str) -> str:
+    """A webhook URL without its path and query, which often carry a secret (Slack-style hook URLs)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
 
 
 def resubscribe(config: Config, db: Database, subscriber_id: str, *, out: Callable[[str], None]) -> None:

@@ -158,3 +158,18 @@ def test_an_unsubscribed_digest_is_neither_built_nor_previewed(tmp_path, feed_se
         assert [d.subscriber_id for d in flow.deliveries(status="sent")] == ["weekly"]
     finally:
         flow.close()
+
+
+def test_subscribers_lists_webhooks_without_their_secret_path(tmp_path, feed_server: FeedServer) -> None:
+    from tests.notify.test_notify_flow_harness import webhook_subscriber
+
+    hook = webhook_subscriber("chat", "https://hooks.example.net/services/T0/B0/s3cretPathToken")
+    flow = Flow(tmp_path, f"sqlite:///{tmp_path / 'monitor.db'}", feed_server, subscribers=[hook],
+                feeds={"wire": stories("k1")}, start=START)
+    try:
+        result = flow.cli("subscribers")
+        assert result.exit_code == 0, result.output
+        assert "https://hooks.example.net/…" in result.output and "s3cretPathToken" not in result.output
+        assert "unsubscribed" not in result.output
+    finally:
+        flow.close()
