@@ -51,9 +51,14 @@ def _asdict(obj: object) -> dict[str, object]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(obj).items()}  # type: ignore[call-overload]
 
 
+def retrying(delivery: Delivery) -> bool:
+    """Pending after a failed attempt (not one re-queued by hand, whose attempts start again at 0)."""
+    return delivery.status == "pending" and delivery.attempts > 0 and bool(delivery.last_error)
+
+
 def shown_status(delivery: Delivery) -> str:
-    """The status as people read it: a pending delivery that has failed before is "retrying"."""
-    return "retrying" if delivery.status == "pending" and delivery.last_error else delivery.status
+    """The status as people read it: a pending delivery whose last attempt failed is "retrying"."""
+    return "retrying" if retrying(delivery) else delivery.status
 
 
 def print_deliveries(db: Database, *, failed_only: bool, as_json: bool, out: Callable[[str], None]) -> None:
@@ -64,7 +69,7 @@ def print_deliveries(db: Database, *, failed_only: bool, as_json: bool, out: Cal
         for d in rows:
             out(json.dumps({
                 "id": d.id, "subscriber": d.subscriber_id, "channel": d.channel, "kind": d.kind,
-                "status": d.status, "retrying": d.status == "pending" and bool(d.last_error),
+                "status": d.status, "retrying": retrying(d),
                 "attempts": d.attempts, "items": d.item_count,
                 "created_at": d.created_at.isoformat(), "sent_at": d.sent_at.isoformat() if d.sent_at else None,
                 "next_attempt_at": d.next_attempt_at.isoformat(), "last_error": d.last_error,

@@ -283,13 +283,16 @@ class Outbox:
             return resend
 
     def list(self, *, failed_only: bool = False, limit: int = 100) -> list[Delivery]:
-        """The most recent deliveries; `failed_only`: those that failed and those failing and still retrying."""
+        """The most recent deliveries; `failed_only`: those that failed and those failing and still retrying.
+
+        Retrying: pending after a failed attempt. One re-queued by hand has its attempts reset to 0
+        and is just pending again (its last error still shows) until an attempt fails.
+        """
         with self.db.sessions() as session:
             stmt = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id).limit(limit)
             if failed_only:
-                stmt = stmt.where(
-                    or_(Delivery.status == "failed", and_(Delivery.status == "pending", Delivery.last_error.is_not(None)))
-                )
+                retrying = and_(Delivery.status == "pending", Delivery.attempts > 0, Delivery.last_error.is_not(None))
+                stmt = stmt.where(or_(Delivery.status == "failed", retrying))
             return list(session.scalars(stmt))
 
     # ------------------------------------------------------------ subscriber state
