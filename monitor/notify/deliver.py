@@ -106,6 +106,7 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self.lease = lease
         self.subscriptions = Subscriptions(outbox.db)
+        self._unsubscribe_secret: bytes | None = None
         self._webhooks: WebhookSender | None = None
         # Outcomes sent but not yet written because the database was unreachable; written first
         # on the next tick, while this worker still holds the lease, so the send is not repeated.
@@ -171,6 +172,8 @@ class DeliveryWorker:
         """Send every due delivery (claimed with a lease, so a crash re-sends with the same id)."""
         summary = DeliverySummary()
         self._record_deferred()
+        # Read before anything is claimed: a database error here is the tick's, not a delivery's failure.
+        self._unsubscribe_secret = self.subscriptions.unsubscribe_secret()
         while not stop():
             claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
             for index, delivery in enumerate(claimed):
@@ -244,7 +247,7 @@ class DeliveryWorker:
             )
             return f"webhook {status}"
         message = build_email(content, subscriber, settings.email, base_url=settings.base_url,
-                              unsubscribe_secret=self.subscriptions.unsubscribe_secret())
+                              unsubscribe_secret=self._unsubscribe_secret or self.subscriptions.unsubscribe_secret())
         return self.transport(config).send(message)
 
     def transport(self, config: Config) -> Transport:
