@@ -136,16 +136,23 @@ def check(config_dir: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line, one per article.")
 @click.argument("sources", nargs=-1, required=True)
 def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, sources: tuple[str, ...]) -> None:
-    """Match documents without storing them: feed files, HTML/text files, URLs, or - for stdin."""
+    """Match documents without storing them: feed files, HTML/text files, URLs, or - for stdin.
+
+    Exit status as grep: 0 when an article matched, 1 when none did, 2 on an error.
+    """
     from monitor.commands.match import run_match
 
-    config = _load(config_dir)
     try:
-        found = run_match(config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo)
+        config = _load(config_dir)
+    except SystemExit:
+        sys.exit(2)  # the configuration's problems were printed
+    try:
+        result = run_match(config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo,
+                           err=lambda line: click.echo(line, err=True))
     except MonitorError as exc:
-        _fail(exc)
-    if not found:
-        sys.exit(2 if not as_json else 0)
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    sys.exit(result.exit_code)
 
 
 @main.command()
@@ -194,22 +201,70 @@ def feeds(config_dir: Path, as_json: bool) -> None:
 
 @main.command()
 @_config_option
-@click.option("--failed", is_flag=True, help="Only permanently failed deliveries.")
-@click.option("--retry", "retry_id", default=None, help="Re-queue this delivery id now.")
+@click.option("--failed", is_flag=True,
+              help="Only deliveries that failed, or are failing and still retrying (last error, next attempt).")
+@click.option("--retry", "retry_id", default=None, help="Re-queue this failed (or pending) delivery id now.")
+@click.option("--resend", "resend_id", default=None, help="Send this sent delivery again, under a new id.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
-def deliveries(config_dir: Path, failed: bool, retry_id: str | None, as_json: bool) -> None:
-    """The outbox: status, attempts, last error; re-queue a delivery by hand."""
+def deliveries(config_dir: Path, failed: bool, retry_id: str | None, resend_id: str | None, as_json: bool) -> None:
+    """The outbox: status, attempts, last error; re-queue or resend a delivery by hand."""
     from monitor.commands.tables import print_deliveries
     from monitor.store.outbox import Outbox
 
     config = _load(config_dir)
     db = _existing_database(config, config_dir)
+    if retry_id and resend_id:
+        _fail(MonitorError("give --retry or --resend, not both"))
     if retry_id:
         if not Outbox(db).requeue(retry_id, _clock()()):
             _fail(MonitorError(f"no failed or pending delivery with id {retry_id!r}; see `monitor deliveries`"))
         click.echo(f"re-queued {retry_id}; the running service (or `monitor run --once`) will send it")
         return
+    if resend_id:
+        from monitor.commands.tables import resend
+
+        try:
+            resend(db, resend_id, now=_clock()(), out=click.echo)
+        except MonitorError as exc:
+            _fail(exc)
+        return
     print_deliveries(db, failed_only=failed, as_json=as_json, now=_clock()(), out=click.echo)
+
+
+@main.command()
+@_config_option
+@click.option("--resubscribe", "resubscribe_id", default=None, metavar="ID",
+              help="Undo this subscriber's unsubscribe: matches reach them again from now on.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per subscriber.")
+def subscribers(config_dir: Path, resubscribe_id: str | None, as_json: bool) -> None:
+    """Subscribers with their channel, schedule and watchlists, and who unsubscribed (and when)."""
+    from monitor.commands.subscribers import print_subscribers, resubscribe
+
+    config = _load(config_dir)
+    db = _existing_database(config, config_dir)
+    if resubscribe_id:
+        try:
+            resubscribe(config, db, resubscribe_id, now=_clock()(), out=click.echo)
+        except MonitorError as exc:
+            _fail(exc)
+        return
+    print_subscribers(config, db, as_json=as_json, out=click.echo)
+
+
+@main.command()
+@_config_option
+@click.argument("feed_ids", nargs=-1, metavar="[FEED-ID]...")
+def poll(config_dir: Path, feed_ids: tuple[str, ...]) -> None:
+    """Poll feeds now (all, or the ones named): fetch, store, match and route, through the feed leases."""
+    from monitor.commands.poll import run_poll
+
+    config = _load(config_dir)
+    try:
+        code = run_poll(config, config_dir, feed_ids, clock=_clock(), out=click.echo)
+    except MonitorError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
 
 
 @main.command()

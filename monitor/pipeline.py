@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
@@ -40,6 +40,7 @@ from monitor.store.models import Article as ArticleRow
 from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
 from monitor.store.sql import begin_writes
+from monitor.store.subscriptions import opted_out_in
 from monitor.write_gate import BatchStories, WriteGate
 
 log = logging.getLogger("monitor.pipeline")
@@ -125,14 +126,16 @@ class FeedPoller:
             self._pool_finalizer = None
         pool.shutdown(wait=wait, cancel_futures=True)
 
-    async def poll_due(self) -> PollSummary:
-        """Poll every feed that is due now (in batches until none is left)."""
+    async def poll_due(self, feed_ids: Sequence[str] | None = None) -> PollSummary:
+        """Poll every feed that is due now, or only those of `feed_ids` (in batches until none is left)."""
         summary = PollSummary()
         settings = self.runtime().config.settings
         lease = settings.fetch.timeout * 3 + timedelta(seconds=60)
         async with Fetcher(settings.fetch, allow_local_feeds=settings.allow_local_feeds) as fetcher:
             while True:
-                claimed = self.feeds.claim_due(self.owner, self.clock(), limit=self.batch_size, lease=lease)
+                claimed = self.feeds.claim_due(
+                    self.owner, self.clock(), limit=self.batch_size, lease=lease, feed_ids=feed_ids
+                )
                 if not claimed:
                     break
                 await self._poll_batch(fetcher, claimed, summary)
@@ -425,6 +428,11 @@ class FeedPoller:
                         suppressed += 1
                         continue
                     routed_rows.append((subscriber_id, article.id, match.watchlist, match.id, match_id))
+        if routed_rows:
+            # Read in this transaction: an opt-out committed before it is honoured (one committed
+            # while it runs is caught by the deliver tick, which cancels what reached them).
+            opted_out = opted_out_in(session)
+            routed_rows = [row for row in routed_rows if row[0] not in opted_out]
         report.routed = add_routed_items(session, routed_rows, now)
         report.new = sum(1 for c in changes if c.is_new)
         report.updated = len(changes) - report.new

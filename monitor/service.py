@@ -44,6 +44,10 @@ POLL_STOP_GRACE = 3.0
 """Seconds a stopping service lets a running poll tick finish before cancelling its fetches."""
 
 
+class ServiceRunning(StorageError):
+    """Another process holds the SQLite database's single-writer lock (a `monitor run` is running on it)."""
+
+
 @dataclass
 class CycleSummary:
     """What `monitor run --once` did."""
@@ -118,6 +122,8 @@ class Service:
                     self.deliverer.assemble_due_digest(subscriber, now)
 
     def _lock_sqlite(self) -> None:
+        if self._lock_file is not None:
+            return  # already ours
         database = make_url(self.db.url).database or ""
         if not database or database == ":memory:":
             return
@@ -128,7 +134,7 @@ class Service:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise StorageError(
+            raise ServiceRunning(
                 f"another monitor process is already running on {database}; SQLite supports one service "
                 "process. Stop the other one, or use PostgreSQL (database: postgresql+psycopg://...) to run several."
             ) from None

@@ -15,6 +15,7 @@ from monitor.notify.webhook import build_payload
 from monitor.pipeline import worker_id
 from monitor.store.db import Database
 from monitor.store.outbox import Outbox
+from monitor.store.subscriptions import Subscriptions
 
 
 def run_digest(
@@ -29,6 +30,10 @@ def run_digest(
     chosen = [known[i] for i in subscriber_ids] if subscriber_ids else list(config.subscribers)
     outbox = Outbox(db)
     now = clock()
+    opted_out = Subscriptions(db).opted_out()
+    for subscriber in [s for s in chosen if s.id in opted_out]:
+        out(f"== {subscriber.id}: unsubscribed; no digest (monitor subscribers --resubscribe {subscriber.id}) ==")
+    chosen = [s for s in chosen if s.id not in opted_out]
     if preview:
         for subscriber in chosen:
             items = outbox.preview_items(subscriber.id)
@@ -37,7 +42,8 @@ def run_digest(
             if subscriber.webhook is not None:
                 out(json.dumps(build_payload(content), ensure_ascii=False, indent=2))
             else:
-                message = build_email(content, subscriber, config.settings.email, base_url=config.settings.base_url)
+                message = build_email(content, subscriber, config.settings.email, base_url=config.settings.base_url,
+                                      unsubscribe_secret=Subscriptions(db).unsubscribe_secret())
                 body = message.get_body(("plain",))
                 out(f"Subject: {message['Subject']}\n\n{body.get_content() if body else ''}")
         return

@@ -61,7 +61,10 @@ def load_source(source: str, config: Config) -> Source:
         if not path.is_file():
             raise MonitorError(f"{source}: no such file (give a feed or HTML/text file, a URL, or - for stdin)")
         # A configured local feed is read by the service under its configured name (the base of relative links).
-        body, url = path.read_bytes(), feed.url if feed else path.resolve().as_uri()
+        try:
+            body, url = path.read_bytes(), feed.url if feed else path.resolve().as_uri()
+        except OSError as exc:
+            raise MonitorError(f"{source}: cannot read it: {exc.strerror or exc}") from None
         content_type = "text/plain" if path.suffix.lower() in (".txt", ".text") else None
     if content_type != "text/plain":
         try:
@@ -81,6 +84,19 @@ async def _fetch(url: str, config: Config) -> tuple[bytes, str, str | None]:
     return result.body or b"", result.final_url, result.content_type
 
 
+@dataclass
+class MatchRun:
+    """What `monitor match` found: articles that matched, and sources that could not be read."""
+
+    matched: int = 0
+    errors: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """As grep: 2 when a source failed, else 0 when an article matched, 1 when none did."""
+        return 2 if self.errors else (0 if self.matched else 1)
+
+
 def run_match(
     config: Config,
     sources: Sequence[str],
@@ -88,20 +104,26 @@ def run_match(
     watchlists: Sequence[str] | None,
     as_json: bool,
     out: Callable[[str], None],
-) -> int:
-    """Match every article of every source; print the results; return how many articles matched."""
+    err: Callable[[str], None],
+) -> MatchRun:
+    """Match every article of every source; print the results; a source that fails is reported, the rest still run."""
     unknown = [w for w in watchlists or () if w not in config.watchlists]
     if unknown:
         raise MonitorError(f"unknown watchlist {unknown[0]!r}; known: {', '.join(sorted(config.watchlists))}")
     matcher = CompiledWatchlists.compile(config.watchlists)
-    matched = 0
+    result = MatchRun()
     for source in sources:
-        loaded = load_source(source, config)
+        try:
+            loaded = load_source(source, config)
+        except MonitorError as exc:
+            result.errors += 1
+            err(f"monitor match: {source}: {exc}" if not str(exc).startswith(source) else f"monitor match: {exc}")
+            continue
         for article in loaded.articles:
             matches = matcher.match(document_for(article, loaded.label), watchlists)
-            matched += bool(matches)
+            result.matched += bool(matches)
             out(_json_line(article, matches) if as_json else _human(article, matches))
-    return matched
+    return result
 
 
 def _json_line(article: Article, matches: list[Match]) -> str:

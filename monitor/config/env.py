@@ -33,7 +33,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "email.from": "sender address of digests",
     "email.outbox_dir": "where the file transport writes .eml files",
     "email.templates_dir": "directory with templates overriding the bundled ones",
-    "email.unsubscribe_url": "URL put in List-Unsubscribe headers",
+    "email.unsubscribe_url": "URL put in List-Unsubscribe headers instead of the dashboard's; {subscriber} and {token} are filled in",
     "email.smtp.host": "SMTP server host",
     "email.smtp.port": "SMTP server port",
     "email.smtp.starttls": "true to upgrade the SMTP connection with STARTTLS",

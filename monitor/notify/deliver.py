@@ -21,6 +21,7 @@ from monitor.notify.transports import FileTransport, SmtpTransport, Transport
 from monitor.notify.webhook import WebhookSender, build_payload, webhook_secret
 from monitor.store.articles import match_from_row
 from monitor.store.outbox import ClaimedDelivery, Outbox, StoredItem
+from monitor.store.subscriptions import Subscriptions
 
 log = logging.getLogger("monitor.notify")
 
@@ -46,6 +47,7 @@ class DeliverySummary:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    cancelled: int = 0  # the subscriber unsubscribed
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -104,6 +106,8 @@ class DeliveryWorker:
         self.clock = clock
         self.rng = rng or random.Random()
         self.lease = lease
+        self.subscriptions = Subscriptions(outbox.db)
+        self._unsubscribe_secret: bytes | None = None
         self._webhooks: WebhookSender | None = None
         # Outcomes sent but not yet written because the database was unreachable; written first
         # on the next tick, while this worker still holds the lease, so the send is not repeated.
@@ -130,7 +134,14 @@ class DeliveryWorker:
         """Put routed items into deliveries: immediate ones now, digests when their period has come."""
         now = self.clock()
         count = 0
+        opted_out = self.subscriptions.opted_out()
         for subscriber in self.config().subscribers:
+            opt_out = opted_out.get(subscriber.id)
+            if opt_out is not None:
+                # Routing skips them; this catches an item routed while the opt-out was being written.
+                reason = f"not sent: {opt_out.address or subscriber.id} unsubscribed"
+                self.subscriptions.cancel_waiting(subscriber.id, subscriber.channel, reason, now)
+                continue
             if subscriber.schedule.kind == "immediate":
                 count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now))
             else:
@@ -140,6 +151,8 @@ class DeliveryWorker:
     def assemble_due_digest(self, subscriber: SubscriberConfig, now: datetime) -> int:
         """Build the subscriber's digest if a period ended since the last one (one catch-up after an outage)."""
         state = self.outbox.subscriber_state(subscriber.id)
+        if state is not None and state.unsubscribed_at is not None:
+            return 0
         if state is None or state.last_digest_at is None:
             # First sight of this subscriber: start counting periods from now rather than back-fill.
             self.outbox.set_last_digest(subscriber.id, now)
@@ -160,6 +173,8 @@ class DeliveryWorker:
         """Send every due delivery (claimed with a lease, so a crash re-sends with the same id)."""
         summary = DeliverySummary()
         self._record_deferred()
+        # Read before anything is claimed: a database error here is the tick's, not a delivery's failure.
+        self._unsubscribe_secret = self.subscriptions.unsubscribe_secret()
         while not stop():
             claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
             for index, delivery in enumerate(claimed):
@@ -197,6 +212,9 @@ class DeliveryWorker:
         if state is not None and state.disabled_reason:
             self._fail(delivery, f"endpoint disabled: {state.disabled_reason}", summary)
             return
+        if state is not None and state.unsubscribed_at is not None:
+            self._cancel(delivery, f"not sent: {state.unsubscribed_address or subscriber.id} unsubscribed", summary)
+            return
         content = build_content(
             delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config
         )
@@ -229,7 +247,8 @@ class DeliveryWorker:
                 timeout=hook.timeout.total_seconds(),
             )
             return f"webhook {status}"
-        message = build_email(content, subscriber, settings.email, base_url=settings.base_url)
+        message = build_email(content, subscriber, settings.email, base_url=settings.base_url,
+                              unsubscribe_secret=self._unsubscribe_secret or self.subscriptions.unsubscribe_secret())
         return self.transport(config).send(message)
 
     def transport(self, config: Config) -> Transport:
@@ -267,3 +286,9 @@ class DeliveryWorker:
             "delivery_failed delivery_id=%s subscriber_id=%s error=%r (retry by hand: monitor deliveries --retry %s)",
             delivery.id, delivery.subscriber_id, message, delivery.id,
         )
+
+    def _cancel(self, delivery: ClaimedDelivery, message: str, summary: DeliverySummary) -> None:
+        self._record(lambda: self.outbox.mark_cancelled(delivery.id, self.owner, message))
+        summary.cancelled += 1
+        log.info("delivery_cancelled delivery_id=%s subscriber_id=%s reason=%r",
+                 delivery.id, delivery.subscriber_id, message)

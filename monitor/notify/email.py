@@ -12,6 +12,7 @@ from monitor.config.models import EmailSettings, SubscriberConfig
 from monitor.errors import DeliveryError
 from monitor.notify.content import DeliveryContent
 from monitor.notify.render import render_email_html, render_email_text, subject_line
+from monitor.notify.unsubscribe import unsubscribe_token
 
 DELIVERY_HEADER = "X-Monitor-Delivery"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
@@ -33,20 +34,22 @@ def message_id(delivery_id: str, from_: str) -> str:
     return f"<{safe_id(delivery_id)}@{_from_domain(from_)}>"
 
 
-def unsubscribe_url(subscriber: SubscriberConfig, settings: EmailSettings, base_url: str) -> str:
-    """The unsubscribe link: the configured URL, else the dashboard's per-subscriber endpoint."""
+def unsubscribe_url(subscriber: SubscriberConfig, settings: EmailSettings, base_url: str, secret: bytes) -> str:
+    """The unsubscribe link: the configured URL, else the dashboard's signed per-subscriber endpoint."""
+    token = unsubscribe_token(secret, subscriber.id, subscriber.email or "")
     if settings.unsubscribe_url:
-        return settings.unsubscribe_url.replace("{subscriber}", subscriber.id)
-    return f"{base_url.rstrip('/')}/unsubscribe/{subscriber.id}"
+        return settings.unsubscribe_url.replace("{subscriber}", subscriber.id).replace("{token}", token)
+    return f"{base_url.rstrip('/')}/unsubscribe/{subscriber.id}/{token}"
 
 
 def build_email(
-    content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings, *, base_url: str
+    content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings, *, base_url: str,
+    unsubscribe_secret: bytes,
 ) -> EmailMessage:
     """The complete message of one delivery to one email subscriber."""
     if not subscriber.email:
         raise DeliveryError(f"subscriber {subscriber.id!r} has no email address", permanent=True)
-    unsubscribe = unsubscribe_url(subscriber, settings, base_url)
+    unsubscribe = unsubscribe_url(subscriber, settings, base_url, unsubscribe_secret)
     text = render_email_text(content, subscriber, settings, unsubscribe_url=unsubscribe)
     html = render_email_html(content, subscriber, settings, unsubscribe_url=unsubscribe)
 

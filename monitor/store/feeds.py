@@ -127,8 +127,10 @@ class FeedRepository:
                 if feed_id not in wanted and row.active:
                     row.active = False
 
-    def claim_due(self, owner: str, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedFeed]:
-        """Take a lease on up to `limit` due feeds, so that no other worker polls them meanwhile."""
+    def claim_due(
+        self, owner: str, now: datetime, *, limit: int, lease: timedelta, feed_ids: Sequence[str] | None = None
+    ) -> list[ClaimedFeed]:
+        """Take a lease on up to `limit` due feeds (of `feed_ids`, if given), so that no other worker polls them."""
         with self.db.transaction() as session:
             stmt = (
                 select(Feed)
@@ -141,6 +143,8 @@ class FeedRepository:
                 .order_by(Feed.next_poll_at)
                 .limit(limit)
             )
+            if feed_ids is not None:
+                stmt = stmt.where(Feed.id.in_(list(feed_ids)))
             rows = list(session.scalars(lock_rows(stmt)))
             for row in rows:
                 row.lease_owner = owner
@@ -219,6 +223,15 @@ class FeedRepository:
             )
             rows = session.scalars(select(Feed).order_by(Feed.id)).all()
             return [FeedHealth.from_row(r, items_per_day=round(counts.get(r.id, 0) / 7, 2)) for r in rows]
+
+    def make_due(self, feed_ids: Sequence[str], now: datetime) -> None:
+        """Make these feeds due now (`monitor poll`, the dashboard's Poll now); disabled ones stay as they are."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Feed)
+                .where(Feed.id.in_(list(feed_ids)), Feed.active.is_(True), Feed.disabled_reason.is_(None))
+                .values(next_poll_at=now)
+            )
 
     def make_all_due(self, now: datetime) -> None:
         """Make every active feed due now (`monitor run --once` polls everything)."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from monitor.store.clusters import delete_band_keys, stored_band_keys
 from monitor.store.db import Database
 from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, Sighting
 
 BATCH = 1000
+
+
+def _resent_while_pending() -> Select[str | None]:
+    """Ids of sent deliveries whose resend is still pending: the resend sends their items, so they stay."""
+    return select(Delivery.resend_of).where(Delivery.status == "pending", Delivery.resend_of.is_not(None))
 
 
 def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
@@ -26,7 +31,10 @@ def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
                     select(RoutedItem.article_id)
                     .join(Delivery, Delivery.id == RoutedItem.delivery_id, isouter=True)
                     .where(RoutedItem.article_id.in_(ids))
-                    .where((RoutedItem.delivery_id.is_(None)) | (Delivery.status == "pending"))
+                    .where(
+                        RoutedItem.delivery_id.is_(None) | (Delivery.status == "pending")
+                        | RoutedItem.delivery_id.in_(_resent_while_pending())
+                    )
                 )
             )
             doomed = [i for i in ids if i not in pending]
@@ -40,7 +48,10 @@ def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
             session.execute(delete(Article).where(Article.id.in_(doomed)))
             removed["articles"] += len(doomed)
     with db.transaction() as session:
-        old = select(Delivery.id).where(Delivery.created_at < cutoff, Delivery.status.in_(("sent", "empty")))
+        old = select(Delivery.id).where(
+            Delivery.created_at < cutoff, Delivery.status.in_(("sent", "empty", "cancelled")),
+            Delivery.id.not_in(_resent_while_pending()),
+        )
         # Items first: the foreign key would otherwise set their delivery to NULL, i.e. pending again.
         session.execute(delete(RoutedItem).where(RoutedItem.delivery_id.in_(old)))
         result = session.execute(delete(Delivery).where(Delivery.id.in_(old)))

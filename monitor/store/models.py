@@ -178,6 +178,9 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transport_info: Mapped[str | None] = mapped_column(Text)
+    # A resend (`monitor deliveries --resend ID`) carries no items of its own: it sends the items of
+    # the delivery named here again, under its own id (so its own Message-ID / webhook-id).
+    resend_of: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         UniqueConstraint("subscriber_id", "period_key", name="uq_delivery_period"),
@@ -208,7 +211,7 @@ class RoutedItem(Base):
 
 
 class SubscriberState(Base):
-    """Per-subscriber state shared by all processes: disabled endpoints, last digest period."""
+    """Per-subscriber state shared by all processes: disabled endpoints, last digest period, opt-out."""
 
     __tablename__ = "subscriber_state"
 
@@ -216,6 +219,20 @@ class SubscriberState(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the subscriber unsubscribed (the link in an email); nothing is routed to them until
+    # `monitor subscribers --resubscribe ID` clears it. The address is the one that opted out.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_address: Mapped[str | None] = mapped_column(Text)
+
+
+class StoredSecret(Base):
+    """A secret generated once and shared by every process (the key that signs unsubscribe links)."""
+
+    __tablename__ = "stored_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ServiceState(Base):

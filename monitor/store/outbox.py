@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.store.clusters import cluster_feeds
@@ -171,6 +171,8 @@ class Outbox:
     def items(self, delivery_id: str) -> list[StoredItem]:
         """The articles of a delivery with their routed matches, in the order they were routed."""
         with self.db.sessions() as session:
+            # A resend has no items of its own: it carries those of the delivery it resends.
+            delivery_id = session.scalar(select(Delivery.resend_of).where(Delivery.id == delivery_id)) or delivery_id
             routed = list(
                 session.scalars(
                     select(RoutedItem).where(RoutedItem.delivery_id == delivery_id).order_by(RoutedItem.id)
@@ -230,6 +232,10 @@ class Outbox:
         """Record a permanent failure; it stays visible and can be re-queued by hand."""
         self._finish(delivery_id, owner, status="failed", last_error=error)
 
+    def mark_cancelled(self, delivery_id: str, owner: str, reason: str) -> None:
+        """Record that a delivery will not be sent (its subscriber unsubscribed)."""
+        self._finish(delivery_id, owner, status="cancelled", last_error=reason)
+
     def _finish(self, delivery_id: str, owner: str, **values: object) -> None:
         with self.db.transaction() as session:
             session.execute(
@@ -257,12 +263,36 @@ class Outbox:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def resend(self, delivery_id: str, now: datetime) -> Delivery:
+        """Queue a sent delivery's items again as a new delivery (new id, so a new Message-ID / webhook-id).
+
+        Raises LookupError when there is no such delivery and ValueError when it was not sent.
+        """
+        with self.db.transaction() as session:
+            original = session.get(Delivery, delivery_id)
+            if original is None:
+                raise LookupError(delivery_id)
+            if original.status != "sent":
+                raise ValueError(original.status)
+            resend = Delivery(
+                id=new_delivery_id(), subscriber_id=original.subscriber_id, channel=original.channel,
+                kind=original.kind, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                item_count=original.item_count, resend_of=original.resend_of or original.id,
+            )
+            session.add(resend)
+            return resend
+
     def list(self, *, failed_only: bool = False, limit: int = 100) -> list[Delivery]:
-        """The most recent deliveries."""
+        """The most recent deliveries; `failed_only`: those that failed and those failing and still retrying.
+
+        Retrying: pending after a failed attempt. One re-queued by hand has its attempts reset to 0
+        and is just pending again (its last error still shows) until an attempt fails.
+        """
         with self.db.sessions() as session:
             stmt = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id).limit(limit)
             if failed_only:
-                stmt = stmt.where(Delivery.status == "failed")
+                retrying = and_(Delivery.status == "pending", Delivery.attempts > 0, Delivery.last_error.is_not(None))
+                stmt = stmt.where(or_(Delivery.status == "failed", retrying))
             return list(session.scalars(stmt))
 
     # ------------------------------------------------------------ subscriber state

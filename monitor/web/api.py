@@ -260,7 +260,7 @@ def list_matches(
 @router.get("/deliveries", response_model=DeliveryPage, summary="The outbox")
 def list_deliveries(
     ctx: Ctx,
-    status: Literal["pending", "sent", "failed"] | None = None, limit: int = Limit, offset: int = Offset,
+    status: Literal["pending", "sent", "failed", "cancelled"] | None = None, limit: int = Limit, offset: int = Offset,
 ) -> DeliveryPage:
     """Deliveries newest first with status, attempts and the last error."""
     rows, total = ctx.dashboard.deliveries(status=status, limit=limit, offset=offset)

@@ -59,7 +59,7 @@ def create_app(
     It answers only requests whose `Host` names it (see `trusted_hosts`): loopback names, `bind_host`,
     base_url's host and `allowed_hosts`.
     """
-    from monitor.web import api, login, metrics, pages  # noqa: I001  (they import this module)
+    from monitor.web import api, login, metrics, pages, unsubscribe  # noqa: I001  (they import this module)
 
     database = db or Database(config.settings.database)
     ctx = WebContext(
@@ -84,6 +84,7 @@ def create_app(
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(metrics.router)
+    app.include_router(unsubscribe.router)
     metrics.register(app, ctx)
     return app
 

@@ -21,8 +21,8 @@ TOKEN_COOKIE = "monitor_token"
 CSRF_COOKIE = "monitor_csrf"
 CSRF_FIELD = "csrf_token"
 # Paths anyone may reach: the health check (load balancers carry no credentials), the login form and
-# the stylesheet it needs.
-OPEN_PREFIXES = ("/healthz", "/login", "/static/")
+# the stylesheet it needs, and unsubscribe links (their signed token is their authorisation).
+OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -52,7 +52,7 @@ class DatabaseCollector(Collector):
             matches.add_metric([watchlist], count)
         yield matches
         deliveries = GaugeMetricFamily("monitor_deliveries", "Deliveries in the outbox by status", labels=["status"])
-        for status in sorted({"pending", "sent", "failed", *snap.deliveries_by_status}):
+        for status in sorted({"pending", "sent", "failed", "cancelled", *snap.deliveries_by_status}):
             deliveries.add_metric([status], snap.deliveries_by_status.get(status, 0))
         yield deliveries
         yield GaugeMetricFamily("monitor_delivery_queue_depth", "Deliveries waiting to be sent",

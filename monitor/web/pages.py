@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from monitor.documents import document_for, stored_labels
 from monitor.localdays import MAX_DAYS
 from monitor.store.dashboard import FEED_SORTS
+from monitor.store.feeds import FeedRepository
 from monitor.store.outbox import Outbox
 from monitor.web.app import Ctx, WebContext
 from monitor.web.auth import CSRF_FIELD, verify_csrf
@@ -64,13 +65,30 @@ def overview(request: Request, ctx: Ctx) -> HTMLResponse:
 
 @router.get("/feeds", response_class=HTMLResponse)
 def feeds(
-    request: Request, ctx: Ctx, sort: str = "id", desc: bool = False
+    request: Request, ctx: Ctx, sort: str = "id", desc: bool = False, polled: str = ""
 ) -> HTMLResponse:
-    """The feeds' health table, sortable by any column."""
+    """The feeds' health table, sortable by any column, with a Poll now button per feed."""
     sort = sort if sort in FEED_SORTS else "id"
     rows = ctx.dashboard.feeds(ctx.clock(), sort=sort, descending=desc)
     sparks = {f.id: sparkline(f.per_day, label=f"{f.name}: items first seen per day, last 14 days") for f in rows}
-    return page(request, ctx, "feeds.html", feeds=rows, sparks=sparks, sort=sort, desc=desc, sorts=FEED_SORTS)
+    polled = polled if any(f.id == polled for f in rows) else ""
+    return page(request, ctx, "feeds.html", feeds=rows, sparks=sparks, sort=sort, desc=desc, sorts=FEED_SORTS,
+                polled=polled)
+
+
+@router.post("/feeds/{feed_id}/poll", response_model=None)
+async def poll_feed(request: Request, feed_id: str, ctx: Ctx) -> Response:
+    """Make a feed due now: the running service polls it on its next poll tick, under its lease."""
+    if await verify_csrf(request, ctx.auth) is None:
+        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
+                    message="The form's security token did not match. Reload the page and try again.")
+    feed = next((f for f in ctx.dashboard.feeds(ctx.clock()) if f.id == feed_id), None)
+    if feed is None or feed.state != "active":
+        return page(request, ctx, "error.html", status_code=409, title="Nothing to poll",
+                    message="Only an active feed can be polled now (a removed feed is not polled; a disabled "
+                            "one is polled again when its URL changes in feeds.yaml).")
+    FeedRepository(ctx.db).make_due([feed_id], ctx.clock())
+    return RedirectResponse("/feeds?" + urlencode({"polled": feed_id}), status_code=303)
 
 
 @router.get("/matches", response_class=HTMLResponse)
@@ -120,7 +138,7 @@ def deliveries(
     """The outbox: status, attempts, last error, and a retry button for failed deliveries."""
     rows, total = ctx.dashboard.deliveries(status=status or None, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
     return page(request, ctx, "deliveries.html", deliveries=rows, total=total, status=status, retried=retried,
-                statuses=("pending", "sent", "failed"), pager=pager(request, page_number, total))
+                statuses=("pending", "sent", "failed", "cancelled"), pager=pager(request, page_number, total))
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=None)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.notify.content import DeliveryItem, SourceRef
-from monitor.notify.email import build_email
+from monitor.notify.email import build_email, unsubscribe_url
 from monitor.notify.render import render_email_html
 from monitor.notify.webhook import build_payload
 from tests.support.corpora import SANITIZE
@@ -87,11 +87,12 @@ def hostile(request, digest_content):
 
 
 def test_email_html_has_no_active_content(hostile, subscriber, email_settings, part_text) -> None:
-    msg = build_email(hostile, subscriber, email_settings, base_url="https://monitor.example.org")
+    secret = b"test-unsubscribe-secret"
+    msg = build_email(hostile, subscriber, email_settings, base_url="https://monitor.example.org",
+                      unsubscribe_secret=secret)
     page = part_text(msg, "html")
-    assert page.strip() == render_email_html(
-        hostile, subscriber, email_settings, unsubscribe_url="https://monitor.example.org/unsubscribe/mena-desk"
-    ).strip()
+    link = unsubscribe_url(subscriber, email_settings, "https://monitor.example.org", secret)
+    assert page.strip() == render_email_html(hostile, subscriber, email_settings, unsubscribe_url=link).strip()
     assert active_content(page) == []
     assert "<script" not in page.lower()
     assert not re.search(r"<[^>]*\son\w+\s*=", page, re.IGNORECASE)

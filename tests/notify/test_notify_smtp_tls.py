@@ -129,7 +129,8 @@ def start_server(certs: Certs) -> Iterator[StartServer]:
 @pytest.fixture
 def message(digest_content: DeliveryContent, subscriber: SubscriberConfig,
             email_settings: EmailSettings) -> EmailMessage:
-    return build_email(digest_content, subscriber, email_settings, base_url="https://monitor.example.org")
+    return build_email(digest_content, subscriber, email_settings, base_url="https://monitor.example.org",
+                      unsubscribe_secret=b"test-unsubscribe-secret")
 
 
 def handler_of(server: SmtpServer) -> TlsRecordingHandler:

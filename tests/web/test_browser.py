@@ -211,3 +211,55 @@ def test_script_injection_in_feed_items_does_not_execute(page: Any, live: Live) 
         assert page.evaluate("document.scripts.length") == 0
     shot(page, "hostile-article")
     assert_quiet(live)
+
+
+def test_unsubscribe_from_the_email_link(page: Any, live: Live) -> None:
+    """The link of an email: a confirm page (nothing changes), the button opts out; a tampered link is refused."""
+    from urllib.parse import urlsplit
+
+    from monitor.notify.email import unsubscribe_url
+    from monitor.store.subscriptions import Subscriptions
+
+    db = Database(live.seeded.database_url)
+    try:
+        subscriptions = Subscriptions(db)
+        subscriber = next(s for s in live.seeded.config.subscribers if s.id == "energy-analyst")
+        settings = live.seeded.config.settings
+        link = urlsplit(unsubscribe_url(subscriber, settings.email, settings.base_url,
+                                        subscriptions.unsubscribe_secret())).path
+        response = page.goto(live.url + link)
+        assert response is not None and response.status == 200
+        assert page.locator("h1").inner_text() == "Unsubscribe"
+        assert "energy-analyst@demo.example" in page.inner_text("main")
+        shot(page, "unsubscribe")
+        assert subscriptions.opt_out("energy-analyst") is None, "loading the page changed nothing"
+        page.click("button.unsubscribe")
+        page.wait_for_selector("p.notice")
+        assert page.locator("h1").inner_text() == "You are unsubscribed"
+        assert "nothing further will be sent" in page.inner_text("p.notice")
+        shot(page, "unsubscribed")
+        assert subscriptions.opt_out("energy-analyst") is not None
+        assert_quiet(live)
+
+        tampered = link[:-2] + ("xy" if not link.endswith("xy") else "zz")
+        response = page.goto(live.url + tampered)
+        assert response is not None and response.status == 403
+        assert page.locator("h1").inner_text() == "Link not valid"
+        assert "not valid" in page.inner_text("p.problem")
+        shot(page, "unsubscribe-invalid")
+        # The browser reports the 403 answer itself as a console error; nothing else may appear.
+        assert [e for e in live.console_errors if "status of 403" not in e] == []
+        live.console_errors.clear()
+        assert_quiet(live)
+    finally:
+        db.dispose()
+
+
+def test_poll_now_button(page: Any, live: Live) -> None:
+    page.goto(live.url + "/feeds")
+    row = page.locator("#feeds tbody tr").filter(has_text="levant-wire")
+    row.locator("button.poll-now").click()
+    page.wait_for_selector("p.notice")
+    assert "levant-wire" in page.inner_text("p.notice") and "next poll tick" in page.inner_text("p.notice")
+    assert "ago" in page.locator("#feeds tbody tr").filter(has_text="levant-wire").locator("td").nth(6).inner_text()
+    assert_quiet(live)

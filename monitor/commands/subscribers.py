@@ -1,0 +1,74 @@
+"""`monitor subscribers`: who receives what, who opted out, and `--resubscribe ID` to undo an opt-out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from monitor.commands.tables import render_table
+from monitor.config.models import Config
+from monitor.errors import MonitorError
+from monitor.store.db import Database
+from monitor.store.subscriptions import Subscriptions
+
+
+def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Callable[[str], None]) -> None:
+    """Every configured subscriber with its state, then opt-outs of ids no longer configured."""
+    opted_out = Subscriptions(db).opted_out()
+    rows: list[dict[str, object]] = []
+    for s in config.subscribers:
+        opt_out = opted_out.get(s.id)
+        rows.append({
+            "id": s.id, "channel": s.channel, "address": s.email or (_endpoint(s.webhook.url) if s.webhook else ""),
+            "schedule": s.schedule.text, "watchlists": list(s.watchlists),
+            "state": "unsubscribed" if opt_out else "subscribed",
+            "unsubscribed_at": opt_out.at.isoformat() if opt_out else None,
+            "unsubscribed_address": opt_out.address if opt_out else None,
+        })
+    configured = {s.id for s in config.subscribers}
+    for subscriber_id, opt_out in sorted(opted_out.items()):
+        if subscriber_id not in configured:
+            rows.append({
+                "id": subscriber_id, "channel": "", "address": "", "schedule": "", "watchlists": [],
+                "state": "unsubscribed (not in subscribers.yaml)", "unsubscribed_at": opt_out.at.isoformat(),
+                "unsubscribed_address": opt_out.address,
+            })
+    if as_json:
+        for row in rows:
+            out(json.dumps(row, ensure_ascii=False))
+        return
+    table = []
+    for row in rows:
+        state = str(row["state"])
+        if row["unsubscribed_at"]:
+            when = datetime.fromisoformat(str(row["unsubscribed_at"])).astimezone(UTC)
+            state += f" {when:%Y-%m-%d %H:%M} UTC by {row['unsubscribed_address'] or '?'}"
+        table.append([str(row["id"]), str(row["channel"]), str(row["address"]), str(row["schedule"]),
+                      ", ".join(row["watchlists"]), state])  # type: ignore[arg-type]
+    out(render_table(["id", "channel", "address", "schedule", "watchlists", "state"], table))
+    if opted_out:
+        out(f"\n{len(opted_out)} unsubscribed; nothing is routed to them. Undo with: monitor subscribers --resubscribe ID")
+
+
+def _endpoint(url: str) -> str:
+    """A webhook URL without its path and query, which often carry a secret (Slack-style hook URLs)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+
+
+def resubscribe(
+    config: Config, db: Database, subscriber_id: str, *, now: datetime, out: Callable[[str], None]
+) -> None:
+    """Clear a subscriber's opt-out so that matches reach them again from now on."""
+    cleared = Subscriptions(db).resubscribe(subscriber_id, now)
+    if cleared is None:
+        known = {s.id for s in config.subscribers}
+        if subscriber_id not in known:
+            raise MonitorError(f"unknown subscriber {subscriber_id!r}; known: {', '.join(sorted(known)) or 'none'}")
+        raise MonitorError(f"subscriber {subscriber_id!r} has not unsubscribed; nothing to do (see `monitor subscribers`)")
+    current = next((s for s in config.subscribers if s.id == subscriber_id), None)
+    address = (current.email if current else None) or cleared.address or subscriber_id
+    out(f"resubscribed {subscriber_id} ({address}; unsubscribed since {cleared.at:%Y-%m-%d %H:%M} UTC): "
+        "new matches reach them again; what was cancelled while they were away stays cancelled")

@@ -1,0 +1,37 @@
+"""The dashboard under a real uvicorn server on 127.0.0.1, in a thread, for tests that speak HTTP to it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from monitor.config.models import Config
+from monitor.store.db import Database
+from monitor.web.app import create_app
+from monitor.web.auth import AuthSettings
+
+
+@contextmanager
+def running_dashboard(config: Config, db: Database, auth: AuthSettings | None = None) -> Iterator[str]:
+    """Serve the app for the block; yields its base URL (http://127.0.0.1:PORT)."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(config, db, auth=auth), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30  # a hang guard, not a speed bound
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
