@@ -161,7 +161,7 @@ class Setup:
         """(article id, entry) -> the highlights `monitor match --json` prints for these files."""
         lines: list[str] = []
         run_match(self.config, [str(self.config_dir / s) for s in sources], watchlists=None, as_json=True,
-                  out=lines.append)
+                  out=lines.append, err=lines.append)
         found = {}
         for line in lines:
             record = json.loads(line)
