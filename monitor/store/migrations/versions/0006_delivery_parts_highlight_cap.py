@@ -47,7 +47,7 @@ def _split_oversized_deliveries() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("matches") as batch:
-        batch.drop_column("more_highlights")
-    with op.batch_alter_table("deliveries") as batch:
-        batch.drop_column("more_items")
+    # A plain ALTER (SQLite 3.35+ has DROP COLUMN): batch mode would copy and drop `deliveries`, and on
+    # SQLite dropping it sets routed_items.delivery_id to NULL (ON DELETE SET NULL), re-queuing all.
+    op.execute("ALTER TABLE matches DROP COLUMN more_highlights")
+    op.execute("ALTER TABLE deliveries DROP COLUMN more_items")
