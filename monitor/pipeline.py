@@ -96,6 +96,9 @@ class FeedPoller:
         self.writers = 1 if db.is_sqlite else POSTGRES_WRITERS
         self._gate = WriteGate()
         self._summary_lock = threading.Lock()
+        # Feeds whose lease a failed tick could not give back (the database was unreachable): given
+        # back at the start of the next tick rather than left leased until the lease ends.
+        self._unreleased: set[str] = set()
 
     def close(self) -> None:
         """Stop the parse processes (a later poll starts new ones)."""
@@ -131,6 +134,8 @@ class FeedPoller:
         summary = PollSummary()
         settings = self.runtime().config.settings
         lease = settings.fetch.timeout * 3 + timedelta(seconds=60)
+        if self._unreleased:
+            await asyncio.to_thread(self._release, sorted(self._unreleased), "tick_failed")
         async with Fetcher(settings.fetch, allow_local_feeds=settings.allow_local_feeds) as fetcher:
             while True:
                 claimed = self.feeds.claim_due(
@@ -176,6 +181,7 @@ class FeedPoller:
                 ready.put_nowait((feed, exc, None))
 
         tasks = [asyncio.ensure_future(fetch_into_queue(feed)) for feed in claimed]
+        in_flight: list[asyncio.Future[None]] = []  # writer transactions (threads), finished or not
         unreserved = len(claimed)  # feeds no writer has counted on yet (every claimed feed reaches the queue)
 
         async def write_from_queue() -> None:
@@ -189,8 +195,11 @@ class FeedPoller:
                 while len(batch) < WRITE_BATCH and unreserved and not ready.empty():
                     batch.append(ready.get_nowait())
                     unreserved -= 1
-                # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop.
-                await asyncio.to_thread(self._write_exclusive, batch, summary)
+                # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop. Shielded:
+                # on a failure elsewhere the transaction is waited for (a thread cannot be cancelled).
+                write = asyncio.ensure_future(asyncio.to_thread(self._write_exclusive, batch, summary))
+                in_flight.append(write)
+                await asyncio.shield(write)
 
         writers = [asyncio.ensure_future(write_from_queue()) for _ in range(max(1, self.writers))]
         try:
@@ -198,12 +207,26 @@ class FeedPoller:
         except BaseException as exc:
             for writer in writers:
                 writer.cancel()
-            if isinstance(exc, asyncio.CancelledError):
-                for task in tasks:
-                    task.cancel()
-                for feed in claimed:
-                    self.feeds.release(feed.id, self.owner)
+            for task in tasks:
+                task.cancel()
+            # A writer thread cannot be cancelled: let a running transaction end before its feeds' leases go.
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            reason = "stopping" if isinstance(exc, asyncio.CancelledError) else "tick_failed"
+            # Feeds recorded before the failure hold no lease any more: only the others are released.
+            await asyncio.to_thread(self._release, [feed.id for feed in claimed], reason)
             raise
+
+    def _release(self, feed_ids: list[str], reason: str) -> None:
+        """Give back this poller's leases on feeds (those still held), logging each; kept for later if that fails."""
+        try:
+            released = self.feeds.release_many(feed_ids, self.owner)
+        except (OperationalError, InterfaceError) as exc:
+            self._unreleased.update(feed_ids)
+            log.error("lease_release_deferred feeds=%d reason=%s error=%r", len(feed_ids), reason, str(exc.orig))
+            return
+        self._unreleased.difference_update(feed_ids)
+        for feed_id in released:
+            log.info("lease_released feed_id=%s owner=%s reason=%s", feed_id, self.owner, reason)
 
     @staticmethod
     def _parse(result: FetchResult, language_hint: str | None) -> ParsedFeed:

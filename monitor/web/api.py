@@ -67,7 +67,8 @@ class MatchOut(BaseModel):
     kind: str
     entry_id: str
     name: str
-    highlights: list[Highlight]
+    highlights: list[Highlight] = Field(description="The first 20 highlights of each field, in text order.")
+    more_highlights: int = Field(0, description="Highlights found beyond those listed (not stored).")
     snippet: str = Field(description="Text around the first highlights; matched words between [[ and ]].")
     created_at: datetime
 
@@ -185,8 +186,8 @@ def match_out(m: MatchView) -> MatchOut:
     """A match as JSON, with its article's headline."""
     return MatchOut(
         id=m.id, watchlist=m.watchlist, kind=m.entry_kind, entry_id=m.entry_id, name=m.entry_name,
-        highlights=[Highlight(**h) for h in m.highlights], snippet=m.snippet, created_at=m.created_at,
-        article={"id": m.article_id, "title": m.article_title, "url": m.article_url,
+        highlights=[Highlight(**h) for h in m.highlights], more_highlights=m.more_highlights, snippet=m.snippet,
+        created_at=m.created_at, article={"id": m.article_id, "title": m.article_title, "url": m.article_url,
                  "published_at": m.published_at.isoformat()},
     )
 
@@ -227,7 +228,7 @@ def get_article(article_id: str, ctx: Ctx) -> ArticleDetailOut:
     a = detail.article
     views = [
         MatchView(m.id, a.id, a.title, a.url, a.published_at, m.watchlist, m.entry_kind, m.entry_id, m.entry_name,
-                  list(m.highlights or []), m.snippet, m.created_at)
+                  list(m.highlights or []), m.snippet, m.created_at, m.more_highlights or 0)
         for m in detail.matches
     ]
     with ctx.db.sessions() as session:
