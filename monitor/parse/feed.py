@@ -20,7 +20,7 @@ from monitor.parse.fastpath import parse_fast
 from monitor.parse.htmltext import html_to_text, plain_text, sanitize_html
 from monitor.parse.language import detect_language
 from monitor.parse.prolog import UTF8_XML, neutralise_prolog
-from monitor.parse.urls import canonical_url
+from monitor.parse.urls import article_link, canonical_url
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _LANGUAGE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{1,8})*$")
@@ -128,7 +128,8 @@ def _author(entry: Mapping[str, Any]) -> str:
 def _entry_to_article(
     entry: Mapping[str, Any], *, base_url: str, feed_language: str | None, feed_author: str
 ) -> Article:
-    url = canonical_url(entry.get("link") or "", base_url) if isinstance(entry.get("link"), str) else ""
+    # Only http(s) links are kept (javascript:, data: and the like never become an href anywhere).
+    url = article_link(entry.get("link") or "", base_url) if isinstance(entry.get("link"), str) else ""
     raw_title = entry.get("title") or ""
     title = plain_text(raw_title) if isinstance(raw_title, str) else ""
     summary_html, summary_text = _detail_html(entry.get("summary_detail"), base_url)
