@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from monitor.documents import document_for, stored_labels
 from monitor.localdays import MAX_DAYS
+from monitor.parse.urls import http_link
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
 from monitor.store.models import Article, Delivery
 from monitor.web.app import Ctx
@@ -47,9 +48,12 @@ class FeedOut(BaseModel):
     per_day: list[int] = Field(description="Items first seen on each of the last 14 days, oldest first.")
 
 
+_LINK = "The article's http(s) link; null when it has none or it is not http(s) (javascript:, data:, ...)."
+
+
 class ArticleOut(BaseModel):
     id: str
-    url: str
+    url: str | None = Field(description=_LINK)
     title: str
     author: str
     language: str | None
@@ -62,7 +66,9 @@ class ArticleOut(BaseModel):
 
 class MatchOut(BaseModel):
     id: int
-    article: dict[str, Any] = Field(description="id, title, url and published_at of the matched article.")
+    article: dict[str, Any] = Field(
+        description="id, title, url and published_at of the matched article (url: null unless http(s))."
+    )
     watchlist: str
     kind: str
     entry_id: str
@@ -107,7 +113,7 @@ class ArticleDetailOut(ArticleOut):
 class QueryHitOut(BaseModel):
     article_id: str
     title: str
-    url: str
+    url: str | None = Field(description=_LINK)
     published_at: datetime
     highlights: list[Highlight]
     snippet: str
@@ -176,7 +182,7 @@ def feed_out(f: FeedStats) -> FeedOut:
 def article_out(a: Article, match_count: int) -> ArticleOut:
     """An article row as JSON (without its text)."""
     return ArticleOut(
-        id=a.id, url=a.url, title=a.title, author=a.author, language=a.language, published_at=a.published_at,
+        id=a.id, url=http_link(a.url), title=a.title, author=a.author, language=a.language, published_at=a.published_at,
         first_seen_at=a.first_seen_at, first_feed_id=a.first_feed_id, cluster_id=a.cluster_id,
         match_count=match_count,
     )
@@ -187,7 +193,7 @@ def match_out(m: MatchView) -> MatchOut:
     return MatchOut(
         id=m.id, watchlist=m.watchlist, kind=m.entry_kind, entry_id=m.entry_id, name=m.entry_name,
         highlights=[Highlight(**h) for h in m.highlights], more_highlights=m.more_highlights, snippet=m.snippet,
-        created_at=m.created_at, article={"id": m.article_id, "title": m.article_title, "url": m.article_url,
+        created_at=m.created_at, article={"id": m.article_id, "title": m.article_title, "url": http_link(m.article_url),
                  "published_at": m.published_at.isoformat()},
     )
 
@@ -283,7 +289,7 @@ def query(
         p = result.problem
         raise HTTPException(400, {"message": p.message, "column": p.column, "hint": p.hint})
     items = [
-        QueryHitOut(article_id=h.article_id, title=h.title, url=h.url, published_at=h.published_at,
+        QueryHitOut(article_id=h.article_id, title=h.title, url=http_link(h.url), published_at=h.published_at,
                     highlights=[Highlight(**x.to_json()) for x in h.match.highlights],  # type: ignore[arg-type]
                     snippet=h.match.snippet)
         for h in result.hits
