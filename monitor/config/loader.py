@@ -30,6 +30,7 @@ from monitor.config.problems import (
     join_hints,
     model_at,
 )
+from monitor.config.salvage import Salvaged, salvage_watchlist
 from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
 from monitor.errors import ConfigurationError
 
@@ -39,13 +40,11 @@ _SECRET_MESSAGE = "secrets are never written in YAML; name the environment varia
 EntryNamer = Callable[[tuple[Any, ...]], "str | None"]
 
 
-@dataclass
-class LoadedConfig:
-    """A valid configuration and the source maps of the files it came from."""
+class _Located:
+    """Positions in the files one loading pass read (shared by a valid and a partial result)."""
 
-    config: Config
-    sources: dict[Path, SourceMap] = field(default_factory=dict)
-    watchlist_files: dict[str, Path] = field(default_factory=dict)
+    sources: dict[Path, SourceMap]
+    watchlist_files: dict[str, Path]
 
     def _map(self, file: Path) -> SourceMap | None:
         if file in self.sources:
@@ -68,25 +67,119 @@ class LoadedConfig:
         smap = self._map(file)
         return smap.line_text(line) if smap else None
 
+    def watchlist_file(self, watchlist_id: str) -> Path:
+        """The file a watchlist was read from."""
+        return self.watchlist_files.get(watchlist_id, self._directory() / "watchlists" / f"{watchlist_id}.yaml")
+
+    def entry_path(self, watchlist_id: str, entry_id: str) -> tuple[str, int] | None:
+        """("actors", n) or ("topics", n): where an entry sits in its watchlist file."""
+        watchlist = self._watchlists().get(watchlist_id)
+        if watchlist is None:
+            return None
+        for section, ids in (("actors", [a.id for a in watchlist.actors]), ("topics", [t.id for t in watchlist.topics])):
+            if entry_id in ids:
+                return section, ids.index(entry_id)
+        return None
+
+    def test_path(self, watchlist_id: str, index: int) -> tuple[str, int]:
+        """Where the `index`-th test of a watchlist sits in its file."""
+        return "tests", index
+
+    def _directory(self) -> Path:
+        raise NotImplementedError
+
+    def _watchlists(self) -> Mapping[str, WatchlistConfig]:
+        raise NotImplementedError
+
+
+@dataclass
+class LoadedConfig(_Located):
+    """A valid configuration and the source maps of the files it came from."""
+
+    config: Config
+    sources: dict[Path, SourceMap] = field(default_factory=dict)
+    watchlist_files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> Path:
+        """The configuration directory."""
+        return self.config.directory
+
+    @property
+    def watchlists(self) -> Mapping[str, WatchlistConfig]:
+        """The watchlists by id."""
+        return self.config.watchlists
+
+    def _directory(self) -> Path:
+        return self.config.directory
+
+    def _watchlists(self) -> Mapping[str, WatchlistConfig]:
+        return self.config.watchlists
+
+
+@dataclass
+class ConfigReport(_Located):
+    """One loading pass, whatever failed: its problems, and the watchlists that can still be checked.
+
+    `watchlists` holds every valid watchlist plus, for a file that failed validation, what of it could be
+    repaired for checking (`repaired`: entries changed to get there; `dropped`: entries left out).
+    `unloaded` are the watchlists whose file could not be read at all (a YAML error).
+    """
+
+    directory: Path
+    problems: list[ConfigProblem]
+    loaded: LoadedConfig | None
+    sources: dict[Path, SourceMap] = field(default_factory=dict)
+    watchlist_files: dict[str, Path] = field(default_factory=dict)
+    watchlists: dict[str, WatchlistConfig] = field(default_factory=dict)
+    repaired: set[tuple[str, str]] = field(default_factory=set)
+    dropped: set[tuple[str, str]] = field(default_factory=set)
+    unloaded: set[str] = field(default_factory=set)
+    salvaged: dict[str, Salvaged] = field(default_factory=dict)
+
+    def _directory(self) -> Path:
+        return self.directory
+
+    def _watchlists(self) -> Mapping[str, WatchlistConfig]:
+        return self.watchlists
+
+    def entry_path(self, watchlist_id: str, entry_id: str) -> tuple[str, int] | None:
+        """Where an entry sits in its file, also in a watchlist repaired for checking."""
+        if watchlist_id in self.salvaged:
+            return self.salvaged[watchlist_id].entry_paths.get(entry_id)
+        return super().entry_path(watchlist_id, entry_id)
+
+    def test_path(self, watchlist_id: str, index: int) -> tuple[str, int]:
+        """Where a test sits in its file, also in a watchlist repaired for checking."""
+        salvaged = self.salvaged.get(watchlist_id)
+        if salvaged is not None and 0 <= index < len(salvaged.test_paths):
+            return "tests", salvaged.test_paths[index]
+        return "tests", index
+
 
 def load_config(directory: Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Load a configuration directory; raise ConfigurationError listing every problem found."""
+    report = load_config_report(directory, env)
+    if report.loaded is None:
+        raise ConfigurationError(report.problems)
+    return report.loaded
+
+
+def load_config_report(directory: Path, env: Mapping[str, str] | None = None) -> ConfigReport:
+    """Load a configuration directory without raising: every problem, and what can still be checked."""
     return _Run(Path(directory), os.environ if env is None else env).run()
 
 
-def locate_query_problem(loaded: LoadedConfig, watchlist_id: str, entry_id: str, field: str, column: int,
-                         message: str, hint: str | None = None) -> ConfigProblem:
+def locate_query_problem(loaded: LoadedConfig | ConfigReport, watchlist_id: str, entry_id: str, field: str,
+                         column: int, message: str, hint: str | None = None) -> ConfigProblem:
     """A problem at character `column` (1-based) of a topic's `query` or an actor's `exclude`."""
-    file = loaded.watchlist_files.get(watchlist_id, loaded.config.directory / "watchlists" / f"{watchlist_id}.yaml")
-    watchlist = loaded.config.watchlists.get(watchlist_id)
+    file = loaded.watchlist_file(watchlist_id)
     smap = loaded._map(file)
     path: YamlPath | None = None
     kind = "entry"
-    if watchlist is not None:
-        for section, singular, ids in (("actors", "actor", [a.id for a in watchlist.actors]),
-                                       ("topics", "topic", [t.id for t in watchlist.topics])):
-            if entry_id in ids:
-                path, kind = (section, ids.index(entry_id), field), singular
+    where = loaded.entry_path(watchlist_id, entry_id)
+    if where is not None:
+        path, kind = (*where, field), where[0].removesuffix("s")
     if smap is None or path is None:
         return ConfigProblem(file, None, None, f"{kind} {entry_id!r}", message, hint)
     line: int | None
@@ -97,6 +190,12 @@ def locate_query_problem(loaded: LoadedConfig, watchlist_id: str, entry_id: str,
     else:  # a scalar we cannot trace character by character (folded, escaped): point at the value
         line, col = smap.value_position(path)
     return ConfigProblem(file, line, col, f"{kind} {entry_id!r}", message, hint, smap.line_text(line), col)
+
+
+def problem_order(problem: ConfigProblem) -> tuple[int, str, int, int]:
+    """Files in the order an operator reads them (DESIGN §3), then by position."""
+    rank = {"monitor.yaml": 0, "feeds.yaml": 1, "subscribers.yaml": 2}.get(problem.file.name, 3)
+    return rank, str(problem.file), problem.line or 0, problem.column or 0
 
 
 def _entry_name(raw: Any, loc: tuple[Any, ...], section: str, singular: str) -> str | None:
@@ -120,6 +219,10 @@ class _Run:
         self.env = env
         self.problems: list[ConfigProblem] = []
         self.sources: dict[Path, SourceMap] = {}
+        self.checkable: dict[str, Salvaged] = {}
+        self.repaired: set[tuple[str, str]] = set()
+        self.dropped: set[tuple[str, str]] = set()
+        self.unloaded: set[str] = set()
 
     def problem(self, file: Path, smap: SourceMap | None, pos: tuple[int | None, int | None], entry: str | None,
                 message: str, hint: str | None = None, *, show_source: bool = True) -> None:
@@ -179,27 +282,25 @@ class _Run:
         else:
             self.problem(file, smap, at(loc), name, error_message(error))
 
-    def run(self) -> LoadedConfig:
+    def run(self) -> ConfigReport:
         if not self.directory.is_dir():
-            raise ConfigurationError([ConfigProblem(self.directory, None, None, None,
-                                                    "configuration directory not found",
-                                                    "pass --config DIR or set MONITOR_CONFIG")])
+            problem = ConfigProblem(self.directory, None, None, None, "configuration directory not found",
+                                    "pass --config DIR or set MONITOR_CONFIG")
+            return ConfigReport(self.directory, [problem], None)
         settings, raw_settings = self.load_settings()
         allow_local = settings.allow_local_feeds if settings else raw_settings.get("allow_local_feeds") is True
         feeds = self.load_feeds(allow_local)
         watchlists, files, raw_lists = self.load_watchlists()
         subscribers = self.load_subscribers(files, raw_lists)
-        if self.problems:
-            raise ConfigurationError(sorted(self.problems, key=self.sort_key))
-        assert settings and feeds and subscribers is not None  # no problems means every file validated
-        config = Config(directory=self.directory, settings=settings, feed_defaults=feeds.defaults, feeds=feeds.feeds,
-                        subscribers=subscribers.subscribers, watchlists=watchlists)
-        return LoadedConfig(config, self.sources, files)
-
-    def sort_key(self, problem: ConfigProblem) -> tuple[int, str, int, int]:
-        """Files in the order an operator reads them (DESIGN §3), then by position."""
-        rank = {"monitor.yaml": 0, "feeds.yaml": 1, "subscribers.yaml": 2}.get(problem.file.name, 3)
-        return rank, str(problem.file), problem.line or 0, problem.column or 0
+        loaded = None
+        if not self.problems:
+            assert settings and feeds and subscribers is not None  # no problems means every file validated
+            config = Config(directory=self.directory, settings=settings, feed_defaults=feeds.defaults,
+                            feeds=feeds.feeds, subscribers=subscribers.subscribers, watchlists=watchlists)
+            loaded = LoadedConfig(config, self.sources, files)
+        return ConfigReport(self.directory, sorted(self.problems, key=problem_order), loaded, self.sources, files,
+                            {**watchlists, **{k: v.watchlist for k, v in self.checkable.items()}},
+                            self.repaired, self.dropped, self.unloaded, self.checkable)
 
     def load_settings(self) -> tuple[Settings | None, dict[str, Any]]:
         file = self.directory / "monitor.yaml"
@@ -280,6 +381,7 @@ class _Run:
                 self.problem(file, None, (None, None), f"watchlist {stem!r}", f"the file name is the watchlist id: {exc}")
             read = self.read(f"watchlists/{file.name}")
             if read is None:
+                self.unloaded.add(stem)
                 continue
             raw, smap = read
             raw_lists[stem] = raw
@@ -300,6 +402,15 @@ class _Run:
             result = self.validate(WatchlistConfig, {**raw, "id": stem}, file, smap, name)
             if result is not None:
                 watchlists[stem] = result
+                continue
+            # Its problems are reported; keep what can be checked of the rest (queries, references, tests).
+            salvaged = salvage_watchlist(raw, stem)
+            if salvaged is None:
+                self.unloaded.add(stem)
+                continue
+            self.checkable[stem] = salvaged
+            self.repaired.update((stem, entry) for entry in salvaged.repaired)
+            self.dropped.update((stem, entry) for entry in salvaged.dropped)
         return watchlists, files, raw_lists
 
     def check_entry_ids(self, raw: dict[str, Any], file: Path, smap: SourceMap) -> None:

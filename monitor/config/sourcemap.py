@@ -11,6 +11,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.config.problems import ConfigProblem
+from monitor.config.yaml_errors import explain as explain_yaml_error
 from monitor.errors import ConfigurationError
 
 YamlPath = tuple[str | int, ...]
@@ -101,19 +102,17 @@ def _problem(file: Path, lines: list[str], line: int | None, column: int | None,
 
 
 def _yaml_error_problem(file: Path, lines: list[str], exc: yaml.YAMLError) -> ConfigProblem:
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
-    message = getattr(exc, "problem", None) or str(exc)
-    hint = None
-    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if "'\\t'" in message:
-        hint = "YAML indentation uses spaces, not tabs"
-    elif context:
-        hint = context
-        if context_mark is not None and context_mark.line + 1 != line:
-            hint += f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
-    return _problem(file, lines, line, column, f"invalid YAML: {message}", hint)
+    mistake = explain_yaml_error(exc, lines)
+    return _problem(file, lines, mistake.line, mistake.column, mistake.message, mistake.hint)
+
+
+def _too_deep(file: Path, lines: list[str], loader: yaml.SafeLoader) -> ConfigProblem:
+    """Nesting deep enough to exhaust Python's recursion (PyYAML composes and constructs recursively)."""
+    mark = loader.get_mark()
+    line = mark.line + 1 if mark.line < len(lines) else None
+    # No source line: the line of a bracket bomb can be thousands of characters long.
+    return ConfigProblem(file, line, mark.column + 1 if line else None, None, "the YAML is nested too deeply",
+                         "configuration needs a few levels of indentation or brackets, never hundreds")
 
 
 def load_yaml_with_positions(path: Path) -> tuple[Any, SourceMap]:
@@ -140,6 +139,8 @@ def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
             root = loader.get_single_node()
         except yaml.YAMLError as exc:
             raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        except RecursionError:
+            raise ConfigurationError([_too_deep(path, lines, loader)]) from None
         if root is None:  # an empty file (or only comments)
             return None, smap
         problems = sorted(_walk(root, (), None, smap, path, lines), key=lambda p: (p.line or 0, p.column or 0))
@@ -149,6 +150,8 @@ def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
             data = loader.construct_document(root)
         except yaml.YAMLError as exc:  # e.g. a bad !!timestamp or !!binary value
             raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        except RecursionError:
+            raise ConfigurationError([_too_deep(path, lines, loader)]) from None
         except (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError) as exc:
             # PyYAML's constructors raise plain errors on malformed tagged scalars (!!int '', !!bool '').
             raise ConfigurationError([_problem(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, QueryProblem
@@ -10,9 +10,16 @@ from monitor.match.matcher import CompiledWatchlists, ordered_fields
 from monitor.match.types import Document
 
 
-def check_watchlists(watchlists: Mapping[str, WatchlistConfig]) -> list[QueryProblem]:
-    """Every problem in the watchlists' queries, excludes and `tests:`, in configuration order."""
-    compiler = Compiler(watchlists)
+def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Collection[str] = (),
+                     dropped: Collection[tuple[str, str]] = (),
+                     repaired: Collection[tuple[str, str]] = ()) -> list[QueryProblem]:
+    """Every problem in the watchlists' queries, excludes and `tests:`, in configuration order.
+
+    With a partly loaded configuration (see `Compiler`), what depends on the parts that failed to load is
+    left unchecked rather than reported twice: references into `unloaded` lists or to `dropped` entries,
+    and test expectations about entries that were `repaired` (or refer to one).
+    """
+    compiler = Compiler(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)
     entries = compiler.compile_all()
     problems = list(compiler.problems)
     compiled = CompiledWatchlists(compiler.table, entries, ordered_fields(compiler.fields))
@@ -21,6 +28,8 @@ def check_watchlists(watchlists: Mapping[str, WatchlistConfig]) -> list[QueryPro
         for index, test in enumerate(wl.tests):
             matched = {m.id for m in compiled.match(Document(title=test.title, body=test.text), only=(wl_id,))}
             for entry_id, expected in [(i, True) for i in test.matches] + [(i, False) for i in test.not_matches]:
+                if (wl_id, entry_id) in compiler.tainted or (wl_id, entry_id) in dropped:
+                    continue  # changed or left out to check the rest: its own problem is reported
                 if entry_id not in known:
                     problems.append(
                         QueryProblem(

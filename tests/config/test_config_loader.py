@@ -166,7 +166,7 @@ def test_five_mistakes_reported_at_once(config_dir: Path) -> None:
         "config/feeds.yaml:7:15: feed 'b': '15 minutes' is not a duration; write e.g. 30s, 15m, 2h, 1h30m or 7d",
         "config/feeds.yaml:9:9: feed 'example-news': duplicate feed id 'example-news'",
         "config/subscribers.yaml:2:5: subscriber 'mena-desk': missing required field 'watchlists'",
-        "config/watchlists/broken.yaml:5:3: invalid YAML: expected ',' or ']', but got '-'",
+        "config/watchlists/broken.yaml:4:14: the list opened here is never closed",
     ]
     unknown = problems[0]
     assert unknown.hint and "did you mean 'interval'?" in unknown.hint and "allowed keys:" in unknown.hint
