@@ -136,3 +136,70 @@ def test_what_depends_on_a_broken_file_is_not_reported_twice(tmp_path: Path) -> 
     # were changed, left out, or refer to an unloaded list, so it says nothing more.
     assert heads[3] == "config/watchlists/talks.yaml:19:17: topic 'bad-paren': unbalanced ')'"
     assert heads[4] == "config/watchlists/talks.yaml:23:5: test #2: expected to match the test text, but it does not"
+
+
+def warned_config(tmp_path: Path) -> Path:
+    config = tmp_path / "config"
+    write(config, "monitor.yaml", f"database: sqlite:///{tmp_path / 'monitor.db'}\nallow_local_feeds: true\n")
+    write(config, "feeds.yaml", "feeds: []\n")
+    write(config, "watchlists/mena.yaml", """
+        name: MENA
+        actors:
+          - id: erdogan
+            name: Recep Tayyip Erdoğan
+            aliases: ["Erdoğan*", "President Erdoğan"]
+        topics:
+          - id: truce
+            name: Truce
+            query: Hamas and Israel -ceasefire
+        tests:
+          - text: Hamas and Israel exchange fire
+            matches: [truce]
+    """)
+    return config
+
+
+def test_warnings_are_printed_but_do_not_fail_the_check(tmp_path: Path) -> None:
+    code, output = check(warned_config(tmp_path))
+    assert code == 0, output
+    assert output.splitlines()[0] == "config/watchlists/mena.yaml:5:15: actor 'erdogan': warning: 'Erdoğan*': '*' is" \
+                                     " not a wildcard in an alias"
+    assert 'aliases are names matched as written (this one as "erdogan"); for a wildcard, make it a topic with' \
+           " query: Erdoğan*" in output
+    assert "config/watchlists/mena.yaml:9:18: topic 'truce': warning: 'and' is matched as a word" in output
+    assert output.rstrip().splitlines()[-1].startswith("configuration OK with 2 warning(s): 0 feeds, 1 watchlists")
+
+
+def test_warnings_next_to_problems(tmp_path: Path) -> None:
+    config = warned_config(tmp_path)
+    write(config, "feeds.yaml", "feeds: {}\n")
+    code, output = check(config)
+    assert code == 1
+    assert output.rstrip().endswith("1 problem(s) and 2 warning(s) found.")
+
+
+def test_match_and_backtest_print_warnings_and_the_equivalent(tmp_path: Path) -> None:
+    config = warned_config(tmp_path)
+    article = tmp_path / "article.txt"
+    article.write_text("Hamas and Israel exchange fire near the border.\n", encoding="utf-8")
+    runner = CliRunner()
+    matched = runner.invoke(main, ["match", "--config", str(config), str(article)])
+    assert "mena/truce" in matched.stdout
+    assert "topic 'truce': warning: 'and' is matched as a word" in matched.stderr
+    assert runner.invoke(main, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    backtest = runner.invoke(main, ["backtest", "--config", str(config), "Hamas and Israel"])
+    assert backtest.exit_code == 0, backtest.output
+    assert backtest.stderr.splitlines()[-4:] == [
+        "query warning at column 7: 'and' is matched as a word: the article must also contain \"and\"",
+        "  Hamas and Israel",
+        "        ^",
+        "  hint: write AND (operators are capitals), or leave it out: words side by side must all match",
+    ]
+    refused = runner.invoke(main, ["backtest", "--config", str(config), "Hamas w/5 Israel"])
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[-4:] == [
+        "query error at column 7: 'w/5' is proximity syntax of other tools",
+        "  Hamas w/5 Israel",
+        "        ^",
+        "  hint: here write NEAR/5 (either order)",
+    ]

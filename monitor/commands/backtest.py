@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from monitor.commands.documents import document_from_row
 from monitor.config.models import Config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, QuerySyntaxError
 from monitor.match import CompiledWatchlists, compile_adhoc
+from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.types import Match
 from monitor.store.db import Database
 from monitor.store.models import Article
@@ -69,10 +70,34 @@ def _matcher_for(config: Config, query: str) -> Callable[..., Match | None]:
 
 
 
+def query_warnings(config: Config, query: str) -> list[QueryWarning]:
+    """What an ad-hoc query does that its author probably did not mean (none for `list/entry`)."""
+    entry = _ENTRY.match(query.strip())
+    if entry and entry.group(1) in config.watchlists:
+        return []  # a watchlist entry: its warnings are the configuration's
+    try:
+        return parse_query_with_warnings(query)[1]
+    except QuerySyntaxError:
+        return []
+
+
+def describe_query_note(query: str, kind: str, message: str, column: int | None, hint: str | None) -> str:
+    """An error or warning about a one-line query: message, the query with a caret, the hint."""
+    lines = [f"query {kind}" + (f" at column {column}" if column else "") + f": {message}"]
+    if column and "\n" not in query:
+        lines += [f"  {query}", "  " + " " * (column - 1) + "^"]
+    if hint:
+        lines.append(f"  hint: {hint}")
+    return "\n".join(lines)
+
+
 def run_backtest(
-    config: Config, db: Database, query: str, *, days: int, limit: int, out: Callable[[str], None]
+    config: Config, db: Database, query: str, *, days: int, limit: int, out: Callable[[str], None],
+    warn: Callable[[str], None] | None = None,
 ) -> int:
     """Print hits with snippets and a count per day; returns the number of hits."""
+    for warning in query_warnings(config, query):
+        (warn or out)(describe_query_note(query, "warning", warning.message, warning.column, warning.hint))
     per_day: Counter[str] = Counter()
     shown = 0
     for hit in backtest(config, db, query, days=days):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -171,7 +171,8 @@ def load_config_report(directory: Path, env: Mapping[str, str] | None = None) ->
 
 
 def locate_query_problem(loaded: LoadedConfig | ConfigReport, watchlist_id: str, entry_id: str, field: str,
-                         column: int, message: str, hint: str | None = None) -> ConfigProblem:
+                         column: int, message: str, hint: str | None = None, *,
+                         severity: Literal["error", "warning"] = "error") -> ConfigProblem:
     """A problem at character `column` (1-based) of a topic's `query` or an actor's `exclude`."""
     file = loaded.watchlist_file(watchlist_id)
     smap = loaded._map(file)
@@ -181,7 +182,7 @@ def locate_query_problem(loaded: LoadedConfig | ConfigReport, watchlist_id: str,
     if where is not None:
         path, kind = (*where, field), where[0].removesuffix("s")
     if smap is None or path is None:
-        return ConfigProblem(file, None, None, f"{kind} {entry_id!r}", message, hint)
+        return ConfigProblem(file, None, None, f"{kind} {entry_id!r}", message, hint, severity=severity)
     line: int | None
     col: int | None
     exact = smap.char_position(path, column - 1)
@@ -189,7 +190,7 @@ def locate_query_problem(loaded: LoadedConfig | ConfigReport, watchlist_id: str,
         line, col = exact
     else:  # a scalar we cannot trace character by character (folded, escaped): point at the value
         line, col = smap.value_position(path)
-    return ConfigProblem(file, line, col, f"{kind} {entry_id!r}", message, hint, smap.line_text(line), col)
+    return ConfigProblem(file, line, col, f"{kind} {entry_id!r}", message, hint, smap.line_text(line), col, severity)
 
 
 def problem_order(problem: ConfigProblem) -> tuple[int, str, int, int]:

@@ -230,16 +230,35 @@ def _char_positions(info: NodeInfo, lines: list[str]) -> list[tuple[int, int]] |
         return _quoted_positions(info, lines[info.line - 1], style)
     if style in ("", None) and info.line == info.end_line:
         return [(info.line, info.column + i) for i in range(info.end_column - info.column)]
-    if style == "|":
-        result: list[tuple[int, int]] = []
+    result: list[tuple[int, int]] = []
+    if style in ("", None):  # a plain scalar over several lines: lines trimmed, joined by a space
+        for n in range(info.line, min(info.end_line, len(lines)) + 1):
+            text = lines[n - 1]
+            start = info.column - 1 if n == info.line else len(text) - len(text.lstrip(" "))
+            end = info.end_column - 1 if n == info.end_line else len(text.rstrip())
+            if start >= end:
+                continue
+            result.extend((n, i + 1) for i in range(start, end))
+            result.append((n, end + 1))  # the space (or line break) that joins it to the next
+        return result
+    if style in ("|", ">"):
+        # The block's indentation is its first non-empty line's; it ends before a line indented less
+        # (its end mark may lie on the next key's line).
         body = [n for n in range(info.line + 1, min(info.end_line, len(lines)) + 1)]
         indents = [len(lines[n - 1]) - len(lines[n - 1].lstrip(" ")) for n in body if lines[n - 1].strip()]
-        indent = min(indents) if indents else 0
-        for n in body:
+        indent = indents[0] if indents else 0
+        for k, n in enumerate(body):
+            if lines[n - 1].strip() and len(lines[n - 1]) - len(lines[n - 1].lstrip(" ")) < indent:
+                body = body[:k]
+                break
+        for k, n in enumerate(body):
             text = lines[n - 1]
             for i in range(indent, len(text)):
                 result.append((n, i + 1))
-            result.append((n, len(text) + 1))  # the newline
+            # Folding drops a line break that precedes a blank line (the blank line gives the break).
+            folded_away = style == ">" and text.strip() and k + 1 < len(body) and not lines[body[k + 1] - 1].strip()
+            if not folded_away:
+                result.append((n, len(text) + 1))  # the newline, or the space it is folded to
         return result
     return None
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
+from typing import Literal
 
 from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, QueryProblem
+from monitor.match.fold import fold_tokens
 from monitor.match.matcher import CompiledWatchlists, ordered_fields
 from monitor.match.types import Document
 
@@ -21,7 +24,7 @@ def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Col
     """
     compiler = Compiler(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)
     entries = compiler.compile_all()
-    problems = list(compiler.problems)
+    problems = list(compiler.problems) + compiler.warnings + _alias_warnings(watchlists)
     compiled = CompiledWatchlists(compiler.table, entries, ordered_fields(compiler.fields))
     for wl_id, wl in watchlists.items():
         known = set(wl.entry_ids())
@@ -54,3 +57,34 @@ def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Col
                         )
                     )
     return problems
+
+
+_WILDCARD = re.compile(r"\w[*?]|[*?]\w")
+
+
+def _alias_warnings(watchlists: Mapping[str, WatchlistConfig]) -> list[QueryProblem]:
+    """Aliases are names matched as written: a '*' or '?' in one is punctuation, not a wildcard."""
+    warnings: list[QueryProblem] = []
+    for wl_id, wl in watchlists.items():
+        for actor in wl.actors:
+            lists: tuple[tuple[Literal["aliases", "exact_case"], tuple[str, ...]], ...] = (
+                ("aliases", actor.aliases), ("exact_case", actor.exact_case))
+            for field, aliases in lists:
+                for index, alias in enumerate(aliases):
+                    found = _WILDCARD.search(alias)
+                    if found is None:
+                        continue
+                    char = "*" if "*" in found.group() else "?"
+                    words = " ".join(fold_tokens(alias)) or alias
+                    stem = alias.rstrip("*")
+                    if alias.endswith("*") and "*" not in stem and "?" not in stem:
+                        query = f'"{alias}"' if " " in alias.strip() else alias
+                        fix = f"for a wildcard, make it a topic with query: {query}"
+                    else:
+                        fix = "list each spelling as an alias of its own"
+                    warnings.append(QueryProblem(
+                        wl_id, actor.id, field, None, f"'{alias}': '{char}' is not a wildcard in an alias",
+                        f"aliases are names matched as written (this one as \"{words}\"); {fix}",
+                        severity="warning", alias_index=index,
+                    ))
+    return warnings

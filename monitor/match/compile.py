@@ -22,31 +22,47 @@ from monitor.match.evaluate import (
     CTag,
 )
 from monitor.match.fold import QUOTES, fold_token_exact, fold_tokens, split_words
-from monitor.match.query import ActorRef, And, Lang, Near, Node, Not, Or, Tag, Term, parse_query
+from monitor.match.query import (
+    ActorRef,
+    And,
+    Lang,
+    Near,
+    Node,
+    Not,
+    Or,
+    Tag,
+    Term,
+    parse_query,
+    parse_query_with_warnings,
+)
 from monitor.match.scan import PatternTable
 
 
 @dataclass(frozen=True, slots=True)
 class QueryProblem:
-    """A problem with one watchlist entry's query, exclude, or with one of the watchlist's tests.
+    """A problem with one watchlist entry's query, exclude or aliases, or with one of the watchlist's tests.
 
-    `column` is 1-based within the query text; `test_index` is the 0-based position in `tests:`.
+    `column` is 1-based within the query text; `test_index` is the 0-based position in `tests:`, and
+    `alias_index` in `aliases:` or `exact_case:`. A "warning" does not stop the configuration from loading.
     """
 
     watchlist: str
     entry_id: str
-    field: Literal["query", "exclude", "tests"]
+    field: Literal["query", "exclude", "tests", "aliases", "exact_case"]
     column: int | None
     message: str
     hint: str | None = None
     test_index: int | None = None
+    severity: Literal["error", "warning"] = "error"
+    alias_index: int | None = None
 
     def format(self) -> str:
         """One line, e.g. `mena: topic-id: query: column 3: unbalanced '(' (hint: ...)`."""
         where = f"column {self.column}: " if self.column is not None else ""
         test = f"test {self.test_index}: " if self.test_index is not None else ""
         hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{self.watchlist}: {self.entry_id}: {self.field}: {test}{where}{self.message}{hint}"
+        warning = "warning: " if self.severity == "warning" else ""
+        return f"{self.watchlist}: {self.entry_id}: {self.field}: {test}{where}{warning}{self.message}{hint}"
 
 
 class WatchlistCompileError(MonitorError):
@@ -85,6 +101,7 @@ class Compiler:
         self.watchlists = watchlists
         self.table = PatternTable()
         self.problems: list[QueryProblem] = []
+        self.warnings: list[QueryProblem] = []
         self.broken: set[tuple[str, str]] = set()
         self.unloaded = unloaded
         self.dropped = dropped
@@ -115,7 +132,7 @@ class Compiler:
             for topic in wl.topics:
                 self._compiling = (wl_id, topic.id)
                 try:
-                    tnode = self.query(topic.query, wl_id, in_exclude=False)
+                    tnode = self._entry_query(wl_id, topic.id, "query", topic.query)
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, topic.id, "query", exc)
                     continue
@@ -128,6 +145,13 @@ class Compiler:
     def query(self, text: str, watchlist: str | None, *, in_exclude: bool) -> CNode:
         """Parse and compile one query; @references resolve against `watchlist` (None: any list)."""
         return self.node(parse_query(text), watchlist, in_exclude)
+
+    def _entry_query(self, wl: str, entry: str, field: Literal["query", "exclude"], text: str) -> CNode:
+        """Compile a topic's query or an actor's exclude, keeping the parser's warnings about it."""
+        ast, warnings = parse_query_with_warnings(text)
+        for w in warnings:
+            self.warnings.append(QueryProblem(wl, entry, field, w.column, w.message, w.hint, severity="warning"))
+        return self.node(ast, wl, field == "exclude")
 
     def _problem(self, wl: str, entry: str, field: Literal["query", "exclude"], exc: QuerySyntaxError) -> None:
         if not isinstance(exc, _Unchecked):
@@ -164,7 +188,7 @@ class Compiler:
             if config.exclude is not None:
                 outer, self._compiling = self._compiling, key
                 try:
-                    exclude = self.query(config.exclude, wl_id, in_exclude=True)
+                    exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude)
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, actor_id, "exclude", exc)
                 finally:

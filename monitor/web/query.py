@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from monitor.commands.backtest import BacktestHit, backtest
+from monitor.commands.backtest import BacktestHit, backtest, query_warnings
 from monitor.config.models import Config
 from monitor.errors import MonitorError, QuerySyntaxError
 from monitor.store.dashboard import day_range
@@ -35,6 +35,7 @@ class QueryResult:
     total: int = 0
     per_day: Counter[date] = field(default_factory=Counter)
     problem: QueryProblemInfo | None = None
+    warnings: list[QueryProblemInfo] = field(default_factory=list)
 
     def chart_days(self) -> list[date]:
         """The days to draw: the window, or the span of the hits when they are older (demo archives)."""
@@ -54,6 +55,7 @@ def run_query(config: Config, db: Database, query: str, *, days: int, limit: int
     if len(query) > MAX_QUERY_LENGTH:
         result.problem = QueryProblemInfo(f"the query is longer than {MAX_QUERY_LENGTH} characters")
         return result
+    result.warnings = [QueryProblemInfo(w.message, w.column, w.hint) for w in query_warnings(config, query)]
     try:
         for hit in backtest(config, db, query, days=days):
             if offset <= result.total < offset + limit:
