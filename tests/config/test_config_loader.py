@@ -280,3 +280,34 @@ def test_problems_relative_to_cwd(config_dir: Path, tmp_path: Path) -> None:
     os.chdir(tmp_path / "elsewhere")  # not below: the path stays absolute rather than "../config/..."
     [problem] = problems_of(config_dir)
     assert problem.format() == f"{config_dir / 'feeds.yaml'}:1:8: expected a list\n  feeds: {{}}\n         ^"
+
+
+def test_query_problem_in_a_multi_line_query_points_at_its_character(config_dir: Path) -> None:
+    write(config_dir, "watchlists/mena.yaml", """
+        name: MENA
+        topics:
+          - id: folded
+            name: Folded
+            query: >-
+              hostages AND
+              "prisoner exchange
+          - id: literal
+            name: Literal
+            query: |
+              hostages
+
+              AND (talks
+          - id: plain
+            name: Plain over two lines
+            query: hostages AND
+              "prisoner exchange
+          - id: after
+            name: After
+            query: x
+    """)
+    loaded = load_config(config_dir, env={})
+    file = config_dir / "watchlists/mena.yaml"
+    for entry, index, char in (("folded", 13, '"'), ("literal", 14, "("), ("plain", 13, '"')):
+        problem = locate_query_problem(loaded, "mena", entry, "query", index + 1, "m", "h")
+        line = loaded.source_line(file, problem.line)
+        assert line is not None and problem.column is not None and line[problem.column - 1] == char, entry
