@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config import ConfigProblem, ConfigReport, LoadedConfig, load_config_report, locate_query_problem
-from monitor.config.loader import problem_order
+from monitor.config.report import problem_order
 from monitor.match import QueryProblem, check_watchlists
 
 

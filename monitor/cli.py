@@ -100,7 +100,7 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
 def check(config_dir: Path) -> None:
     """Validate all configuration (and run watchlist tests); exit 0, or 1 with every problem."""
     from monitor.checking import check_configuration_with_warnings
-    from monitor.config.loader import problem_order
+    from monitor.config.report import problem_order
 
     result = check_configuration_with_warnings(config_dir, os.environ, run_tests=True)
     problems, warnings = result.problems, result.warnings

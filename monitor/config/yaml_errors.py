@@ -25,6 +25,7 @@ _JARGON = {
     "'<stream end>'": "the end of the file",
     "<stream end>": "the end of the file",
     "'<document start>'": "'---'",
+    "'?'": "a key",
 }
 _KEY = re.compile(r"([^\s#'\"{\[][^:#]*?):(?:\s|$)")
 
@@ -89,7 +90,7 @@ def _open_levels(lines: list[str], index: int) -> list[tuple[int, int]]:
     levels: list[tuple[int, int]] = []
     bound = 1 << 30
     for i, shape in _previous(lines, index):
-        if shape.key_column < bound:
+        if shape.key is not None and shape.key_column < bound:
             levels.append((shape.key_column, i))
             bound = shape.indent if shape.item else shape.key_column
         elif shape.item and shape.indent < bound:
@@ -216,6 +217,19 @@ def explain(exc: yaml.YAMLError, lines: list[str]) -> YamlMistake:
         return YamlMistake(line + 1, column, f"a value cannot start with {char!r} in YAML",
                            f"put it in quotes: {key} {_quoted(value)}" if key.endswith(":") else
                            "put the value in quotes")
+    if ("an alias" in context or "an anchor" in context) and context_mark is not None:
+        at = context_mark.line
+        char = lines[at][context_mark.column] if at < len(lines) and context_mark.column < len(lines[at]) else "*"
+        return YamlMistake(at + 1, context_mark.column + 1, f"a value cannot start with {char!r} in YAML",
+                           "put the value in quotes (in YAML '*' and '&' start aliases and anchors)")
+    if problem.startswith("found undefined alias") and line is not None:
+        name = re.match(r"[*&]?[^\s,\[\]{}]*", text[(column or 1) - 1:])
+        return YamlMistake(line + 1, column, f"{name.group() if name else '*'!r} is read as a YAML alias",
+                           "put the value in quotes: in YAML a value starting with '*' names an anchor")
+    if "single document" in context and line is not None:
+        return YamlMistake(line + 1, column, "a second YAML document ('---') in this file",
+                           "a configuration file holds one document: remove the '---' line, or move what follows "
+                           "into a file of its own")
     if "quoted scalar" in context and context_mark is not None:
         quote = lines[context_mark.line][context_mark.column] if context_mark.line < len(lines) else '"'
         if "escape" in problem and line is not None:
@@ -267,7 +281,7 @@ def explain(exc: yaml.YAMLError, lines: list[str]) -> YamlMistake:
                            else "put the value in quotes")
     hint = None
     if context and context_mark is not None:
-        hint = _translate(context).replace("while parsing a", "in the") + (
+        hint = re.sub(r"^while (parsing|scanning) an? ", "in the ", _translate(context)) + (
             f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}")
         hint = hint.replace("block mapping", "indented mapping").replace("block collection", "indented list")
     return YamlMistake(line + 1, column, f"invalid YAML: {_translate(problem)}", hint)
