@@ -94,7 +94,7 @@ def _phrase(text: str, i: int, toks: list[Tok]) -> int:
     if text[after:after + 1] == "~":
         words = text[i + 1 : end].split()
         near = re.match(r"~([0-9]+)", text[after:])
-        distance = near.group(1) if near else "5"
+        distance = (near.group(1).lstrip("0") or "0")[:12] if near else "5"
         example = f"{words[0]} NEAR/{distance} {words[-1]}" if len(words) >= 2 else f"a NEAR/{distance} b"
         raise QuerySyntaxError(f"'~{distance if near else ''}' after a phrase is proximity syntax of other tools",
                                after + 1, f"here write {example}")
@@ -149,12 +149,15 @@ def _word(word: str, column: int, toks: list[Tok], following: str) -> None:
 
 
 def _near(op: str, distance: str | None, column: int) -> Tok:
-    if distance is None or not _DIGITS.match(distance) or int(distance) < 1:
+    digits = (distance or "").lstrip("0")
+    if distance is None or not _DIGITS.match(distance) or not digits:
         raise QuerySyntaxError(f"{op} needs a distance", column, f"write {op}/5 for 'within 5 words'")
-    if int(distance) > MAX_DISTANCE:
-        raise QuerySyntaxError(f"{op} distance {int(distance)} is above the cap of {MAX_DISTANCE} words", column,
+    # Compare lengths first: int() refuses strings of more than 4300 digits.
+    if len(digits) > len(str(MAX_DISTANCE)) or int(digits) > MAX_DISTANCE:
+        shown = digits if len(digits) <= 12 else digits[:6] + "…"
+        raise QuerySyntaxError(f"{op} distance {shown} is above the cap of {MAX_DISTANCE} words", column,
                                f"write {op}/{MAX_DISTANCE} at most, or AND for 'anywhere in the article'")
-    return Tok("NEAR", f"{op}/{int(distance)}", column, int(distance), op == "ONEAR")
+    return Tok("NEAR", f"{op}/{int(digits)}", column, int(digits), op == "ONEAR")
 
 
 def _unknown_field(word: str, head: str, rest: str, column: int, following: str) -> None:
@@ -177,6 +180,7 @@ def _foreign_word(word: str, column: int) -> None:
     foreign = _FOREIGN_NEAR.match(word)
     if foreign:
         op, distance = foreign.group(1).lower(), foreign.group(2).lower()
+        distance = (distance.lstrip("0") or "0")[:12]  # as written; never int(): it may have 5000 digits
         ours = "ONEAR" if op in ("pre", "onear") else "NEAR"
         if not distance.isdigit():
             raise QuerySyntaxError(f"'{word}' (same sentence or paragraph) is proximity syntax of other tools",
@@ -184,9 +188,9 @@ def _foreign_word(word: str, column: int) -> None:
                                            f"{ours}/50 for a paragraph")
         if op in ("near", "onear"):
             raise QuerySyntaxError(f"'{word}': operators are written in capitals", column,
-                                   f"write {ours}/{int(distance)}")
+                                   f"write {ours}/{distance}")
         raise QuerySyntaxError(f"'{word}' is proximity syntax of other tools", column,
-                               f"here write {ours}/{int(distance)}"
+                               f"here write {ours}/{distance}"
                                + (" (the left side first)" if ours == "ONEAR" else " (either order)"))
     tilde = word.find("~")
     if tilde >= 0:
