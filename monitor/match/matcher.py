@@ -12,6 +12,7 @@ from operator import ne, not_
 from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, Entry, WatchlistCompileError
 from monitor.match.evaluate import CNode, best
+from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.scan import PatternTable, Scan, Span, scan
 from monitor.match.types import Document, Highlight, Match
 
@@ -124,6 +125,7 @@ class AdhocQuery:
     node: CNode
     table: PatternTable
     fields: tuple[str, ...]
+    warnings: tuple[QueryWarning, ...] = ()
 
     def match(self, doc: Document) -> Match | None:
         """The match (kind "topic", id "query", watchlist "") or None."""
@@ -136,9 +138,10 @@ class AdhocQuery:
 def compile_adhoc(query_text: str, watchlists: Mapping[str, WatchlistConfig] | None = None) -> AdhocQuery:
     """Compile one query; `@list/actor` (or an `@actor` unique across lists) resolves in `watchlists`."""
     compiler = Compiler(watchlists or {})
-    node = compiler.query(query_text, None, in_exclude=False)
+    ast, warnings = parse_query_with_warnings(query_text)
+    node = compiler.node(ast, None, False)
     compiler.table.freeze()
-    return AdhocQuery(query_text, node, compiler.table, ordered_fields(compiler.fields))
+    return AdhocQuery(query_text, node, compiler.table, ordered_fields(compiler.fields), tuple(warnings))
 
 
 def ordered_fields(fields: Collection[str]) -> tuple[str, ...]:

@@ -157,6 +157,8 @@ class QueryPage(PageInfo):
     days: int
     per_day: dict[str, int] = Field(description="Hits per publication day (YYYY-MM-DD, monitor.yaml's timezone).")
     items: list[QueryHitOut]
+    warnings: list[QueryProblemOut] = Field(
+        default_factory=list, description="What the query does that its author probably did not mean; it still ran.")
 
 
 class NotFound(BaseModel):
@@ -295,4 +297,6 @@ def query(
         for h in result.hits
     ]
     per_day = {d.isoformat(): n for d, n in sorted(result.per_day.items())}
-    return QueryPage(query=q, days=days, per_day=per_day, items=items, **_page(result.total, limit, offset))
+    warnings = [QueryProblemOut(message=w.message, column=w.column, hint=w.hint) for w in result.warnings]
+    return QueryPage(query=q, days=days, per_day=per_day, items=items, warnings=warnings,
+                     **_page(result.total, limit, offset))
