@@ -110,7 +110,7 @@ def _cpu() -> float:
 
 def _worker_cpu(poller: FeedPoller) -> float:
     """CPU seconds of the poller's live parse processes (children of the forkserver, not of this process)."""
-    pool = poller._pool  # noqa: SLF001 - a benchmark may look inside
+    pool = poller.parsing.running_pool
     total = 0.0
     for pid in list(getattr(pool, "_processes", None) or {}):
         try:
@@ -164,7 +164,7 @@ def run(feeds: int, database: str | None, profile: bool, parse_workers: int | No
 
         repo.sync(runtime.config.feeds, datetime.now(UTC))
         poller = FeedPoller(db, lambda: runtime, owner="bench", parse_workers=parse_workers)
-        print(f"backend={db.engine.dialect.name} feeds={feeds} items/feed=20 parse_workers={poller.parse_workers}")
+        print(f"backend={db.engine.dialect.name} feeds={feeds} items/feed=20 parse_workers={poller.parsing.workers}")
         for label in ("first poll (200: parse, store, cluster, match, route)", "second poll (304)"):
             repo.make_all_due(datetime.now(UTC))
             summary, wall, cpu, worker_cpu = _poll(poller, profile and label.startswith("first"))

@@ -3,61 +3,72 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.config import ConfigProblem, LoadedConfig, load_config, locate_query_problem
-from monitor.errors import ConfigurationError
-from monitor.match import check_watchlists
+from monitor.config import ConfigProblem, ConfigReport, LoadedConfig, load_config_report, locate_query_problem
+from monitor.config.report import problem_order
+from monitor.match import QueryProblem, check_watchlists
+
+
+@dataclass
+class CheckResult:
+    """A checked configuration: `loaded` when there is no problem; warnings never stop it loading."""
+
+    loaded: LoadedConfig | None
+    problems: list[ConfigProblem] = field(default_factory=list)
+    warnings: list[ConfigProblem] = field(default_factory=list)
 
 
 def check_configuration(
     directory: Path, env: Mapping[str, str], *, run_tests: bool = True
 ) -> tuple[LoadedConfig | None, list[ConfigProblem]]:
     """Load and validate a configuration directory; returns every problem found (empty when valid)."""
-    try:
-        loaded = load_config(directory, env)
-    except ConfigurationError as exc:
-        return None, list(exc.problems)
-    problems: list[ConfigProblem] = []
-    for query_problem in check_watchlists(loaded.config.watchlists):
+    result = check_configuration_with_warnings(directory, env, run_tests=run_tests)
+    return result.loaded, result.problems
+
+
+def check_configuration_with_warnings(directory: Path, env: Mapping[str, str], *,
+                                      run_tests: bool = True) -> CheckResult:
+    """Every problem and warning of a configuration directory, each located in its file.
+
+    A file that fails to load does not stop the others: the queries, `@references` and `tests:` of
+    every watchlist that loaded (or could be repaired for checking) are checked in the same run.
+    """
+    report = load_config_report(directory, env)
+    problems = list(report.problems)
+    warnings: list[ConfigProblem] = []
+    for query_problem in check_watchlists(report.watchlists, unloaded=report.unloaded, dropped=report.dropped,
+                                          repaired=report.repaired):
         if query_problem.field == "tests" and not run_tests:
             continue
+        found = warnings if query_problem.severity == "warning" else problems
         if query_problem.field in ("query", "exclude") and query_problem.column is not None:
-            problems.append(
+            found.append(
                 locate_query_problem(
-                    loaded, query_problem.watchlist, query_problem.entry_id, query_problem.field,
-                    query_problem.column, query_problem.message, query_problem.hint,
+                    report, query_problem.watchlist, query_problem.entry_id, query_problem.field,
+                    query_problem.column, query_problem.message, query_problem.hint, severity=query_problem.severity,
                 )
             )
             continue
-        problems.append(_unlocated(loaded, query_problem))
-    return (loaded if not problems else None), problems
+        found.append(_unlocated(report, query_problem))
+    problems.sort(key=problem_order)
+    warnings.sort(key=problem_order)
+    return CheckResult(report.loaded if not problems else None, problems, warnings)
 
 
-def _unlocated(loaded: LoadedConfig, problem: object) -> ConfigProblem:
-    """A query problem without a column (e.g. a failing watchlist test): point at the entry or test."""
-    watchlist: str = getattr(problem, "watchlist")  # noqa: B009
-    file = loaded.watchlist_files.get(watchlist, loaded.config.directory / "watchlists" / f"{watchlist}.yaml")
-    test_index = getattr(problem, "test_index", None)
-    entry_id = getattr(problem, "entry_id", "")
-    if getattr(problem, "field", "") == "tests" and test_index is not None:
-        path: tuple[str | int, ...] = ("tests", test_index)
-        entry = f"test #{test_index + 1}"
-    else:
-        path = _entry_path(loaded, watchlist, entry_id)
-        entry = f"entry {entry_id!r}"
-    line, col = loaded.locate(file, path)
-    return ConfigProblem(
-        file, line, col, entry, getattr(problem, "message", ""), getattr(problem, "hint", None),
-        loaded.source_line(file, line), col,
-    )
-
-
-def _entry_path(loaded: LoadedConfig, watchlist: str, entry_id: str) -> tuple[str | int, ...]:
-    config = loaded.config.watchlists.get(watchlist)
-    if config is None:
-        return ()
-    for section, ids in (("actors", [a.id for a in config.actors]), ("topics", [t.id for t in config.topics])):
-        if entry_id in ids:
-            return (section, ids.index(entry_id))
-    return ()
+def _unlocated(report: ConfigReport, problem: QueryProblem) -> ConfigProblem:
+    """A problem without a column in a query (a failing test, an alias): point at the test, alias or entry."""
+    file = report.watchlist_file(problem.watchlist)
+    entry_path = report.entry_path(problem.watchlist, problem.entry_id)
+    path: tuple[str | int, ...] = entry_path or ()
+    entry = f"entry {problem.entry_id!r}"
+    if problem.field == "tests" and problem.test_index is not None:
+        path = report.test_path(problem.watchlist, problem.test_index)
+        entry = f"test #{int(path[1]) + 1}"
+    elif entry_path is not None and problem.alias_index is not None:
+        path = (*entry_path, problem.field, problem.alias_index)
+        entry = f"{entry_path[0].removesuffix('s')} {problem.entry_id!r}"
+    line, col = report.value_position(file, path) if problem.alias_index is not None else report.locate(file, path)
+    return ConfigProblem(file, line, col, entry, problem.message, problem.hint, report.source_line(file, line), col,
+                         problem.severity)

@@ -12,7 +12,7 @@ import click
 
 from monitor import __version__
 from monitor.clock import Clock, CommandContext, system_clock
-from monitor.errors import ConfigurationError, MonitorError
+from monitor.errors import ConfigurationError, MonitorError, QuerySyntaxError
 from monitor.localdays import MAX_DAYS
 
 CONFIG_HELP = "Configuration directory (env MONITOR_CONFIG; default ./config)."
@@ -30,15 +30,20 @@ def _fail(error: Exception) -> None:
     sys.exit(1)
 
 
-def _load(config_dir: Path) -> Any:
-    from monitor.checking import check_configuration
+def _load(config_dir: Path, *, warn: bool = False) -> Any:
+    """The valid configuration, or exit 1 listing its problems; `warn` also prints the query warnings."""
+    from monitor.checking import check_configuration_with_warnings
 
-    loaded, problems = check_configuration(config_dir, os.environ, run_tests=False)
+    result = check_configuration_with_warnings(config_dir, os.environ, run_tests=False)
+    problems, loaded = result.problems, result.loaded
     if problems or loaded is None:
         for problem in problems:
             click.echo(problem.format(), err=True)
         click.echo(f"{len(problems)} problem(s) in {config_dir}; run `monitor check` after fixing them.", err=True)
         sys.exit(1)
+    if warn:
+        for warning in result.warnings:
+            click.echo(warning.format(), err=True)
     return loaded.config
 
 
@@ -113,20 +118,24 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
 @_config_option
 def check(config_dir: Path) -> None:
     """Validate all configuration (and run watchlist tests); exit 0, or 1 with every problem."""
-    from monitor.checking import check_configuration
+    from monitor.checking import check_configuration_with_warnings
+    from monitor.config.report import problem_order
 
-    loaded, problems = check_configuration(config_dir, os.environ, run_tests=True)
-    for problem in problems:
+    result = check_configuration_with_warnings(config_dir, os.environ, run_tests=True)
+    problems, warnings = result.problems, result.warnings
+    for problem in sorted(problems + warnings, key=problem_order):
         click.echo(problem.format())
-    if problems or loaded is None:
-        click.echo(f"\n{len(problems)} problem(s) found.")
+    warned = f" and {len(warnings)} warning(s)" if warnings else ""
+    if problems or result.loaded is None:
+        click.echo(f"\n{len(problems)} problem(s){warned} found.")
         sys.exit(1)
-    config = loaded.config
+    config = result.loaded.config
     entries = sum(len(w.actors) + len(w.topics) for w in config.watchlists.values())
     tests = sum(len(w.tests) for w in config.watchlists.values())
     click.echo(
-        f"configuration OK: {len(config.feeds)} feeds, {len(config.watchlists)} watchlists "
-        f"({entries} entries, {tests} tests passed), {len(config.subscribers)} subscribers"
+        ("\n" if warnings else "")
+        + f"configuration OK{warned.replace(' and', ' with')}: {len(config.feeds)} feeds, {len(config.watchlists)} "
+        f"watchlists ({entries} entries, {tests} tests passed), {len(config.subscribers)} subscribers"
     )
 
 
@@ -143,7 +152,7 @@ def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, 
     from monitor.commands.match import run_match
 
     try:
-        config = _load(config_dir)
+        config = _load(config_dir, warn=True)
     except SystemExit:
         sys.exit(2)  # the configuration's problems were printed
     try:
@@ -163,12 +172,14 @@ def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, 
 @click.argument("query")
 def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
     """What a query (or a watchlist entry LIST/ENTRY) would have matched among the articles published lately."""
-    from monitor.commands.backtest import run_backtest
+    from monitor.commands.backtest import describe_query_note, run_backtest
 
-    config = _load(config_dir)
+    config = _load(config_dir, warn=True)
     try:
         run_backtest(config, _existing_database(config, config_dir), query, days=days, limit=limit, now=_clock()(),
-                     out=click.echo)
+                     out=click.echo, warn=lambda text: click.echo(text, err=True))
+    except QuerySyntaxError as exc:
+        _fail(MonitorError(describe_query_note(query, "error", exc.message, exc.column, exc.hint)))
     except MonitorError as exc:
         _fail(exc)
 

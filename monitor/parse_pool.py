@@ -2,20 +2,61 @@
 
 Parsing and fingerprinting are the CPU-bound part of a refresh; the poller (monitor/pipeline.py) runs
 `prepare_feed` in a pool of processes so that a second core works while its own stores and matches.
+
+A parse process is also where a hostile body is contained: it runs under an address-space limit
+(RLIMIT_AS) and a CPU-time limit per parse (docs/security.md, "Parse processes"). A parse that hits
+either ends as the feed's `parse_error` PARSE_LIMIT_MESSAGE, or the process dies and the poller
+records the same error; the body is never parsed in the service process instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import resource
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from types import FrameType
 
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
 from monitor.parse.article import ParsedFeed
 from monitor.store.clusters import Fingerprint, cluster_text, fingerprint
+
+PARSE_LIMIT_MESSAGE = "the feed's parser ran out of memory or time"
+"""The `parse_error` message of a body whose parse hit a limit or killed its process."""
+MEMORY_HEADROOM_MIN = 1024 * 1024 * 1024
+"""A parse process may grow by this much address space (1 GiB) beyond its size at start, at least ..."""
+MEMORY_HEADROOM_PER_BODY_BYTE = 64
+"""... or 64 bytes per byte of fetch.max_bytes when that is more (15 MiB -> 960 MiB, so 1 GiB by default)."""
+PARSE_CPU_SECONDS = 60.0
+"""CPU seconds one parse may take; then it stops with PARSE_LIMIT_MESSAGE (a 15 MiB feed takes a few)."""
+PARSE_KILL_CPU_SECONDS = 90.0
+"""CPU seconds of one parse after which its process is killed (a parse stuck in C code ignores the first limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """What one parse process may use: address space beyond its start size, and CPU time per parse."""
+
+    memory_headroom: int
+    cpu_seconds: float = PARSE_CPU_SECONDS
+    kill_cpu_seconds: float = PARSE_KILL_CPU_SECONDS
+
+    @classmethod
+    def for_body_cap(cls, max_bytes: int) -> ParseLimits:
+        """The default limits for bodies of at most `max_bytes` (fetch.max_bytes)."""
+        return cls(memory_headroom=max(MEMORY_HEADROOM_MIN, MEMORY_HEADROOM_PER_BODY_BYTE * max_bytes))
+
+
+class ParseTimedOut(Exception):
+    """Raised inside a parse process when a parse has used its CPU seconds."""
+
+
+_limits: ParseLimits | None = None  # set by worker_init in a parse process; None elsewhere (no limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +72,74 @@ def prepare_feed(
 ) -> Prepared | tuple[str, str]:
     """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process)."""
     try:
-        feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
+        with _cpu_limit():
+            feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
+            return Prepared(
+                feed,
+                {a.id: fingerprint(cluster_text(a.title, a.summary_text, a.content_text)) for a in feed.articles},
+            )
     except ParseError as exc:
         # ParseError does not survive unpickling (its __init__ takes two arguments): send its fields.
         return exc.kind, exc.message
-    return Prepared(
-        feed, {a.id: fingerprint(cluster_text(a.title, a.summary_text, a.content_text)) for a in feed.articles}
-    )
+    except (MemoryError, ParseTimedOut):
+        return "parse_error", PARSE_LIMIT_MESSAGE
 
 
-def worker_init() -> None:
-    """Set up a parse process: the service owns signals, and a worker never outlives it."""
+@contextlib.contextmanager
+def _cpu_limit() -> Iterator[None]:
+    """In a parse process: stop the parse after its CPU seconds (SIGVTALRM), kill the process later (SIGPROF).
+
+    CPU time, not wall time, so a loaded machine does not fail a feed. The soft limit raises at the
+    next Python instruction; the hard one (SIGPROF, default action: terminate) also ends a parse stuck
+    in C code that holds the GIL.
+    """
+    if _limits is None:
+        yield
+        return
+    signal.setitimer(signal.ITIMER_PROF, _limits.kill_cpu_seconds)
+    signal.setitimer(signal.ITIMER_VIRTUAL, _limits.cpu_seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def _timed_out(signum: int, frame: FrameType | None) -> None:
+    raise ParseTimedOut()
+
+
+def _address_space() -> int | None:
+    """This process's current address space in bytes (Linux /proc), or None where unknown."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _limit_memory(headroom: int) -> None:
+    size = _address_space()
+    if size is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + headroom
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or limit < soft:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def worker_init(limits: ParseLimits | None = None) -> None:
+    """Set up a parse process: its limits, the service owns signals, and a worker never outlives it."""
+    global _limits
     # Ctrl-C reaches the whole process group; the service stops its workers itself, without tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if limits is not None:
+        _limits = limits
+        _limit_memory(limits.memory_headroom)
+        signal.signal(signal.SIGVTALRM, _timed_out)
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
     parent = multiprocessing.parent_process()
 
     def watch() -> None:

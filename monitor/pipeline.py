@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import socket
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import replace as dc_replace
 from datetime import datetime, timedelta
@@ -26,10 +22,10 @@ from monitor.clock import Clock, system_clock
 from monitor.documents import FeedLabels, document_for
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
-from monitor.parse import parse_feed
 from monitor.parse.article import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
-from monitor.parse_pool import Prepared, prepare_feed, worker_init
+from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared
+from monitor.parse_runner import ParseRunner, parse_here
 from monitor.poll_report import FeedReport, PollSummary
 from monitor.runtime import Runtime
 from monitor.store.articles import save_articles, save_feed_matches
@@ -79,6 +75,7 @@ class FeedPoller:
         clock: Clock = system_clock,
         batch_size: int = 500,
         parse_workers: int | None = None,
+        parse_limits: ParseLimits | None = None,
     ) -> None:
         self.db = db
         self.runtime = runtime
@@ -86,51 +83,33 @@ class FeedPoller:
         self.clock = clock
         self.batch_size = batch_size
         self.feeds = FeedRepository(db)
-        # Parsing runs in processes so that a second core works while this one stores and matches.
-        self.parse_workers = max(1, os.cpu_count() or 1) if parse_workers is None else parse_workers
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_finalizer: weakref.finalize | None = None
+        # Parsing runs in processes so that a second core works while this one stores and matches, and
+        # a hostile body meets the processes' limits (parse_limits None: derived from fetch.max_bytes).
+        self.parsing = ParseRunner(
+            max(1, os.cpu_count() or 1) if parse_workers is None else parse_workers,
+            lambda: parse_limits or ParseLimits.for_body_cap(self.runtime().config.settings.fetch.max_bytes),
+        )
         # SQLite takes one writer at a time. On PostgreSQL a writer waits on the server about two thirds
         # of its time, which a second writer transaction fills; the gate keeps two batches that share a
         # story from being written at once (benchmarks/README.md).
         self.writers = 1 if db.is_sqlite else POSTGRES_WRITERS
         self._gate = WriteGate()
         self._summary_lock = threading.Lock()
+        # Feeds whose lease a failed tick could not give back (the database was unreachable): given
+        # back at the start of the next tick rather than left leased until the lease ends.
+        self._unreleased: set[str] = set()
 
     def close(self) -> None:
         """Stop the parse processes (a later poll starts new ones)."""
-        self._drop_pool(self._pool, wait=True)
-
-    def _parse_pool(self) -> ProcessPoolExecutor | None:
-        """The parse processes, started on first use; None when parsing runs in a thread."""
-        if self._pool is None and self.parse_workers > 0:
-            try:
-                # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["monitor.parse_pool"])
-                self._pool = ProcessPoolExecutor(self.parse_workers, mp_context=context, initializer=worker_init)
-            except (OSError, ValueError, ImportError) as exc:  # e.g. no /dev/shm for the pool's semaphores
-                log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
-                self.parse_workers = 0
-                return None
-            # A poller dropped without close() must not leave processes behind.
-            self._pool_finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-        return self._pool
-
-    def _drop_pool(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:
-        if pool is None or pool is not self._pool:
-            return
-        self._pool = None
-        if self._pool_finalizer is not None:
-            self._pool_finalizer.detach()
-            self._pool_finalizer = None
-        pool.shutdown(wait=wait, cancel_futures=True)
+        self.parsing.close()
 
     async def poll_due(self, feed_ids: Sequence[str] | None = None) -> PollSummary:
         """Poll every feed that is due now, or only those of `feed_ids` (in batches until none is left)."""
         summary = PollSummary()
         settings = self.runtime().config.settings
         lease = settings.fetch.timeout * 3 + timedelta(seconds=60)
+        if self._unreleased:
+            await asyncio.to_thread(self._release, sorted(self._unreleased), "tick_failed")
         async with Fetcher(settings.fetch, allow_local_feeds=settings.allow_local_feeds) as fetcher:
             while True:
                 claimed = self.feeds.claim_due(
@@ -144,7 +123,7 @@ class FeedPoller:
         return summary
 
     async def _poll_batch(self, fetcher: Fetcher, claimed: list[ClaimedFeed], summary: PollSummary) -> None:
-        pool = self._parse_pool() if len(claimed) >= POOL_MIN_FEEDS else None
+        pool = self.parsing.pool() if len(claimed) >= POOL_MIN_FEEDS else None
 
         async def fetch_one(feed: ClaimedFeed) -> Fetched:
             try:
@@ -155,11 +134,11 @@ class FeedPoller:
                 return feed, exc, None
             config_feed = self.runtime().feeds.get(feed.id)
             full_text = bool(config_feed and config_feed.full_text)
-            if result.body is None or not (full_text or pool):
+            if result.body is None or not (full_text or pool or self.parsing.is_known_killer(result)):
                 return feed, result, None  # parsed by _process, in the writer's thread
             try:
                 # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
-                prepared = await self._prepare(result, config_feed.language if config_feed else None, pool)
+                prepared = await self.parsing.prepare(result, config_feed.language if config_feed else None, pool)
                 if full_text and isinstance(prepared, Prepared):
                     # Full text needs the parsed entries before storing: fetch pages, then store.
                     prepared = await self._add_full_text(fetcher, prepared)
@@ -176,6 +155,7 @@ class FeedPoller:
                 ready.put_nowait((feed, exc, None))
 
         tasks = [asyncio.ensure_future(fetch_into_queue(feed)) for feed in claimed]
+        in_flight: list[asyncio.Future[None]] = []  # writer transactions (threads), finished or not
         unreserved = len(claimed)  # feeds no writer has counted on yet (every claimed feed reaches the queue)
 
         async def write_from_queue() -> None:
@@ -189,8 +169,11 @@ class FeedPoller:
                 while len(batch) < WRITE_BATCH and unreserved and not ready.empty():
                     batch.append(ready.get_nowait())
                     unreserved -= 1
-                # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop.
-                await asyncio.to_thread(self._write_exclusive, batch, summary)
+                # Parsing, matching and SQL are CPU/blocking work: keep them off the event loop. Shielded:
+                # on a failure elsewhere the transaction is waited for (a thread cannot be cancelled).
+                write = asyncio.ensure_future(asyncio.to_thread(self._write_exclusive, batch, summary))
+                in_flight.append(write)
+                await asyncio.shield(write)
 
         writers = [asyncio.ensure_future(write_from_queue()) for _ in range(max(1, self.writers))]
         try:
@@ -198,46 +181,26 @@ class FeedPoller:
         except BaseException as exc:
             for writer in writers:
                 writer.cancel()
-            if isinstance(exc, asyncio.CancelledError):
-                for task in tasks:
-                    task.cancel()
-                for feed in claimed:
-                    self.feeds.release(feed.id, self.owner)
+            for task in tasks:
+                task.cancel()
+            # A writer thread cannot be cancelled: let a running transaction end before its feeds' leases go.
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            reason = "stopping" if isinstance(exc, asyncio.CancelledError) else "tick_failed"
+            # Feeds recorded before the failure hold no lease any more: only the others are released.
+            await asyncio.to_thread(self._release, [feed.id for feed in claimed], reason)
             raise
 
-    @staticmethod
-    def _parse(result: FetchResult, language_hint: str | None) -> ParsedFeed:
-        assert result.body is not None
-        return parse_feed(
-            result.body, base_url=result.final_url, content_type=result.content_type, language_hint=language_hint
-        )
-
-    async def _prepare(
-        self, result: FetchResult, language_hint: str | None, pool: ProcessPoolExecutor | None
-    ) -> Prepared | ParseError:
-        """Parse a fetched body in the pool (or a thread without one)."""
-        assert result.body is not None
-        if pool is not None:
-            job = None
-            try:
-                job = pool.submit(prepare_feed, result.body, result.final_url, result.content_type, language_hint)
-                out = await asyncio.wrap_future(job)
-                return ParseError(*out) if isinstance(out, tuple) else out
-            except BrokenProcessPool as exc:
-                # A worker died (OOM killer, SIGTERM to the process group): parse here; a new pool next batch.
-                log.warning("parse_pool_broken error=%r (parsing in a thread)", exc)
-                self._drop_pool(pool)
-            except RuntimeError as exc:
-                if job is not None:
-                    raise  # the parser's own error: the feed's, not the pool's
-                # Processes cannot start here (e.g. an unguarded __main__): parse in threads from now on.
-                log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
-                self.parse_workers = 0
-                self._drop_pool(pool)
+    def _release(self, feed_ids: list[str], reason: str) -> None:
+        """Give back this poller's leases on feeds (those still held), logging each; kept for later if that fails."""
         try:
-            return Prepared(await asyncio.to_thread(self._parse, result, language_hint), {})
-        except ParseError as exc:
-            return exc
+            released = self.feeds.release_many(feed_ids, self.owner)
+        except (OperationalError, InterfaceError) as exc:
+            self._unreleased.update(feed_ids)
+            log.error("lease_release_deferred feeds=%d reason=%s error=%r", len(feed_ids), reason, str(exc.orig))
+            return
+        self._unreleased.difference_update(feed_ids)
+        for feed_id in released:
+            log.info("lease_released feed_id=%s owner=%s reason=%s", feed_id, self.owner, reason)
 
     async def _add_full_text(self, fetcher: Fetcher, prepared: Prepared) -> Prepared:
         """Replace summaries of new or changed entries by their linked page's main text."""
@@ -361,8 +324,10 @@ class FeedPoller:
             try:
                 if isinstance(pre_parsed, ParseError):
                     raise pre_parsed
-                parsed = self._parse(result, config_feed.language if config_feed else None)
+                parsed = parse_here(result, config_feed.language if config_feed else None)
             except ParseError as exc:
+                if exc.message == PARSE_LIMIT_MESSAGE:
+                    self.parsing.remember_killer(result)  # next time in a parse process, never in this one
                 return self._record_error_in(session, feed, exc, now, interval, max_interval, status=result.status)
         fingerprints = pre_parsed.fingerprints if isinstance(pre_parsed, Prepared) else None
         entry_times = [a.published_at for a in parsed.articles if a.published_at] if parsed else []

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from monitor.config.models import Config
 from monitor.documents import document_for, stored_labels
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, QuerySyntaxError
 from monitor.localdays import MAX_DAYS, day_window, local_day
 from monitor.match import CompiledWatchlists, compile_adhoc
+from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.types import Match
 from monitor.store.articles import published_before
 from monitor.store.db import Database
@@ -77,10 +78,34 @@ def _matcher_for(config: Config, query: str) -> Callable[..., Match | None]:
 
 
 
+def query_warnings(config: Config, query: str) -> list[QueryWarning]:
+    """What an ad-hoc query does that its author probably did not mean (none for `list/entry`)."""
+    entry = _ENTRY.match(query.strip())
+    if entry and entry.group(1) in config.watchlists:
+        return []  # a watchlist entry: its warnings are the configuration's
+    try:
+        return parse_query_with_warnings(query)[1]
+    except QuerySyntaxError:
+        return []
+
+
+def describe_query_note(query: str, kind: str, message: str, column: int | None, hint: str | None) -> str:
+    """An error or warning about a one-line query: message, the query with a caret, the hint."""
+    lines = [f"query {kind}" + (f" at column {column}" if column else "") + f": {message}"]
+    if column and "\n" not in query:
+        lines += [f"  {query}", "  " + " " * (column - 1) + "^"]
+    if hint:
+        lines.append(f"  hint: {hint}")
+    return "\n".join(lines)
+
+
 def run_backtest(
-    config: Config, db: Database, query: str, *, days: int, limit: int, now: datetime, out: Callable[[str], None]
+    config: Config, db: Database, query: str, *, days: int, limit: int, now: datetime, out: Callable[[str], None],
+    warn: Callable[[str], None] | None = None,
 ) -> int:
     """Print hits with snippets and a count per publication day; returns the number of hits."""
+    for warning in query_warnings(config, query):
+        (warn or out)(describe_query_note(query, "warning", warning.message, warning.column, warning.hint))
     zone = ZoneInfo(config.settings.timezone)
     per_day: Counter[date] = Counter()
     shown = 0

@@ -36,9 +36,9 @@ def run_digest(
     chosen = [s for s in chosen if s.id not in opted_out]
     if preview:
         for subscriber in chosen:
-            items = outbox.preview_items(subscriber.id)
-            content = build_content("preview", "digest", subscriber.id, now, items, config)
-            out(f"== {subscriber.id}: {len(content.items)} pending article(s) ==")
+            items, more = outbox.preview(subscriber.id)
+            content = build_content("preview", "digest", subscriber.id, now, items, config, more_items=more)
+            out(f"== {subscriber.id}: {len(content.items) + more} pending article(s) ==")
             if subscriber.webhook is not None:
                 out(json.dumps(build_payload(content), ensure_ascii=False, indent=2))
             else:

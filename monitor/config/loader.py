@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +30,8 @@ from monitor.config.problems import (
     join_hints,
     model_at,
 )
+from monitor.config.report import ConfigReport, LoadedConfig, problem_order
+from monitor.config.salvage import Salvaged, salvage_watchlist
 from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
 from monitor.errors import ConfigurationError
 
@@ -40,64 +41,17 @@ _SECRET_MESSAGE = "secrets are never written in YAML; name the environment varia
 EntryNamer = Callable[[tuple[Any, ...]], "str | None"]
 
 
-@dataclass
-class LoadedConfig:
-    """A valid configuration and the source maps of the files it came from."""
-
-    config: Config
-    sources: dict[Path, SourceMap] = field(default_factory=dict)
-    watchlist_files: dict[str, Path] = field(default_factory=dict)
-
-    def _map(self, file: Path) -> SourceMap | None:
-        if file in self.sources:
-            return self.sources[file]
-        wanted = file.resolve()
-        return next((m for p, m in self.sources.items() if p.resolve() == wanted), None)
-
-    def locate(self, file: Path, path: YamlPath) -> tuple[int | None, int | None]:
-        """Line and column of the key (or list item) at `path` in `file`, or its nearest parent."""
-        smap = self._map(file)
-        return smap.locate(path) if smap else (None, None)
-
-    def value_position(self, file: Path, path: YamlPath) -> tuple[int | None, int | None]:
-        """Line and column of the value at `path` in `file`, or of its nearest parent."""
-        smap = self._map(file)
-        return smap.value_position(path) if smap else (None, None)
-
-    def source_line(self, file: Path, line: int | None) -> str | None:
-        """The text of a 1-based line of a loaded file."""
-        smap = self._map(file)
-        return smap.line_text(line) if smap else None
-
-
 def load_config(directory: Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Load a configuration directory; raise ConfigurationError listing every problem found."""
+    report = load_config_report(directory, env)
+    if report.loaded is None:
+        raise ConfigurationError(report.problems)
+    return report.loaded
+
+
+def load_config_report(directory: Path, env: Mapping[str, str] | None = None) -> ConfigReport:
+    """Load a configuration directory without raising: every problem, and what can still be checked."""
     return _Run(Path(directory), os.environ if env is None else env).run()
-
-
-def locate_query_problem(loaded: LoadedConfig, watchlist_id: str, entry_id: str, field: str, column: int,
-                         message: str, hint: str | None = None) -> ConfigProblem:
-    """A problem at character `column` (1-based) of a topic's `query` or an actor's `exclude`."""
-    file = loaded.watchlist_files.get(watchlist_id, loaded.config.directory / "watchlists" / f"{watchlist_id}.yaml")
-    watchlist = loaded.config.watchlists.get(watchlist_id)
-    smap = loaded._map(file)
-    path: YamlPath | None = None
-    kind = "entry"
-    if watchlist is not None:
-        for section, singular, ids in (("actors", "actor", [a.id for a in watchlist.actors]),
-                                       ("topics", "topic", [t.id for t in watchlist.topics])):
-            if entry_id in ids:
-                path, kind = (section, ids.index(entry_id), field), singular
-    if smap is None or path is None:
-        return ConfigProblem(file, None, None, f"{kind} {entry_id!r}", message, hint)
-    line: int | None
-    col: int | None
-    exact = smap.char_position(path, column - 1)
-    if exact is not None:
-        line, col = exact
-    else:  # a scalar we cannot trace character by character (folded, escaped): point at the value
-        line, col = smap.value_position(path)
-    return ConfigProblem(file, line, col, f"{kind} {entry_id!r}", message, hint, smap.line_text(line), col)
 
 
 def _entry_name(raw: Any, loc: tuple[Any, ...], section: str, singular: str) -> str | None:
@@ -121,6 +75,10 @@ class _Run:
         self.env = env
         self.problems: list[ConfigProblem] = []
         self.sources: dict[Path, SourceMap] = {}
+        self.checkable: dict[str, Salvaged] = {}
+        self.repaired: set[tuple[str, str]] = set()
+        self.dropped: set[tuple[str, str]] = set()
+        self.unloaded: set[str] = set()
 
     def problem(self, file: Path, smap: SourceMap | None, pos: tuple[int | None, int | None], entry: str | None,
                 message: str, hint: str | None = None, *, show_source: bool = True) -> None:
@@ -180,28 +138,26 @@ class _Run:
         else:
             self.problem(file, smap, at(loc), name, error_message(error))
 
-    def run(self) -> LoadedConfig:
+    def run(self) -> ConfigReport:
         if not self.directory.is_dir():
-            raise ConfigurationError([ConfigProblem(self.directory, None, None, None,
-                                                    "configuration directory not found",
-                                                    "pass --config DIR or set MONITOR_CONFIG")])
+            problem = ConfigProblem(self.directory, None, None, None, "configuration directory not found",
+                                    "pass --config DIR or set MONITOR_CONFIG")
+            return ConfigReport(self.directory, [problem], None)
         settings, raw_settings = self.load_settings()
         allow_local = settings.allow_local_feeds if settings else raw_settings.get("allow_local_feeds") is True
         feeds = self.load_feeds(allow_local)
         watchlists, files, raw_lists = self.load_watchlists()
         subscribers = self.load_subscribers(files, raw_lists)
-        if self.problems:
-            raise ConfigurationError(sorted(self.problems, key=self.sort_key))
-        assert settings and feeds and subscribers is not None  # no problems means every file validated
-        config = Config(directory=self.directory, settings=resolve_settings(settings, self.directory),
-                        feed_defaults=feeds.defaults, feeds=resolve_feeds(feeds.feeds, self.directory),
-                        subscribers=subscribers.subscribers, watchlists=watchlists)
-        return LoadedConfig(config, self.sources, files)
-
-    def sort_key(self, problem: ConfigProblem) -> tuple[int, str, int, int]:
-        """Files in the order an operator reads them (DESIGN §3), then by position."""
-        rank = {"monitor.yaml": 0, "feeds.yaml": 1, "subscribers.yaml": 2}.get(problem.file.name, 3)
-        return rank, str(problem.file), problem.line or 0, problem.column or 0
+        loaded = None
+        if not self.problems:
+            assert settings and feeds and subscribers is not None  # no problems means every file validated
+            config = Config(directory=self.directory, settings=resolve_settings(settings, self.directory),
+                            feed_defaults=feeds.defaults, feeds=resolve_feeds(feeds.feeds, self.directory),
+                            subscribers=subscribers.subscribers, watchlists=watchlists)
+            loaded = LoadedConfig(config, self.sources, files)
+        return ConfigReport(self.directory, sorted(self.problems, key=problem_order), loaded, self.sources, files,
+                            {**watchlists, **{k: v.watchlist for k, v in self.checkable.items()}},
+                            self.repaired, self.dropped, self.unloaded, self.checkable)
 
     def load_settings(self) -> tuple[Settings | None, dict[str, Any]]:
         file = self.directory / "monitor.yaml"
@@ -282,6 +238,7 @@ class _Run:
                 self.problem(file, None, (None, None), f"watchlist {stem!r}", f"the file name is the watchlist id: {exc}")
             read = self.read(f"watchlists/{file.name}")
             if read is None:
+                self.unloaded.add(stem)
                 continue
             raw, smap = read
             raw_lists[stem] = raw
@@ -302,6 +259,15 @@ class _Run:
             result = self.validate(WatchlistConfig, {**raw, "id": stem}, file, smap, name)
             if result is not None:
                 watchlists[stem] = result
+                continue
+            # Its problems are reported; keep what can be checked of the rest (queries, references, tests).
+            salvaged = salvage_watchlist(raw, stem)
+            if salvaged is None:
+                self.unloaded.add(stem)
+                continue
+            self.checkable[stem] = salvaged
+            self.repaired.update((stem, entry) for entry in salvaged.repaired)
+            self.dropped.update((stem, entry) for entry in salvaged.dropped)
         return watchlists, files, raw_lists
 
     def check_entry_ids(self, raw: dict[str, Any], file: Path, smap: SourceMap) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -36,6 +36,7 @@ class ConfigProblem:
     hint: str | None = None
     source_line: str | None = None
     caret_column: int | None = None
+    severity: Literal["error", "warning"] = "error"  # a warning does not stop the configuration loading
 
     def location(self) -> str:
         """`path:line:col`, leaving out what is unknown."""
@@ -51,6 +52,8 @@ class ConfigProblem:
         head = f"{self.location()}: "
         if self.entry:
             head += f"{self.entry}: "
+        if self.severity == "warning":
+            head += "warning: "
         lines = [head + self.message]
         if self.source_line is None:
             if self.hint:

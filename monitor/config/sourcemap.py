@@ -11,6 +11,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.config.problems import ConfigProblem
+from monitor.config.yaml_errors import explain as explain_yaml_error
 from monitor.errors import ConfigurationError
 
 YamlPath = tuple[str | int, ...]
@@ -101,19 +102,17 @@ def _problem(file: Path, lines: list[str], line: int | None, column: int | None,
 
 
 def _yaml_error_problem(file: Path, lines: list[str], exc: yaml.YAMLError) -> ConfigProblem:
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
-    message = getattr(exc, "problem", None) or str(exc)
-    hint = None
-    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if "'\\t'" in message:
-        hint = "YAML indentation uses spaces, not tabs"
-    elif context:
-        hint = context
-        if context_mark is not None and context_mark.line + 1 != line:
-            hint += f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
-    return _problem(file, lines, line, column, f"invalid YAML: {message}", hint)
+    mistake = explain_yaml_error(exc, lines)
+    return _problem(file, lines, mistake.line, mistake.column, mistake.message, mistake.hint)
+
+
+def _too_deep(file: Path, lines: list[str], loader: yaml.SafeLoader) -> ConfigProblem:
+    """Nesting deep enough to exhaust Python's recursion (PyYAML composes and constructs recursively)."""
+    mark = loader.get_mark()
+    line = mark.line + 1 if mark.line < len(lines) else None
+    # No source line: the line of a bracket bomb can be thousands of characters long.
+    return ConfigProblem(file, line, mark.column + 1 if line else None, None, "the YAML is nested too deeply",
+                         "configuration needs a few levels of indentation or brackets, never hundreds")
 
 
 def load_yaml_with_positions(path: Path) -> tuple[Any, SourceMap]:
@@ -140,6 +139,8 @@ def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
             root = loader.get_single_node()
         except yaml.YAMLError as exc:
             raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        except RecursionError:
+            raise ConfigurationError([_too_deep(path, lines, loader)]) from None
         if root is None:  # an empty file (or only comments)
             return None, smap
         problems = sorted(_walk(root, (), None, smap, path, lines), key=lambda p: (p.line or 0, p.column or 0))
@@ -149,6 +150,8 @@ def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
             data = loader.construct_document(root)
         except yaml.YAMLError as exc:  # e.g. a bad !!timestamp or !!binary value
             raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
+        except RecursionError:
+            raise ConfigurationError([_too_deep(path, lines, loader)]) from None
         except (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError) as exc:
             # PyYAML's constructors raise plain errors on malformed tagged scalars (!!int '', !!bool '').
             raise ConfigurationError([_problem(
@@ -227,16 +230,35 @@ def _char_positions(info: NodeInfo, lines: list[str]) -> list[tuple[int, int]] |
         return _quoted_positions(info, lines[info.line - 1], style)
     if style in ("", None) and info.line == info.end_line:
         return [(info.line, info.column + i) for i in range(info.end_column - info.column)]
-    if style == "|":
-        result: list[tuple[int, int]] = []
+    result: list[tuple[int, int]] = []
+    if style in ("", None):  # a plain scalar over several lines: lines trimmed, joined by a space
+        for n in range(info.line, min(info.end_line, len(lines)) + 1):
+            text = lines[n - 1]
+            start = info.column - 1 if n == info.line else len(text) - len(text.lstrip(" "))
+            end = info.end_column - 1 if n == info.end_line else len(text.rstrip())
+            if start >= end:
+                continue
+            result.extend((n, i + 1) for i in range(start, end))
+            result.append((n, end + 1))  # the space (or line break) that joins it to the next
+        return result
+    if style in ("|", ">"):
+        # The block's indentation is its first non-empty line's; it ends before a line indented less
+        # (its end mark may lie on the next key's line).
         body = [n for n in range(info.line + 1, min(info.end_line, len(lines)) + 1)]
         indents = [len(lines[n - 1]) - len(lines[n - 1].lstrip(" ")) for n in body if lines[n - 1].strip()]
-        indent = min(indents) if indents else 0
-        for n in body:
+        indent = indents[0] if indents else 0
+        for k, n in enumerate(body):
+            if lines[n - 1].strip() and len(lines[n - 1]) - len(lines[n - 1].lstrip(" ")) < indent:
+                body = body[:k]
+                break
+        for k, n in enumerate(body):
             text = lines[n - 1]
             for i in range(indent, len(text)):
                 result.append((n, i + 1))
-            result.append((n, len(text) + 1))  # the newline
+            # Folding drops a line break that precedes a blank line (the blank line gives the break).
+            folded_away = style == ">" and text.strip() and k + 1 < len(body) and not lines[body[k + 1] - 1].strip()
+            if not folded_away:
+                result.append((n, len(text) + 1))  # the newline, or the space it is folded to
         return result
     return None
 

@@ -20,14 +20,16 @@ AddressPolicy = Callable[[str], bool]
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# Ranges Python's ipaddress (3.11) still calls global but that must never be
-# reached from a server: shared/CGNAT space, site-local, local-use NAT64.
+# Ranges Python's ipaddress (3.11) still calls global (wholly or partly) but that must never be
+# reached from a server: shared/CGNAT space, site-local, local-use NAT64, IPv4-translated, IETF protocol.
 _EXTRA_BLOCKED_NETS = tuple(
     ipaddress.ip_network(n)
     for n in (
         "100.64.0.0/10",  # CGNAT (RFC 6598); cloud providers put internal services here
         "fec0::/10",  # deprecated site-local, still routed internally on some networks
         "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765, ::ffff:0:a.b.c.d): SIIT's, never a server's own address
+        "192.0.0.0/24",  # IETF protocol assignments (RFC 6890); Python calls .9 and .10 (anycast) global
     )
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")

@@ -176,7 +176,13 @@ class Fetcher:
                     f"redirect to {current!r} refused: only http(s) URLs with a host may be followed",
                 )
             check_literal_host(target.raw_host, self._policy)
-            async with self._session.get(target, headers=headers, allow_redirects=False) as resp:
+            try:
+                response = await self._session.get(target, headers=headers, allow_redirects=False)
+            except (aiohttp.InvalidURL, ValueError) as exc:
+                if len(seen) == 1:
+                    raise  # the feed URL itself: reported as an invalid URL by fetch()
+                raise _bad_redirect(seen[-2], current, exc) from None
+            async with response as resp:
                 if resp.status in _REDIRECTS:
                     location = resp.headers.get("Location")
                     if not location:
@@ -185,7 +191,7 @@ class Fetcher:
                             f"{current} answered {resp.status} without a Location header; a server fault",
                             status=resp.status,
                         )
-                    current = str(resp.url.join(URL(location)))
+                    current = _redirect_target(resp.url, location, resp.status)
                     if still_permanent and resp.status in _PERMANENT:
                         permanent = current
                     else:
@@ -309,6 +315,30 @@ class Fetcher:
             unchanged=unchanged,
             elapsed=time.monotonic() - started,
         )
+
+
+def _bad_redirect(source: str, location: str, exc: Exception) -> FetchError:
+    return FetchError(
+        "bad_redirect",
+        f"{source} redirects to {location!r}, which is not a usable URL ({exc}); the server's redirect is "
+        "broken: tell the publisher, or point the feed at the right URL",
+    )
+
+
+def _redirect_target(base: URL, location: str, status: int) -> str:
+    """The absolute URL a redirect's Location points at; FetchError("bad_redirect") when it is malformed."""
+    try:
+        text = str(base.join(URL(location)))
+        # Parsed back as the next hop will be: a bad port or IPv6 literal may only fail here. (Other
+        # schemes, file: and the like, are refused as blocked_address by the hop itself.)
+        again = URL(text)
+        if again.scheme in ("http", "https"):
+            if not again.raw_host:
+                raise ValueError("no host")
+            again.port  # noqa: B018 - raises on a port out of range
+    except ValueError as exc:  # yarl's errors for a bad port, IPv6 literal, backslash or missing host
+        raise _bad_redirect(f"{base} ({status})", location, exc) from None
+    return text
 
 
 def _read_file(path: Path, limit: int) -> tuple[bytes, float]:

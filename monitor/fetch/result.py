@@ -23,6 +23,7 @@ FETCH_ERROR_KINDS = frozenset(
         "tls",
         "connection",
         "too_many_redirects",
+        "bad_redirect",
         "local_not_allowed",
     }
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,31 +22,47 @@ from monitor.match.evaluate import (
     CTag,
 )
 from monitor.match.fold import QUOTES, fold_token_exact, fold_tokens, split_words
-from monitor.match.query import ActorRef, And, Lang, Near, Node, Not, Or, Tag, Term, parse_query
+from monitor.match.query import (
+    ActorRef,
+    And,
+    Lang,
+    Near,
+    Node,
+    Not,
+    Or,
+    Tag,
+    Term,
+    parse_query,
+    parse_query_with_warnings,
+)
 from monitor.match.scan import PatternTable
 
 
 @dataclass(frozen=True, slots=True)
 class QueryProblem:
-    """A problem with one watchlist entry's query, exclude, or with one of the watchlist's tests.
+    """A problem with one watchlist entry's query, exclude or aliases, or with one of the watchlist's tests.
 
-    `column` is 1-based within the query text; `test_index` is the 0-based position in `tests:`.
+    `column` is 1-based within the query text; `test_index` is the 0-based position in `tests:`, and
+    `alias_index` in `aliases:` or `exact_case:`. A "warning" does not stop the configuration from loading.
     """
 
     watchlist: str
     entry_id: str
-    field: Literal["query", "exclude", "tests"]
+    field: Literal["query", "exclude", "tests", "aliases", "exact_case"]
     column: int | None
     message: str
     hint: str | None = None
     test_index: int | None = None
+    severity: Literal["error", "warning"] = "error"
+    alias_index: int | None = None
 
     def format(self) -> str:
         """One line, e.g. `mena: topic-id: query: column 3: unbalanced '(' (hint: ...)`."""
         where = f"column {self.column}: " if self.column is not None else ""
         test = f"test {self.test_index}: " if self.test_index is not None else ""
         hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{self.watchlist}: {self.entry_id}: {self.field}: {test}{where}{self.message}{hint}"
+        warning = "warning: " if self.severity == "warning" else ""
+        return f"{self.watchlist}: {self.entry_id}: {self.field}: {test}{where}{warning}{self.message}{hint}"
 
 
 class WatchlistCompileError(MonitorError):
@@ -68,14 +84,30 @@ class Entry:
     node: CNode
 
 
-class Compiler:
-    """Compiles watchlists into a shared pattern table and per-entry nodes, collecting problems."""
+class _Unchecked(QuerySyntaxError):
+    """A reference into a watchlist (or entry) that could not be loaded: its own problem is reported."""
 
-    def __init__(self, watchlists: Mapping[str, WatchlistConfig]) -> None:
+
+class Compiler:
+    """Compiles watchlists into a shared pattern table and per-entry nodes, collecting problems.
+
+    For `monitor check` on a configuration with problems: references into `unloaded` watchlists, or to
+    `dropped` entries, mark the referring entry broken without reporting it again; entries referring to a
+    `repaired` actor (one changed so that the rest could be checked) are collected in `tainted`.
+    """
+
+    def __init__(self, watchlists: Mapping[str, WatchlistConfig], *, unloaded: Collection[str] = (),
+                 dropped: Collection[tuple[str, str]] = (), repaired: Collection[tuple[str, str]] = ()) -> None:
         self.watchlists = watchlists
         self.table = PatternTable()
         self.problems: list[QueryProblem] = []
+        self.warnings: list[QueryProblem] = []
         self.broken: set[tuple[str, str]] = set()
+        self.unloaded = unloaded
+        self.dropped = dropped
+        self.repaired = repaired
+        self.tainted: set[tuple[str, str]] = set(repaired)
+        self._compiling: tuple[str, str] | None = None
         self.fields: set[str] = set(DEFAULT_FIELDS)
         self._actors: dict[tuple[str, str], CActor] = {}
         self._names: dict[tuple[str, str], CPatterns] = {}
@@ -98,11 +130,14 @@ class Compiler:
                 if (wl_id, actor.id) not in self.broken:
                     entries.append(Entry(wl_id, "actor", actor.id, actor.name, node))
             for topic in wl.topics:
+                self._compiling = (wl_id, topic.id)
                 try:
-                    tnode = self.query(topic.query, wl_id, in_exclude=False)
+                    tnode = self._entry_query(wl_id, topic.id, "query", topic.query)
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, topic.id, "query", exc)
                     continue
+                finally:
+                    self._compiling = None
                 entries.append(Entry(wl_id, "topic", topic.id, topic.name, tnode))
         self.table.freeze()
         return entries
@@ -111,8 +146,16 @@ class Compiler:
         """Parse and compile one query; @references resolve against `watchlist` (None: any list)."""
         return self.node(parse_query(text), watchlist, in_exclude)
 
+    def _entry_query(self, wl: str, entry: str, field: Literal["query", "exclude"], text: str) -> CNode:
+        """Compile a topic's query or an actor's exclude, keeping the parser's warnings about it."""
+        ast, warnings = parse_query_with_warnings(text)
+        for w in warnings:
+            self.warnings.append(QueryProblem(wl, entry, field, w.column, w.message, w.hint, severity="warning"))
+        return self.node(ast, wl, field == "exclude")
+
     def _problem(self, wl: str, entry: str, field: Literal["query", "exclude"], exc: QuerySyntaxError) -> None:
-        self.problems.append(QueryProblem(wl, entry, field, exc.column, exc.message, exc.hint))
+        if not isinstance(exc, _Unchecked):
+            self.problems.append(QueryProblem(wl, entry, field, exc.column, exc.message, exc.hint))
         self.broken.add((wl, entry))
 
     # ------------------------------------------------------------------ actors
@@ -143,16 +186,21 @@ class Compiler:
             assert config is not None  # callers resolved the id
             exclude = None
             if config.exclude is not None:
+                outer, self._compiling = self._compiling, key
                 try:
-                    exclude = self.query(config.exclude, wl_id, in_exclude=True)
+                    exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude)
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, actor_id, "exclude", exc)
+                finally:
+                    self._compiling = outer
             found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors))
         return found
 
     def _resolve(self, ref: ActorRef, watchlist: str | None) -> tuple[str, ActorConfig]:
         if ref.watchlist is not None:
             wl = self.watchlists.get(ref.watchlist)
+            if ref.watchlist in self.unloaded:
+                raise _Unchecked(f"watchlist '{ref.watchlist}' could not be loaded", ref.column)
             if wl is None:
                 raise QuerySyntaxError(
                     f"unknown watchlist '{ref.watchlist}'{_did_you_mean(ref.watchlist, self.watchlists)}",
@@ -179,9 +227,14 @@ class Compiler:
         actor = self._config(wl_id, ref.actor)
         if actor is not None:
             return actor
+        if (wl_id, ref.actor) in self.dropped:
+            raise _Unchecked(f"actor '{ref.text}' could not be loaded", ref.column)
         prefix = "@" if ref.watchlist is None else f"@{wl_id}/"
         suggestion = _did_you_mean(ref.actor, [a.id for a in wl.actors], prefix)
-        raise QuerySyntaxError(f"unknown actor '{ref.text}'{suggestion}", ref.column, _ACTOR_HINT)
+        elsewhere = [w for w in self.watchlists if w != wl_id and self._config(w, ref.actor) is not None]
+        hint = f"'{ref.actor}' is an actor of watchlist '{elsewhere[0]}': write @{elsewhere[0]}/{ref.actor}" if (
+            elsewhere) else _ACTOR_HINT
+        raise QuerySyntaxError(f"unknown actor '{ref.text}'{suggestion}", ref.column, hint)
 
     # ------------------------------------------------------------------ query nodes
 
@@ -194,8 +247,10 @@ class Compiler:
             owner, config = self._resolve(ast, wl)
             fields = self._fields(ast.field)
             if in_exclude:  # an exclude sees other actors' names only, so excludes can never form a cycle
+                self._taint((owner, config.id))
                 return CPatterns(self.names(owner, config).pids, fields, self.table)
             actor = self.actor(owner, config.id)
+            self._taint((owner, config.id))
             return actor if ast.field is None else actor.with_fields(fields, self.table)
         if isinstance(ast, Lang):
             return CLang(ast.code)
@@ -212,6 +267,11 @@ class Compiler:
             return CNear(left, right, ast.distance, ast.ordered)
         raise TypeError(f"unknown query node {ast!r}")
 
+    def _taint(self, referenced: tuple[str, str]) -> None:
+        """The entry being compiled refers to `referenced`: if that was changed, so is what it matches."""
+        if self._compiling is not None and referenced in self.tainted:
+            self.tainted.add(self._compiling)
+
     def _fields(self, field: str | None) -> frozenset[str]:
         if field is None:
             return DEFAULT_FIELDS
@@ -223,5 +283,9 @@ _ACTOR_HINT = "use an actor id from this watchlist, or @watchlist-id/actor-id fo
 
 
 def _did_you_mean(name: str, choices: object, prefix: str = "") -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)  # type: ignore[call-overload]
-    return f" — did you mean '{prefix}{close[0]}'?" if close else ""
+    """ " — did you mean '@a', '@b' or '@c'?" with the nearest ids, or nothing when none is near."""
+    close = [f"'{prefix}{c}'" for c in difflib.get_close_matches(name, list(choices), n=3)]  # type: ignore[call-overload]
+    if not close:
+        return ""
+    listed = close[0] if len(close) == 1 else ", ".join(close[:-1]) + " or " + close[-1]
+    return f" — did you mean {listed}?"

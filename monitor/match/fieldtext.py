@@ -10,6 +10,7 @@ from itertools import accumulate
 from monitor.match.fold import Cleaned
 
 ASCII_WORD = re.compile("[a-z0-9]+")  # a token of ASCII text (`ascii_folded`)
+_ALL_STARTS_TOKENS = 20_000  # fields up to this many tokens find all of a token's offsets at once
 
 
 @dataclass(slots=True)
@@ -53,10 +54,21 @@ class FieldText:
         # ASCII: the k-th occurrence of a token is its k-th occurrence as a word in the lower-cased text.
         token = self.folded[i]
         starts = self._starts.get(token)
+        if len(self.folded) <= _ALL_STARTS_TOKENS:
+            if starts is None:
+                starts = self._starts[token] = []
+                _more_word_starts(self.padded(), token, starts, len(self.folded))
+            # A word found once is token i itself; otherwise its rank among the token's positions says which.
+            s = starts[0] if len(starts) == 1 else starts[bisect_left(self.positions(token), i)]
+            return s, s + len(token)
+        # A long text: occurrences are looked for only up to the rank wanted (highlights are the first
+        # few of each field), not a list of a million offsets for a word repeated a million times.
         if starts is None:
-            starts = self._starts[token] = _word_starts(self.padded(), token)
-        # A word found once is token i itself; otherwise its rank among the token's positions says which.
-        s = starts[0] if len(starts) == 1 else starts[bisect_left(self.positions(token), i)]
+            starts = self._starts[token] = []
+        rank = bisect_left(self.positions(token), i)
+        if len(starts) <= rank:
+            _more_word_starts(self.padded(), token, starts, rank + 1)
+        s = starts[rank]
         return s, s + len(token)
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
@@ -110,19 +122,18 @@ def words_with_prefix(padded: str, prefix: str) -> list[str]:
     return out
 
 
-def _word_starts(padded: str, token: str) -> list[int]:
-    """Where `token` occurs as a whole word in `padded` (words separated by spaces, one at each end).
+def _more_word_starts(padded: str, token: str, starts: list[int], wanted: int) -> None:
+    """Extend `starts` (where `token` occurs as a whole word in `padded`, in order) to `wanted` entries if there are.
 
-    The offsets are those of the space before each occurrence, i.e. of the word in the unpadded text.
+    `padded` has words separated by spaces and one at each end; the offsets are those of the space before
+    each occurrence, i.e. of the word in the unpadded text.
     """
     needle = " " + token  # not also the space after: a needle ending in a common character searches slowly
     size = len(needle)
-    out = []
-    j = padded.find(needle)
-    while j >= 0:
+    j = padded.find(needle, starts[-1] + size if starts else 0)
+    while j >= 0 and len(starts) < wanted:
         if padded[j + size] == " ":
-            out.append(j)
+            starts.append(j)
             j = padded.find(needle, j + size)
         else:
             j = padded.find(needle, j + 1)
-    return out

@@ -6,17 +6,25 @@ import gc
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from itertools import chain, compress
-from operator import not_
+from itertools import chain, compress, islice
+from operator import ne, not_
 
 from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, Entry, WatchlistCompileError
 from monitor.match.evaluate import CNode, best
+from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.scan import PatternTable, Scan, Span, scan
 from monitor.match.types import Document, Highlight, Match
 
 _FIELD_ORDER = {"title": 0, "body": 1, "author": 2, "url": 3, "source": 4}
 SNIPPET_WIDTH = 240
+MAX_HIGHLIGHTS_PER_FIELD = 20
+"""Highlights kept per field of one match (in text order); the others are only counted (`Match.more_highlights`)."""
+MAX_HIGHLIGHT_CHARS = 200
+"""A highlight longer than this (a huge token, or a phrase whose words are far apart) keeps its first characters.
+
+With MAX_HIGHLIGHTS_PER_FIELD this bounds a stored match: at most 5 fields x 20 highlights of 200
+characters, and a snippet of about SNIPPET_WIDTH + MAX_HIGHLIGHT_CHARS characters."""
 _CONTEXT_BEFORE = 80  # characters of context kept before the first highlight
 _LARGE = 5_000  # entries from which compiling pauses the garbage collector (see `compile`)
 
@@ -117,6 +125,7 @@ class AdhocQuery:
     node: CNode
     table: PatternTable
     fields: tuple[str, ...]
+    warnings: tuple[QueryWarning, ...] = ()
 
     def match(self, doc: Document) -> Match | None:
         """The match (kind "topic", id "query", watchlist "") or None."""
@@ -129,9 +138,10 @@ class AdhocQuery:
 def compile_adhoc(query_text: str, watchlists: Mapping[str, WatchlistConfig] | None = None) -> AdhocQuery:
     """Compile one query; `@list/actor` (or an `@actor` unique across lists) resolves in `watchlists`."""
     compiler = Compiler(watchlists or {})
-    node = compiler.query(query_text, None, in_exclude=False)
+    ast, warnings = parse_query_with_warnings(query_text)
+    node = compiler.node(ast, None, False)
     compiler.table.freeze()
-    return AdhocQuery(query_text, node, compiler.table, ordered_fields(compiler.fields))
+    return AdhocQuery(query_text, node, compiler.table, ordered_fields(compiler.fields), tuple(warnings))
 
 
 def ordered_fields(fields: Collection[str]) -> tuple[str, ...]:
@@ -146,28 +156,61 @@ def build_match(watchlist: str, kind: str, entry_id: str, name: str, node: CNode
     """A Match with the highlights of the node's positive spans and a snippet around the first ones."""
     spans: list[Span] = []
     node.highlight(sc, spans)
-    highlights = _highlights(spans, sc)
-    return Match(watchlist, kind, entry_id, name, highlights, make_snippet(sc.doc, highlights))  # type: ignore[arg-type]
+    highlights, more = _highlights(spans, sc)
+    snippet = make_snippet(sc.doc, highlights)  # from the kept highlights only: bounded work
+    return Match(watchlist, kind, entry_id, name, highlights, snippet, more)  # type: ignore[arg-type]
 
 
-def _highlights(spans: list[Span], sc: Scan) -> tuple[Highlight, ...]:
+def _highlights(spans: list[Span], sc: Scan) -> tuple[tuple[Highlight, ...], int]:
+    """The first MAX_HIGHLIGHTS_PER_FIELD highlights of each field, and how many more there were."""
     kept: list[Span] = []
+    more = 0
     if len(spans) == 1:  # the commonest case (an actor named once): nothing to sort or drop
         kept = spans
-    else:
+    elif len(spans) <= MAX_HIGHLIGHTS_PER_FIELD:  # a few: every one is kept, unless inside another
         for s in sorted(set(spans), key=lambda s: (_FIELD_ORDER[s[0]], s[1], -s[2])):
             # Drop spans inside a longer one ("Kalin" within "Ibrahim Kalin").
             if kept and kept[-1][0] == s[0] and kept[-1][1] <= s[1] and s[2] <= kept[-1][2]:
                 continue
             kept.append(s)
+    else:
+        # Field by field, in comprehensions and sorts that run in C: a word repeated a million times must
+        # not cost a Python call per occurrence. The spans come in sorted runs (one per pattern), which
+        # timsort merges in linear time; a set of them would come in hash order and sort 20 times slower.
+        nested = any(s[2] - s[1] > 1 for s in spans)  # only a span of several tokens can hold another
+        for field in sorted({s[0] for s in spans}, key=_FIELD_ORDER.__getitem__):
+            if not nested:  # single tokens: a span is its start, and equal starts are the same span
+                starts = [s[1] for s in spans if s[0] == field]
+                starts.sort()
+                first = list(dict.fromkeys(starts[: MAX_HIGHLIGHTS_PER_FIELD * 4]))[:MAX_HIGHLIGHTS_PER_FIELD]
+                if len(first) < MAX_HIGHLIGHTS_PER_FIELD and len(starts) > MAX_HIGHLIGHTS_PER_FIELD * 4:
+                    first = list(dict.fromkeys(starts))[:MAX_HIGHLIGHTS_PER_FIELD]  # many repeats of few spans
+                kept += [(field, a, a + 1) for a in first]
+                distinct = 1 + sum(map(ne, starts, islice(starts, 1, None))) if starts else 0  # sorted: in C
+                more += distinct - len(first)
+                continue
+            pairs = [(s[1], -s[2]) for s in spans if s[0] == field]
+            pairs.sort()
+            count, last_start, last_end = 0, -1, -1
+            for a, minus_b in pairs:
+                # Drop spans inside a longer one ("Kalin" within "Ibrahim Kalin"), and repeats.
+                if last_start <= a and -minus_b <= last_end:
+                    continue
+                last_start, last_end = a, -minus_b
+                count += 1
+                if count > MAX_HIGHLIGHTS_PER_FIELD:
+                    more += 1
+                else:
+                    kept.append((field, a, -minus_b))
     out = []
     for field, start, end in kept:
         ft = sc.fields[field]
         a, b = ft.char_span(start, end)
         if end - start > 1:  # only a span of several tokens can hold a bracket
             a, b = _balance(ft.text, a, b)
+        b = min(b, a + MAX_HIGHLIGHT_CHARS)
         out.append(Highlight(field, a, b, ft.text[a:b]))
-    return tuple(out)
+    return tuple(out), more
 
 
 _BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))

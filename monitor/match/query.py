@@ -1,7 +1,7 @@
 """The query language of DESIGN §3.3: a tokenizer and a recursive-descent parser to an AST.
 
-Precedence, tightest first: NOT, NEAR/ONEAR, AND (explicit or by juxtaposition), OR.
-Operators are written in capitals; a lowercase "and" is an ordinary word.
+Precedence, tightest first: NOT (or a leading '-'), NEAR/ONEAR, AND (explicit or by juxtaposition), OR.
+Operators are written in capitals; see monitor.match.lexer for the lower-case forms it warns about.
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ from typing import TypeAlias
 
 from monitor.errors import QuerySyntaxError
 from monitor.match.fold import QUOTES, fold_tokens
+from monitor.match.lexer import FIELDS, MAX_DISTANCE, QueryWarning, Tok, lex
 
-FIELDS = ("title", "body", "author", "url", "source")
-_NEAR = re.compile(r"^(O?NEAR)(?:/(.*))?$")
-_DISTANCE = re.compile(r"^[0-9]{1,4}$")  # ASCII digits only: "²".isdigit() is true but int() refuses it
-_MAX_DISTANCE = 1000
+__all__ = ["FIELDS", "MAX_DISTANCE", "ActorRef", "And", "Lang", "Near", "Node", "Not", "Or", "QueryWarning", "Tag",
+           "Term", "is_positional", "parse_query", "parse_query_with_warnings", "walk"]
+
 _ACTOR = re.compile(r"^@(?:([a-z0-9][a-z0-9_.-]*)/)?([a-z0-9][a-z0-9_.-]*)$")
 _MAX_DEPTH = 64  # deeper nesting is a mistake, and would exhaust Python's recursion limit
-_OPEN_QUOTES = '"“„‟«'
-_CLOSE_QUOTES = '"”“‟»'
-_STOP = set("()" + _OPEN_QUOTES + _CLOSE_QUOTES)
 
 
 # ------------------------------------------------------------------ AST
@@ -122,98 +119,6 @@ def is_positional(node: Node) -> bool:
     return isinstance(node, Or) and all(is_positional(c) for c in node.children)
 
 
-# ------------------------------------------------------------------ tokenizer
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str  # ( ) WORD PHRASE FIELD AND OR NOT NEAR ACTOR LANG TAG EOF
-    value: str
-    column: int
-    distance: int = 0
-    ordered: bool = False
-
-
-def _lex(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch in "()":
-            toks.append(_Tok(ch, ch, i + 1))
-            i += 1
-        elif ch in _CLOSE_QUOTES and ch not in _OPEN_QUOTES:
-            # A closing quote with no phrase open: without this the word scanner below would stop
-            # on it without consuming it, forever.
-            raise QuerySyntaxError(f"unexpected closing quote {ch!r}", i + 1, 'open the phrase with " or remove it')
-        elif ch in _OPEN_QUOTES:
-            end = next((j for j in range(i + 1, n) if text[j] in _CLOSE_QUOTES), -1)
-            if end < 0:
-                raise QuerySyntaxError("unterminated phrase", i + 1, 'close the phrase with a matching "')
-            toks.append(_Tok("PHRASE", text[i + 1 : end], i + 1))
-            i = end + 1
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in _STOP:
-                j += 1
-            _word(text[i:j], i + 1, toks)
-            i = j
-    toks.append(_Tok("EOF", "", n + 1))
-    return toks
-
-
-def _word(word: str, column: int, toks: list[_Tok]) -> None:
-    # Field prefixes ("title:body:x") are peeled in a loop, not by recursion: a query may be long.
-    while True:
-        head, colon, rest = word.partition(":")
-        if not (colon and head.isalpha() and head.lower() in FIELDS and rest):
-            break
-        toks.append(_Tok("FIELD", head.lower(), column))
-        word, column = rest, column + len(head) + 1
-    if word in ("AND", "OR", "NOT"):
-        toks.append(_Tok(word, word, column))
-        return
-    near = _NEAR.match(word)
-    if near:
-        distance = near.group(2)
-        if distance is None or not _DISTANCE.match(distance) or int(distance) < 1:
-            raise QuerySyntaxError(
-                f"{near.group(1)} needs a distance", column, f"write {near.group(1)}/5 for 'within 5 words'"
-            )
-        if int(distance) > _MAX_DISTANCE:
-            raise QuerySyntaxError(
-                f"{near.group(1)} distance must be at most {_MAX_DISTANCE}", column, "use AND for 'anywhere'"
-            )
-        toks.append(_Tok("NEAR", word, column, int(near.group(2)), near.group(1) == "ONEAR"))
-        return
-    head, colon, rest = word.partition(":")
-    if colon and head.isalpha():
-        key = head.lower()
-        if key in FIELDS:
-            toks.append(_Tok("FIELD", key, column))
-            if rest:
-                _word(rest, column + len(head) + 1, toks)
-            return
-        if key in ("lang", "tag"):
-            if not rest:
-                raise QuerySyntaxError(f"'{head}:' needs a value", column, f"write e.g. {key}:ar")
-            toks.append(_Tok(key.upper(), rest, column))
-            return
-        raise QuerySyntaxError(
-            f"unknown field '{head}'", column, "fields are title, body, author, url, source; and lang:, tag:"
-        )
-    if word.startswith("@"):
-        if not _ACTOR.match(word):
-            raise QuerySyntaxError(
-                f"invalid actor reference '{word}'", column, "write @actor-id or @watchlist-id/actor-id"
-            )
-        toks.append(_Tok("ACTOR", word, column))
-        return
-    toks.append(_Tok("WORD", word, column))
-
-
 # ------------------------------------------------------------------ parser
 
 
@@ -223,14 +128,14 @@ _STARTS = {"(", "WORD", "PHRASE", "FIELD", "NOT", "ACTOR", "LANG", "TAG"}
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.toks = _lex(text)
+        self.toks, self.warnings = lex(text)
         self.pos = 0
         self.depth = 0
 
-    def peek(self) -> _Tok:
+    def peek(self) -> Tok:
         return self.toks[self.pos]
 
-    def take(self) -> _Tok:
+    def take(self) -> Tok:
         tok = self.toks[self.pos]
         self.pos += 1
         return tok
@@ -292,7 +197,7 @@ class _Parser:
             return node
         return self.primary(field)
 
-    def expect_operand(self, op: _Tok) -> None:
+    def expect_operand(self, op: Tok) -> None:
         tok = self.peek()
         if tok.kind not in _STARTS:
             where = "at the end" if tok.kind == "EOF" else f"before '{tok.value}'"
@@ -346,7 +251,7 @@ class _Parser:
         )
 
 
-def _term(tok: _Tok, field: str | None) -> Term:
+def _term(tok: Tok, field: str | None) -> Term:
     raw = tok.value.translate(QUOTES)
     prefix = False
     if "*" in raw:
@@ -373,3 +278,9 @@ def _term(tok: _Tok, field: str | None) -> Term:
 def parse_query(text: str) -> Node:
     """Parse a query to its AST; raises QuerySyntaxError with a 1-based column and a hint."""
     return _Parser(text).parse()
+
+
+def parse_query_with_warnings(text: str) -> tuple[Node, list[QueryWarning]]:
+    """Parse a query; also return what it does that its author probably did not mean (it still runs)."""
+    parser = _Parser(text)
+    return parser.parse(), parser.warnings

@@ -45,6 +45,7 @@ class Match:
     name: str
     highlights: tuple[Highlight, ...]
     snippet: str
+    more_highlights: int = 0  # highlights found beyond those kept (matcher.MAX_HIGHLIGHTS_PER_FIELD per field)
 
     @property
     def entry_key(self) -> str:

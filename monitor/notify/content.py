@@ -51,3 +51,4 @@ class DeliveryContent:
     items: tuple[DeliveryItem, ...]
     period_label: str = ""  # e.g. "daily digest, 24 Nov 2026"
     watchlist_names: dict[str, str] = field(default_factory=dict)  # id -> display name
+    more_items: int = 0  # articles that did not fit (MAX_ITEMS_PER_DELIVERY): they follow in the next delivery

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +27,13 @@ from monitor.store.subscriptions import Subscriptions
 log = logging.getLogger("monitor.notify")
 
 _SUMMARY_CHARS = 500
+
+CLAIM_BATCH = 10
+"""Deliveries leased by one claim: what a killed worker can strand at most (until DELIVERY_LEASE ends)."""
+DELIVERY_LEASE = timedelta(seconds=30)
+"""A claimed delivery's lease, renewed every HEARTBEAT while its worker is sending: a worker killed with
+SIGKILL (or cut off from the database) holds its batch this long at most, however slow a send."""
+HEARTBEAT = DELIVERY_LEASE / 3
 _DIGEST_NAMES = {"hourly": "Hourly digest", "daily": "Daily digest", "weekly": "Weekly digest"}
 
 
@@ -52,7 +60,8 @@ class DeliverySummary:
 
 
 def build_content(
-    delivery_id: str, kind: str, subscriber_id: str, created_at: datetime, items: list[StoredItem], config: Config
+    delivery_id: str, kind: str, subscriber_id: str, created_at: datetime, items: list[StoredItem], config: Config,
+    *, more_items: int = 0,
 ) -> DeliveryContent:
     """Turn stored items into the transport-independent content of a delivery."""
     delivered = []
@@ -82,6 +91,7 @@ def build_content(
         created_at=created_at,
         items=tuple(delivered),
         watchlist_names={wid: w.name for wid, w in config.watchlists.items()},
+        more_items=more_items,
     )
 
 
@@ -97,7 +107,7 @@ class DeliveryWorker:
         owner: str,
         clock: Clock = system_clock,
         rng: random.Random | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = DELIVERY_LEASE,
     ) -> None:
         self.outbox = outbox
         self.config = config
@@ -112,6 +122,10 @@ class DeliveryWorker:
         # Outcomes sent but not yet written because the database was unreachable; written first
         # on the next tick, while this worker still holds the lease, so the send is not repeated.
         self._unrecorded: list[Callable[[], None]] = []
+        self._unrecorded_ids: set[str] = set()
+        # Leases of this worker that a failed tick could not give back (the database was unreachable):
+        # given back first on the next tick, so that its batch does not wait for the leases to end.
+        self._unreleased: list[str] = []
 
     def webhook_sender(self, allow_private_networks: bool) -> WebhookSender:
         """The webhook sender for the address policy in force (rebuilt when a reload changes it)."""
@@ -142,10 +156,16 @@ class DeliveryWorker:
                 reason = f"not sent: {opt_out.address or subscriber.id} unsubscribed"
                 self.subscriptions.cancel_waiting(subscriber.id, subscriber.channel, reason, now)
                 continue
-            if subscriber.schedule.kind == "immediate":
-                count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now))
-            else:
-                count += self.assemble_due_digest(subscriber, now)
+            try:
+                if subscriber.schedule.kind == "immediate":
+                    count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now))
+                else:
+                    count += self.assemble_due_digest(subscriber, now)
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise  # the database is gone: the tick fails (and is logged) as a whole
+                # One subscriber's items must not keep the others' from being assembled; they stay pending.
+                log.exception("delivery_assemble_failed subscriber_id=%s error=%r", subscriber.id, str(exc.orig))
         return count
 
     def assemble_due_digest(self, subscriber: SubscriberConfig, now: datetime) -> int:
@@ -169,30 +189,63 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------ sending
 
-    def send_due(self, *, limit: int = 100, stop: Callable[[], bool] = lambda: False) -> DeliverySummary:
+    def send_due(self, *, limit: int = CLAIM_BATCH, stop: Callable[[], bool] = lambda: False) -> DeliverySummary:
         """Send every due delivery (claimed with a lease, so a crash re-sends with the same id)."""
         summary = DeliverySummary()
         self._record_deferred()
         # Read before anything is claimed: a database error here is the tick's, not a delivery's failure.
         self._unsubscribe_secret = self.subscriptions.unsubscribe_secret()
+        self._release_unreleased()
         while not stop():
             claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
-            for index, delivery in enumerate(claimed):
-                if stop():
-                    for rest in claimed[index:]:
-                        self.outbox.release(rest.id, self.owner)
-                    return summary
-                self._send_one(delivery, summary)
-            if len(claimed) < limit:
+            if claimed:
+                self._send_batch(claimed, summary, stop)
+            if len(claimed) < limit or stop():
                 break
         return summary
 
-    def _record(self, write: Callable[[], None]) -> None:
+    def _send_batch(self, claimed: list[ClaimedDelivery], summary: DeliverySummary, stop: Callable[[], bool]) -> None:
+        """Send a claimed batch while a heartbeat renews its leases; whatever is left unsent is given back."""
+        done = 0
+        heartbeat = LeaseHeartbeat(self, [d.id for d in claimed])
+        heartbeat.start()
+        try:
+            for delivery in claimed:
+                if stop():
+                    break
+                self._send_one(delivery, summary)
+                done += 1
+                heartbeat.finished(delivery.id)
+        finally:
+            heartbeat.stop()
+            # Given back at once rather than left to expire: after a graceful stop, and when the database
+            # failed mid-batch (the delivery being sent, unless its outcome waits in `_unrecorded`, and those after).
+            rest = [d.id for d in claimed[done:] if d.id not in self._unrecorded_ids]
+            if rest:
+                self._release(rest, "stopping" if stop() else "tick_failed")
+
+    def _release(self, delivery_ids: Sequence[str], reason: str) -> None:
+        try:
+            released = self.outbox.release_many(delivery_ids, self.owner)
+        except DBAPIError as exc:
+            self._unreleased.extend(i for i in delivery_ids if i not in self._unreleased)
+            log.error("lease_release_deferred deliveries=%d reason=%s error=%r", len(delivery_ids), reason, str(exc.orig))
+            return
+        for delivery_id in released:
+            log.info("lease_released delivery_id=%s owner=%s reason=%s", delivery_id, self.owner, reason)
+
+    def _release_unreleased(self) -> None:
+        if self._unreleased:
+            pending, self._unreleased = self._unreleased, []
+            self._release(pending, "tick_failed")  # still unreachable: kept for the next tick
+
+    def _record(self, delivery_id: str, write: Callable[[], None]) -> None:
         """Write a delivery outcome; if the database is gone, keep it for the next tick and re-raise."""
         try:
             write()
         except DBAPIError:
             self._unrecorded.append(write)
+            self._unrecorded_ids.add(delivery_id)
             log.error("delivery_record_deferred pending=%d (the database is unreachable)", len(self._unrecorded))
             raise
 
@@ -200,6 +253,8 @@ class DeliveryWorker:
         while self._unrecorded:
             self._unrecorded[0]()  # raises again while the database is still unreachable
             self._unrecorded.pop(0)
+            if not self._unrecorded:
+                self._unrecorded_ids.clear()
             log.info("delivery_record_written pending=%d", len(self._unrecorded))
 
     def _send_one(self, delivery: ClaimedDelivery, summary: DeliverySummary) -> None:
@@ -215,9 +270,19 @@ class DeliveryWorker:
         if state is not None and state.unsubscribed_at is not None:
             self._cancel(delivery, f"not sent: {state.unsubscribed_address or subscriber.id} unsubscribed", summary)
             return
-        content = build_content(
-            delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config
-        )
+        try:
+            content = build_content(
+                delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config,
+                more_items=delivery.more_items,
+            )
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise  # the database is gone, not this delivery's fault: its lease is given back
+            self._build_failed(delivery, subscriber, exc, summary)
+            return
+        except Exception as exc:  # a stored row this code cannot read, or a bug: this delivery's failure
+            self._build_failed(delivery, subscriber, exc, summary)
+            return
         try:
             info = self.send_content(content, subscriber, config)
         except DeliveryError as exc:
@@ -228,12 +293,20 @@ class DeliveryWorker:
             self._handle_error(delivery, subscriber, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False), summary)
             return
         sent_at = self.clock()
-        self._record(lambda: self.outbox.mark_sent(delivery.id, self.owner, sent_at, info))
+        self._record(delivery.id, lambda: self.outbox.mark_sent(delivery.id, self.owner, sent_at, info))
         summary.sent += 1
         log.info(
             "delivery_sent delivery_id=%s subscriber_id=%s channel=%s kind=%s items=%d attempt=%d via=%s",
             delivery.id, subscriber.id, subscriber.channel, delivery.kind, len(content.items), delivery.attempts, info,
         )
+
+    def _build_failed(
+        self, delivery: ClaimedDelivery, subscriber: SubscriberConfig, exc: Exception, summary: DeliverySummary
+    ) -> None:
+        """A delivery that could not be built is retried with backoff and its error recorded (never a crashed tick)."""
+        log.exception("delivery_build_failed delivery_id=%s subscriber_id=%s", delivery.id, subscriber.id)
+        error = DeliveryError(f"could not build the delivery: {type(exc).__name__}: {exc}"[:1000], permanent=False)
+        self._handle_error(delivery, subscriber, error, summary)
 
     def send_content(self, content: DeliveryContent, subscriber: SubscriberConfig, config: Config) -> str:
         """Send one delivery's content on the subscriber's channel; returns a short description."""
@@ -272,7 +345,7 @@ class DeliveryWorker:
             self._fail(delivery, f"gave up after {delivery.attempts} attempts: {message}", summary)
             return
         next_at = self.clock() + delay
-        self._record(lambda: self.outbox.mark_retry(delivery.id, self.owner, message, next_at))
+        self._record(delivery.id, lambda: self.outbox.mark_retry(delivery.id, self.owner, message, next_at))
         summary.retried += 1
         log.warning(
             "delivery_retry delivery_id=%s subscriber_id=%s attempt=%d error=%r next_attempt_at=%s",
@@ -280,7 +353,7 @@ class DeliveryWorker:
         )
 
     def _fail(self, delivery: ClaimedDelivery, message: str, summary: DeliverySummary) -> None:
-        self._record(lambda: self.outbox.mark_failed(delivery.id, self.owner, message))
+        self._record(delivery.id, lambda: self.outbox.mark_failed(delivery.id, self.owner, message))
         summary.failed += 1
         log.error(
             "delivery_failed delivery_id=%s subscriber_id=%s error=%r (retry by hand: monitor deliveries --retry %s)",
@@ -288,7 +361,46 @@ class DeliveryWorker:
         )
 
     def _cancel(self, delivery: ClaimedDelivery, message: str, summary: DeliverySummary) -> None:
-        self._record(lambda: self.outbox.mark_cancelled(delivery.id, self.owner, message))
+        self._record(delivery.id, lambda: self.outbox.mark_cancelled(delivery.id, self.owner, message))
         summary.cancelled += 1
         log.info("delivery_cancelled delivery_id=%s subscriber_id=%s reason=%r",
                  delivery.id, delivery.subscriber_id, message)
+
+
+class LeaseHeartbeat:
+    """Renews the leases of a batch every HEARTBEAT while it is being sent (a thread; stops with the batch)."""
+
+    def __init__(self, worker: DeliveryWorker, delivery_ids: Sequence[str]) -> None:
+        self._worker = worker
+        self._held = list(delivery_ids)
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="delivery-lease-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        """Begin renewing."""
+        self._thread.start()
+
+    def finished(self, delivery_id: str) -> None:
+        """A delivery has its outcome: its lease is no longer renewed."""
+        with self._lock:
+            if delivery_id in self._held:
+                self._held.remove(delivery_id)
+
+    def stop(self) -> None:
+        """Stop renewing (the remaining leases are released or recorded by the caller)."""
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        worker = self._worker
+        every = min(worker.lease / 3, HEARTBEAT).total_seconds()
+        while not self._stopped.wait(every):
+            with self._lock:
+                held = list(self._held)
+            if not held:
+                continue
+            try:
+                worker.outbox.renew_leases(held, worker.owner, worker.clock() + worker.lease)
+            except Exception as exc:  # the database is unreachable: the leases will end, and others take over
+                log.warning("lease_renew_failed deliveries=%d error=%r", len(held), str(exc))

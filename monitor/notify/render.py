@@ -233,6 +233,7 @@ def _context(
         "period_label": content.period_label,
         "created_at": content.created_at,
         "count": len(content.items),
+        "more_items": content.more_items,
         "groups": group_items(content),
         "subscriber_name": subscriber.name or subscriber.id,
         "timezone": subscriber.timezone,

@@ -5,6 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.parse.htmltext import sanitize_html
+
+# Caps on every stored text field (characters), applied to each Article and ParsedFeed however it was
+# made (feed, fast path, page, full text): a feed, hostile or broken, cannot make one row huge.
+# The body itself is capped at fetch.max_bytes (15 MiB by default) before parsing.
+TITLE_MAX_CHARS = 2048
+"""Titles (article and feed) are cut here."""
+AUTHOR_MAX_CHARS = 512
+"""Author names are cut here."""
+GUID_MAX_CHARS = 2048
+"""Guids are cut here (the id is a hash of the whole guid, so it stays stable)."""
+TEXT_MAX_CHARS = 1024 * 1024
+"""summary_text and content_text (what is matched) are cut at 1 MiB characters each."""
+HTML_MAX_CHARS = 2 * 1024 * 1024
+"""summary_html and content_html are cut at 2 MiB characters each, then sanitised again to close their tags."""
+URL_MAX_CHARS = 4096
+"""A longer link is dropped, not cut (a cut URL points elsewhere); see monitor/parse/urls.py."""
+_CAPS = {
+    "title": TITLE_MAX_CHARS, "author": AUTHOR_MAX_CHARS, "guid": GUID_MAX_CHARS,
+    "summary_text": TEXT_MAX_CHARS, "content_text": TEXT_MAX_CHARS,
+}
+_HTML_FIELDS = ("summary_html", "content_html")
+_URL_FIELDS = ("url", "link")
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -31,6 +55,7 @@ class Article:
 
     def __post_init__(self) -> None:
         _drop_nul(self)
+        _cap(self)
 
     @property
     def body_text(self) -> str:
@@ -60,6 +85,7 @@ class ParsedFeed:
 
     def __post_init__(self) -> None:
         _drop_nul(self)
+        _cap(self)
 
 
 def _drop_nul(record: Article | ParsedFeed) -> None:
@@ -69,3 +95,20 @@ def _drop_nul(record: Article | ParsedFeed) -> None:
         value = getattr(record, name)
         if isinstance(value, str) and "\x00" in value:
             object.__setattr__(record, name, value.replace("\x00", ""))
+
+
+def _cap(record: Article | ParsedFeed) -> None:
+    """Cut every text field to its documented cap (module constants above)."""
+    for name in record.__slots__:
+        value = getattr(record, name)
+        if not isinstance(value, str):
+            continue
+        if name in _HTML_FIELDS:
+            if len(value) > HTML_MAX_CHARS:
+                # The cut may fall inside a tag or leave elements open: the sanitiser mends it.
+                object.__setattr__(record, name, sanitize_html(value[:HTML_MAX_CHARS]))
+        elif name in _URL_FIELDS:
+            if len(value) > URL_MAX_CHARS:
+                object.__setattr__(record, name, "")
+        elif len(value) > (limit := _CAPS.get(name, TITLE_MAX_CHARS)):
+            object.__setattr__(record, name, value[:limit])

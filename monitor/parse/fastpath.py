@@ -25,6 +25,7 @@ from monitor.parse.article import ParsedFeed
 from monitor.parse.fastpath_atom import _atom
 from monitor.parse.fastpath_common import _KNOWN_PREFIXES, _NAMESPACES, Decline, Entry, _Walker
 from monitor.parse.fastpath_rss import _rss
+from monitor.parse.prolog import UTF8_XML
 
 _STANDARD_PREFIXES = frozenset(p for p in _NAMESPACES.values() if p)
 _ATOM_NS = "http://www.w3.org/2005/atom"
@@ -43,18 +44,18 @@ def _check_namespaces(declarations: list[tuple[str, str]]) -> None:
 
 
 def extract(
-    body: bytes, *, base_url: str, content_type: str | None
+    body: bytes, *, base_url: str, content_type: str | None = UTF8_XML
 ) -> tuple[Entry, list[Entry], str | None] | None:
     """Return (feed, entries, bozo message) as feedparser would build them, or None to decline."""
     result: dict[str, Any] = {}
-    # The same header feedparser gets from parse_feed (_response_headers; the body is never transcoded here).
+    # The same header feedparser gets from parse_feed (the scrubbed body is UTF-8, served as such).
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     data = convert_to_utf8(headers, body, result)
     if not result.get("encoding"):
         return None
     bozo = (str(result.get("bozo_exception") or "") or "bozo feed") if result.get("bozo") else None
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        return None  # neutralise_prolog removed the prolog; one left inside the root is not well-formed
+        return None  # neutralise_prolog removed every declaration; never let expat see one
     parser: ET.XMLPullParser = ET.XMLPullParser(events=("start-ns", "start"))
     try:
         parser.feed(data)
@@ -93,14 +94,18 @@ def extract(
 
 
 def parse_fast(
-    body: bytes, *, base_url: str, content_type: str | None, language_hint: str | None
+    body: bytes, *, base_url: str, language_hint: str | None, encoding_problem: str | None = None
 ) -> ParsedFeed | None:
-    """Parse neutralised feed bytes without feedparser when the shape is fully understood, else None."""
-    extracted = extract(body, base_url=base_url, content_type=content_type)
+    """Parse neutralised (UTF-8) feed bytes without feedparser when the shape is fully understood, else None.
+
+    `encoding_problem` is feedparser's note on the original encoding (neutralise_prolog decoded it):
+    the bozo message when the document itself is well-formed, as in feedparser.
+    """
+    extracted = extract(body, base_url=base_url)
     if extracted is None:
         return None
     # Imported here because feed.py imports this module; the post-processing is shared, not copied.
     from monitor.parse.feed import build_parsed_feed
 
     feed, entries, bozo = extracted
-    return build_parsed_feed(feed, entries, bozo, base_url=base_url, language_hint=language_hint)
+    return build_parsed_feed(feed, entries, bozo or encoding_problem, base_url=base_url, language_hint=language_hint)

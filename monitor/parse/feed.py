@@ -19,8 +19,8 @@ from monitor.parse.discovery import html_not_a_feed_message
 from monitor.parse.fastpath import parse_fast
 from monitor.parse.htmltext import html_to_text, plain_text, sanitize_html
 from monitor.parse.language import detect_language
-from monitor.parse.prolog import neutralise_prolog
-from monitor.parse.urls import canonical_url
+from monitor.parse.prolog import UTF8_XML, neutralise_prolog
+from monitor.parse.urls import article_link, canonical_url
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _LANGUAGE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{1,8})*$")
@@ -128,7 +128,8 @@ def _author(entry: Mapping[str, Any]) -> str:
 def _entry_to_article(
     entry: Mapping[str, Any], *, base_url: str, feed_language: str | None, feed_author: str
 ) -> Article:
-    url = canonical_url(entry.get("link") or "", base_url) if isinstance(entry.get("link"), str) else ""
+    # Only http(s) links are kept (javascript:, data: and the like never become an href anywhere).
+    url = article_link(entry.get("link") or "", base_url) if isinstance(entry.get("link"), str) else ""
     raw_title = entry.get("title") or ""
     title = plain_text(raw_title) if isinstance(raw_title, str) else ""
     summary_html, summary_text = _detail_html(entry.get("summary_detail"), base_url)
@@ -169,18 +170,6 @@ def _ttl_minutes(feed: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _response_headers(base_url: str, content_type: str | None, transcoded: bool) -> dict[str, str]:
-    headers = {"content-location": base_url}
-    # Without a type feedparser flags every feed bozo; XML's own declaration then decides the encoding.
-    content_type = content_type or "application/xml"
-    if content_type:
-        if transcoded:
-            # The body is UTF-8 now; a charset=utf-16 from the server would make feedparser misdecode it.
-            content_type = content_type.split(";", 1)[0]
-        headers["content-type"] = content_type
-    return headers
-
-
 def _looks_like_html(root: str | None, content_type: str | None) -> bool:
     if root == "html":
         return True
@@ -201,14 +190,16 @@ def parse_feed(
     body = bytes(body)
     if not body.strip():
         raise ParseError("not_a_feed", "the response body is empty; check the feed URL")
-    prolog = neutralise_prolog(body)
+    # Decoded once, by feedparser's own rules, and scrubbed of every declaration: both parsers below
+    # read exactly these UTF-8 bytes (monitor/parse/prolog.py).
+    prolog = neutralise_prolog(body, base_url=base_url, content_type=content_type)
     if _looks_like_html(prolog.root, content_type):
         raise ParseError("not_a_feed", html_not_a_feed_message(body, base_url))
     if prolog.root is None:
         raise ParseError("not_a_feed", "the response contains no XML element; it is not an RSS/Atom feed")
-    if USE_FASTPATH and not prolog.transcoded and prolog.root in ("rss", "feed"):
+    if USE_FASTPATH and prolog.root in ("rss", "feed"):
         fast = parse_fast(
-            prolog.body, base_url=base_url, content_type=content_type, language_hint=language_hint
+            prolog.body, base_url=base_url, language_hint=language_hint, encoding_problem=prolog.encoding_problem
         )
         if fast is not None:
             return fast
@@ -219,13 +210,16 @@ def parse_feed(
         # two extra sgmllib passes cost more than half of the whole parse.
         result = feedparser.parse(
             io.BytesIO(prolog.body),
-            response_headers=_response_headers(base_url, content_type, prolog.transcoded),
+            response_headers={"content-location": base_url, "content-type": UTF8_XML},
             sanitize_html=False,
             resolve_relative_uris=False,
         )
     except Exception as exc:  # feedparser's loose parser can raise on pathological input
         raise ParseError("parse_error", f"the feed could not be parsed: {exc}") from exc
-    bozo_message = (str(result.get("bozo_exception") or "") or "bozo feed") if result.get("bozo") else None
+    # A parse error outranks the encoding note, as in feedparser (its strict parser overwrites it).
+    bozo_message = (
+        (str(result.get("bozo_exception") or "") or "bozo feed") if result.get("bozo") else prolog.encoding_problem
+    )
     return build_parsed_feed(
         result.get("feed") or {},
         result.get("entries") or [],

@@ -1,50 +1,64 @@
-"""Neutralise the XML prolog (DOCTYPE, ENTITY declarations) before feedparser sees the bytes."""
+"""Decode a feed the way feedparser does, then take every markup declaration out of it.
+
+feedparser's loose parser expands the internal entities it finds before the first `<\\w` without
+limit (a 90 KB feed became a 600 MB article), and expat expands the ones of an internal DTD subset.
+So no parser may ever see a DOCTYPE or ENTITY declaration, wherever it sits and however it is
+spelled or encoded:
+
+1. the body is decoded once, by feedparser's own `convert_to_utf8` (BOMs, UTF-16/32, EBCDIC, the
+   declared or served charset, its fallbacks), and every parser is handed the resulting UTF-8 with
+   `charset=utf-8`: what is scrubbed below is exactly what they read;
+2. everything between the XML declaration and the root element is dropped (DOCTYPE, comments, PIs,
+   stray tags' neighbours);
+3. from the root on, comments, processing instructions and `<!...>` declarations are dropped, and a
+   `<!` inside a CDATA section is split across two sections (`<]]><![CDATA[!`): same text, no `<!`;
+4. last, whatever a malformed document still hides (in an attribute value, an unterminated
+   construct) is defanged: any `<!` followed by DOCTYPE or ENTITY in any case, with or without
+   white space in between, becomes the text `&lt;!`.
+
+With no declaration left, an entity reference (`&a;`) is never longer once expanded than a
+character reference, so the parsed text is bounded by a small multiple of the body (docs/security.md).
+"""
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from feedparser.encodings import convert_to_utf8
 
 # A root element starts with '<' and a name start character; anything >= 0x80 may begin a non-ASCII name.
 _NAME_START = re.compile(rb"<[A-Za-z_:\x80-\xff]")
-_XML_DECL = re.compile(rb"\A(\xef\xbb\xbf)?\s*<\?xml\b[^>]*\?>", re.IGNORECASE)
-_ENCODING_ATTR = re.compile(rb"""encoding\s*=\s*["'][^"']*["']""", re.IGNORECASE)
 _ROOT_NAME = re.compile(rb"<([A-Za-z_:\x80-\xff][^\s/>]*)")
+# The only constructs the scrubber acts on: comments, CDATA, declarations and PIs all start so.
+_MARKUP_START = re.compile(rb"<[!?]")
+# The last line of defence: a declaration keyword after '<!' in any case, white space allowed.
+_DECLARATION = re.compile(rb"<!(?=\s*(?:doctype|entity))", re.IGNORECASE)
 
-# UTF-16/32 documents are detected by BOM or by the NUL pattern of '<' (XML 1.0 appendix F),
-# because byte-level scanning for '<!DOCTYPE' does not work on them.
-_WIDE_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_WIDE_PATTERNS: tuple[tuple[bytes, str], ...] = (
-    (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00\x00\x00", "utf-32-le"),
-    (b"\x00<\x00?", "utf-16-be"),
-    (b"<\x00?\x00", "utf-16-le"),
-)
+XML_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>"
+"""What the scrubbed body starts with: it is UTF-8 whatever the feed was sent in."""
+UTF8_XML = "application/xml; charset=utf-8"
+"""The content type every parser is given for the scrubbed body (the charset is the one that counts)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Prolog:
-    """The body with its prolog neutralised, plus what the scan learnt about it."""
+    """The scrubbed UTF-8 body, plus what the scan learnt about it."""
 
     body: bytes
     root: str | None  # local name of the root element, lowercased; None when no element was found
-    transcoded: bool  # True when a UTF-16/32 body was re-encoded as UTF-8
+    encoding_problem: str | None = None  # feedparser's note on the encoding (served as text/html, ...)
 
 
-def _wide_encoding(body: bytes) -> tuple[str, int] | None:
-    for bom, name in _WIDE_BOMS:
-        if body.startswith(bom):
-            return name, len(bom)
-    for pattern, name in _WIDE_PATTERNS:
-        if body.startswith(pattern):
-            return name, 0
-    return None
+def decode_like_feedparser(body: bytes, *, base_url: str, content_type: str | None) -> tuple[bytes, str | None]:
+    """The body as UTF-8, decoded by feedparser's own rules, and feedparser's note on its encoding if any."""
+    result: dict[str, Any] = {}
+    # Without a type feedparser flags every feed bozo; XML's own declaration then decides the encoding.
+    headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
+    data = convert_to_utf8(headers, body, result)
+    problem = (str(result.get("bozo_exception") or "") or "bozo feed") if result.get("bozo") else None
+    return data, problem
 
 
 def _skip_declaration(body: bytes, start: int) -> int:
@@ -70,6 +84,12 @@ def _skip_declaration(body: bytes, start: int) -> int:
     return n
 
 
+def _end_of(body: bytes, start: int, opening: bytes, closing: bytes) -> int:
+    """Index just past the `closing` of a construct that starts with `opening` at `start` (or the end)."""
+    end = body.find(closing, start + len(opening))
+    return len(body) if end < 0 else end + len(closing)
+
+
 def _find_root(body: bytes) -> int:
     """Index of the root element's '<', skipping PIs, comments and declarations; -1 when none."""
     i = 0
@@ -79,11 +99,9 @@ def _find_root(body: bytes) -> int:
         if lt < 0:
             return -1
         if body.startswith(b"<?", lt):
-            end = body.find(b"?>", lt + 2)
-            i = n if end < 0 else end + 2
+            i = _end_of(body, lt, b"<?", b"?>")
         elif body.startswith(b"<!--", lt):
-            end = body.find(b"-->", lt + 4)
-            i = n if end < 0 else end + 3
+            i = _end_of(body, lt, b"<!--", b"-->")
         elif body.startswith(b"<!", lt):
             i = _skip_declaration(body, lt)
         elif _NAME_START.match(body, lt):
@@ -93,32 +111,50 @@ def _find_root(body: bytes) -> int:
     return -1
 
 
-def neutralise_prolog(body: bytes) -> Prolog:
-    """Drop everything between the XML declaration and the root element (DOCTYPE, ENTITY, comments, PIs).
+def _scrub(body: bytes, start: int) -> bytes:
+    """`body[start:]` without comments, PIs and declarations, CDATA kept with every `<!` split out."""
+    out = bytearray()
+    i = start
+    n = len(body)
+    while i < n:
+        found = _MARKUP_START.search(body, i)
+        if found is None:
+            out += body[i:]
+            break
+        at = found.start()
+        out += body[i:at]
+        if body.startswith(b"<![CDATA[", at):
+            i = _end_of(body, at, b"<![CDATA[", b"]]>")
+            # Same characters for the parser, but no '<!' for anyone to read as a declaration.
+            out += b"<![CDATA[" + body[at + 9 : i].replace(b"<!", b"<]]><![CDATA[!")
+        elif body.startswith(b"<!--", at):
+            i = _end_of(body, at, b"<!--", b"-->")
+        elif body.startswith(b"<?", at):
+            i = _end_of(body, at, b"<?", b"?>")
+        else:
+            i = _skip_declaration(body, at)
+    return bytes(out)
 
-    feedparser's loose parser expands internal entities without limit, and its own DOCTYPE scrubber
-    is a regex that also matches inside comments; dropping the whole prolog removes both risks.
-    Nothing a feed needs lives there: feedparser discards the DOCTYPE itself.
+
+def scrub_declarations(data: bytes) -> bytes:
+    """Defang any `<!DOCTYPE`/`<!ENTITY` (any case, white space allowed) left in `data` as text."""
+    return _DECLARATION.sub(b"&lt;!", data)
+
+
+def neutralise_prolog(body: bytes, *, base_url: str = "", content_type: str | None = None) -> Prolog:
+    """Decode `body` like feedparser, then drop the prolog and every declaration (see the module docstring).
+
+    Nothing a feed needs lives in them: feedparser discards the DOCTYPE itself, and comments and
+    processing instructions carry no feed data.
     """
-    transcoded = False
-    wide = _wide_encoding(body)
-    if wide is not None:
-        name, skip = wide
-        text = body[skip:].decode(name, errors="replace")
-        body = text.encode("utf-8")
-        transcoded = True
-    root_at = _find_root(body)
+    data, problem = decode_like_feedparser(body, base_url=base_url, content_type=content_type)
+    root_at = _find_root(data)
     if root_at < 0:
-        return Prolog(body=body, root=None, transcoded=transcoded)
-    decl = _XML_DECL.match(body)
-    head = decl.group(0) if decl and decl.end() <= root_at else b""
-    if transcoded and head:
-        # The declaration may still say utf-16; the bytes are UTF-8 now.
-        head = _ENCODING_ATTR.sub(b'encoding="utf-8"', head)
-    name_match = _ROOT_NAME.match(body, root_at)
+        return Prolog(body=scrub_declarations(data), root=None, encoding_problem=problem)
+    name_match = _ROOT_NAME.match(data, root_at)
     root = None
     if name_match:
         raw = name_match.group(1).decode("utf-8", errors="replace").lower()
         root = raw.rsplit(":", 1)[-1]
-    separator = b"\n" if head else b""
-    return Prolog(body=head + separator + body[root_at:], root=root, transcoded=transcoded)
+    scrubbed = scrub_declarations(_scrub(data, root_at))
+    return Prolog(body=XML_DECLARATION + b"\n" + scrubbed, root=root, encoding_problem=problem)

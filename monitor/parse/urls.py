@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from monitor.parse.article import URL_MAX_CHARS
 
 # Parameters that identify the click, not the document.
 _TRACKING_PARAMS = frozenset(
@@ -28,6 +31,10 @@ _TRACKING_PARAMS = frozenset(
 )
 _TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What a browser ignores in a URL: C0 controls and spaces around it, tabs and newlines inside it.
+_URL_EDGES = "".join(chr(c) for c in range(0x21))
+_URL_INSIDE = re.compile(r"[\t\r\n]")
+_HTTP_PREFIX = re.compile(r"https?://[^/?#\\]", re.IGNORECASE)
 
 
 def _is_tracking(name: str) -> bool:
@@ -73,3 +80,31 @@ def canonical_url(url: str, base: str | None = None) -> str:
         if len(kept) != len(pairs):
             query = urlencode(kept)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def http_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) URL with a host, else None: the only links the dashboard and API show.
+
+    Checked the way a browser reads it (surrounding controls and spaces, tabs and newlines inside
+    ignored), so `java\tscript:` or ` javascript:` never pass for a link.
+    """
+    if not url or len(url) > URL_MAX_CHARS:
+        return None
+    seen = _URL_INSIDE.sub("", url.strip(_URL_EDGES))
+    try:
+        parts = urlsplit(seen)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or not _HTTP_PREFIX.match(seen):
+        return None
+    return url
+
+
+def article_link(url: str, base: str | None = None) -> str:
+    """The canonical form of an entry's link when it is http(s) with a host, else "" (no link).
+
+    `javascript:`, `data:`, `mailto:` and relative links that no base makes absolute are dropped at
+    parse time: the article then has no link (its id comes from its guid or the feed-scoped fallback).
+    """
+    link = canonical_url(url, base)
+    return link if http_link(link) == link and link else ""

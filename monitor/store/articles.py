@@ -172,8 +172,8 @@ def save_feed_matches(
             rows.append({
                 "article_id": article_id, "watchlist": match.watchlist, "entry_kind": match.kind,
                 "entry_id": match.id, "entry_name": match.name, "snippet": match.snippet,
-                "highlights": [h.to_json() for h in match.highlights], "content_hash": content_hash,
-                "created_at": now,
+                "highlights": [h.to_json() for h in match.highlights], "more_highlights": match.more_highlights,
+                "content_hash": content_hash, "created_at": now,
             })
             owners.append((n, match))
     if rows:
@@ -205,12 +205,13 @@ def save_matches(
         if row is None:
             row = MatchRow(
                 article_id=article_id, watchlist=match.watchlist, entry_kind=match.kind, entry_id=match.id,
-                entry_name=match.name, highlights=highlights, snippet=match.snippet,
-                content_hash=content_hash, created_at=now,
+                entry_name=match.name, highlights=highlights, more_highlights=match.more_highlights,
+                snippet=match.snippet, content_hash=content_hash, created_at=now,
             )
             session.add(row)
         else:
             row.entry_name, row.highlights, row.snippet = match.name, highlights, match.snippet
+            row.more_highlights = match.more_highlights
             row.content_hash = content_hash
         touched.append((row, match))
     session.flush()  # assigns ids to new rows
@@ -226,6 +227,7 @@ def match_from_row(row: MatchRow) -> Match:
         name=row.entry_name,
         highlights=tuple(Highlight(**h) for h in row.highlights or []),
         snippet=row.snippet,
+        more_highlights=row.more_highlights or 0,
     )
 
 

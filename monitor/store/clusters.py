@@ -16,13 +16,13 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Article, ClusterKey, Feed, RoutedItem, Sighting
-from monitor.store.sql import insert_many, select_by_keys
+from monitor.store.sql import chunked, insert_many, select_by_keys
 
 SHINGLE_WORDS = 3
 """Word 3-shingles: long enough that two stories on one topic share few, short enough that a
@@ -291,26 +291,28 @@ def cluster_feeds(session: Session, article_ids: Sequence[str]) -> dict[str, lis
     """For each article, the feeds (id, display name) that carried it, then those of the rest of its cluster.
 
     Each part ordered by first sighting: [0] is the article's source, [1:] is "also reported by".
+    Every IN list is bound in chunks (`chunked`): any number of articles and clusters fits.
     """
     if not article_ids:
         return {}
-    clusters = dict(
-        session.execute(select(Article.id, Article.cluster_id).where(Article.id.in_(list(article_ids)))).all()
-    )
-    cluster_ids = {c for c in clusters.values() if c}
-    member_filter: ColumnElement[bool] = Article.id.in_(list(article_ids))
-    if cluster_ids:
-        member_filter = member_filter | Article.cluster_id.in_(cluster_ids)
-    rows = session.execute(
-        select(Article.id, Article.cluster_id, Feed.id, Feed.name, Feed.title)
+    clusters: dict[str, str | None] = {}
+    for part in chunked(dict.fromkeys(article_ids)):
+        clusters.update(session.execute(select(Article.id, Article.cluster_id).where(Article.id.in_(part))).all())
+    cluster_ids = sorted({c for c in clusters.values() if c})
+    sightings = (
+        select(Article.id, Article.cluster_id, Feed.id, Feed.name, Feed.title, Sighting.first_seen_at)
         .join(Sighting, Sighting.article_id == Article.id)
         .join(Feed, Feed.id == Sighting.feed_id)
-        .where(member_filter)
-        .order_by(Sighting.first_seen_at, Feed.id)
-    ).all()
+    )
+    found: dict[tuple[str, str], tuple[Any, ...]] = {}  # (article, feed) -> row: an article may be found twice
+    for column, values in ((Article.id, list(clusters)), (Article.cluster_id, cluster_ids)):
+        for part in chunked(values):
+            for row in session.execute(sightings.where(column.in_(part))):
+                found[(str(row[0]), str(row[2]))] = tuple(row)
+    rows = sorted(found.values(), key=lambda r: (r[5], r[2]))
     own: dict[str, list[tuple[str, str]]] = {}
     by_cluster: dict[str, list[tuple[str, str]]] = {}
-    for member_id, cluster_id, feed_id, name, title in rows:
+    for member_id, cluster_id, feed_id, name, title, _seen in rows:
         entry = (str(feed_id), str(name or title or feed_id))
         own.setdefault(member_id, []).append(entry)
         if cluster_id:

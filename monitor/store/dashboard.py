@@ -60,6 +60,7 @@ class MatchView:
     highlights: list[dict[str, Any]]
     snippet: str
     created_at: datetime
+    more_highlights: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,7 @@ class Dashboard:
                 id=m.id, article_id=m.article_id, article_title=title, article_url=url, published_at=published,
                 watchlist=m.watchlist, entry_kind=m.entry_kind, entry_id=m.entry_id, entry_name=m.entry_name,
                 highlights=list(m.highlights or []), snippet=m.snippet, created_at=m.created_at,
+                more_highlights=m.more_highlights or 0,
             )
             for m, title, url, published in rows
         ], total

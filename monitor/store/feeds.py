@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from monitor.config.models import FeedConfig
 from monitor.store.db import Database
 from monitor.store.models import Feed, Sighting
-from monitor.store.sql import lock_rows
+from monitor.store.sql import chunked, lock_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +209,16 @@ class FeedRepository:
                 .where(Feed.id == feed_id, Feed.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
             )
+
+    def release_many(self, feed_ids: Sequence[str], owner: str) -> list[str]:
+        """Give back this owner's leases on feeds without recording a poll; returns the ids that were still held."""
+        released: list[str] = []
+        with self.db.transaction() as session:
+            for part in chunked(feed_ids):
+                held = and_(Feed.id.in_(part), Feed.lease_owner == owner)
+                released += session.scalars(select(Feed.id).where(held)).all()
+                session.execute(update(Feed).where(held).values(lease_owner=None, lease_until=None))
+        return released
 
     def health(self, now: datetime) -> list[FeedHealth]:
         """Every configured feed's health, with items per day over the last week."""

@@ -151,6 +151,8 @@ class MatchRow(Base):
     entry_id: Mapped[str] = mapped_column(String(200))
     entry_name: Mapped[str] = mapped_column(Text)
     highlights: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Highlights found beyond those kept (MAX_HIGHLIGHTS_PER_FIELD per field): shown as "and N more".
+    more_highlights: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     snippet: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -175,6 +177,8 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Articles of the same assembly that did not fit (MAX_ITEMS_PER_DELIVERY) and follow in later deliveries.
+    more_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transport_info: Mapped[str | None] = mapped_column(Text)

@@ -6,14 +6,23 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
 from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, SubscriberState
-from monitor.store.sql import insert_ignore, lock_rows
+from monitor.store.sql import chunked, insert_ignore, lock_rows
+
+MAX_ITEMS_PER_DELIVERY = 100
+"""Articles in one delivery at most (an immediate email, a digest, a webhook digest). A subscriber's
+pending articles beyond it go into further deliveries assembled at the same time, each saying how
+many follow ("and N more"); no delivery's size or SQL grows with the number of pending items."""
+
+_DELIVERIES = cast(Table, Delivery.__table__)
+_ROUTED = cast(Table, RoutedItem.__table__)
 
 
 def new_delivery_id() -> str:
@@ -31,6 +40,7 @@ class ClaimedDelivery:
     kind: str
     attempts: int
     created_at: datetime
+    more_items: int = 0  # articles that follow in later deliveries of the same assembly
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,14 @@ class StoredItem:
     matches: tuple[MatchRow, ...]
     feeds: tuple[tuple[str, str], ...]  # (feed id, display name), first sighting first
     cluster_size: int
+
+
+def _group_by_article(pending: Sequence[tuple[int, str]]) -> dict[str, list[int]]:
+    """Routed item ids by article, articles in the order they were first routed."""
+    by_article: dict[str, list[int]] = {}
+    for rid, article_id in pending:
+        by_article.setdefault(article_id, []).append(rid)
+    return by_article
 
 
 def add_routed_items(session: Session, rows: Iterable[tuple[str, str, str, str, int]], now: datetime) -> int:
@@ -66,46 +84,43 @@ class Outbox:
     # ------------------------------------------------------------ assembling deliveries
 
     def assemble_immediate(self, subscriber_id: str, channel: str, now: datetime) -> list[str]:
-        """Gather a subscriber's pending items: one email for all, or one webhook alert per article."""
+        """Gather a subscriber's pending items: emails of up to MAX_ITEMS_PER_DELIVERY articles, or one webhook alert per article."""
         with self.db.transaction() as session:
-            items = list(
-                session.scalars(
-                    lock_rows(
-                        select(RoutedItem)
-                        .where(RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None))
-                        .order_by(RoutedItem.id)
-                    )
-                )
-            )
-            if not items:
+            pending = self._lock_pending(session, subscriber_id)
+            if not pending:
                 return []
-            groups: dict[str, list[RoutedItem]] = {}
-            for item in items:
-                key = item.article_id if channel == "webhook" else "all"
-                groups.setdefault(key, []).append(item)
-            ids = []
-            for group in groups.values():
-                delivery = Delivery(
-                    id=new_delivery_id(), subscriber_id=subscriber_id, channel=channel, kind="alert",
-                    status="pending", attempts=0, next_attempt_at=now, created_at=now,
-                    item_count=len({i.article_id for i in group}),
-                )
-                session.add(delivery)
-                session.flush()
-                for item in group:
-                    item.delivery_id = delivery.id
-                ids.append(delivery.id)
+            by_article = _group_by_article(pending)
+            size = 1 if channel == "webhook" else MAX_ITEMS_PER_DELIVERY
+            parts = [list(by_article)[i : i + size] for i in range(0, len(by_article), size)]
+            ids = [new_delivery_id() for _ in parts]
+            rows = []
+            remaining = len(by_article)
+            for delivery_id, articles in zip(ids, parts, strict=True):
+                remaining -= len(articles)
+                rows.append({
+                    "id": delivery_id, "subscriber_id": subscriber_id, "channel": channel, "kind": "alert",
+                    "period_key": None, "status": "pending", "attempts": 0, "next_attempt_at": now,
+                    "created_at": now, "item_count": len(articles),
+                    # One webhook alert per article: the others are not "more" of this one.
+                    "more_items": remaining if channel != "webhook" else 0,
+                })
+            session.execute(insert(_DELIVERIES), rows)
+            self._attach(session, by_article, parts, ids)
             return ids
 
     def assemble_digest(
         self, subscriber_id: str, channel: str, period_key: str, now: datetime, *, send_empty: bool
     ) -> str | None:
-        """Create the one digest of a period (unique per subscriber and period, across processes)."""
+        """Create the one digest of a period (unique per subscriber and period, across processes).
+
+        More than MAX_ITEMS_PER_DELIVERY articles make further parts of the same digest (period keys
+        `<key>+2`, `<key>+3`, ...), assembled and sent with it.
+        """
         with self.db.transaction() as session:
             delivery_id = new_delivery_id()
             inserted = insert_ignore(
                 session,
-                Delivery.__table__,  # type: ignore[arg-type]
+                _DELIVERIES,
                 [{
                     "id": delivery_id, "subscriber_id": subscriber_id, "channel": channel, "kind": "digest",
                     "period_key": period_key, "status": "pending", "attempts": 0, "next_attempt_at": now,
@@ -115,23 +130,56 @@ class Outbox:
             )
             if not inserted:
                 return None  # another process (or an earlier run) built this period's digest
-            items = list(
-                session.scalars(
-                    lock_rows(
-                        select(RoutedItem).where(
-                            RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None)
-                        )
-                    )
-                )
-            )
-            for item in items:
-                item.delivery_id = delivery_id
-            count = len({i.article_id for i in items})
+            by_article = _group_by_article(self._lock_pending(session, subscriber_id))
+            articles = list(by_article)
+            parts = [articles[i : i + MAX_ITEMS_PER_DELIVERY] for i in range(0, len(articles), MAX_ITEMS_PER_DELIVERY)]
+            ids = [delivery_id] + [new_delivery_id() for _ in parts[1:]]
+            if len(parts) > 1:
+                session.execute(insert(_DELIVERIES), [
+                    {
+                        "id": part_id, "subscriber_id": subscriber_id, "channel": channel, "kind": "digest",
+                        "period_key": f"{period_key}+{n}", "status": "pending", "attempts": 0,
+                        "next_attempt_at": now, "created_at": now, "item_count": len(part),
+                        "more_items": sum(len(p) for p in parts[n:]),
+                    }
+                    for n, (part_id, part) in enumerate(zip(ids[1:], parts[1:], strict=True), start=2)
+                ])
+            self._attach(session, by_article, parts, ids)
+            count = len(parts[0]) if parts else 0
             status = "pending" if count or send_empty else "empty"
             session.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(item_count=count, status=status)
+                update(Delivery).where(Delivery.id == delivery_id).values(
+                    item_count=count, status=status, more_items=len(articles) - count
+                )
             )
             return delivery_id if status == "pending" else None
+
+    @staticmethod
+    def _lock_pending(session: Session, subscriber_id: str) -> list[tuple[int, str]]:
+        """(routed item id, article id) of a subscriber's items in no delivery yet, locked, in routing order."""
+        stmt: Any = (  # a column select: lock_rows is typed for entity selects
+            select(RoutedItem.id, RoutedItem.article_id)
+            .where(RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None))
+            .order_by(RoutedItem.id)
+        )
+        return [(int(row[0]), str(row[1])) for row in session.execute(lock_rows(stmt))]
+
+    @staticmethod
+    def _attach(
+        session: Session, by_article: dict[str, list[int]], parts: Sequence[Sequence[str]], ids: Sequence[str]
+    ) -> None:
+        """Put each part's routed items into its delivery (two bound values a row, however many rows)."""
+        values = [
+            {"rid": rid, "did": delivery_id}
+            for delivery_id, part in zip(ids, parts, strict=False)
+            for article_id in part
+            for rid in by_article[article_id]
+        ]
+        if values:
+            session.execute(
+                update(_ROUTED).where(_ROUTED.c.id == bindparam("rid")).values(delivery_id=bindparam("did")),
+                values,
+            )
 
     def pending_items(self, subscriber_id: str) -> list[str]:
         """Ids of the articles routed to a subscriber and not yet in a delivery."""
@@ -166,7 +214,38 @@ class Outbox:
             for row in rows:
                 row.lease_owner, row.lease_until = owner, now + lease
                 row.attempts += 1
-            return [ClaimedDelivery(r.id, r.subscriber_id, r.channel, r.kind, r.attempts, r.created_at) for r in rows]
+            return [
+                ClaimedDelivery(r.id, r.subscriber_id, r.channel, r.kind, r.attempts, r.created_at, r.more_items or 0)
+                for r in rows
+            ]
+
+    def renew_leases(self, delivery_ids: Sequence[str], owner: str, until: datetime) -> int:
+        """Extend this owner's leases (the sending worker's heartbeat); returns how many it still holds."""
+        renewed = 0
+        with self.db.transaction() as session:
+            for part in chunked(delivery_ids):
+                result = session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(part), Delivery.lease_owner == owner, Delivery.status == "pending")
+                    .values(lease_until=until)
+                )
+                renewed += int(getattr(result, "rowcount", 0) or 0)
+        return renewed
+
+    def release_many(self, delivery_ids: Sequence[str], owner: str) -> list[str]:
+        """Give back leases without a result (the attempt is not counted); returns the ids that were still ours."""
+        released: list[str] = []
+        with self.db.transaction() as session:
+            for part in chunked(delivery_ids):
+                released += session.scalars(
+                    select(Delivery.id).where(Delivery.id.in_(part), Delivery.lease_owner == owner)
+                ).all()
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(part), Delivery.lease_owner == owner)
+                    .values(lease_owner=None, lease_until=None, attempts=Delivery.attempts - 1)
+                )
+        return released
 
     def items(self, delivery_id: str) -> list[StoredItem]:
         """The articles of a delivery with their routed matches, in the order they were routed."""
@@ -181,7 +260,11 @@ class Outbox:
             return self._stored_items(session, routed)
 
     def preview_items(self, subscriber_id: str) -> list[StoredItem]:
-        """What a digest would hold now (for `monitor digest --preview`)."""
+        """What a digest (its first part) would hold now."""
+        return self.preview(subscriber_id)[0]
+
+    def preview(self, subscriber_id: str) -> tuple[list[StoredItem], int]:
+        """What a digest's first part would hold now, and how many more articles are pending (`digest --preview`)."""
         with self.db.sessions() as session:
             routed = list(
                 session.scalars(
@@ -190,7 +273,10 @@ class Outbox:
                     .order_by(RoutedItem.id)
                 )
             )
-            return self._stored_items(session, routed)
+            first = list(dict.fromkeys(r.article_id for r in routed))[:MAX_ITEMS_PER_DELIVERY]
+            shown = set(first)
+            items = self._stored_items(session, [r for r in routed if r.article_id in shown])
+            return items, len({r.article_id for r in routed}) - len(shown)
 
     @staticmethod
     def _stored_items(session: Session, routed: Sequence[RoutedItem]) -> list[StoredItem]:
@@ -199,19 +285,20 @@ class Outbox:
             by_article.setdefault(item.article_id, []).append(item.match_id)
         if not by_article:
             return []
-        articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(list(by_article))))}
-        match_ids = [m for ids in by_article.values() for m in ids]
-        matches = {m.id: m for m in session.scalars(select(MatchRow).where(MatchRow.id.in_(match_ids)))}
+        # Every IN list in chunks: an article may have matched any number of entries.
+        articles: dict[str, Article] = {}
+        for part in chunked(by_article):
+            articles.update((a.id, a) for a in session.scalars(select(Article).where(Article.id.in_(part))))
+        matches: dict[int, MatchRow] = {}
+        for part in chunked(dict.fromkeys(m for ids in by_article.values() for m in ids)):
+            matches.update((m.id, m) for m in session.scalars(select(MatchRow).where(MatchRow.id.in_(part))))
         feeds = cluster_feeds(session, list(by_article))
-        cluster_ids = {a.cluster_id for a in articles.values() if a.cluster_id}
         cluster_sizes: dict[str, int] = {}
-        if cluster_ids:
+        for part in chunked(sorted({a.cluster_id for a in articles.values() if a.cluster_id})):
             rows = session.execute(
-                select(Article.cluster_id, func.count())
-                .where(Article.cluster_id.in_(cluster_ids))
-                .group_by(Article.cluster_id)
+                select(Article.cluster_id, func.count()).where(Article.cluster_id.in_(part)).group_by(Article.cluster_id)
             ).all()
-            cluster_sizes = {str(cluster): int(count) for cluster, count in rows}
+            cluster_sizes.update((str(cluster), int(count)) for cluster, count in rows)
         result = []
         for article_id, ids in by_article.items():
             article = articles[article_id]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -127,6 +127,24 @@ def select_by_keys(
         return [tuple(row) for row in connection.exec_driver_sql(sql, (list(keys),))]
     sql = f"SELECT {names} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
     return [tuple(row) for row in connection.exec_driver_sql(sql, (json.dumps(list(keys)),))]
+
+
+MAX_BOUND_VALUES = 1000
+"""Values bound in one IN list at most. PostgreSQL's protocol takes at most 65,535 parameters a
+statement and SQLite (as built here) 250,000: a list that grows with the data (a delivery's matches,
+a cluster's members) is bound in chunks of this size, so no statement can meet either limit."""
+
+
+def chunked(values: Iterable[Any], size: int = MAX_BOUND_VALUES) -> Iterator[list[Any]]:
+    """`values` in lists of at most `size` (for IN lists of any length)."""
+    chunk: list[Any] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def lock_rows(stmt: Select[Any]) -> Select[Any]:

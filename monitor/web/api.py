@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from monitor.documents import document_for, stored_labels
 from monitor.localdays import MAX_DAYS
+from monitor.parse.urls import http_link
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
 from monitor.store.models import Article, Delivery
 from monitor.web.app import Ctx
@@ -47,9 +48,12 @@ class FeedOut(BaseModel):
     per_day: list[int] = Field(description="Items first seen on each of the last 14 days, oldest first.")
 
 
+_LINK = "The article's http(s) link; null when it has none or it is not http(s) (javascript:, data:, ...)."
+
+
 class ArticleOut(BaseModel):
     id: str
-    url: str
+    url: str | None = Field(description=_LINK)
     title: str
     author: str
     language: str | None
@@ -62,12 +66,15 @@ class ArticleOut(BaseModel):
 
 class MatchOut(BaseModel):
     id: int
-    article: dict[str, Any] = Field(description="id, title, url and published_at of the matched article.")
+    article: dict[str, Any] = Field(
+        description="id, title, url and published_at of the matched article (url: null unless http(s))."
+    )
     watchlist: str
     kind: str
     entry_id: str
     name: str
-    highlights: list[Highlight]
+    highlights: list[Highlight] = Field(description="The first 20 highlights of each field, in text order.")
+    more_highlights: int = Field(0, description="Highlights found beyond those listed (not stored).")
     snippet: str = Field(description="Text around the first highlights; matched words between [[ and ]].")
     created_at: datetime
 
@@ -106,7 +113,7 @@ class ArticleDetailOut(ArticleOut):
 class QueryHitOut(BaseModel):
     article_id: str
     title: str
-    url: str
+    url: str | None = Field(description=_LINK)
     published_at: datetime
     highlights: list[Highlight]
     snippet: str
@@ -150,6 +157,8 @@ class QueryPage(PageInfo):
     days: int
     per_day: dict[str, int] = Field(description="Hits per publication day (YYYY-MM-DD, monitor.yaml's timezone).")
     items: list[QueryHitOut]
+    warnings: list[QueryProblemOut] = Field(
+        default_factory=list, description="What the query does that its author probably did not mean; it still ran.")
 
 
 class NotFound(BaseModel):
@@ -175,7 +184,7 @@ def feed_out(f: FeedStats) -> FeedOut:
 def article_out(a: Article, match_count: int) -> ArticleOut:
     """An article row as JSON (without its text)."""
     return ArticleOut(
-        id=a.id, url=a.url, title=a.title, author=a.author, language=a.language, published_at=a.published_at,
+        id=a.id, url=http_link(a.url), title=a.title, author=a.author, language=a.language, published_at=a.published_at,
         first_seen_at=a.first_seen_at, first_feed_id=a.first_feed_id, cluster_id=a.cluster_id,
         match_count=match_count,
     )
@@ -185,8 +194,8 @@ def match_out(m: MatchView) -> MatchOut:
     """A match as JSON, with its article's headline."""
     return MatchOut(
         id=m.id, watchlist=m.watchlist, kind=m.entry_kind, entry_id=m.entry_id, name=m.entry_name,
-        highlights=[Highlight(**h) for h in m.highlights], snippet=m.snippet, created_at=m.created_at,
-        article={"id": m.article_id, "title": m.article_title, "url": m.article_url,
+        highlights=[Highlight(**h) for h in m.highlights], more_highlights=m.more_highlights, snippet=m.snippet,
+        created_at=m.created_at, article={"id": m.article_id, "title": m.article_title, "url": http_link(m.article_url),
                  "published_at": m.published_at.isoformat()},
     )
 
@@ -227,7 +236,7 @@ def get_article(article_id: str, ctx: Ctx) -> ArticleDetailOut:
     a = detail.article
     views = [
         MatchView(m.id, a.id, a.title, a.url, a.published_at, m.watchlist, m.entry_kind, m.entry_id, m.entry_name,
-                  list(m.highlights or []), m.snippet, m.created_at)
+                  list(m.highlights or []), m.snippet, m.created_at, m.more_highlights or 0)
         for m in detail.matches
     ]
     with ctx.db.sessions() as session:
@@ -282,10 +291,12 @@ def query(
         p = result.problem
         raise HTTPException(400, {"message": p.message, "column": p.column, "hint": p.hint})
     items = [
-        QueryHitOut(article_id=h.article_id, title=h.title, url=h.url, published_at=h.published_at,
+        QueryHitOut(article_id=h.article_id, title=h.title, url=http_link(h.url), published_at=h.published_at,
                     highlights=[Highlight(**x.to_json()) for x in h.match.highlights],  # type: ignore[arg-type]
                     snippet=h.match.snippet)
         for h in result.hits
     ]
     per_day = {d.isoformat(): n for d, n in sorted(result.per_day.items())}
-    return QueryPage(query=q, days=days, per_day=per_day, items=items, **_page(result.total, limit, offset))
+    warnings = [QueryProblemOut(message=w.message, column=w.column, hint=w.hint) for w in result.warnings]
+    return QueryPage(query=q, days=days, per_day=per_day, items=items, warnings=warnings,
+                     **_page(result.total, limit, offset))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from monitor.commands.backtest import BacktestHit, OlderArticles, backtest, older_articles
+from monitor.commands.backtest import BacktestHit, OlderArticles, backtest, older_articles, query_warnings
 from monitor.config.models import Config
 from monitor.errors import MonitorError, QuerySyntaxError
 from monitor.localdays import DayWindow, day_window, local_day
@@ -39,6 +39,7 @@ class QueryResult:
     per_day: Counter[date] = field(default_factory=Counter)
     problem: QueryProblemInfo | None = None
     older: OlderArticles | None = None  # with no hit: the stored articles published before the window
+    warnings: list[QueryProblemInfo] = field(default_factory=list)
 
     def chart_days(self) -> list[date]:
         """The days to draw: the window; a long one (over CHART_DAYS days) from its first day with a hit."""
@@ -61,6 +62,7 @@ def run_query(
     if len(query) > MAX_QUERY_LENGTH:
         result.problem = QueryProblemInfo(f"the query is longer than {MAX_QUERY_LENGTH} characters")
         return result
+    result.warnings = [QueryProblemInfo(w.message, w.column, w.hint) for w in query_warnings(config, query)]
     try:
         for hit in backtest(config, db, query, days=days, now=now):
             if offset <= result.total < offset + limit:

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from monitor.clock import Clock, system_clock
 from monitor.humanize import relative_time
+from monitor.parse.urls import http_link
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 STATIC = TEMPLATES / "static"
@@ -83,6 +84,8 @@ class Renderer:
         )
         self.env.filters.update(
             marked=marked_snippet, when=self.when, ago=self.ago, sanitized=sanitized, highlight=highlight_text,
+            # Only http(s) links become an href; any other stored link (rows from before 13.4) shows as text.
+            http_link=http_link,
             ms=lambda v: "-" if v is None else f"{v:.0f} ms",
         )
 

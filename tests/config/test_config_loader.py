@@ -166,7 +166,7 @@ def test_five_mistakes_reported_at_once(config_dir: Path) -> None:
         "config/feeds.yaml:7:15: feed 'b': '15 minutes' is not a duration; write e.g. 30s, 15m, 2h, 1h30m or 7d",
         "config/feeds.yaml:9:9: feed 'example-news': duplicate feed id 'example-news'",
         "config/subscribers.yaml:2:5: subscriber 'mena-desk': missing required field 'watchlists'",
-        "config/watchlists/broken.yaml:5:3: invalid YAML: expected ',' or ']', but got '-'",
+        "config/watchlists/broken.yaml:4:14: the list opened here is never closed",
     ]
     unknown = problems[0]
     assert unknown.hint and "did you mean 'interval'?" in unknown.hint and "allowed keys:" in unknown.hint
@@ -280,3 +280,34 @@ def test_problems_relative_to_cwd(config_dir: Path, tmp_path: Path) -> None:
     os.chdir(tmp_path / "elsewhere")  # not below: the path stays absolute rather than "../config/..."
     [problem] = problems_of(config_dir)
     assert problem.format() == f"{config_dir / 'feeds.yaml'}:1:8: expected a list\n  feeds: {{}}\n         ^"
+
+
+def test_query_problem_in_a_multi_line_query_points_at_its_character(config_dir: Path) -> None:
+    write(config_dir, "watchlists/mena.yaml", """
+        name: MENA
+        topics:
+          - id: folded
+            name: Folded
+            query: >-
+              hostages AND
+              "prisoner exchange
+          - id: literal
+            name: Literal
+            query: |
+              hostages
+
+              AND (talks
+          - id: plain
+            name: Plain over two lines
+            query: hostages AND
+              "prisoner exchange
+          - id: after
+            name: After
+            query: x
+    """)
+    loaded = load_config(config_dir, env={})
+    file = config_dir / "watchlists/mena.yaml"
+    for entry, index, char in (("folded", 13, '"'), ("literal", 14, "("), ("plain", 13, '"')):
+        problem = locate_query_problem(loaded, "mena", entry, "query", index + 1, "m", "h")
+        line = loaded.source_line(file, problem.line)
+        assert line is not None and problem.column is not None and line[problem.column - 1] == char, entry

@@ -61,9 +61,10 @@ def test_duplicate_keys(tmp_path: Path) -> None:
 
 def test_syntax_error_position_and_hint(tmp_path: Path) -> None:
     [problem] = problems(tmp_path, "a:\n  b: 1\n c: 2\n")
-    assert problem.line == 3 and problem.message.startswith("invalid YAML:")
+    assert (problem.line, problem.column) == (3, 2)
+    assert problem.message == "`c:` is indented 1 space; the keys of `a:` are at 2"
     [tab] = problems(tmp_path, "a:\n\tb: 1\n")
-    assert tab.line == 2 and tab.hint == "YAML indentation uses spaces, not tabs"
+    assert tab.line == 2 and tab.hint == "YAML indents with spaces only: replace the tab with spaces"
 
 
 def test_empty_file_and_alias_bomb(tmp_path: Path) -> None:

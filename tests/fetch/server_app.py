@@ -135,6 +135,11 @@ def make_app() -> web.Application:
     app.router.add_get("/to-metadata", _to(302, "http://169.254.169.254/latest/meta-data/"))
     app.router.add_get("/to-localhost", _to(301, "http://localhost:{port}/feed"))
     app.router.add_get("/to-file", _to(302, "file:///etc/passwd"))
+    # Malformed Locations (issue 13.7): each once raised a raw ValueError, recorded as `internal`.
+    app.router.add_get("/to-bad-port", _to(302, "http://127.0.0.1:99999/feed"))
+    app.router.add_get("/to-bad-ipv6", _to(301, "http://[::1/"))
+    app.router.add_get("/to-backslash", _to(302, "http://127.0.0.1\\@evil.example/feed"))
+    app.router.add_get("/to-no-host", _to(307, "http://:{port}/feed"))
     return app
 
 

@@ -46,6 +46,15 @@ BLOCKED = [
     "64:ff9b:1::1",  # local-use NAT64
     "2002:7f00:1::",  # 6to4 of 127.0.0.1
     "2002:a00:1::",  # 6to4 of 10.0.0.1
+    # Issue 13.7: IPv4-translated (RFC 2765) forms, whatever address they carry, and 192.0.0.0/24.
+    "::ffff:0:7f00:1",  # ::ffff:0:127.0.0.1
+    "::ffff:0:127.0.0.1",
+    "::ffff:0:a9fe:a9fe",  # ::ffff:0:169.254.169.254
+    "::ffff:0:808:808",  # ::ffff:0:8.8.8.8: the whole range, not only its private targets
+    "192.0.0.1",
+    "192.0.0.9",  # PCP anycast, which Python calls global
+    "192.0.0.10",  # TURN anycast, likewise
+    "192.0.0.255",
     "not an address",
 ]
 ALLOWED = [

@@ -325,3 +325,16 @@ def test_per_host_limit_is_respected(server, make_settings):
 
     asyncio.run(go())
     assert peak == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("/to-bad-port", "Port out of range"), ("/to-bad-ipv6", "IPv6"), ("/to-backslash", "backslash"),
+     ("/to-no-host", "host")],
+)
+def test_a_malformed_redirect_location_is_a_bad_redirect(server, fetch_once, path: str, reason: str) -> None:
+    # Issue 13.7: these raised a raw ValueError, recorded as `internal` (a bug in the service).
+    error = error_of(fetch_once, server.url(path))
+    assert error.kind == "bad_redirect"
+    assert server.url(path) in error.message and reason in error.message
+    assert "tell the publisher" in error.message

@@ -208,3 +208,79 @@ CONTENT_TYPES = st.sampled_from([None, "application/rss+xml", "application/atom+
                                  "application/xhtml+xml", "text/html; charset=bogus", "", ";;;charset="])
 BASE_URLS = st.sampled_from(["https://example.org/feed/", "http://example.org", "https://[::1]/x", "file:///tmp/x",
                              "", "not a url", "http://[bad/", "javascript:alert(1)//"])
+
+
+# ------------------------------------------------------------------ entity declarations anywhere (issue 13.1)
+
+MARKER = "QZXJ"
+"""The replacement text of every generated entity: counting it in the parsed output shows any expansion."""
+STRAY = ["<:x/>", "<_x>", "<_:y/>", "<\u00e9/>", "<\x80/>", "<?pi x?>", "<?xml-stylesheet href='s'?>", "<!-- c -->",
+         "<![CDATA[c]]>", "</x>", "<", "<x", "\n", " \t", "\ufeff"]
+
+
+@st.composite
+def entity_declarations(draw: st.DrawFn) -> str:
+    """One DOCTYPE (or bare ENTITY declarations) defining `a` as MARKER text, spelled in any case."""
+    keyword = draw(st.sampled_from(["ENTITY", "entity", "Entity", "eNtItY"]))
+    doctype = draw(st.sampled_from(["DOCTYPE", "doctype", "DocType"]))
+    value = MARKER * draw(st.integers(1, 50))
+    shape = draw(st.sampled_from(["plain", "parameter", "nested", "bare", "two"]))
+    if shape == "plain":
+        subset = f'<!{keyword} a "{value}">'
+    elif shape == "parameter":
+        subset = f"<!{keyword} % p \"<!{keyword} a '{value}'>\">%p;"
+    elif shape == "nested":
+        subset = f'<!{keyword} b "{value}"><!{keyword} a "&b;&b;&b;&b;">'
+    elif shape == "bare":
+        return f'<!{keyword} a "{value}">'
+    else:
+        subset = f'<!{keyword} a "{value}">\n]>\n<!{doctype} x [\n<!{keyword} c "{value}">'
+    spacing = draw(st.sampled_from(["\n", "", " ", "\r\n"]))
+    return f"<!{doctype} rss [{spacing}{subset}{spacing}]>"
+
+
+@st.composite
+def entity_bypass_feed(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    """A feed that references `&a;` many times, with entity declarations hidden where a scanner may miss them:
+    after stray tags, PIs, comments or BOMs before the root, inside the root, CDATA, comments, PIs or
+    attribute values; in UTF-8, UTF-16/32 (BOM, or only the served charset) or a declared UTF-7."""
+    if draw(st.booleans()):
+        # The issue's reproducer, varied: a tag feedparser does not take for the root, then a DOCTYPE on
+        # lines of its own (feedparser's scrubber only sees declarations at the start of a line).
+        stray = draw(st.sampled_from(["<:x/>", "<\u00e9/>", "<\x80/>", "<:x/><!-- c -->", "<?pi?><:a/>", "<:x>\n"]))
+        value = MARKER * draw(st.integers(1, 50))
+        declarations = f'\n<!DOCTYPE rss [\n<!ENTITY a "{value}">\n]>\n'
+        place = "prolog"
+    else:
+        # Anything else: spellings, shapes and places a scanner may miss (spaces are the evasive case).
+        newline = draw(st.sampled_from(["\n", "\n", "", " ", "\r\n"]))
+        declarations = newline + draw(entity_declarations()) + newline
+        place = draw(st.sampled_from(["prolog", "after_root", "cdata", "comment", "pi", "attribute", "channel_end"]))
+        stray = "".join(draw(st.lists(st.sampled_from(STRAY), max_size=4)))
+    refs = "&a;" * draw(st.integers(4, 300))
+    slot = {place: declarations}
+    head = draw(st.sampled_from(["", '<?xml version="1.0"?>', "<?xml version='1.0' encoding='ENC'?>"]))
+    before = draw(st.sampled_from(["", "\n", "  "]))
+    document = (
+        before + head + stray + slot.get("prolog", "")
+        + '<rss version="2.0"' + (f' t="{declarations}"' if place == "attribute" else "") + ">"
+        + slot.get("after_root", "")
+        + "<channel><title>t</title>"
+        + (f"<![CDATA[{declarations}]]>" if place == "cdata" else "")
+        + (f"<!-- {declarations} -->" if place == "comment" else "")
+        + (f"<?pi {declarations} ?>" if place == "pi" else "")
+        + f"<item><title>x{refs}</title><link>http://e.org/1</link><description>{refs}</description></item>"
+        + slot.get("channel_end", "")
+        + "</channel></rss>"
+    )
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                                     "utf-7", "served-utf-16-be"]))
+    content_type: str | None = draw(st.sampled_from([None, "application/xml", "text/xml", "application/rss+xml"]))
+    if encoding == "served-utf-16-be":
+        document = document.replace("ENC", "utf-16")
+        return document.encode("utf-16-be", errors="replace"), "application/xml; charset=utf-16be"
+    document = document.replace("ENC", encoding.removesuffix("-sig"))
+    body = document.encode(encoding, errors="replace")
+    if encoding in ("utf-16-le", "utf-16-be"):
+        body = BOMS[encoding] + body
+    return body, content_type

@@ -9,6 +9,7 @@ delivery that arrived exactly once.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import Counter, defaultdict
@@ -177,3 +178,132 @@ def test_database_down_between_send_and_record_loses_nothing(tmp_path: Path, smt
 
 def test_database_down_between_send_and_record_sends_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
     assert len(send_while_the_database_dies(tmp_path, smtp_server)) == 1
+
+
+# --------------------------------------------------------------- leases given back when a transaction fails (issue 13.6)
+
+
+def test_a_batch_claimed_before_the_database_died_is_sent_on_the_first_tick_after(
+    tmp_path: Path, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two deliveries claimed together; PostgreSQL dies after the first is sent. Before, the second sat out its
+    5-minute lease (held by the very process that could send it); now its lease is given back and it goes out
+    on the first tick after PostgreSQL is back."""
+    caplog.set_level(logging.INFO, logger="monitor")
+    with private_postgres() as pg, running_feed_server() as feed_server:
+        flow = Flow(tmp_path, pg.create_database("monitor"), feed_server,
+                    subscribers=[email_subscriber("desk"), email_subscriber("night")],
+                    feeds={"wire": stories("k1")}, start=START, smtp_port=smtp_server.settings.port)
+        try:
+            flow.poll()
+            real = flow.worker.transport
+            flow.worker.transport = lambda config: DatabaseDiesAfterSend(real(config), pg)  # type: ignore[method-assign]
+            with pytest.raises(OperationalError):
+                flow.deliver()
+            flow.worker.transport = real  # type: ignore[method-assign]
+            assert len(smtp_server.handler.received) == 1
+            assert "lease_release_deferred deliveries=1 reason=tick_failed" in caplog.text
+            pg.start()
+            flow.advance(seconds=5)  # the next deliver tick
+            summary = flow.deliver()
+            assert summary.sent == 1, "the rest of the batch waited for its own lease to end"
+            assert re.search(r"lease_released delivery_id=dlv_\w+ owner=flow-worker reason=tick_failed", caplog.text)
+            assert [d.status for d in flow.deliveries()] == ["sent", "sent"]
+            assert len(smtp_server.handler.received) == 2, "each sent once"
+        finally:
+            flow.close()
+
+
+def test_a_feed_whose_write_failed_is_polled_again_on_the_first_tick_after(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL dies while a feed is being fetched: the write fails. Before, the feed stayed leased for the
+    lease (timeout x 3 + 60 s = 75 s here) with no log line; now the lease is given back (logged) and
+    the feed is polled on the next tick."""
+    caplog.set_level(logging.INFO, logger="monitor")
+    import asyncio
+    import threading
+
+    from monitor.config import load_config
+    from monitor.pipeline import FeedPoller
+    from monitor.runtime import Runtime
+    from monitor.store.feeds import FeedRepository
+    from monitor.store.migrate import upgrade
+    from monitor.store.models import Feed
+
+    with private_postgres() as pg, running_farm() as farm:
+        farm.publish(0, "s0", "Hostages: opening story 0")
+        config = write_config(tmp_path, pg.create_database("monitor"), [farm.url(0)], interval="5m")
+        runtime = Runtime.build(load_config(config, {}).config)
+        db = Database(runtime.config.settings.database)
+        try:
+            upgrade(db)
+            FeedRepository(db).sync(runtime.config.feeds, START)
+            poller = FeedPoller(db, lambda: runtime, owner="poller-1", clock=lambda: START, parse_workers=0)
+            farm.slow[farm.path(0)] = 1.0
+            failed: list[BaseException] = []
+
+            def poll() -> None:
+                try:
+                    asyncio.run(poller.poll_due())
+                except BaseException as exc:  # noqa: BLE001 - handed to the test
+                    failed.append(exc)
+
+            thread = threading.Thread(target=poll)
+            thread.start()
+            wait_for(lambda: farm.hits_for(farm.path(0)), 30, "the fetch to start")
+            pg.shutdown()  # while the feed is being fetched: its write will fail
+            thread.join(60)
+            assert failed and isinstance(failed[0], OperationalError), failed
+            assert "lease_release_deferred feeds=1 reason=tick_failed" in caplog.text
+            pg.start()
+            del farm.slow[farm.path(0)]
+            summary = asyncio.run(poller.poll_due())  # the next tick, at the same moment
+            assert summary.feeds == 1 and summary.ok == 1, "the feed sat out its lease"
+            assert "lease_released feed_id=feed-0 owner=poller-1 reason=tick_failed" in caplog.text
+            with db.sessions() as session:
+                feed = session.get(Feed, "feed-0")
+                assert feed is not None and feed.lease_owner is None and feed.last_status == 200
+            poller.close()
+        finally:
+            db.dispose()
+
+
+RESEND_BOUND = 60.0
+"""Seconds from PostgreSQL being back to the re-send of the batch claimed before it went, at most: a
+generous hang guard (a tick after the database returns; before: the rest of the 5-minute lease)."""
+
+
+def test_postgres_restart_during_a_send_resends_the_claimed_batch_when_it_is_back(tmp_path: Path) -> None:
+    """A real process claims three deliveries; PostgreSQL is stopped while the first is being sent (so
+    recording it fails and the tick fails) and started again. The other two go out on the first tick
+    after, instead of waiting out the lease their own (living) process holds."""
+    with private_postgres() as pg, running_farm() as farm, running_smtp() as smtp:
+        farm.publish(0, "s0", "Hostages: opening story 0")
+        config = write_config(tmp_path, pg.create_database("monitor"), [farm.url(0)], interval="1s",
+                              smtp_port=smtp.port)
+        subscribers = config / "subscribers.yaml"
+        subscribers.write_text(subscribers.read_text(encoding="utf-8") + "".join(
+            f"  - id: desk{n}\n    email: desk{n}@test.example\n    watchlists: [farm]\n    schedule: immediate\n"
+            for n in (1, 2)), encoding="utf-8")
+        smtp.hold_next()
+        monitor = Monitor(config, tmp_path / "monitor.log", tick="0.3s")
+        try:
+            wait_for(smtp.holding.is_set, 60, "the first send of the batch to reach the SMTP server")
+            pg.shutdown()
+            smtp.release()  # the first one is delivered; recording it fails
+            wait_for(lambda: "delivery_record_deferred" in monitor.log(), 30, "the failed record to be logged")
+            pg.start()
+            back_at = time.monotonic()
+            wait_for(lambda: len(smtp.received()) >= 3, RESEND_BOUND, "the rest of the batch", every=0.05)
+            elapsed = time.monotonic() - back_at
+            print(f"\nPostgreSQL back -> rest of the claimed batch sent: {elapsed:.1f} s")
+            assert elapsed < RESEND_BOUND
+            assert "lease_released delivery_id=" in monitor.log()
+            assert monitor.process.poll() is None, monitor.log()
+            assert monitor.stop() == 0, monitor.log()
+        finally:
+            monitor.kill()
+        received = smtp.received()
+    assert len(received) == 3 and len({delivery_id(m) for m in received}) == 3, "each delivery arrived once"
+    assert {str(m["To"]) for m in received} == {"alerts@test.example", "desk1@test.example", "desk2@test.example"}

@@ -265,6 +265,21 @@ def test_compile_raises_with_every_problem() -> None:
     assert info.value.problems[1].message == "unknown actor '@ronen-bahr' — did you mean '@ronen-bar'?"
 
 
+def test_unknown_actor_names_the_nearest_ids_and_the_list_that_has_it() -> None:
+    lists = {
+        **watchlist(actors=[{"id": "ronen-bar", "name": "Ronen Bar"}, {"id": "ronen-barr", "name": "R"},
+                            {"id": "ronan-bar", "name": "R"}, {"id": "kalin", "name": "Kalin"}],
+                    topics=[{"id": "t1", "name": "T", "query": "@ronen-bah"}, {"id": "t2", "name": "T", "query": "@mit"}]),
+        "intel": WatchlistConfig.model_validate({"id": "intel", "name": "I", "actors": [{"id": "mit", "name": "MIT"}]}),
+    }
+    with pytest.raises(WatchlistCompileError) as info:
+        CompiledWatchlists.compile(lists)
+    near, elsewhere = info.value.problems
+    assert near.message == "unknown actor '@ronen-bah' — did you mean '@ronen-bar', '@ronen-barr' or '@ronan-bar'?"
+    assert elsewhere.message == "unknown actor '@mit'"
+    assert elsewhere.hint == "'mit' is an actor of watchlist 'intel': write @intel/mit"
+
+
 def test_adhoc_errors() -> None:
     with pytest.raises(QuerySyntaxError, match="unknown actor '@nobody'"):
         compile_adhoc("@nobody")

@@ -40,10 +40,10 @@ def _parse(
 
 
 def _accepted(body: bytes, base_url: str = BASES[0], content_type: str | None = None) -> bool:
-    prolog = neutralise_prolog(body)
-    if prolog.transcoded or prolog.root not in ("rss", "feed"):
+    prolog = neutralise_prolog(body, base_url=base_url, content_type=content_type)
+    if prolog.root not in ("rss", "feed"):
         return False
-    return extract(prolog.body, base_url=base_url, content_type=content_type) is not None
+    return extract(prolog.body, base_url=base_url) is not None
 
 
 def _documents() -> Iterator[tuple[str, bytes]]:

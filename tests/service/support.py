@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import os
 import signal
@@ -152,14 +153,40 @@ def running_farm() -> Iterator[FeedFarm]:
 
 
 class SmtpSink:
-    """Every message an SMTP server on 127.0.0.1 received, as parsed EmailMessages."""
+    """Every message an SMTP server on 127.0.0.1 received, as parsed EmailMessages.
+
+    `hold_next()` makes it keep the next message waiting for its answer (the sender blocked in the
+    middle of a send) until `release()`: then it is accepted, or refused with a 451 if asked.
+    """
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.port = 0
+        self._hold = threading.Event()
+        self.holding = threading.Event()  # set while a message is held
+        self._released = threading.Event()
+        self._refuse_held = False
+
+    def hold_next(self, *, refuse: bool = False) -> None:
+        """Hold the next message's answer until release(); refuse it then (451) if `refuse`."""
+        self._refuse_held = refuse
+        self._released.clear()
+        self._hold.set()
+
+    def release(self) -> None:
+        """Answer the held message."""
+        self._released.set()
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        if self._hold.is_set():
+            self._hold.clear()
+            self.holding.set()
+            while not self._released.is_set():
+                await asyncio.sleep(0.02)
+            self.holding.clear()
+            if self._refuse_held:
+                return "451 4.3.0 held by the test, try again later"
         data = getattr(envelope, "content", b"")
         message = email.message_from_bytes(data, policy=policy.default)
         with self.lock:

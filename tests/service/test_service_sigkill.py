@@ -22,6 +22,7 @@ from tests.service.support import (
     delivery_id,
     running_farm,
     running_smtp,
+    wait_for,
     write_config,
 )
 
@@ -91,3 +92,39 @@ def test_sigkill_ten_times_loses_nothing_and_duplicates_keep_their_id(tmp_path: 
     for message in received:
         by_id[delivery_id(message)].add(str(message["Message-ID"]))
     assert all(len(ids) == 1 for ids in by_id.values()), f"a re-send changed its Message-ID {context}"
+
+
+RESEND_BOUND = 60.0
+"""Seconds from a kill -9 (or from PostgreSQL being back) to the first re-send, at most: a generous hang
+guard over DELIVERY_LEASE (30 s) plus a tick and a process start, not a speed assertion (docs/security.md)."""
+
+
+@pytest.mark.slow
+def test_sigkill_while_sending_on_postgres_resends_within_the_lease(tmp_path: Path, postgres_url: str) -> None:
+    """kill -9 a process blocked in the middle of a send; another process re-sends it once the lease ends.
+
+    Its lease is renewed while it is alive and lapses DELIVERY_LEASE after it died (before: 5 minutes).
+    """
+    with running_farm() as farm, running_smtp() as smtp:
+        farm.publish(0, "s0", "Hostages: opening story 0")
+        config = write_config(tmp_path, postgres_url, [farm.url(0)], interval="1s", smtp_port=smtp.port)
+        smtp.hold_next(refuse=True)  # the first send blocks, as on a slow relay
+        first = Monitor(config, tmp_path / "first.log", tick="0.3s")
+        second = None
+        try:
+            wait_for(smtp.holding.is_set, 60, "the first send to reach the SMTP server")
+            first.process.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            assert first.process.wait(30) == -signal.SIGKILL
+            smtp.release()
+            second = Monitor(config, tmp_path / "second.log", tick="0.3s")  # another host:pid
+            wait_for(lambda: smtp.received(), RESEND_BOUND, "the re-send after kill -9", every=0.05)
+            elapsed = time.monotonic() - killed_at
+            print(f"\nkill -9 -> first re-send: {elapsed:.1f} s")
+            [message] = smtp.received()
+            assert delivery_id(message).startswith("dlv_") and article_links(message) == {"https://farm.test/s0"}
+            assert elapsed < RESEND_BOUND
+        finally:
+            first.kill()
+            if second is not None:
+                second.kill()

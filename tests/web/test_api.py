@@ -71,6 +71,23 @@ def test_query(client: TestClient) -> None:
     assert len(paged["items"]) <= 1
 
 
+def test_query_warnings_and_habits_of_other_tools(client: TestClient) -> None:
+    body = client.get("/api/query", params={"q": "Kalin and Bar", "days": 3650}).json()
+    assert body["warnings"] == [{"message": "'and' is matched as a word: the article must also contain \"and\"",
+                                 "column": 7, "hint": "write AND (operators are capitals), or leave it out: words side"
+                                                      " by side must all match"}]
+    refused = client.get("/api/query", params={"q": "Kalin w/5 Bar"})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == {"message": "'w/5' is proximity syntax of other tools", "column": 7,
+                                        "hint": "here write NEAR/5 (either order)"}
+    def total(q: str) -> int:
+        return int(client.get("/api/query", params={"q": q, "days": 3650}).json()["total"])
+
+    # -talks is NOT talks: the articles about Gaza split into those with "talks" and those without.
+    assert total("Gaza AND talks") > 0 and total("Gaza -talks") > 0
+    assert total("Gaza -talks") + total("Gaza AND talks") == total("Gaza")
+
+
 def test_query_error_names_the_column(client: TestClient) -> None:
     response = client.get("/api/query", params={"q": "hostages AND (talks"})
     assert response.status_code == 400

@@ -154,6 +154,17 @@ def test_try_a_query_shows_the_error_column(client: TestClient) -> None:
     assert caret_line is not None
 
 
+def test_try_a_query_shows_warnings_and_the_equivalent(client: TestClient) -> None:
+    html = client.get("/query", params={"q": "Kalin and Bar", "days": 3650}).text
+    warning = re.search(r'<div class="problem warning".*?</div>', html, re.S)
+    assert warning is not None and "matched as a word" in warning.group(0) and "at column 7" in warning.group(0)
+    assert 'id="query-count"' in html  # the query still ran
+    refused = client.get("/query", params={"q": '"Kalin Bar"~5'}).text
+    problem = re.search(r'<div class="problem".*?</div>', refused, re.S)
+    assert problem is not None and "proximity syntax of other tools" in problem.group(0)
+    assert "Kalin NEAR/5 Bar" in problem.group(0)
+
+
 def test_hostile_feed_content_is_never_rendered_as_markup(client: TestClient, seeded: Seeded) -> None:
     if not seeded.hostile_feed_ids:
         import pytest

@@ -1,0 +1,168 @@
+"""Where the poller parses fetched bodies: a pool of limited processes, else a thread of the service.
+
+Parsing runs in processes (monitor/parse_pool.py) so that a second core works while the writer
+stores and matches, and so that a hostile body is contained by the processes' memory and CPU limits.
+A body that killed a process, or hit its limits, is never parsed in the service process: it is
+parsed again in a process of its own, and when that one dies too it is the feed's `parse_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from monitor.errors import ParseError
+from monitor.fetch import FetchResult
+from monitor.parse import parse_feed
+from monitor.parse.article import ParsedFeed
+from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
+
+log = logging.getLogger("monitor.pipeline")
+
+KILLER_BODIES_KEPT = 1000
+"""Hashes of bodies that exhausted a parse process, remembered (per service process) so they never parse in a thread."""
+
+
+def parse_here(result: FetchResult, language_hint: str | None) -> ParsedFeed:
+    """Parse a fetched body in this process (a small batch, or no processes available)."""
+    assert result.body is not None
+    try:
+        return parse_feed(
+            result.body, base_url=result.final_url, content_type=result.content_type, language_hint=language_hint
+        )
+    except MemoryError:
+        raise ParseError("parse_error", PARSE_LIMIT_MESSAGE) from None
+
+
+class ParseRunner:
+    """The parse processes of one poller, started on first use, and the bodies that killed one."""
+
+    def __init__(self, workers: int, limits: Callable[[], ParseLimits]) -> None:
+        self.workers = workers
+        self._limits = limits
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_finalizer: weakref.finalize | None = None
+        self._killer_bodies: set[str] = set()
+        self._isolation_slots: asyncio.Semaphore | None = None
+
+    @property
+    def running_pool(self) -> ProcessPoolExecutor | None:
+        """The pool if its processes are running (benchmarks read their CPU time), else None."""
+        return self._pool
+
+    def pool(self) -> ProcessPoolExecutor | None:
+        """The parse processes, started on first use; None when parsing runs in a thread."""
+        if self._pool is None and self.workers > 0:
+            try:
+                self._pool = self._new_pool(self.workers)
+            except (OSError, ValueError, ImportError) as exc:  # e.g. no /dev/shm for the pool's semaphores
+                log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
+                self.workers = 0
+                return None
+            # A runner dropped without close() must not leave processes behind.
+            self._pool_finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the parse processes (a later poll starts new ones)."""
+        self._drop(self._pool, wait=True)
+
+    def is_known_killer(self, result: FetchResult) -> bool:
+        """True when this body already exhausted a parse process: it must go to a process of its own."""
+        return result.body_hash is not None and result.body_hash in self._killer_bodies
+
+    def remember_killer(self, result: FetchResult) -> None:
+        """Remember a body that exhausted a parse process (or this one's memory)."""
+        if result.body_hash is None:
+            return
+        if len(self._killer_bodies) >= KILLER_BODIES_KEPT:
+            self._killer_bodies.clear()  # a bound, not a cache policy: later polls find them again
+        self._killer_bodies.add(result.body_hash)
+
+    async def prepare(
+        self, result: FetchResult, language_hint: str | None, pool: ProcessPoolExecutor | None
+    ) -> Prepared | ParseError:
+        """Parse a fetched body in `pool` (a thread without one); a known killer only in a process of its own."""
+        assert result.body is not None
+        if self.is_known_killer(result):
+            return await self._prepare_isolated(result, language_hint)
+        if pool is not None:
+            job = None
+            try:
+                job = pool.submit(prepare_feed, result.body, result.final_url, result.content_type, language_hint)
+                return self._answer(result, await asyncio.wrap_future(job))
+            except BrokenProcessPool as exc:
+                # A worker died: this body may have killed it, or it was only queued in the same pool.
+                # Never parse it here, in the service: parse it again in a process of its own.
+                log.warning("parse_pool_broken url=%s error=%r (parsing it again in its own process)",
+                            result.final_url, exc)
+                self._drop(pool)
+                return await self._prepare_isolated(result, language_hint)
+            except RuntimeError as exc:
+                if job is not None:
+                    raise  # the parser's own error: the feed's, not the pool's
+                # Processes cannot start here (e.g. an unguarded __main__): parse in threads from now on.
+                log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
+                self.workers = 0
+                self._drop(pool)
+        try:
+            return Prepared(await asyncio.to_thread(parse_here, result, language_hint), {})
+        except ParseError as exc:
+            if exc.message == PARSE_LIMIT_MESSAGE:
+                self.remember_killer(result)
+            return exc
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["monitor.parse_pool"])
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(self._limits(),))
+
+    def _drop(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:
+        if pool is None or pool is not self._pool:
+            return
+        self._pool = None
+        if self._pool_finalizer is not None:
+            self._pool_finalizer.detach()
+            self._pool_finalizer = None
+        pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _answer(self, result: FetchResult, out: Prepared | tuple[str, str]) -> Prepared | ParseError:
+        """A parse process's answer; a body that hit the process's limits is remembered as a killer."""
+        if isinstance(out, Prepared):
+            return out
+        if out == ("parse_error", PARSE_LIMIT_MESSAGE):
+            self.remember_killer(result)
+        return ParseError(*out)
+
+    async def _prepare_isolated(self, result: FetchResult, language_hint: str | None) -> Prepared | ParseError:
+        """Parse a body in a new process of its own: when that one dies too, the body is the feed's parse error.
+
+        A dead pool fails every job it held; parsing each again alone tells the body that kills a
+        process (recorded as `parse_error`, PARSE_LIMIT_MESSAGE, with the usual backoff) from those that
+        were only queued beside it.
+        """
+        assert result.body is not None
+        if self._isolation_slots is None:
+            self._isolation_slots = asyncio.Semaphore(max(1, self.workers, os.cpu_count() or 1))
+        async with self._isolation_slots:
+            try:
+                solo = self._new_pool(1)
+            except (OSError, ValueError, ImportError) as exc:
+                log.warning("parse_process_unavailable url=%s error=%r", result.final_url, exc)
+                return ParseError("parse_error", f"{PARSE_LIMIT_MESSAGE} (no process to parse it in: {exc})")
+            try:
+                job = solo.submit(prepare_feed, result.body, result.final_url, result.content_type, language_hint)
+                return self._answer(result, await asyncio.wrap_future(job))
+            except BrokenProcessPool:
+                log.warning("parse_process_died url=%s body_bytes=%d", result.final_url, len(result.body))
+                self.remember_killer(result)
+                return ParseError("parse_error", PARSE_LIMIT_MESSAGE)
+            finally:
+                solo.shutdown(wait=False, cancel_futures=True)
