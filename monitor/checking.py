@@ -7,7 +7,7 @@ from pathlib import Path
 
 from monitor.config import ConfigProblem, LoadedConfig, load_config, locate_query_problem
 from monitor.errors import ConfigurationError
-from monitor.match import check_watchlists
+from monitor.match import CompiledWatchlists, check_watchlists
 
 
 def check_configuration(
@@ -19,7 +19,9 @@ def check_configuration(
     except ConfigurationError as exc:
         return None, list(exc.problems)
     problems: list[ConfigProblem] = []
-    for query_problem in check_watchlists(loaded.config.watchlists):
+    # Compiled once: the caller matches with it (loaded.matcher) instead of compiling the watchlists again.
+    matcher = CompiledWatchlists.compile(loaded.config.watchlists, strict=False)
+    for query_problem in check_watchlists(loaded.config.watchlists, matcher):
         if query_problem.field == "tests" and not run_tests:
             continue
         if query_problem.field in ("query", "exclude") and query_problem.column is not None:
@@ -31,6 +33,7 @@ def check_configuration(
             )
             continue
         problems.append(_unlocated(loaded, query_problem))
+    loaded.matcher = matcher if not problems else None
     return (loaded if not problems else None), problems
 
 

@@ -30,6 +30,11 @@ def _fail(error: Exception) -> None:
 
 
 def _load(config_dir: Path) -> Any:
+    return _load_checked(config_dir).config
+
+
+def _load_checked(config_dir: Path) -> Any:
+    """The checked LoadedConfig, with its watchlists compiled (`.matcher`); or exit 1 listing every problem."""
     from monitor.checking import check_configuration
 
     loaded, problems = check_configuration(config_dir, os.environ, run_tests=False)
@@ -38,7 +43,7 @@ def _load(config_dir: Path) -> Any:
             click.echo(problem.format(), err=True)
         click.echo(f"{len(problems)} problem(s) in {config_dir}; run `monitor check` after fixing them.", err=True)
         sys.exit(1)
-    return loaded.config
+    return loaded
 
 
 def _database(config: Any) -> Any:
@@ -69,13 +74,15 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
     from monitor.logs import configure_logging
     from monitor.service import Service
 
-    config = _load(config_dir)
+    loaded = _load_checked(config_dir)
+    config = loaded.config
     fmt = log_format or config.settings.log_format
     configure_logging(fmt)
     if once and workers > 1:
         _fail(MonitorError("--workers applies to the long-running service; `monitor run --once` is one process"))
     try:
-        service = Service(config_dir, workers=workers, log_format=fmt)
+        service = Service(config_dir, workers=workers, log_format=fmt, loaded=loaded)
+        del loaded  # the service keeps what it needs; a reload must be able to free the rest
         if once:
             result = service.run_once()
             click.echo(
@@ -120,9 +127,10 @@ def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, 
     """Match documents without storing them: feed files, HTML/text files, URLs, or - for stdin."""
     from monitor.commands.match import run_match
 
-    config = _load(config_dir)
+    loaded = _load_checked(config_dir)
     try:
-        found = run_match(config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo)
+        found = run_match(loaded.config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo,
+                          matcher=loaded.matcher)
     except MonitorError as exc:
         _fail(exc)
     if not found:

@@ -51,12 +51,16 @@ def run_match(
     watchlists: Sequence[str] | None,
     as_json: bool,
     out: Callable[[str], None],
+    matcher: CompiledWatchlists | None = None,
 ) -> int:
-    """Match every article of every source; print the results; return how many articles matched."""
+    """Match every article of every source; print the results; return how many articles matched.
+
+    `matcher`: the watchlists already compiled (by `monitor.checking`), else they are compiled here.
+    """
     unknown = [w for w in watchlists or () if w not in config.watchlists]
     if unknown:
         raise MonitorError(f"unknown watchlist {unknown[0]!r}; known: {', '.join(sorted(config.watchlists))}")
-    matcher = CompiledWatchlists.compile(config.watchlists)
+    matcher = matcher if matcher is not None else CompiledWatchlists.compile(config.watchlists)
     matched = 0
     for source in sources:
         for article in load_source(source, config):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -33,6 +33,9 @@ from monitor.config.problems import (
 from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
 from monitor.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from monitor.match import CompiledWatchlists
+
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_MESSAGE = "secrets are never written in YAML; name the environment variable that holds it"
 
@@ -46,6 +49,7 @@ class LoadedConfig:
     config: Config
     sources: dict[Path, SourceMap] = field(default_factory=dict)
     watchlist_files: dict[str, Path] = field(default_factory=dict)
+    matcher: CompiledWatchlists | None = None  # the watchlists compiled by `monitor.checking`, once they passed
 
     def _map(self, file: Path) -> SourceMap | None:
         if file in self.sources:
@@ -303,20 +307,22 @@ class _Run:
         return watchlists, files, raw_lists
 
     def check_entry_ids(self, raw: dict[str, Any], file: Path, smap: SourceMap) -> None:
-        seen: dict[str, tuple[str, int | None]] = {}
+        # Positions are looked up only for a duplicate: a valid file's source map is never built.
+        seen: dict[str, tuple[str, YamlPath]] = {}
         for section, singular in (("actors", "actor"), ("topics", "topic")):
             items = raw.get(section)
             for index, item in enumerate(items if isinstance(items, list) else []):
                 entry_id = item.get("id") if isinstance(item, dict) else None
                 if not isinstance(entry_id, str):
                     continue
-                pos = smap.value_position((section, index, "id"))
                 if entry_id in seen:
-                    kind, line = seen[entry_id]
-                    self.problem(file, smap, pos, f"{singular} {entry_id!r}", f"duplicate id {entry_id!r}",
+                    kind, first = seen[entry_id]
+                    line = smap.value_position(first)[0]
+                    self.problem(file, smap, smap.value_position((section, index, "id")), f"{singular} {entry_id!r}",
+                                 f"duplicate id {entry_id!r}",
                                  f"{kind} at line {line} already uses it; actors and topics share one namespace")
                 else:
-                    seen[entry_id] = (singular, pos[0])
+                    seen[entry_id] = (singular, (section, index, "id"))
 
     def load_subscribers(self, files: dict[str, Path], raw_lists: dict[str, dict[str, Any]]) -> SubscribersFile | None:
         file = self.directory / "subscribers.yaml"

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from monitor.config.models import WatchlistConfig
-from monitor.match.compile import Compiler, QueryProblem
-from monitor.match.matcher import CompiledWatchlists, ordered_fields
+from monitor.match.compile import QueryProblem
+from monitor.match.matcher import CompiledWatchlists
 from monitor.match.types import Document
 
 
-def check_watchlists(watchlists: Mapping[str, WatchlistConfig]) -> list[QueryProblem]:
-    """Every problem in the watchlists' queries, excludes and `tests:`, in configuration order."""
-    compiler = Compiler(watchlists)
-    entries = compiler.compile_all()
-    problems = list(compiler.problems)
-    compiled = CompiledWatchlists(compiler.table, entries, ordered_fields(compiler.fields))
+def check_watchlists(watchlists: Mapping[str, WatchlistConfig],
+                     compiled: CompiledWatchlists | None = None) -> list[QueryProblem]:
+    """Every problem in the watchlists' queries, excludes and `tests:`, in configuration order.
+
+    `compiled`: the watchlists compiled with `strict=False`, when the caller keeps them for matching.
+    """
+    compiled = compiled if compiled is not None else CompiledWatchlists.compile(watchlists, strict=False)
+    problems = list(compiled.problems)
     for wl_id, wl in watchlists.items():
         known = set(wl.entry_ids())
         for index, test in enumerate(wl.tests):
@@ -28,7 +30,7 @@ def check_watchlists(watchlists: Mapping[str, WatchlistConfig]) -> list[QueryPro
                             "use the id of an actor or topic of this watchlist", index,
                         )
                     )
-                elif (wl_id, entry_id) in compiler.broken:
+                elif (wl_id, entry_id) in compiled.broken:
                     continue  # its query problem is already reported; the test cannot say more
                 elif expected and entry_id not in matched:
                     problems.append(
