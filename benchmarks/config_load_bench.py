@@ -132,6 +132,8 @@ def main() -> None:
                 print(f"{run:>3} {name:>14} {r['wall_s']:>7.2f} {r['cpu_s']:>6.2f} {r['peak_rss_mb']:>12.0f} "
                       f"{r['imports_rss_mb']:>10.0f} {r['entries']:>8.0f} {r['patterns']:>9.0f}  {load}", flush=True)
         for name, rs in results.items():
+            if not rs:
+                continue
             wall = sorted(r["wall_s"] for r in rs)
             cpu = sorted(r["cpu_s"] for r in rs)
             rss = sorted(r["peak_rss_mb"] for r in rs)

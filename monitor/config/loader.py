@@ -32,6 +32,7 @@ from monitor.config.problems import (
 )
 from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
 from monitor.errors import ConfigurationError
+from monitor.gc_pause import paused_gc
 
 if TYPE_CHECKING:
     from monitor.match import CompiledWatchlists
@@ -75,7 +76,8 @@ class LoadedConfig:
 
 def load_config(directory: Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Load a configuration directory; raise ConfigurationError listing every problem found."""
-    return _Run(Path(directory), os.environ if env is None else env).run()
+    with paused_gc():  # a big watchlist: millions of objects, no cycles (see monitor.gc_pause)
+        return _Run(Path(directory), os.environ if env is None else env).run()
 
 
 def locate_query_problem(loaded: LoadedConfig, watchlist_id: str, entry_id: str, field: str, column: int,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from monitor.config.problems import ConfigProblem
 from monitor.config.yaml_events import ALIAS_ALLOWANCE, AliasBomb, MarkedProblems, UseNodes, YamlPath, build
 from monitor.config.yaml_events import STANDARD_TAGS as _STANDARD_TAGS
 from monitor.errors import ConfigurationError
+from monitor.gc_pause import paused_gc
 
 _ALIAS_HINT = ("aliases (*name) may repeat as many values as the file writes out, and at least "
                f"{ALIAS_ALLOWANCE:,}: write the values out, or repeat fewer of them")
@@ -64,7 +63,7 @@ class SourceMap:
         if self._nodes is None:
             self._nodes = {}
             try:
-                with _gc_paused():
+                with paused_gc():
                     build(self.text or "", self._nodes, NodeInfo)
             except (UseNodes, AliasBomb, MarkedProblems):  # pragma: no cover - the same text loaded before
                 pass  # then values are located at a parent, or not at all
@@ -150,24 +149,11 @@ def load_yaml_with_positions(path: Path) -> tuple[Any, SourceMap]:
 
 def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
     """Like load_yaml_with_positions, for text already read; `path` is used in problems."""
-    with _gc_paused():
+    with paused_gc():
         loaded = _load_from_events(text, path)
         if loaded is not None:
             return loaded
         return _load_from_nodes(text, path, text.splitlines())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Loading a large file allocates millions of objects and no reference cycles: the cyclic garbage
-    collector would walk the growing heap again and again (over 80 % of the time of an 8 MB file)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_from_events(text: str, path: Path) -> tuple[Any, SourceMap] | None:
