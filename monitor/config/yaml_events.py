@@ -108,15 +108,12 @@ def build(text: str, positions: dict[YamlPath, Any] | None = None,
 
 
 class _Open:
-    """A mapping or sequence being built."""
+    """What a mapping or list being built needs when it ends (its hot state lives in locals of `run`)."""
 
-    __slots__ = ("value", "is_map", "path", "key_mark", "start", "anchor", "own", "repeated", "first_record",
-                 "quiet", "key", "key_text", "next_key_mark", "key_lines")
+    __slots__ = ("path", "key_mark", "start", "anchor", "own", "repeated", "first_record")
 
-    def __init__(self, value: Any, path: YamlPath, key_mark: Any, start: Any, anchor: str | None, own: int,
-                 repeated: int, first_record: int, quiet: bool) -> None:
-        self.value = value
-        self.is_map = isinstance(value, dict)
+    def __init__(self, path: YamlPath, key_mark: Any, start: Any, anchor: str | None, own: int, repeated: int,
+                 first_record: int) -> None:
         self.path = path  # where it sits, and the mark of its key (only when positions are recorded)
         self.key_mark = key_mark
         self.start = start
@@ -124,11 +121,6 @@ class _Open:
         self.own = own  # the counters when it started, to size it if it is anchored
         self.repeated = repeated
         self.first_record = first_record
-        self.quiet = quiet  # under a refused tag: nothing more is reported from inside
-        self.key: Any = _NO_KEY  # mappings: the key whose value comes next, its text and its mark
-        self.key_text: str | int = ""
-        self.next_key_mark: Any = None
-        self.key_lines: dict[Any, int] = {}  # key -> line where first defined, for the duplicate-key hint
 
 
 class _Builder:
@@ -154,20 +146,28 @@ class _Builder:
         if type(get()) is StreamEndEvent:  # empty, or only comments
             return None
         record = self.record
-        stack: list[_Open] = []
-        top: _Open | None = None
+        records = self.records
+        # The container being built, in locals (one event at a time, this loop is the hot path): its
+        # value (None at the top), whether a mapping and then whether a key comes next, the pending key
+        # (value, text, mark), the keys seen (-> mark, for the duplicate-key hint), whether it is under
+        # a refused tag (then nothing more is reported from inside), and what it needs at its end.
+        container: Any = None
+        is_map = expect_key = quiet = False
+        key: Any = None
+        key_text: str | int = ""
+        key_mark: Any = None
+        seen: dict[Any, Any] = {}
+        meta = _Open((), None, None, None, 0, 0, 0)
+        stack: list[tuple[Any, ...]] = []
         root: Any = None
         own = 0  # values written out (not keys, as PyYAML's walk counts them)
-        is_key = quiet = False
         while True:
             event: Any = get()
             kind = type(event)
-            if top is not None:
-                is_key = top.is_map and top.key is _NO_KEY
-                quiet = top.quiet
+            is_key = expect_key
             if kind is ScalarEvent:
+                raw = value = event.value
                 own += not is_key
-                value = event.value
                 tag = event.tag
                 if tag is None or tag == "!":
                     # PyYAML's parser resolves a "!"-tagged scalar as if it were plain; libyaml does not.
@@ -178,80 +178,81 @@ class _Builder:
                             if pattern.match(value):
                                 tag = resolved
                                 break
+                    if tag != _STR and not quiet:
+                        value = self.scalar(tag, event, is_key)
                 elif tag not in STANDARD_TAGS:
                     if not quiet:
                         self.problem(event.start_mark, f"tag {_shown(tag)!r} is not allowed", _UNSAFE_TAG_HINT)
-                    quiet = True
-                if tag != _STR and not quiet:
+                elif tag != _STR and not quiet:
                     value = self.scalar(tag, event, is_key)
-                key_text: str | int = event.value
                 if event.anchor is not None:
                     self.new_anchor(event.anchor)
-                    here: list[tuple[YamlPath, Position]] = [((), _position(None, event.start_mark, event.end_mark, event.style or None))]
-                    self.anchors[event.anchor] = (value, 1, key_text, here if record else [])
+                    here: list[tuple[YamlPath, Position]] = [
+                        ((), _position(None, event.start_mark, event.end_mark, event.style or None))]
+                    self.anchors[event.anchor] = (value, 1, raw, here if record else [])
                 if record and not is_key:
-                    path, key_mark = _child_path(top)
-                    self.records.append(
-                        (path, _position(key_mark, event.start_mark, event.end_mark, event.style or None)))
+                    path, mark = _child_path(meta.path, container, is_map, key_text, key_mark)
+                    records.append((path, _position(mark, event.start_mark, event.end_mark, event.style or None)))
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if is_key:
                     raise UseNodes  # a mapping or list as a key: PyYAML's error
                 own += 1
-                is_map = kind is MappingStartEvent
+                new_is_map = kind is MappingStartEvent
                 tag = event.tag
+                new_quiet = quiet
                 if tag is not None and tag != "!" and tag not in STANDARD_TAGS:
                     if not quiet:
                         self.problem(event.start_mark, f"tag {_shown(tag)!r} is not allowed", _UNSAFE_TAG_HINT)
-                    quiet = True
-                elif tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
+                    new_quiet = True
+                elif tag is not None and tag != "!" and tag != (_MAP if new_is_map else _SEQ):
                     raise UseNodes  # e.g. "!!str [a]": PyYAML's error
                 if event.anchor is not None:
                     self.new_anchor(event.anchor)
                     self.open_anchors.add(event.anchor)
-                path, key_mark = _child_path(top) if record else ((), None)
-                if top is not None:
-                    stack.append(top)
-                top = _Open({} if is_map else [], path, key_mark, event.start_mark, event.anchor, own - 1,
-                            self.repeated, len(self.records), quiet)
+                path, mark = _child_path(meta.path, container, is_map, key_text, key_mark) if record else ((), None)
+                stack.append((container, is_map, expect_key, key, key_text, key_mark, seen, quiet, meta))
+                container, is_map, expect_key, quiet = ({} if new_is_map else []), new_is_map, new_is_map, new_quiet
+                seen = {}
+                meta = _Open(path, mark, event.start_mark, event.anchor, own - 1, self.repeated, len(records))
                 continue
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                assert top is not None
-                closed, top = top, (stack.pop() if stack else None)
+                closed, value, raw = meta, container, ""
+                container, is_map, expect_key, key, key_text, key_mark, seen, quiet, meta = stack.pop()
                 is_key = False  # a mapping or list as a key took PyYAML's path when it started
-                value, key_text = closed.value, ""
                 if record:
-                    self.records.append((closed.path, _position(closed.key_mark, closed.start, event.end_mark, None)))
+                    records.append((closed.path, _position(closed.key_mark, closed.start, event.end_mark, None)))
                 if closed.anchor is not None:
                     self.open_anchors.discard(closed.anchor)
                     size = (own - closed.own) + (self.repeated - closed.repeated)
                     cut = len(closed.path)
-                    below = [(p[cut:], i) for p, i in self.records[closed.first_record:]]
-                    self.anchors[closed.anchor] = (value, size, key_text, below)
+                    below = [(p[cut:], i) for p, i in records[closed.first_record:]]
+                    self.anchors[closed.anchor] = (value, size, raw, below)
             elif kind is AliasEvent:
-                value, key_text = self.alias(event, top, is_key)
+                value, raw = self.alias(event, is_key, _child_path(meta.path, container, is_map, key_text, key_mark)
+                                        if record and not is_key else None)
             elif kind is DocumentEndEvent:
                 break
             else:  # pragma: no cover - libyaml emits nothing else inside a document
                 raise UseNodes
 
             # The value is complete: put it in its place.
-            if top is None:
-                root = value
-            elif not top.is_map:
-                top.value.append(value)
-            elif is_key:
-                if isinstance(value, (dict, list)):
-                    raise UseNodes  # an alias to a mapping or list as a key: PyYAML's error
-                top.key, top.key_text, top.next_key_mark = value, key_text, event.start_mark
+            if is_map:
+                if is_key:
+                    if isinstance(value, (dict, list)):
+                        raise UseNodes  # an alias to a mapping or list as a key: PyYAML's error
+                    key, key_text, key_mark, expect_key = value, raw, event.start_mark, False
+                    continue
+                if key not in seen:
+                    seen[key] = key_mark
+                elif not quiet:
+                    self.problem(key_mark, f"duplicate key {key_text!r}",
+                                 f"first defined at line {seen[key].line + 1}; YAML keeps only one of them")
+                container[key] = value
+                expect_key = True
+            elif container is not None:
+                container.append(value)
             else:
-                key, mark = top.key, top.next_key_mark
-                if key not in top.key_lines:
-                    top.key_lines[key] = mark.line + 1
-                elif not top.quiet:
-                    self.problem(mark, f"duplicate key {top.key_text!r}",
-                                 f"first defined at line {top.key_lines[key]}; YAML keeps only one of them")
-                top.value[key] = value
-                top.key = _NO_KEY
+                root = value
 
         if type(get()) is not StreamEndEvent:
             raise UseNodes  # a second document: PyYAML's error
@@ -262,7 +263,7 @@ class _Builder:
         if self.problems:
             raise MarkedProblems(sorted(self.problems, key=lambda p: (p[0], p[1])))
         if positions is not None:
-            for path, info in self.records:
+            for path, info in records:
                 if path not in positions:  # the first of duplicate keys, as PyYAML's walk finds it
                     positions[path] = make_position(*info)
         return root
@@ -284,38 +285,42 @@ class _Builder:
         except Exception:  # noqa: BLE001 - e.g. "!!int ''": PyYAML's path reports it in its own words
             raise UseNodes from None
 
-    def alias(self, event: Any, top: _Open | None, is_key: bool) -> tuple[Any, str | int]:
-        """The value an alias repeats (the same object, as PyYAML gives it), counted against the allowance."""
+    def alias(self, event: Any, is_key: bool, place: tuple[YamlPath, Any] | None) -> tuple[Any, str | int]:
+        """The value an alias repeats (the same object, as PyYAML gives it), counted against the allowance.
+
+        `place`: where the alias stands and the mark of its key, when positions are recorded.
+        """
         name, mark = event.anchor, event.start_mark
         if name in self.open_anchors:
             self.problem(mark, "recursive alias is not allowed")
             return None, ""
         if name not in self.anchors:
             raise UseNodes  # an undefined alias: PyYAML's error
-        value, size, key_text, below = self.anchors[name]
+        value, size, raw, below = self.anchors[name]
         if is_key:  # a key is one hashable value, and not walked again
-            return value, key_text
+            return value, raw
         self.repeated += size
         if self.repeated > ALIAS_ALLOWANCE:
             self.crossings.append((self.repeated, mark.line + 1, mark.column + 1))
             if self.repeated > self.early_limit:
                 raise AliasBomb(self.early_limit, mark.line + 1, mark.column + 1)
-        if self.record:
-            path, key_mark = _child_path(top)
+        if place is not None:
+            path, key_mark = place
             for sub, info in below:
                 if not sub:  # the value the alias stands for, under the alias's own key
                     info = _position(key_mark, mark, mark, None)[:2] + info[2:]
                 self.records.append((path + sub, info))
-        return value, key_text
+        return value, raw
 
 
-def _child_path(top: _Open | None) -> tuple[YamlPath, Any]:
-    """The path of the value that comes next in `top`, and the mark of its key."""
-    if top is None:
+def _child_path(path: YamlPath, container: Any, is_map: bool, key_text: str | int,
+                key_mark: Any) -> tuple[YamlPath, Any]:
+    """The path of the value that comes next in a container, and the mark of its key."""
+    if container is None:
         return (), None
-    if top.is_map:
-        return top.path + (top.key_text,), top.next_key_mark
-    return top.path + (len(top.value),), None
+    if is_map:
+        return path + (key_text,), key_mark
+    return path + (len(container),), None
 
 
 def _position(key_mark: Any, start: Any, end: Any, style: str | None) -> Position:
