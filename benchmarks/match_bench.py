@@ -47,7 +47,7 @@ def _word(rng: random.Random) -> str:
 class Workload:
     """A reproducible vocabulary, watchlists and articles."""
 
-    def __init__(self, actors: int, topics: int, vocab: int = 200_000, seed: int = 4) -> None:
+    def __init__(self, actors: int, topics: int, vocab: int = 200_000, seed: int = 4, per_list: int = 5_000) -> None:
         rng = random.Random(seed)
         self.rng = rng
         words = list(dict.fromkeys(_word(rng) for _ in range(int(vocab * 1.3))))
@@ -60,7 +60,7 @@ class Workload:
         firsts = [w.capitalize() for w in names[:3_000]]
         lasts = [w.capitalize() for w in names[3_000:]]
         self.names: list[str] = []
-        per_list = 5_000  # actors are spread over several watchlists, as a large deployment would be
+        # Actors are spread over several watchlists (5,000 each), as a large deployment would be.
         lists: dict[str, dict[str, list[dict[str, object]]]] = {}
         for i in range(actors):
             full = f"{rng.choice(firsts)} {rng.choice(lasts)}"
@@ -74,9 +74,8 @@ class Workload:
             lists.setdefault(wl, {"actors": [], "topics": []})["topics"].append(
                 {"id": f"t{i}", "name": f"topic {i}", "query": self._query(rng, lists[wl]["actors"])}
             )
-        self.watchlists = {
-            wl: WatchlistConfig.model_validate({"id": wl, "name": wl, **body}) for wl, body in lists.items()
-        }
+        self.bodies = {wl: {"name": wl, **body} for wl, body in lists.items()}  # as a watchlist file holds them
+        self.watchlists = {wl: WatchlistConfig.model_validate({"id": wl, **body}) for wl, body in self.bodies.items()}
 
     def _term(self, rng: random.Random) -> str:
         # Query words are content words: anything but the ~300 most frequent (function) words.

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from monitor.config import ConfigProblem, ConfigReport, LoadedConfig, load_config_report, locate_query_problem
 from monitor.config.report import problem_order
-from monitor.match import QueryProblem, check_watchlists
+from monitor.match import QueryProblem
+from monitor.match.check import check_and_compile
 
 
 @dataclass
@@ -38,8 +39,9 @@ def check_configuration_with_warnings(directory: Path, env: Mapping[str, str], *
     report = load_config_report(directory, env)
     problems = list(report.problems)
     warnings: list[ConfigProblem] = []
-    for query_problem in check_watchlists(report.watchlists, unloaded=report.unloaded, dropped=report.dropped,
-                                          repaired=report.repaired):
+    query_problems, matcher = check_and_compile(report.watchlists, unloaded=report.unloaded, dropped=report.dropped,
+                                                repaired=report.repaired)
+    for query_problem in query_problems:
         if query_problem.field == "tests" and not run_tests:
             continue
         found = warnings if query_problem.severity == "warning" else problems
@@ -54,7 +56,10 @@ def check_configuration_with_warnings(directory: Path, env: Mapping[str, str], *
         found.append(_unlocated(report, query_problem))
     problems.sort(key=problem_order)
     warnings.sort(key=problem_order)
-    return CheckResult(report.loaded if not problems else None, problems, warnings)
+    loaded = report.loaded if not problems else None
+    if loaded is not None:
+        loaded.matcher = matcher  # compiled once: the caller matches with it instead of compiling again
+    return CheckResult(loaded, problems, warnings)
 
 
 def _unlocated(report: ConfigReport, problem: QueryProblem) -> ConfigProblem:

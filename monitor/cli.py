@@ -32,6 +32,11 @@ def _fail(error: Exception) -> None:
 
 def _load(config_dir: Path, *, warn: bool = False) -> Any:
     """The valid configuration, or exit 1 listing its problems; `warn` also prints the query warnings."""
+    return _load_checked(config_dir, warn=warn).config
+
+
+def _load_checked(config_dir: Path, *, warn: bool = False) -> Any:
+    """The checked LoadedConfig, with its watchlists compiled (`.matcher`); or exit 1 listing every problem."""
     from monitor.checking import check_configuration_with_warnings
 
     result = check_configuration_with_warnings(config_dir, os.environ, run_tests=False)
@@ -44,7 +49,7 @@ def _load(config_dir: Path, *, warn: bool = False) -> Any:
     if warn:
         for warning in result.warnings:
             click.echo(warning.format(), err=True)
-    return loaded.config
+    return loaded
 
 
 def _clock() -> Clock:
@@ -93,13 +98,15 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
     from monitor.logs import configure_logging
     from monitor.service import Service
 
-    config = _load(config_dir)
+    loaded = _load_checked(config_dir)
+    config = loaded.config
     fmt = log_format or config.settings.log_format
     configure_logging(fmt)
     if once and workers > 1:
         _fail(MonitorError("--workers applies to the long-running service; `monitor run --once` is one process"))
     try:
-        service = Service(config_dir, workers=workers, log_format=fmt, clock=_clock())
+        service = Service(config_dir, workers=workers, log_format=fmt, clock=_clock(), loaded=loaded)
+        del loaded  # the service keeps what it needs; a reload must be able to free the rest
         if once:
             result = service.run_once()
             click.echo(
@@ -152,12 +159,12 @@ def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, 
     from monitor.commands.match import run_match
 
     try:
-        config = _load(config_dir, warn=True)
+        loaded = _load_checked(config_dir, warn=True)
     except SystemExit:
         sys.exit(2)  # the configuration's problems were printed
     try:
-        result = run_match(config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo,
-                           err=lambda line: click.echo(line, err=True))
+        result = run_match(loaded.config, sources, watchlists=watchlists or None, as_json=as_json, out=click.echo,
+                           err=lambda line: click.echo(line, err=True), matcher=loaded.matcher)
     except MonitorError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

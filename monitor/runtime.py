@@ -20,11 +20,11 @@ class Runtime:
     subscribers: dict[str, SubscriberConfig] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, config: Config) -> Runtime:
-        """Compile a configuration (the old Runtime keeps serving until this one is swapped in)."""
+    def build(cls, config: Config, matcher: CompiledWatchlists | None = None) -> Runtime:
+        """Compile a configuration, unless `matcher` has it compiled (the old Runtime serves until this one is in)."""
         return cls(
             config=config,
-            matcher=CompiledWatchlists.compile(config.watchlists),
+            matcher=matcher if matcher is not None else CompiledWatchlists.compile(config.watchlists),
             router=Router(config.subscribers),
             feeds={f.id: f for f in config.feeds},
             subscribers={s.id: s for s in config.subscribers},

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from monitor.checking import check_configuration
 from monitor.clock import Clock, system_clock
-from monitor.config import load_config
+from monitor.config import LoadedConfig, load_config
 from monitor.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.errors import ConfigurationError, MonitorError, StorageError
 from monitor.jobs import Ticks, register_jobs, sync_digest_jobs
@@ -68,6 +68,7 @@ class Service:
         workers: int = 1,
         log_format: str = "text",
         clock: Clock = system_clock,
+        loaded: LoadedConfig | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.clock = clock
@@ -75,7 +76,9 @@ class Service:
         self.ticks = ticks or Ticks.from_env(self.env)
         self.workers = workers
         self.log_format = log_format
-        self._runtime = Runtime.build(load_config(config_dir, self.env).config)
+        # `loaded`: the configuration `monitor run` has just checked (and compiled), not loaded twice.
+        loaded = loaded if loaded is not None else load_config(config_dir, self.env)
+        self._runtime = Runtime.build(loaded.config, loaded.matcher)
         self.db = Database(self._runtime.config.settings.database)
         self.owner = worker_id()
         self.feeds = FeedRepository(self.db)
@@ -164,7 +167,7 @@ class Service:
                 loaded, problems = check_configuration(self.config_dir, self.env, run_tests=False)
                 if problems or loaded is None:
                     raise ConfigurationError(problems)
-                runtime = Runtime.build(loaded.config)
+                runtime = Runtime.build(loaded.config, loaded.matcher)
             except ConfigurationError as exc:
                 log.error("config_invalid problems=%d (keeping the last good configuration)\n%s",
                           len(exc.problems), exc)

@@ -105,12 +105,16 @@ def run_match(
     as_json: bool,
     out: Callable[[str], None],
     err: Callable[[str], None],
+    matcher: CompiledWatchlists | None = None,
 ) -> MatchRun:
-    """Match every article of every source; print the results; a source that fails is reported, the rest still run."""
+    """Match every article of every source; print the results; a source that fails is reported, the rest still run.
+
+    `matcher`: the watchlists already compiled (by `monitor.checking`), else they are compiled here.
+    """
     unknown = [w for w in watchlists or () if w not in config.watchlists]
     if unknown:
         raise MonitorError(f"unknown watchlist {unknown[0]!r}; known: {', '.join(sorted(config.watchlists))}")
-    matcher = CompiledWatchlists.compile(config.watchlists)
+    matcher = matcher if matcher is not None else CompiledWatchlists.compile(config.watchlists)
     result = MatchRun()
     for source in sources:
         try:

@@ -34,6 +34,7 @@ from monitor.config.report import ConfigReport, LoadedConfig, problem_order
 from monitor.config.salvage import Salvaged, salvage_watchlist
 from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
 from monitor.errors import ConfigurationError
+from monitor.gc_pause import paused_gc
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_MESSAGE = "secrets are never written in YAML; name the environment variable that holds it"
@@ -51,7 +52,8 @@ def load_config(directory: Path, env: Mapping[str, str] | None = None) -> Loaded
 
 def load_config_report(directory: Path, env: Mapping[str, str] | None = None) -> ConfigReport:
     """Load a configuration directory without raising: every problem, and what can still be checked."""
-    return _Run(Path(directory), os.environ if env is None else env).run()
+    with paused_gc():  # a big watchlist: millions of objects, no cycles (see monitor.gc_pause)
+        return _Run(Path(directory), os.environ if env is None else env).run()
 
 
 def _entry_name(raw: Any, loc: tuple[Any, ...], section: str, singular: str) -> str | None:
@@ -271,20 +273,22 @@ class _Run:
         return watchlists, files, raw_lists
 
     def check_entry_ids(self, raw: dict[str, Any], file: Path, smap: SourceMap) -> None:
-        seen: dict[str, tuple[str, int | None]] = {}
+        # Positions are looked up only for a duplicate: a valid file's source map is never built.
+        seen: dict[str, tuple[str, YamlPath]] = {}
         for section, singular in (("actors", "actor"), ("topics", "topic")):
             items = raw.get(section)
             for index, item in enumerate(items if isinstance(items, list) else []):
                 entry_id = item.get("id") if isinstance(item, dict) else None
                 if not isinstance(entry_id, str):
                     continue
-                pos = smap.value_position((section, index, "id"))
                 if entry_id in seen:
-                    kind, line = seen[entry_id]
-                    self.problem(file, smap, pos, f"{singular} {entry_id!r}", f"duplicate id {entry_id!r}",
+                    kind, first = seen[entry_id]
+                    line = smap.value_position(first)[0]
+                    self.problem(file, smap, smap.value_position((section, index, "id")), f"{singular} {entry_id!r}",
+                                 f"duplicate id {entry_id!r}",
                                  f"{kind} at line {line} already uses it; actors and topics share one namespace")
                 else:
-                    seen[entry_id] = (singular, pos[0])
+                    seen[entry_id] = (singular, (section, index, "id"))
 
     def load_subscribers(self, files: dict[str, Path], raw_lists: dict[str, dict[str, Any]]) -> SubscribersFile | None:
         file = self.directory / "subscribers.yaml"

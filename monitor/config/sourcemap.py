@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +12,20 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.config.problems import ConfigProblem
 from monitor.config.yaml_errors import explain as explain_yaml_error
+from monitor.config.yaml_events import ALIAS_ALLOWANCE, AliasBomb, MarkedProblems, UseNodes, YamlPath, build
+from monitor.config.yaml_events import STANDARD_TAGS as _STANDARD_TAGS
 from monitor.errors import ConfigurationError
+from monitor.gc_pause import paused_gc
 
-YamlPath = tuple[str | int, ...]
-
-_STANDARD_TAGS = {
-    f"tag:yaml.org,2002:{name}"
-    for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp", "binary")
-}
-# Composing expands aliases lazily, but walking them does not: cap the walk so a "billion laughs"
-# file is refused instead of hanging the service.
-_MAX_NODES = 200_000
+_ALIAS_HINT = ("aliases (*name) may repeat as many values as the file writes out, and at least "
+               f"{ALIAS_ALLOWANCE:,}: write the values out, or repeat fewer of them")
 
 
 class _SafeLoader(yaml.SafeLoader):
     """SafeLoader without extra behaviour: a separate class so nothing we add leaks into PyYAML's."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeInfo:
     """Where one value sits: its key (for mapping values) and value node, 1-based, plus the scalar style."""
 
@@ -42,13 +38,37 @@ class NodeInfo:
     style: str | None
 
 
-@dataclass
 class SourceMap:
-    """Positions of every value of one YAML file, by path of keys and list indexes."""
+    """Positions of every value of one YAML file, by path of keys and list indexes.
 
-    file: Path
-    lines: list[str]
-    nodes: dict[YamlPath, NodeInfo] = field(default_factory=dict)
+    Made from `text`, its lines and positions are found on first use: a valid file needs neither, and
+    for a file of 100,000 actors they would take more memory than the configuration itself.
+    """
+
+    def __init__(self, file: Path, lines: list[str] | None = None, text: str | None = None) -> None:
+        self.file = file
+        self.text = text
+        self._lines = lines
+        self._nodes: dict[YamlPath, NodeInfo] | None = None if text is not None else {}
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines of the file, without their line breaks."""
+        if self._lines is None:
+            self._lines = (self.text or "").splitlines()
+        return self._lines
+
+    @property
+    def nodes(self) -> dict[YamlPath, NodeInfo]:
+        """The position of every value, by path."""
+        if self._nodes is None:
+            self._nodes = {}
+            try:
+                with paused_gc():
+                    build(self.text or "", self._nodes, NodeInfo)
+            except (UseNodes, AliasBomb, MarkedProblems):  # pragma: no cover - the same text loaded before
+                pass  # then values are located at a parent, or not at all
+        return self._nodes
 
     def _nearest(self, path: YamlPath) -> tuple[YamlPath, NodeInfo] | None:
         for cut in range(len(path), -1, -1):
@@ -128,7 +148,30 @@ def load_yaml_with_positions(path: Path) -> tuple[Any, SourceMap]:
 
 def load_yaml_text(text: str, path: Path) -> tuple[Any, SourceMap]:
     """Like load_yaml_with_positions, for text already read; `path` is used in problems."""
-    lines = text.splitlines()
+    with paused_gc():
+        loaded = _load_from_events(text, path)
+        if loaded is not None:
+            return loaded
+        return _load_from_nodes(text, path, text.splitlines())
+
+
+def _load_from_events(text: str, path: Path) -> tuple[Any, SourceMap] | None:
+    """The fast path (libyaml's events, see yaml_events); None when PyYAML's own path must load or word it."""
+    try:
+        data = build(text)
+    except UseNodes:
+        return None
+    except AliasBomb as exc:
+        lines = text.splitlines()
+        raise ConfigurationError([_problem(path, lines, exc.line, exc.column, str(exc), _ALIAS_HINT)]) from None
+    except MarkedProblems as exc:
+        lines = text.splitlines()
+        raise ConfigurationError([_problem(path, lines, *p) for p in exc.problems]) from None
+    return data, SourceMap(path, text=text)
+
+
+def _load_from_nodes(text: str, path: Path, lines: list[str]) -> tuple[Any, SourceMap]:
+    """PyYAML's pure-Python composer and constructor, with the positions recorded as they are walked."""
     smap = SourceMap(path, lines)
     try:
         loader = _SafeLoader(text)  # the reader refuses control characters already here
@@ -167,13 +210,21 @@ def _walk(node: Node, path: YamlPath, key: Node | None, smap: SourceMap, file: P
           lines: list[str]) -> Iterator[ConfigProblem]:
     """Record positions depth-first and yield problems: unsafe tags, duplicate keys, alias bombs."""
     stack: list[tuple[Node, YamlPath, Node | None, frozenset[int]]] = [(node, path, key, frozenset())]
-    count = 0
+    # Composing expands aliases lazily, but walking them does not: what aliases repeat (nodes reached
+    # again) is counted, so that a "billion laughs" file is refused instead of hanging the service;
+    # the file's own values are not, however many (the same rule as yaml_events).
+    walked: set[int] = set()
+    repeated = 0
+    early_limit = max(ALIAS_ALLOWANCE, sum(map(len, lines)))
     while stack:
         current, current_path, key_node, ancestors = stack.pop()
-        count += 1
-        if count > _MAX_NODES:
-            yield _problem(file, lines, None, None, f"more than {_MAX_NODES} values (alias expansion?)")
-            return
+        if id(current) in walked:
+            repeated += 1
+            if repeated > early_limit:
+                yield _alias_bomb(file, lines, early_limit)
+                return
+        else:
+            walked.add(id(current))
         start, end = current.start_mark, current.end_mark
         smap.nodes.setdefault(current_path, NodeInfo(
             key_node.start_mark.line + 1 if key_node else None,
@@ -221,6 +272,12 @@ def _walk(node: Node, path: YamlPath, key: Node | None, smap: SourceMap, file: P
         elif isinstance(current, SequenceNode):
             for index in range(len(current.value) - 1, -1, -1):
                 stack.append((current.value[index], current_path + (index,), None, inner))
+    if repeated > max(ALIAS_ALLOWANCE, len(walked)):
+        yield _alias_bomb(file, lines, max(ALIAS_ALLOWANCE, len(walked)))
+
+
+def _alias_bomb(file: Path, lines: list[str], allowed: int) -> ConfigProblem:
+    return _problem(file, lines, None, None, str(AliasBomb(allowed)), _ALIAS_HINT)
 
 
 def _char_positions(info: NodeInfo, lines: list[str]) -> list[tuple[int, int]] | None:

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from typing import Literal
 
 from monitor.config.models import WatchlistConfig
+from monitor.gc_pause import paused_gc
 from monitor.match.compile import Compiler, QueryProblem
 from monitor.match.fold import fold_tokens
 from monitor.match.matcher import CompiledWatchlists, ordered_fields
@@ -16,16 +17,26 @@ from monitor.match.types import Document
 def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Collection[str] = (),
                      dropped: Collection[tuple[str, str]] = (),
                      repaired: Collection[tuple[str, str]] = ()) -> list[QueryProblem]:
-    """Every problem in the watchlists' queries, excludes and `tests:`, in configuration order.
+    """Every problem in the watchlists' queries, excludes and `tests:`, in configuration order."""
+    return check_and_compile(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)[0]
+
+
+def check_and_compile(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Collection[str] = (),
+                      dropped: Collection[tuple[str, str]] = (),
+                      repaired: Collection[tuple[str, str]] = ()) -> tuple[list[QueryProblem], CompiledWatchlists]:
+    """Every problem in the watchlists' queries, excludes and `tests:`, and the watchlists compiled.
 
     With a partly loaded configuration (see `Compiler`), what depends on the parts that failed to load is
     left unchecked rather than reported twice: references into `unloaded` lists or to `dropped` entries,
-    and test expectations about entries that were `repaired` (or refer to one).
+    and test expectations about entries that were `repaired` (or refer to one). The compiled watchlists
+    are what the caller matches with when there is no problem (compiling 100k entries twice costs seconds).
     """
-    compiler = Compiler(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)
-    entries = compiler.compile_all()
+    with paused_gc():  # 100k entries: millions of long-lived objects and no cycles (see monitor.gc_pause)
+        compiler = Compiler(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)
+        entries = compiler.compile_all()
+        compiled = CompiledWatchlists(compiler.table, entries, ordered_fields(compiler.fields))
+        compiled.problems, compiled.broken = tuple(compiler.problems), frozenset(compiler.broken)
     problems = list(compiler.problems) + compiler.warnings + _alias_warnings(watchlists)
-    compiled = CompiledWatchlists(compiler.table, entries, ordered_fields(compiler.fields))
     for wl_id, wl in watchlists.items():
         known = set(wl.entry_ids())
         for index, test in enumerate(wl.tests):
@@ -40,7 +51,7 @@ def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Col
                             "use the id of an actor or topic of this watchlist", index,
                         )
                     )
-                elif (wl_id, entry_id) in compiler.broken:
+                elif (wl_id, entry_id) in compiled.broken:
                     continue  # its query problem is already reported; the test cannot say more
                 elif expected and entry_id not in matched:
                     problems.append(
@@ -56,7 +67,7 @@ def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Col
                             "tighten the query or add an exclude", index,
                         )
                     )
-    return problems
+    return problems, compiled
 
 
 _WILDCARD = re.compile(r"\w[*?]|[*?]\w")

@@ -10,7 +10,7 @@ from itertools import chain, compress, islice
 from operator import ne, not_
 
 from monitor.config.models import WatchlistConfig
-from monitor.match.compile import Compiler, Entry, WatchlistCompileError
+from monitor.match.compile import Compiler, Entry, QueryProblem, WatchlistCompileError
 from monitor.match.evaluate import CNode, best
 from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.scan import PatternTable, Scan, Span, scan
@@ -36,6 +36,9 @@ class CompiledWatchlists:
         self._table = table
         self._entries = entries
         self._fields = fields
+        # What `compile(strict=False)` let through: entries left out for their query problems (`monitor check`).
+        self.problems: tuple[QueryProblem, ...] = ()
+        self.broken: frozenset[tuple[str, str]] = frozenset()
         by_pattern: dict[str | int, list[int]] = {}
         always: list[int] = []
         # The presearch (Lucene Monitor's idea): an entry is indexed under the rarest set of patterns
@@ -75,6 +78,7 @@ class CompiledWatchlists:
             if compiler.problems and strict:
                 raise WatchlistCompileError(compiler.problems)
             compiled = cls(compiler.table, entries, ordered_fields(compiler.fields))
+            compiled.problems, compiled.broken = tuple(compiler.problems), frozenset(compiler.broken)
         finally:
             if enabled:
                 gc.enable()

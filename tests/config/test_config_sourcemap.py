@@ -74,6 +74,9 @@ def test_empty_file_and_alias_bomb(tmp_path: Path) -> None:
         lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join(['*' + chr(96 + i)] * 10)}]")
     [problem] = problems(tmp_path, "\n".join(lines) + "\n")
     assert "alias" in problem.message
+    # Refused where the aliases cross the allowance, long before the 10**9 values they stand for.
+    assert problem.message == "YAML aliases expand to more than 100,000 values (an alias bomb?)"
+    assert problem.line is not None and problem.line <= len(lines)
 
 
 def test_non_utf8(tmp_path: Path) -> None:
