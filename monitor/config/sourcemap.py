@@ -184,6 +184,13 @@ def _load_from_nodes(text: str, path: Path, lines: list[str]) -> tuple[Any, Sour
             raise ConfigurationError([_yaml_error_problem(path, lines, exc)]) from None
         except RecursionError:
             raise ConfigurationError([_too_deep(path, lines, loader)]) from None
+        except (ValueError, OverflowError):
+            # The scanner's own plain errors, e.g. chr() on an escape beyond Unicode ("\U00110000").
+            mark = loader.get_mark()
+            raise ConfigurationError([_problem(
+                path, lines, mark.line + 1, mark.column + 1, "an escape in a double-quoted value is not a character",
+                r"a \U escape must be at most \U0010FFFF; to write a backslash, write it twice (\\) or use single quotes",
+            )]) from None
         if root is None:  # an empty file (or only comments)
             return None, smap
         problems = sorted(_walk(root, (), None, smap, path, lines), key=lambda p: (p.line or 0, p.column or 0))

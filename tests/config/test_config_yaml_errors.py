@@ -57,6 +57,9 @@ MISTAKES = [
     ("unknown escape in double quotes", TOPIC + '    query: "C:\\dir"\n', 5, 15,
      "unknown escape character 'd' in a double-quoted value",
      "in double quotes a backslash starts an escape: write \\\\ for a backslash, or use single quotes"),
+    ("escape beyond Unicode", TOPIC + '    query: "\\U00110000"\n', 5, 15,
+     "an escape in a double-quoted value is not a character",
+     "a \\U escape must be at most \\U0010FFFF; to write a backslash, write it twice (\\\\) or use single quotes"),
 ]
 
 
