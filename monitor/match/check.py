@@ -7,10 +7,9 @@ from collections.abc import Collection, Mapping
 from typing import Literal
 
 from monitor.config.models import WatchlistConfig
-from monitor.gc_pause import paused_gc
 from monitor.match.compile import Compiler, QueryProblem
 from monitor.match.fold import fold_tokens
-from monitor.match.matcher import CompiledWatchlists, ordered_fields
+from monitor.match.matcher import CompiledWatchlists
 from monitor.match.types import Document
 
 
@@ -31,11 +30,8 @@ def check_and_compile(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Co
     and test expectations about entries that were `repaired` (or refer to one). The compiled watchlists
     are what the caller matches with when there is no problem (compiling 100k entries twice costs seconds).
     """
-    with paused_gc():  # 100k entries: millions of long-lived objects and no cycles (see monitor.gc_pause)
-        compiler = Compiler(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)
-        entries = compiler.compile_all()
-        compiled = CompiledWatchlists(compiler.table, entries, ordered_fields(compiler.fields))
-        compiled.problems, compiled.broken = tuple(compiler.problems), frozenset(compiler.broken)
+    compiler = Compiler(watchlists, unloaded=unloaded, dropped=dropped, repaired=repaired)
+    compiled = CompiledWatchlists.from_compiler(compiler)
     problems = list(compiler.problems) + compiler.warnings + _alias_warnings(watchlists)
     for wl_id, wl in watchlists.items():
         known = set(wl.entry_ids())

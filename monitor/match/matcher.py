@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Collection, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import chain, compress, islice
 from operator import ne, not_
 
 from monitor.config.models import WatchlistConfig
+from monitor.gc_pause import paused_gc
 from monitor.match.compile import Compiler, Entry, QueryProblem, WatchlistCompileError
 from monitor.match.evaluate import CNode, best
 from monitor.match.query import QueryWarning, parse_query_with_warnings
@@ -65,24 +67,25 @@ class CompiledWatchlists:
     @classmethod
     def compile(cls, watchlists: Mapping[str, WatchlistConfig], *, strict: bool = True) -> CompiledWatchlists:
         """Compile watchlists; raises WatchlistCompileError on query problems unless `strict` is False."""
+        compiler = Compiler(watchlists)
+        compiled = cls.from_compiler(compiler)
+        if compiler.problems and strict:
+            raise WatchlistCompileError(compiler.problems)
+        return compiled
+
+    @classmethod
+    def from_compiler(cls, compiler: Compiler) -> CompiledWatchlists:
+        """Compile what `compiler` was given; its problems are kept on the result (`problems`, `broken`), not raised."""
         # Compiling 100k actors allocates millions of long-lived objects and no reference cycles: the
         # cyclic garbage collector would walk the growing heap again and again (half the compile time).
         # Paused, it runs once at the end instead, so that matching does not inherit that walk.
-        large = sum(len(wl.actors) + len(wl.topics) for wl in watchlists.values()) >= _LARGE
-        enabled = gc.isenabled() and large
-        if enabled:
-            gc.disable()
-        try:
-            compiler = Compiler(watchlists)
+        large = sum(len(wl.actors) + len(wl.topics) for wl in compiler.watchlists.values()) >= _LARGE
+        collect = large and gc.isenabled()
+        with paused_gc() if large else nullcontext():
             entries = compiler.compile_all()
-            if compiler.problems and strict:
-                raise WatchlistCompileError(compiler.problems)
             compiled = cls(compiler.table, entries, ordered_fields(compiler.fields))
             compiled.problems, compiled.broken = tuple(compiler.problems), frozenset(compiler.broken)
-        finally:
-            if enabled:
-                gc.enable()
-        if enabled:
+        if collect:
             gc.collect()
         return compiled
 

@@ -201,15 +201,6 @@ class FeedRepository:
         if outcome.disable_reason:
             row.disabled_reason = outcome.disable_reason
 
-    def release(self, feed_id: str, owner: str) -> None:
-        """Give a lease back without recording a poll (graceful stop)."""
-        with self.db.transaction() as session:
-            session.execute(
-                update(Feed)
-                .where(Feed.id == feed_id, Feed.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )
-
     def release_many(self, feed_ids: Sequence[str], owner: str) -> list[str]:
         """Give back this owner's leases on feeds without recording a poll; returns the ids that were still held."""
         released: list[str] = []

@@ -331,15 +331,6 @@ class Outbox:
                 .values(lease_owner=None, lease_until=None, **values)
             )
 
-    def release(self, delivery_id: str, owner: str) -> None:
-        """Give back a lease without a result (graceful stop before sending); the attempt is not counted."""
-        with self.db.transaction() as session:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None, attempts=Delivery.attempts - 1)
-            )
-
     def requeue(self, delivery_id: str, now: datetime) -> bool:
         """Re-queue a failed delivery by hand (`monitor deliveries --retry ID`)."""
         with self.db.transaction() as session:
