@@ -42,7 +42,7 @@ def _runtime():  # type: ignore[no-untyped-def]
 
 def parse_and_match(body: bytes) -> int:
     """What a poll tick does per changed feed, minus SQL: parse, then match every article."""
-    from monitor.match.types import Document
+    from monitor.model import Document
     from monitor.parse import parse_feed
 
     runtime = _runtime()

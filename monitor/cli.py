@@ -69,7 +69,8 @@ def _database(config: Any) -> Any:
 
 def _existing_database(config: Any, config_dir: Path) -> Any:
     """The configured database for a command that only reads: never creates one; says how when it is missing."""
-    from monitor.store.migrate import NoDatabase, open_existing
+    from monitor.errors import NoDatabase
+    from monitor.store.migrate import open_existing
 
     try:
         return open_existing(config.settings.database)

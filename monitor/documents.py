@@ -19,8 +19,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from monitor.config.models import Config, FeedConfig
-from monitor.match.types import Document
-from monitor.parse.article import body_text
+from monitor.model import Document, body_text
 from monitor.store.feeds import feed_title_in, feed_titles_in
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from types import FrameType
 
 from monitor.errors import ParseError
+from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
-from monitor.parse.article import ParsedFeed
 from monitor.store.clusters import Fingerprint, cluster_text, fingerprint
 
 PARSE_LIMIT_MESSAGE = "the feed's parser ran out of memory or time"
@@ -69,8 +69,11 @@ class Prepared:
 
 def prepare_feed(
     body: bytes, base_url: str, content_type: str | None, language_hint: str | None
-) -> Prepared | tuple[str, str]:
-    """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process)."""
+) -> Prepared | ParseError:
+    """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process).
+
+    A parse error is returned, not raised: the pool hands it back as a value (errors pickle, monitor/errors.py).
+    """
     try:
         with _cpu_limit():
             feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
@@ -79,10 +82,9 @@ def prepare_feed(
                 {a.id: fingerprint(cluster_text(a.title, a.summary_text, a.content_text)) for a in feed.articles},
             )
     except ParseError as exc:
-        # ParseError does not survive unpickling (its __init__ takes two arguments): send its fields.
-        return exc.kind, exc.message
+        return exc
     except (MemoryError, ParseTimedOut):
-        return "parse_error", PARSE_LIMIT_MESSAGE
+        return ParseError("parse_error", PARSE_LIMIT_MESSAGE)
 
 
 @contextlib.contextmanager

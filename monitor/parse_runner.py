@@ -19,8 +19,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 from monitor.errors import ParseError
 from monitor.fetch import FetchResult
+from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
-from monitor.parse.article import ParsedFeed
 from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
 
 log = logging.getLogger("monitor.pipeline")
@@ -133,13 +133,11 @@ class ParseRunner:
             self._pool_finalizer = None
         pool.shutdown(wait=wait, cancel_futures=True)
 
-    def _answer(self, result: FetchResult, out: Prepared | tuple[str, str]) -> Prepared | ParseError:
+    def _answer(self, result: FetchResult, out: Prepared | ParseError) -> Prepared | ParseError:
         """A parse process's answer; a body that hit the process's limits is remembered as a killer."""
-        if isinstance(out, Prepared):
-            return out
-        if out == ("parse_error", PARSE_LIMIT_MESSAGE):
+        if isinstance(out, ParseError) and out.message == PARSE_LIMIT_MESSAGE:
             self.remember_killer(result)
-        return ParseError(*out)
+        return out
 
     async def _prepare_isolated(self, result: FetchResult, language_hint: str | None) -> Prepared | ParseError:
         """Parse a body in a new process of its own: when that one dies too, the body is the feed's parse error.

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from monitor.clock import Clock, system_clock
 from monitor.documents import FeedLabels, document_for
-from monitor.errors import FetchError, ParseError
+from monitor.errors import FeedErrorKind, FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
-from monitor.parse.article import Article, ParsedFeed
+from monitor.model import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
 from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared
 from monitor.parse_runner import ParseRunner, parse_here
@@ -32,7 +32,7 @@ from monitor.store.articles import save_articles, save_feed_matches
 from monitor.store.clusters import Fingerprint, routed_in_cluster
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository, PollOutcome, feed_title_in
-from monitor.store.models import Article as ArticleRow
+from monitor.store.models import ArticleRow
 from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
 from monitor.store.sql import begin_writes
@@ -413,17 +413,21 @@ class FeedPoller:
         max_interval: timedelta,
         status: int | None = None,
     ) -> FeedReport:
-        if isinstance(error, FetchError | ParseError):
+        kind: FeedErrorKind
+        retry_after: float | None = None
+        if isinstance(error, FetchError):
+            kind, message, retry_after = error.kind, error.message, error.retry_after
+            status = error.status if error.status is not None else status
+        elif isinstance(error, ParseError):
             kind, message = error.kind, error.message
         else:
             kind, message = "internal", f"{type(error).__name__}: {error}"
             log.exception("feed_poll_crashed feed_id=%s", feed.id, exc_info=error)
-        status = getattr(error, "status", status)
         outcome = PollOutcome(
             status=status,
             next_poll_at=next_poll_at(
                 now, interval=interval, max_interval=max_interval,
-                consecutive_errors=feed.consecutive_errors + 1, retry_after=getattr(error, "retry_after", None),
+                consecutive_errors=feed.consecutive_errors + 1, retry_after=retry_after,
             ),
             error_kind=kind,
             error_message=message,

@@ -21,7 +21,7 @@ from monitor.checking import check_configuration
 from monitor.clock import Clock, system_clock
 from monitor.config import LoadedConfig, load_config
 from monitor.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
-from monitor.errors import ConfigurationError, MonitorError, StorageError
+from monitor.errors import ConfigurationError, MonitorError, ServiceRunning
 from monitor.jobs import Ticks, register_jobs, sync_digest_jobs
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.pipeline import FeedPoller, worker_id
@@ -42,10 +42,6 @@ STOP_GRACE = 8.0
 """Seconds a stopping service waits for in-flight ticks before cancelling them (leases are released)."""
 POLL_STOP_GRACE = 3.0
 """Seconds a stopping service lets a running poll tick finish before cancelling its fetches."""
-
-
-class ServiceRunning(StorageError):
-    """Another process holds the SQLite database's single-writer lock (a `monitor run` is running on it)."""
 
 
 @dataclass

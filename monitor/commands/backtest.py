@@ -17,10 +17,10 @@ from monitor.errors import MonitorError, QuerySyntaxError
 from monitor.localdays import MAX_DAYS, day_window, local_day
 from monitor.match import CompiledWatchlists, compile_adhoc
 from monitor.match.query import QueryWarning, parse_query_with_warnings
-from monitor.match.types import Match
+from monitor.model import Match
 from monitor.store.articles import published_before
 from monitor.store.db import Database
-from monitor.store.models import Article
+from monitor.store.models import ArticleRow
 
 _ENTRY = re.compile(r"^([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)$")
 
@@ -46,8 +46,8 @@ def backtest(config: Config, db: Database, query: str, *, days: int, now: dateti
     with db.sessions() as session:
         labels = stored_labels(config, session, every_feed=True)
         rows = session.scalars(
-            select(Article).where(Article.published_at >= window.start, Article.published_at < window.end)
-            .order_by(Article.published_at.desc(), Article.id)
+            select(ArticleRow).where(ArticleRow.published_at >= window.start, ArticleRow.published_at < window.end)
+            .order_by(ArticleRow.published_at.desc(), ArticleRow.id)
             .execution_options(yield_per=500)
         )
         for row in rows:

@@ -16,9 +16,8 @@ from monitor.documents import FeedLabel, document_for, feed_label
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher
 from monitor.match import CompiledWatchlists
-from monitor.match.types import Match
+from monitor.model import Article, Match
 from monitor.parse import parse_document, parse_feed
-from monitor.parse.article import Article
 
 
 @dataclass(frozen=True, slots=True)

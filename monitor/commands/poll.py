@@ -16,10 +16,10 @@ from pathlib import Path
 
 from monitor.clock import Clock, system_clock
 from monitor.config.models import Config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, ServiceRunning
 from monitor.humanize import relative_time
 from monitor.jobs import POLL_TICK
-from monitor.service import Service, ServiceRunning
+from monitor.service import Service
 from monitor.store.feeds import FeedHealth
 
 

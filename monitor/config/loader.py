@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -99,7 +99,8 @@ class _Run:
         try:
             data, smap = load_yaml_with_positions(file)
         except ConfigurationError as exc:
-            self.problems.extend(exc.problems)
+            # The YAML loader raises it with ConfigProblems only.
+            self.problems.extend(cast(list[ConfigProblem], exc.problems))
             return None
         self.sources[file] = smap
         if data is None:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from monitor.errors import BlockedAddressError
+
 AddressPolicy = Callable[[str], bool]
 """A predicate on an IP address string: True means "do not connect"."""
 
@@ -77,23 +79,6 @@ def _literal_ip(host: str) -> str | None:
     except ValueError:
         return None
     return candidate
-
-
-class BlockedAddressError(OSError):
-    """A host resolved only to addresses the policy refuses.
-
-    An OSError so that aiohttp wraps it in its connector error, from which the
-    fetcher unwraps it into FetchError("blocked_address").
-    """
-
-    def __init__(self, host: str, addresses: list[str]) -> None:
-        self.host = host
-        self.addresses = addresses
-        shown = ", ".join(addresses) or "no address"
-        super().__init__(
-            f"{host} resolves to {shown}, a loopback/private/link-local/reserved address that feeds may "
-            "not reach; set fetch.allow_private_networks: true if this host is meant to be internal"
-        )
 
 
 def check_literal_host(host: str, policy: AddressPolicy = is_blocked_address) -> None:

@@ -17,15 +17,9 @@ import aiohttp
 from yarl import URL
 
 from monitor.config.models import FetchSettings
-from monitor.errors import FetchError
-from monitor.fetch.addresses import (
-    AddressPolicy,
-    BlockedAddressError,
-    PolicyResolver,
-    check_literal_host,
-    is_blocked_address,
-)
-from monitor.fetch.result import FetchHTTPError, FetchResult, parse_max_age, parse_retry_after
+from monitor.errors import BlockedAddressError, FetchError, FetchHTTPError
+from monitor.fetch.addresses import AddressPolicy, PolicyResolver, check_literal_host, is_blocked_address
+from monitor.fetch.result import FetchResult, parse_max_age, parse_retry_after
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "

@@ -7,27 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from monitor.errors import FetchError
-
-FETCH_ERROR_KINDS = frozenset(
-    {
-        "timeout",
-        "too_large",
-        "not_a_feed",
-        "http_4xx",
-        "http_5xx",
-        "gone",
-        "rate_limited",
-        "blocked_address",
-        "dns",
-        "tls",
-        "connection",
-        "too_many_redirects",
-        "bad_redirect",
-        "local_not_allowed",
-    }
-)
-
 
 @dataclass(frozen=True)
 class FetchResult:
@@ -47,15 +26,6 @@ class FetchResult:
     not_modified: bool
     unchanged: bool
     elapsed: float
-
-
-class FetchHTTPError(FetchError):
-    """A fetch answered by an HTTP error status; carries the status and any Retry-After (seconds)."""
-
-    def __init__(self, kind: str, message: str, *, status: int, retry_after: float | None = None) -> None:
-        super().__init__(kind, message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

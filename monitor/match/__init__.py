@@ -1,21 +1,16 @@
 """The matching stage: query language, text folding, compiled watchlists, explained matches."""
 
 from monitor.match.check import check_watchlists
-from monitor.match.compile import QueryProblem, WatchlistCompileError
+from monitor.match.compile import QueryProblem
 from monitor.match.fold import fold, fold_exact, fold_tokens, tokenize
 from monitor.match.matcher import AdhocQuery, CompiledWatchlists, compile_adhoc, make_snippet
 from monitor.match.query import FIELDS, parse_query
-from monitor.match.types import Document, Highlight, Match
 
 __all__ = [
     "FIELDS",
     "AdhocQuery",
     "CompiledWatchlists",
-    "Document",
-    "Highlight",
-    "Match",
     "QueryProblem",
-    "WatchlistCompileError",
     "check_watchlists",
     "compile_adhoc",
     "fold",

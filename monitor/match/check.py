@@ -10,7 +10,7 @@ from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, QueryProblem
 from monitor.match.fold import fold_tokens
 from monitor.match.matcher import CompiledWatchlists
-from monitor.match.types import Document
+from monitor.model import Document
 
 
 def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Collection[str] = (),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.config.models import ActorConfig, WatchlistConfig
-from monitor.errors import MonitorError, QuerySyntaxError
+from monitor.errors import QuerySyntaxError
 from monitor.match.evaluate import (
     DEFAULT_FIELDS,
     CActor,
@@ -63,14 +63,6 @@ class QueryProblem:
         hint = f" (hint: {self.hint})" if self.hint else ""
         warning = "warning: " if self.severity == "warning" else ""
         return f"{self.watchlist}: {self.entry_id}: {self.field}: {test}{where}{warning}{self.message}{hint}"
-
-
-class WatchlistCompileError(MonitorError):
-    """Watchlists could not be compiled; `problems` lists every query problem found."""
-
-    def __init__(self, problems: list[QueryProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(p.format() for p in problems))
 
 
 @dataclass(frozen=True, slots=True)

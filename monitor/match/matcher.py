@@ -11,12 +11,13 @@ from itertools import chain, compress, islice
 from operator import ne, not_
 
 from monitor.config.models import WatchlistConfig
+from monitor.errors import WatchlistCompileError
 from monitor.gc_pause import paused_gc
-from monitor.match.compile import Compiler, Entry, QueryProblem, WatchlistCompileError
+from monitor.match.compile import Compiler, Entry, QueryProblem
 from monitor.match.evaluate import CNode, best
 from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.scan import PatternTable, Scan, Span, scan
-from monitor.match.types import Document, Highlight, Match
+from monitor.model import Document, Highlight, Match
 
 _FIELD_ORDER = {"title": 0, "body": 1, "author": 2, "url": 3, "source": 4}
 SNIPPET_WIDTH = 240

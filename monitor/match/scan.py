@@ -26,7 +26,7 @@ from monitor.match.fold import (
     split_words,
     strip_markup,
 )
-from monitor.match.types import Document
+from monitor.model import Document
 
 try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
     import ahocorasick_rs

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from monitor.match.types import Match
+from monitor.model import Match
 
 
 @dataclass(frozen=True, slots=True)

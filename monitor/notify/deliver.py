@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from monitor.clock import Clock, system_clock
 from monitor.config.models import Config, SubscriberConfig
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
 from monitor.notify.digests import latest_period, period_key
 from monitor.notify.email import build_email
@@ -335,7 +335,7 @@ class DeliveryWorker:
         self, delivery: ClaimedDelivery, subscriber: SubscriberConfig, error: DeliveryError, summary: DeliverySummary
     ) -> None:
         message = str(error)
-        if getattr(error, "disable_endpoint", False):
+        if isinstance(error, EndpointGone):
             self.outbox.disable_endpoint(subscriber.id, message, self.clock())
         if error.permanent:
             self._fail(delivery, message, summary)

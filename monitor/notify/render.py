@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from monitor.config.models import EmailSettings, SubscriberConfig
-from monitor.match.types import Match
+from monitor.model import Match
 from monitor.notify.content import DeliveryContent, ItemArticle
 
 # Path(__file__)-relative so it works from a wheel / non-editable install (package-data

@@ -16,8 +16,8 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from monitor.config.models import WebhookConfig
-from monitor.errors import DeliveryError
-from monitor.fetch.addresses import AddressPolicy, BlockedAddressError, is_blocked_address
+from monitor.errors import BlockedAddressError, DeliveryError, EndpointGone
+from monitor.fetch.addresses import AddressPolicy, is_blocked_address
 from monitor.notify.content import DeliveryContent, DeliveryItem
 from monitor.notify.render import plain_text, safe_url
 
@@ -25,15 +25,6 @@ SCHEMA_ID = "https://monitor.example.org/schemas/webhook/v1.json"
 USER_AGENT = "monitor-webhook/1"
 _BODY_EXCERPT = 200
 _BAD_SECRET = (binascii.Error, ValueError, RuntimeError, EmptyWebhookSecretError)
-
-
-class EndpointGone(DeliveryError):
-    """410 Gone: the receiver asks us to stop; the endpoint should be disabled, not retried."""
-
-    disable_endpoint = True
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, permanent=True)
 
 
 def _z(value: datetime) -> str:

@@ -1,19 +1,13 @@
 """The parse stage: fetched bytes -> sanitised Articles (DESIGN §2 step 3)."""
 
-from monitor.parse.article import Article, ParsedFeed
 from monitor.parse.discovery import find_feed_links
 from monitor.parse.document import parse_document
 from monitor.parse.feed import parse_feed
-from monitor.parse.htmltext import html_to_text, sanitize_html
 from monitor.parse.urls import canonical_url
 
 __all__ = [
-    "Article",
-    "ParsedFeed",
     "canonical_url",
     "find_feed_links",
-    "html_to_text",
     "parse_document",
     "parse_feed",
-    "sanitize_html",
 ]

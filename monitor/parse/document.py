@@ -8,10 +8,10 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from monitor.parse.article import Article
+from monitor.model import Article
 from monitor.parse.feed import content_fingerprint, normalise_language, stable_id
-from monitor.parse.htmltext import html_to_text, plain_text
 from monitor.parse.urls import canonical_url
+from monitor.text.htmltext import html_to_text, plain_text
 
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)

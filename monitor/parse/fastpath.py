@@ -21,7 +21,7 @@ from typing import Any
 from feedparser.encodings import convert_to_utf8
 from feedparser.urls import make_safe_absolute_uri
 
-from monitor.parse.article import ParsedFeed
+from monitor.model import ParsedFeed
 from monitor.parse.fastpath_atom import _atom
 from monitor.parse.fastpath_common import _KNOWN_PREFIXES, _NAMESPACES, Decline, Entry, _Walker
 from monitor.parse.fastpath_rss import _rss

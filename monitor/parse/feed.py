@@ -14,13 +14,13 @@ from typing import Any
 import feedparser
 
 from monitor.errors import ParseError
-from monitor.parse.article import Article, ParsedFeed
+from monitor.model import Article, ParsedFeed
 from monitor.parse.discovery import html_not_a_feed_message
 from monitor.parse.fastpath import parse_fast
-from monitor.parse.htmltext import html_to_text, plain_text, sanitize_html
 from monitor.parse.language import detect_language
 from monitor.parse.prolog import UTF8_XML, neutralise_prolog
 from monitor.parse.urls import article_link, canonical_url
+from monitor.text.htmltext import html_to_text, plain_text, sanitize_html
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _LANGUAGE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{1,8})*$")

@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass, replace
 
-from monitor.parse.article import Article
+from monitor.model import Article
 from monitor.parse.document import _decode, parse_document
 
 MIN_GAIN = 1.2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from monitor.parse.article import URL_MAX_CHARS
+from monitor.model import URL_MAX_CHARS
 
 # Parameters that identify the click, not the document.
 _TRACKING_PARAMS = frozenset(

@@ -10,8 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor.match.types import Highlight, Match
-from monitor.parse.article import Article
+from monitor.model import Article, Highlight, Match
 from monitor.store.clusters import (
     ClusterInput,
     ClusterResult,
@@ -22,8 +21,7 @@ from monitor.store.clusters import (
     stored_band_keys,
 )
 from monitor.store.db import Database
-from monitor.store.models import Article as ArticleRow
-from monitor.store.models import MatchRow, Sighting
+from monitor.store.models import ArticleRow, MatchRow, Sighting
 from monitor.store.sql import insert_many, insert_new
 
 _ARTICLES = cast(Table, ArticleRow.__table__)

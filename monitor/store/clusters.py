@@ -21,7 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Article, ClusterKey, Feed, RoutedItem, Sighting
+from monitor.store.models import ArticleRow, ClusterKey, Feed, RoutedItem, Sighting
 from monitor.store.sql import chunked, insert_many, select_by_keys
 
 SHINGLE_WORDS = 3
@@ -193,9 +193,9 @@ def find_clusters(
         recent = {
             row.id: (row.minhash, row.cluster_id or row.id)
             for row in session.execute(
-                select(Article.id, Article.minhash, Article.cluster_id)
-                .where(Article.id.in_(candidate_ids), Article.first_seen_at >= now - WINDOW)
-                .order_by(Article.first_seen_at.desc())
+                select(ArticleRow.id, ArticleRow.minhash, ArticleRow.cluster_id)
+                .where(ArticleRow.id.in_(candidate_ids), ArticleRow.first_seen_at >= now - WINDOW)
+                .order_by(ArticleRow.first_seen_at.desc())
                 .limit(MAX_CANDIDATES * len(items))
             )
         }
@@ -214,8 +214,8 @@ def find_clusters(
                             wanted.add(other)
         if wanted:
             for row in session.execute(
-                select(Article.id, Article.title, Article.summary_text, Article.content_text)
-                .where(Article.id.in_(wanted))
+                select(ArticleRow.id, ArticleRow.title, ArticleRow.summary_text, ArticleRow.content_text)
+                .where(ArticleRow.id.in_(wanted))
             ):
                 known[row.id] = (shingles(cluster_text(row.title, row.summary_text, row.content_text)),
                                  recent[row.id][1])
@@ -263,8 +263,8 @@ def stored_band_keys(session: Session, article_ids: Sequence[str]) -> dict[str, 
     if not article_ids:
         return {}
     rows = session.execute(
-        select(Article.id, Article.title, Article.summary_text, Article.content_text)
-        .where(Article.id.in_(list(article_ids)))
+        select(ArticleRow.id, ArticleRow.title, ArticleRow.summary_text, ArticleRow.content_text)
+        .where(ArticleRow.id.in_(list(article_ids)))
     )
     return {row.id: fingerprint(cluster_text(row.title, row.summary_text, row.content_text)).keys for row in rows}
 
@@ -281,8 +281,8 @@ def routed_in_cluster(session: Session, cluster_id: str, article_id: str) -> set
     """(subscriber, watchlist, entry) already routed for another article of the cluster."""
     rows = session.execute(
         select(RoutedItem.subscriber_id, RoutedItem.watchlist, RoutedItem.entry_id)
-        .join(Article, Article.id == RoutedItem.article_id)
-        .where(Article.cluster_id == cluster_id, RoutedItem.article_id != article_id)
+        .join(ArticleRow, ArticleRow.id == RoutedItem.article_id)
+        .where(ArticleRow.cluster_id == cluster_id, RoutedItem.article_id != article_id)
     ).all()
     return {(str(s), str(w), str(e)) for s, w, e in rows}
 
@@ -297,15 +297,15 @@ def cluster_feeds(session: Session, article_ids: Sequence[str]) -> dict[str, lis
         return {}
     clusters: dict[str, str | None] = {}
     for part in chunked(dict.fromkeys(article_ids)):
-        clusters.update(session.execute(select(Article.id, Article.cluster_id).where(Article.id.in_(part))).all())
+        clusters.update(session.execute(select(ArticleRow.id, ArticleRow.cluster_id).where(ArticleRow.id.in_(part))).all())
     cluster_ids = sorted({c for c in clusters.values() if c})
     sightings = (
-        select(Article.id, Article.cluster_id, Feed.id, Feed.name, Feed.title, Sighting.first_seen_at)
-        .join(Sighting, Sighting.article_id == Article.id)
+        select(ArticleRow.id, ArticleRow.cluster_id, Feed.id, Feed.name, Feed.title, Sighting.first_seen_at)
+        .join(Sighting, Sighting.article_id == ArticleRow.id)
         .join(Feed, Feed.id == Sighting.feed_id)
     )
     found: dict[tuple[str, str], tuple[Any, ...]] = {}  # (article, feed) -> row: an article may be found twice
-    for column, values in ((Article.id, list(clusters)), (Article.cluster_id, cluster_ids)):
+    for column, values in ((ArticleRow.id, list(clusters)), (ArticleRow.cluster_id, cluster_ids)):
         for part in chunked(values):
             for row in session.execute(sightings.where(column.in_(part))):
                 found[(str(row[0]), str(row[2]))] = tuple(row)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from monitor.localdays import day_window, days_between, local_day
 from monitor.store.db import Database
 from monitor.store.feeds import FeedHealth
-from monitor.store.models import Article, Delivery, Feed, MatchRow, RoutedItem, Sighting
+from monitor.store.models import ArticleRow, Delivery, Feed, MatchRow, RoutedItem, Sighting
 
 FEED_SORTS = ("id", "name", "status", "last_polled_at", "next_poll_at", "errors", "items_per_day", "fetch_ms")
 
@@ -67,7 +67,7 @@ class MatchView:
 class ArticleDetail:
     """An article with its matches, the feeds that carried it and the deliveries that took it out."""
 
-    article: Article
+    article: ArticleRow
     matches: list[MatchRow]
     sightings: list[tuple[str, str, datetime]]  # feed id, feed name, first seen
     deliveries: list[Delivery]
@@ -110,8 +110,8 @@ class Dashboard:
             deliveries = self._deliveries_by_status(session)
             per_day: dict[str, dict[date, int]] = defaultdict(dict)
             rows = session.execute(
-                select(MatchRow.watchlist, Article.published_at).join(Article, Article.id == MatchRow.article_id)
-                .where(Article.published_at >= window.start, Article.published_at < window.end)
+                select(MatchRow.watchlist, ArticleRow.published_at).join(ArticleRow, ArticleRow.id == MatchRow.article_id)
+                .where(ArticleRow.published_at >= window.start, ArticleRow.published_at < window.end)
             ).all()
             # Bucketed in Python: date and time zone functions differ between SQLite and PostgreSQL.
             counts: Counter[tuple[str, date]] = Counter((w, local_day(p, self.zone)) for w, p in rows)
@@ -121,9 +121,9 @@ class Dashboard:
                 feeds=len(feeds),
                 feeds_polled_24h=sum(1 for f in feeds if f.last_polled_at and f.last_polled_at >= day_ago),
                 feeds_failing=sum(1 for f in feeds if f.error_kind),
-                articles_24h=self._count(session, select(func.count()).select_from(Article)
-                                         .where(Article.first_seen_at >= day_ago)),
-                articles_total=self._count(session, select(func.count()).select_from(Article)),
+                articles_24h=self._count(session, select(func.count()).select_from(ArticleRow)
+                                         .where(ArticleRow.first_seen_at >= day_ago)),
+                articles_total=self._count(session, select(func.count()).select_from(ArticleRow)),
                 matches_24h=self._count(session, select(func.count()).select_from(MatchRow)
                                         .where(MatchRow.created_at >= day_ago)),
                 deliveries_pending=deliveries.get("pending", 0),
@@ -181,8 +181,8 @@ class Dashboard:
         day_from: date | None = None, day_to: date | None = None, limit: int = 50, offset: int = 0,
     ) -> tuple[list[MatchView], int]:
         """Matches, newest published first, filtered (days: publication days in the zone); a page and the total."""
-        stmt = select(MatchRow, Article.title, Article.url, Article.published_at).join(
-            Article, Article.id == MatchRow.article_id
+        stmt = select(MatchRow, ArticleRow.title, ArticleRow.url, ArticleRow.published_at).join(
+            ArticleRow, ArticleRow.id == MatchRow.article_id
         )
         if watchlist:
             stmt = stmt.where(MatchRow.watchlist == watchlist)
@@ -196,13 +196,13 @@ class Dashboard:
             )
         start, end = days_between(day_from, day_to, self.zone)
         if start is not None:
-            stmt = stmt.where(Article.published_at >= start)
+            stmt = stmt.where(ArticleRow.published_at >= start)
         if end is not None:
-            stmt = stmt.where(Article.published_at < end)
+            stmt = stmt.where(ArticleRow.published_at < end)
         with self.db.sessions() as session:
             total = self._count(session, select(func.count()).select_from(stmt.subquery()))
             rows = session.execute(
-                stmt.order_by(Article.published_at.desc(), MatchRow.id.desc()).limit(limit).offset(offset)
+                stmt.order_by(ArticleRow.published_at.desc(), MatchRow.id.desc()).limit(limit).offset(offset)
             ).all()
         return [
             MatchView(
@@ -227,26 +227,26 @@ class Dashboard:
         watchlists = sorted({w for w, _ in entries})
         return watchlists, entries, feeds
 
-    def articles(self, *, limit: int = 50, offset: int = 0) -> tuple[list[tuple[Article, int]], int]:
+    def articles(self, *, limit: int = 50, offset: int = 0) -> tuple[list[tuple[ArticleRow, int]], int]:
         """Articles newest first with their match counts; one page and the total."""
         counts = (
             select(MatchRow.article_id, func.count().label("n")).group_by(MatchRow.article_id).subquery()
         )
         stmt = (
-            select(Article, func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.article_id == Article.id)
-            .order_by(Article.first_seen_at.desc(), Article.published_at.desc(), Article.id)
+            select(ArticleRow, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.article_id == ArticleRow.id)
+            .order_by(ArticleRow.first_seen_at.desc(), ArticleRow.published_at.desc(), ArticleRow.id)
             .limit(limit).offset(offset)
         )
         with self.db.sessions() as session:
-            total = self._count(session, select(func.count()).select_from(Article))
+            total = self._count(session, select(func.count()).select_from(ArticleRow))
             rows = [(a, int(n)) for a, n in session.execute(stmt).all()]
         return rows, total
 
     def article(self, article_id: str) -> ArticleDetail | None:
         """One article with everything known about it, or None."""
         with self.db.sessions() as session:
-            article = session.get(Article, article_id)
+            article = session.get(ArticleRow, article_id)
             if article is None:
                 return None
             matches = list(session.scalars(
@@ -300,7 +300,7 @@ class Dashboard:
                        Feed.last_polled_at)
             ).all()
             matches = session.execute(select(MatchRow.watchlist, func.count()).group_by(MatchRow.watchlist)).all()
-            articles = self._count(session, select(func.count()).select_from(Article))
+            articles = self._count(session, select(func.count()).select_from(ArticleRow))
             deliveries = self._deliveries_by_status(session)
             waiting = self._count(
                 session, select(func.count()).select_from(RoutedItem).where(RoutedItem.delivery_id.is_(None))

@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, select
 
 from monitor.store.clusters import delete_band_keys, stored_band_keys
 from monitor.store.db import Database
-from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, Sighting
+from monitor.store.models import ArticleRow, Delivery, MatchRow, RoutedItem, Sighting
 
 BATCH = 1000
 
@@ -23,7 +23,7 @@ def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
     removed = {"articles": 0, "deliveries": 0}
     while True:
         with db.transaction() as session:
-            ids = list(session.scalars(select(Article.id).where(Article.first_seen_at < cutoff).limit(BATCH)))
+            ids = list(session.scalars(select(ArticleRow.id).where(ArticleRow.first_seen_at < cutoff).limit(BATCH)))
             if not ids:
                 break
             pending = set(
@@ -45,7 +45,7 @@ def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
             session.execute(delete(Sighting).where(Sighting.article_id.in_(doomed)))
             # Band keys carry no foreign key (ingest writes ~16 per article): delete them by primary key.
             delete_band_keys(session, stored_band_keys(session, doomed))
-            session.execute(delete(Article).where(Article.id.in_(doomed)))
+            session.execute(delete(ArticleRow).where(ArticleRow.id.in_(doomed)))
             removed["articles"] += len(doomed)
     with db.transaction() as session:
         old = select(Delivery.id).where(

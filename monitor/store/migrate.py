@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StorageError
+from monitor.errors import NoDatabase, StorageError
 from monitor.store.db import Database, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -49,18 +49,6 @@ def current_revision(database: Database) -> str | None:
 def head_revision(database: Database) -> str | None:
     """The newest revision shipped with this version of monitor."""
     return ScriptDirectory.from_config(alembic_config(database)).get_current_head()
-
-
-class NoDatabase(StorageError):
-    """A command that only reads found no database (or one without tables) where the configuration points."""
-
-    def advice(self, config_dir: Path) -> str:
-        """The message with where the path comes from and the commands that create the database."""
-        return (
-            f"{self} (database: in {config_dir / 'monitor.yaml'}); nothing has been collected there yet. "
-            f"Create it with `monitor db upgrade --config {config_dir}`, or start collecting with "
-            f"`monitor run --config {config_dir}`."
-        )
 
 
 def open_existing(url: str) -> Database:

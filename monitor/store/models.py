@@ -83,7 +83,7 @@ class Feed(Base):
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)
 
 
-class Article(Base):
+class ArticleRow(Base):
     """One article, however many feeds carry it."""
 
     __tablename__ = "articles"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
-from monitor.store.models import Article, Delivery, MatchRow, RoutedItem, SubscriberState
+from monitor.store.models import ArticleRow, Delivery, MatchRow, RoutedItem, SubscriberState
 from monitor.store.sql import chunked, insert_ignore, lock_rows
 
 MAX_ITEMS_PER_DELIVERY = 100
@@ -47,7 +47,7 @@ class ClaimedDelivery:
 class StoredItem:
     """One article of a delivery with the matches routed with it and the feeds that carried it."""
 
-    article: Article
+    article: ArticleRow
     matches: tuple[MatchRow, ...]
     feeds: tuple[tuple[str, str], ...]  # (feed id, display name), first sighting first
     cluster_size: int
@@ -286,9 +286,9 @@ class Outbox:
         if not by_article:
             return []
         # Every IN list in chunks: an article may have matched any number of entries.
-        articles: dict[str, Article] = {}
+        articles: dict[str, ArticleRow] = {}
         for part in chunked(by_article):
-            articles.update((a.id, a) for a in session.scalars(select(Article).where(Article.id.in_(part))))
+            articles.update((a.id, a) for a in session.scalars(select(ArticleRow).where(ArticleRow.id.in_(part))))
         matches: dict[int, MatchRow] = {}
         for part in chunked(dict.fromkeys(m for ids in by_article.values() for m in ids)):
             matches.update((m.id, m) for m in session.scalars(select(MatchRow).where(MatchRow.id.in_(part))))
@@ -296,7 +296,7 @@ class Outbox:
         cluster_sizes: dict[str, int] = {}
         for part in chunked(sorted({a.cluster_id for a in articles.values() if a.cluster_id})):
             rows = session.execute(
-                select(Article.cluster_id, func.count()).where(Article.cluster_id.in_(part)).group_by(Article.cluster_id)
+                select(ArticleRow.cluster_id, func.count()).where(ArticleRow.cluster_id.in_(part)).group_by(ArticleRow.cluster_id)
             ).all()
             cluster_sizes.update((str(cluster), int(count)) for cluster, count in rows)
         result = []

@@ -12,7 +12,7 @@ from monitor.documents import document_for, stored_labels
 from monitor.localdays import MAX_DAYS
 from monitor.parse.urls import http_link
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
-from monitor.store.models import Article, Delivery
+from monitor.store.models import ArticleRow, Delivery
 from monitor.web.app import Ctx
 from monitor.web.query import MAX_QUERY_LENGTH, run_query
 
@@ -181,7 +181,7 @@ def feed_out(f: FeedStats) -> FeedOut:
     )
 
 
-def article_out(a: Article, match_count: int) -> ArticleOut:
+def article_out(a: ArticleRow, match_count: int) -> ArticleOut:
     """An article row as JSON (without its text)."""
     return ArticleOut(
         id=a.id, url=http_link(a.url), title=a.title, author=a.author, language=a.language, published_at=a.published_at,

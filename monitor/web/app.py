@@ -94,7 +94,8 @@ def serve(config: Config, config_dir: Path, *, host: str = "127.0.0.1", port: in
     """Run the dashboard with uvicorn; refuse a non-loopback bind without credentials."""
     import uvicorn
 
-    from monitor.store.migrate import NoDatabase, open_existing
+    from monitor.errors import NoDatabase
+    from monitor.store.migrate import open_existing
 
     try:
         auth = AuthSettings.from_env(os.environ if env is None else env)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from monitor.errors import MonitorError
+from monitor.errors import BindRefused
 
 TOKEN_COOKIE = "monitor_token"
 CSRF_COOKIE = "monitor_csrf"
@@ -35,10 +35,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-
-
-class BindRefused(MonitorError):
-    """The dashboard would be reachable from the network without credentials."""
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,8 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from monitor.fetch import (
-    BlockedAddressError,
-    PolicyResolver,
-    check_host,
-    check_literal_host,
-    is_blocked_address,
-)
+from monitor.errors import BlockedAddressError
+from monitor.fetch import PolicyResolver, check_host, check_literal_host, is_blocked_address
 
 BLOCKED = [
     "127.0.0.1",

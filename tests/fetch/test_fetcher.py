@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from monitor.errors import FetchError
-from monitor.fetch import FETCH_ERROR_KINDS, Fetcher, FetchHTTPError, FetchResult, is_blocked_address
+from monitor.errors import FETCH_ERROR_KINDS, FetchError, FetchHTTPError
+from monitor.fetch import Fetcher, FetchResult, is_blocked_address
 
 from .server_app import ETAG, FEED, LAST_MODIFIED, gzip_bomb
 

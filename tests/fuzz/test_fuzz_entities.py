@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 
 from monitor.errors import ParseError
-from monitor.parse import ParsedFeed, parse_feed
+from monitor.model import ParsedFeed
+from monitor.parse import parse_feed
 from monitor.parse.prolog import neutralise_prolog
 from tests.fuzz.strategies import MARKER, entity_bypass_feed
 from tests.fuzz.support import TEST_TIMEOUT, fuzz_settings, memory_cap

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
-from monitor.parse import Article, ParsedFeed, parse_document, parse_feed
+from monitor.model import Article, ParsedFeed
+from monitor.parse import parse_document, parse_feed
 from tests.fuzz.strategies import BASE_URLS, CONTENT_TYPES, mutated, xml_feed
 from tests.fuzz.support import (
     TAG,

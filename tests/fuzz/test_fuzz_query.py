@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from monitor.config.models import WatchlistConfig
 from monitor.errors import QuerySyntaxError
-from monitor.match import Document, compile_adhoc, parse_query
+from monitor.match import compile_adhoc, parse_query
 from monitor.match.matcher import AdhocQuery
+from monitor.model import Document
 from tests.fuzz.support import TEST_TIMEOUT, fuzz_settings
 
 pytestmark = pytest.mark.timeout(TEST_TIMEOUT)

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Article, MatchRow, RoutedItem, Sighting
+from monitor.store.models import ArticleRow, MatchRow, RoutedItem, Sighting
 from monitor.store.outbox import MAX_ITEMS_PER_DELIVERY
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories
 from tests.support.feedserver import FeedServer
@@ -35,7 +35,7 @@ def route_generated_articles(session: Session, count: int, subscriber: str, *, f
     """`count` stored, matched and routed articles (rows as the pipeline writes them), each its own cluster."""
     ids = [f"gen{n:06d}" for n in range(first_id, first_id + count)]
     when = START - timedelta(hours=1)
-    session.execute(insert(Article), [
+    session.execute(insert(ArticleRow), [
         {"id": a, "url": f"https://news.test/{a}", "title": f"Hostage talks, part {a}", "summary_text": "Talks.",
          "published_at": when, "first_seen_at": when, "updated_at": when, "content_hash": "h", "first_feed_id": "wire",
          "cluster_id": a}

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.notify.transports import Transport
 from monitor.store.db import Database
-from monitor.store.models import Article, Delivery, RoutedItem
+from monitor.store.models import ArticleRow, Delivery, RoutedItem
 from tests.hardening.support import PrivatePostgres, private_postgres
 from tests.notify.conftest import SmtpServer
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories, utc
@@ -46,7 +46,7 @@ DB_ERROR = re.compile(r"ERROR +\w+_crashed")  # e.g. poll_tick_crashed / deliver
 def snapshot(db: Database) -> tuple[set[str], dict[str, Delivery], list[RoutedItem], dict[str, str]]:
     """Stored article URLs, deliveries by id, routed items, article id -> URL."""
     with db.sessions() as session:
-        articles = list(session.scalars(select(Article)))
+        articles = list(session.scalars(select(ArticleRow)))
         deliveries = {d.id: d for d in session.scalars(select(Delivery))}
         routed = list(session.scalars(select(RoutedItem)))
     return {a.url for a in articles}, deliveries, routed, {a.id: a.url for a in articles}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from monitor.model import Article
 from monitor.parse import parse_feed
-from monitor.parse.article import Article
 from monitor.store.articles import save_articles
 from monitor.store.clusters import (
     PREFILTER,
@@ -24,8 +24,7 @@ from monitor.store.clusters import (
     signature,
 )
 from monitor.store.db import Database
-from monitor.store.models import Article as ArticleRow
-from monitor.store.models import ClusterKey, Feed
+from monitor.store.models import ArticleRow, ClusterKey, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from monitor.config.models import WatchlistConfig
 from monitor.errors import ParseError
 from monitor.match import CompiledWatchlists
-from monitor.match.types import Document
+from monitor.model import Document
 from monitor.parse import parse_feed
 from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import Article
+from monitor.store.models import ArticleRow
 from tests.support.corpora import FEEDPARSER_TESTS
 
 CORPUS = FEEDPARSER_TESTS
@@ -65,8 +65,8 @@ def test_every_corpus_feed_is_stored_and_matched_and_nothing_dangerous_is_stored
         # Read back what was stored (not what was parsed): the database is what the emails render.
         with db.sessions() as session:
             rows = session.execute(
-                select(Article.summary_html, Article.content_html, Article.title)
-                .where(Article.id.in_([c.article.id for c in changes]))
+                select(ArticleRow.summary_html, ArticleRow.content_html, ArticleRow.title)
+                .where(ArticleRow.id.in_([c.article.id for c in changes]))
             ).all()
         for summary_html, content_html, title in rows:
             checked += 1

@@ -18,7 +18,7 @@ from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import Article, RoutedItem
+from monitor.store.models import ArticleRow, RoutedItem
 from monitor.store.outbox import Outbox
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.support.feedserver import FeedServer, Route, running_feed_server
@@ -93,7 +93,7 @@ def test_syndicated_copy_is_clustered_and_alerts_once(tmp_path: Path, database_u
     assert summary.new_articles == 3 and summary.errors == 0
     assert summary.suppressed == 1, "the second copy of the Qatar story is not routed again"
     with setup.db.sessions() as session:
-        copies = set(session.scalars(select(Article.id).where(Article.title == WIRE_TITLE)))
+        copies = set(session.scalars(select(ArticleRow.id).where(ArticleRow.title == WIRE_TITLE)))
         assert len(copies) == 2, "two URLs, two articles"
         routed = session.execute(select(RoutedItem.article_id, RoutedItem.entry_id)).all()
         qatar = [a for a, entry in routed if entry == "qatar" and a in copies]
@@ -131,7 +131,7 @@ def test_full_text_fetches_linked_pages_for_matching(
     assert summary.errors == 0 and summary.new_articles == 2
     assert server.hits("/pages/s1.html") == [200] and server.hits("/pages/s2.html") == []
     with setup.db.sessions() as session:
-        rows = {a.url.rsplit("/", 1)[1]: a for a in session.scalars(select(Article))}
+        rows = {a.url.rsplit("/", 1)[1]: a for a in session.scalars(select(ArticleRow))}
         routed = set(session.execute(select(RoutedItem.article_id, RoutedItem.entry_id)).all())
     full = rows["s1.html"]
     assert "Ronen Bar travelled to Ankara" in full.content_text
@@ -149,6 +149,6 @@ def test_full_text_page_failure_keeps_the_summary(tmp_path: Path, database_url: 
     summary = asyncio.run(setup.poller.poll_due())
     assert summary.errors == 0 and summary.new_articles == 1
     with setup.db.sessions() as session:
-        assert session.scalar(select(Article.summary_text)) == "Qatar said on Saturday its role is frozen."
+        assert session.scalar(select(ArticleRow.summary_text)) == "Qatar said on Saturday its role is frozen."
         assert len(session.execute(select(RoutedItem.id)).all()) == 1, "matched on the summary"
     setup.db.dispose()

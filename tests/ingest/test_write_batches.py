@@ -13,11 +13,11 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstrain
 from sqlalchemy.orm import Session
 
 import monitor.pipeline as pipeline
-from monitor.parse.article import Article as ParsedArticle
+from monitor.model import Article
 from monitor.pipeline import FeedPoller, Fetched
 from monitor.poll_report import PollSummary
 from monitor.store.db import Database
-from monitor.store.models import Article, Feed, RoutedItem, Sighting
+from monitor.store.models import ArticleRow, Feed, RoutedItem, Sighting
 from monitor.store.sql import begin_writes, insert_ignore
 from tests.ingest.test_pipeline_ingest import NOW, Setup, serve
 from tests.support.feedserver import FeedServer, Route, running_feed_server
@@ -57,7 +57,7 @@ def test_a_failing_feed_rolls_back_alone_and_every_lease_is_recorded(
     setup = Setup(tmp_path, database_url, server, dict.fromkeys(names, False))
     real_save = pipeline.save_articles
 
-    def save(session: Session, feed_id: str, articles: Sequence[ParsedArticle], now: datetime, **kw: Any) -> Any:
+    def save(session: Session, feed_id: str, articles: Sequence[Article], now: datetime, **kw: Any) -> Any:
         changes = real_save(session, feed_id, articles, now, **kw)  # written, then must be rolled back
         if feed_id == "bad":
             raise RuntimeError("boom")
@@ -78,7 +78,7 @@ def test_a_failing_feed_rolls_back_alone_and_every_lease_is_recorded(
         assert rows["gone"].error_kind == "http_4xx" and rows["gone"].consecutive_errors == 1
         assert all(rows[f"good{n}"].error_kind is None and rows[f"good{n}"].poll_count == 1 for n in range(4))
         assert rows["bad"].body_hash is None, "the failed feed is parsed again next time"
-        assert session.scalar(select(func.count()).select_from(Article)) == 4, "nothing of the failed feed"
+        assert session.scalar(select(func.count()).select_from(ArticleRow)) == 4, "nothing of the failed feed"
         assert session.scalar(select(func.count()).select_from(Sighting).where(Sighting.feed_id == "bad")) == 0
         assert session.scalar(select(func.count()).select_from(RoutedItem)) == summary.routed >= 1
     # The next poll: the same bodies (unchanged, recorded without a savepoint), the failed feed stored now.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from monitor.config.models import WatchlistConfig
-from monitor.errors import MonitorError, QuerySyntaxError
-from monitor.match import CompiledWatchlists, Document, check_watchlists, compile_adhoc
-from monitor.match.compile import WatchlistCompileError
+from monitor.errors import MonitorError, QuerySyntaxError, WatchlistCompileError
+from monitor.match import CompiledWatchlists, check_watchlists, compile_adhoc
+from monitor.model import Document
 from tests.match.stories import BAR_STORY, MIT_STORY, STORY, STORY_TITLE
 
 

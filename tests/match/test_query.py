@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import QuerySyntaxError
-from monitor.match import Document, compile_adhoc, parse_query
+from monitor.match import compile_adhoc, parse_query
 from monitor.match.query import ActorRef, And, Lang, Near, Node, Not, Or, Tag, Term, parse_query_with_warnings
+from monitor.model import Document
 
 
 def t(*tokens: str, prefix: bool = False, field: str | None = None) -> tuple[tuple[str, ...], bool, str | None]:

@@ -7,11 +7,12 @@ import random
 import pytest
 
 from monitor.config.models import WatchlistConfig
-from monitor.match import CompiledWatchlists, Document, tokenize
+from monitor.match import CompiledWatchlists, tokenize
 from monitor.match import scan as scan_module
 from monitor.match.fieldtext import FieldText
 from monitor.match.fold import ascii_folded, fold_token, split_words
 from monitor.match.scan import PatternTable
+from monitor.model import Document
 
 TEXTS = [
     "Plain ASCII text, with punctuation; and_underscores, 12.5% and AT&T.",

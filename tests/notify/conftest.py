@@ -22,7 +22,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from standardwebhooks import Webhook
 
 from monitor.config.models import EmailSettings, SmtpSettings, SubscriberConfig
-from monitor.match.types import Highlight, Match
+from monitor.model import Highlight, Match
 from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
 
 GOLDEN_DIR = Path(__file__).parent / "golden"

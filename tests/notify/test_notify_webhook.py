@@ -11,15 +11,8 @@ import jsonschema
 import pytest
 
 from monitor.config.models import WebhookConfig
-from monitor.errors import DeliveryError
-from monitor.notify.webhook import (
-    SCHEMA_ID,
-    EndpointGone,
-    WebhookSender,
-    build_payload,
-    parse_retry_after,
-    webhook_secret,
-)
+from monitor.errors import DeliveryError, EndpointGone
+from monitor.notify.webhook import SCHEMA_ID, WebhookSender, build_payload, parse_retry_after, webhook_secret
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "webhook.schema.json"
 
@@ -118,7 +111,7 @@ def test_410_disables_the_endpoint(webhook_receiver, sender, digest_content) -> 
     with pytest.raises(EndpointGone) as err:
         sender.send(webhook_receiver.url, build_payload(digest_content), webhook_id="d",
                     secret=webhook_receiver.secret, timeout=5)
-    assert err.value.permanent and err.value.disable_endpoint
+    assert err.value.permanent and isinstance(err.value, EndpointGone)
     assert isinstance(err.value, DeliveryError)
 
 
@@ -128,7 +121,7 @@ def test_other_4xx_is_permanent(webhook_receiver, sender, digest_content, status
     with pytest.raises(DeliveryError) as err:
         sender.send(webhook_receiver.url, build_payload(digest_content), webhook_id="d",
                     secret=webhook_receiver.secret, timeout=5)
-    assert err.value.permanent and not getattr(err.value, "disable_endpoint", False)
+    assert err.value.permanent and not isinstance(err.value, EndpointGone)
 
 
 def test_redirect_is_not_followed(webhook_receiver, sender, digest_content) -> None:

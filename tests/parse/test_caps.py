@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.parse import parse_feed
-from monitor.parse.article import (
+from monitor.model import (
     AUTHOR_MAX_CHARS,
     GUID_MAX_CHARS,
     HTML_MAX_CHARS,
@@ -13,6 +12,7 @@ from monitor.parse.article import (
     TITLE_MAX_CHARS,
     URL_MAX_CHARS,
 )
+from monitor.parse import parse_feed
 
 
 def rss_item(inner: bytes) -> bytes:

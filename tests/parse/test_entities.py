@@ -11,7 +11,8 @@ import textwrap
 import feedparser
 import pytest
 
-from monitor.parse import ParsedFeed, parse_feed
+from monitor.model import ParsedFeed
+from monitor.parse import parse_feed
 from monitor.parse.prolog import neutralise_prolog
 
 ITEM_TAIL = b"<link>http://e.org/1</link><description>ok</description></item></channel></rss>"

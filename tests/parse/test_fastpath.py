@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ParseError
-from monitor.parse import ParsedFeed
+from monitor.model import ParsedFeed
 from monitor.parse import feed as feed_module
 from monitor.parse.fastpath import extract
 from monitor.parse.prolog import neutralise_prolog

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.parse import html_to_text, sanitize_html
+from monitor.text import html_to_text, sanitize_html
 
 
 def test_blocks_never_join_words() -> None:

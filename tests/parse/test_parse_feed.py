@@ -9,7 +9,8 @@ import feedparser
 import pytest
 
 from monitor.errors import ParseError
-from monitor.parse import ParsedFeed, parse_feed
+from monitor.model import ParsedFeed
+from monitor.parse import parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "https://www.example-news.org/feed/"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import Article, Delivery, RoutedItem
+from monitor.store.models import ArticleRow, Delivery, RoutedItem
 from monitor.store.outbox import Outbox
 from tests.service.support import (
     Monitor,
@@ -98,7 +98,7 @@ def test_processes_share_polling_delivery_and_digests(tmp_path: Path, postgres_u
     with db.sessions() as session:
         deliveries = {d.id: d for d in session.scalars(select(Delivery))}
         routed = list(session.scalars(select(RoutedItem)))
-        urls = {a.id: a.url for a in session.scalars(select(Article))}
+        urls = {a.id: a.url for a in session.scalars(select(ArticleRow))}
     db.dispose()
     sent = {i for i, d in deliveries.items() if d.status == "sent"}
     assert set(ids) == sent

@@ -13,7 +13,7 @@ from monitor.config import load_config
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import Article, Feed
+from monitor.store.models import ArticleRow, Feed
 from tests.service.support import Monitor, running_farm, wait_for, write_config
 
 
@@ -25,7 +25,7 @@ def poll(config: Path, *feed_ids: str) -> Result:
 def articles(db: Database) -> int:
     """Articles stored so far."""
     with db.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+        return int(session.scalar(select(func.count()).select_from(ArticleRow)) or 0)
 
 
 def last_polled(db: Database, feed_id: str) -> datetime | None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.store.db import Database
-from monitor.store.models import Article, Delivery, RoutedItem
+from monitor.store.models import ArticleRow, Delivery, RoutedItem
 from tests.service.support import (
     Monitor,
     Publisher,
@@ -64,10 +64,10 @@ def test_sigkill_ten_times_loses_nothing_and_duplicates_keep_their_id(tmp_path: 
 
     db = Database(db_url)
     with db.sessions() as session:
-        stored_urls = {a.url for a in session.scalars(select(Article))}
+        stored_urls = {a.url for a in session.scalars(select(ArticleRow))}
         deliveries = {d.id: d for d in session.scalars(select(Delivery))}
         routed = list(session.scalars(select(RoutedItem)))
-        url_of = {a.id: a.url for a in session.scalars(select(Article))}
+        url_of = {a.id: a.url for a in session.scalars(select(ArticleRow))}
     db.dispose()
     context = f"(seed {seed})"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from monitor.store.articles import ArticleChange, save_articles
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import Article, ClusterKey, Sighting
+from monitor.store.models import ArticleRow, ClusterKey, Sighting
 from tests.conftest import drop_postgres, postgres_or_skip
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_clusters import story
@@ -72,7 +72,7 @@ def test_the_second_writer_of_a_story_records_a_sighting_and_leaves_the_rest_to_
     assert [c.article.id for c in first] == ["wire"]
     assert [c.article.id for c in second[0]] == ["other"], "only the story it stored itself is its to match"
     with pg.sessions() as session:
-        assert sorted(session.scalars(select(Article.id))) == ["other", "wire"]
+        assert sorted(session.scalars(select(ArticleRow.id))) == ["other", "wire"]
         assert sorted(tuple(row) for row in session.execute(select(Sighting.article_id, Sighting.feed_id))) == [
             ("other", "feed-b"), ("wire", "feed-a"), ("wire", "feed-b"),
         ]

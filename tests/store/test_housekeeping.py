@@ -11,7 +11,7 @@ from monitor.store.articles import save_articles
 from monitor.store.db import Database
 from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import alembic_config, head_revision, upgrade
-from monitor.store.models import Article, ClusterKey, Sighting
+from monitor.store.models import ArticleRow, ClusterKey, Sighting
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_clusters import story
 
@@ -37,7 +37,7 @@ def test_purge_deletes_old_articles_with_their_sightings_and_band_keys(db: Datab
     removed = purge_older_than(db, NOW - timedelta(days=90))
     assert removed["articles"] == 1
     with db.sessions() as session:
-        assert list(session.scalars(select(Article.id))) == ["new"]
+        assert list(session.scalars(select(ArticleRow.id))) == ["new"]
         assert list(session.scalars(select(Sighting.article_id))) == ["new"]
     assert set(_keys(db)) == {"new"}, "the purged article's band keys went with it"
 
@@ -61,6 +61,6 @@ def test_cluster_key_migrations_keep_the_keys_down_and_up(database_url: str) -> 
         with db.engine.begin() as connection:
             connection.execute(text("INSERT INTO cluster_keys (key, article_id) VALUES (9, 'gone')"))
         with db.sessions() as session:
-            assert session.scalar(select(Article.minhash).where(Article.id == "a")) is None, "stored before 0005"
+            assert session.scalar(select(ArticleRow.minhash).where(ArticleRow.id == "a")) is None, "stored before 0005"
     finally:
         db.dispose()

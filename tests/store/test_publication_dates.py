@@ -13,10 +13,10 @@ from monitor.cli import main
 from monitor.clock import CommandContext
 from monitor.config import load_config
 from monitor.config.models import Config
-from monitor.parse.article import Article
+from monitor.model import Article
 from monitor.store.articles import save_articles
 from monitor.store.db import Database
-from monitor.store.models import Article as ArticleRow
+from monitor.store.models import ArticleRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo, 07:00 in New York
 WATCHLIST = """\

@@ -6,13 +6,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.config.models import FeedConfig
-from monitor.match.types import Highlight, Match
-from monitor.parse.article import Article
+from monitor.model import Article, Highlight, Match
 from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository, PollOutcome
 from monitor.store.migrate import current_revision, head_revision, upgrade
-from monitor.store.models import Article as ArticleRow
+from monitor.store.models import ArticleRow
 from monitor.store.outbox import Outbox, add_routed_items
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -75,8 +74,7 @@ def test_article_in_two_feeds_is_one_article_and_updates_are_not_duplicates(db: 
         assert [c.is_new for c in changes] == [False], "changed content is an update"
     from sqlalchemy import func, select
 
-    from monitor.store.models import Article as ArticleRow
-    from monitor.store.models import Sighting
+    from monitor.store.models import ArticleRow, Sighting
 
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ArticleRow)) == 1

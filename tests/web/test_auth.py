@@ -8,9 +8,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from monitor.errors import BindRefused
 from monitor.store.db import Database
 from monitor.web.app import serve
-from monitor.web.auth import CSRF_FIELD, TOKEN_COOKIE, AuthSettings, BindRefused, check_bind, is_loopback
+from monitor.web.auth import CSRF_FIELD, TOKEN_COOKIE, AuthSettings, check_bind, is_loopback
 from tests.web.conftest import authed_client
 from tests.web.seed import Seeded
 

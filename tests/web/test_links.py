@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from monitor.store.db import Database
-from monitor.store.models import Article, MatchRow
+from monitor.store.models import ArticleRow, MatchRow
 from tests.web.seed import BOTH_BACKENDS
 
 pytestmark = BOTH_BACKENDS
@@ -40,7 +40,7 @@ def link_a_matched_article(db: Database, link: str) -> tuple[str, str, str]:
     with db.sessions() as session, session.begin():
         match = session.scalars(select(MatchRow).order_by(MatchRow.id)).first()
         assert match is not None
-        session.execute(update(Article).where(Article.id == match.article_id).values(url=link))
+        session.execute(update(ArticleRow).where(ArticleRow.id == match.article_id).values(url=link))
         return match.article_id, match.watchlist, match.entry_id
 
 

@@ -1,11 +1,17 @@
-"""The Article: what one feed entry becomes after parsing (DESIGN §2 step 3)."""
+"""The shared model: the plain typed values every stage passes on and none owns.
+
+A feed's bytes become a `ParsedFeed` of `Article`s (parse); an article becomes the matcher's `Document`
+(match's input); the matcher returns `Match`es with `Highlight`s (its output, stored and alerted on).
+Storage rows are not here: they are the store's (monitor/store/models.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
-from monitor.parse.htmltext import sanitize_html
+from monitor.text.htmltext import sanitize_html
 
 # Caps on every stored text field (characters), applied to each Article and ParsedFeed however it was
 # made (feed, fast path, page, full text): a feed, hostile or broken, cannot make one row huge.
@@ -112,3 +118,61 @@ def _cap(record: Article | ParsedFeed) -> None:
                 object.__setattr__(record, name, "")
         elif len(value) > (limit := _CAPS.get(name, TITLE_MAX_CHARS)):
             object.__setattr__(record, name, value[:limit])
+
+Field = Literal["title", "body", "author", "url", "source"]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The text of one article as the matcher sees it; it knows nothing of feeds, HTTP or SQL."""
+
+    title: str = ""
+    body: str = ""
+    author: str = ""
+    url: str = ""
+    source: str = ""
+    language: str | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """A span of the original (unfolded) text of one field that made a match true."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+    def to_json(self) -> dict[str, object]:
+        """The highlight as in the JSON of DESIGN §4/§5."""
+        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One watchlist entry (actor or topic) that matched a document, with why."""
+
+    watchlist: str
+    kind: Literal["actor", "topic"]
+    id: str
+    name: str
+    highlights: tuple[Highlight, ...]
+    snippet: str
+    more_highlights: int = 0  # highlights found beyond those kept (matcher.MAX_HIGHLIGHTS_PER_FIELD per field)
+
+    @property
+    def entry_key(self) -> str:
+        """`watchlist/entry`, the key subscribers use to follow a single entry."""
+        return f"{self.watchlist}/{self.id}"
+
+    def to_json(self) -> dict[str, object]:
+        """The match as in the JSON of DESIGN §4/§5."""
+        return {
+            "watchlist": self.watchlist,
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "highlights": [h.to_json() for h in self.highlights],
+            "snippet": self.snippet,
+        }
