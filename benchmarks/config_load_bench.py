@@ -41,7 +41,7 @@ def peak_mb():
 import monitor.config.sourcemap as sourcemap
 if hasattr(sourcemap, "_MAX_NODES"):  # an old tree: lift its cap on values, as issue 12 did to measure it
     sourcemap._MAX_NODES = 10**12
-from monitor.checking import check_configuration
+from monitor.usecases.check import check_configuration
 from monitor.match import CompiledWatchlists
 imported = peak_mb()
 t0, c0 = time.perf_counter(), os.times()

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.config.loader import load_config  # noqa: E402
-from monitor.pipeline import FeedPoller  # noqa: E402
-from monitor.poll_report import PollSummary  # noqa: E402
-from monitor.runtime import Runtime  # noqa: E402
+from monitor.refresh.poller import FeedPoller  # noqa: E402
+from monitor.refresh.report import PollSummary  # noqa: E402
+from monitor.refresh.runtime import Runtime  # noqa: E402
 from monitor.store.db import Database  # noqa: E402
 from monitor.store.feeds import FeedRepository  # noqa: E402
 from monitor.store.migrate import upgrade  # noqa: E402

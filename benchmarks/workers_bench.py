@@ -34,7 +34,7 @@ def _runtime():  # type: ignore[no-untyped-def]
     global _RUNTIME
     if _RUNTIME is None:
         from monitor.config import load_config
-        from monitor.runtime import Runtime
+        from monitor.refresh.runtime import Runtime
 
         _RUNTIME = Runtime.build(load_config(ROOT / "config", {}).config)
     return _RUNTIME

@@ -11,9 +11,8 @@ from typing import Any
 import click
 
 from monitor import __version__
-from monitor.clock import Clock, CommandContext, system_clock
+from monitor.clock import MAX_DAYS, Clock, CommandContext, system_clock
 from monitor.errors import ConfigurationError, MonitorError, QuerySyntaxError
-from monitor.localdays import MAX_DAYS
 
 CONFIG_HELP = "Configuration directory (env MONITOR_CONFIG; default ./config)."
 
@@ -37,7 +36,7 @@ def _load(config_dir: Path, *, warn: bool = False) -> Any:
 
 def _load_checked(config_dir: Path, *, warn: bool = False) -> Any:
     """The checked LoadedConfig, with its watchlists compiled (`.matcher`); or exit 1 listing every problem."""
-    from monitor.checking import check_configuration_with_warnings
+    from monitor.usecases.check import check_configuration_with_warnings
 
     result = check_configuration_with_warnings(config_dir, os.environ, run_tests=False)
     problems, loaded = result.problems, result.loaded
@@ -96,8 +95,8 @@ def main() -> None:
               help="Service processes to run (PostgreSQL only): use every core for parsing and matching.")
 def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> None:
     """Run the service: scheduler, workers, hot reload; stops cleanly on SIGINT/SIGTERM."""
-    from monitor.logs import configure_logging
-    from monitor.service import Service
+    from monitor.service.logs import configure_logging
+    from monitor.service.process import Service
 
     loaded = _load_checked(config_dir)
     config = loaded.config
@@ -126,8 +125,8 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
 @_config_option
 def check(config_dir: Path) -> None:
     """Validate all configuration (and run watchlist tests); exit 0, or 1 with every problem."""
-    from monitor.checking import check_configuration_with_warnings
     from monitor.config.report import problem_order
+    from monitor.usecases.check import check_configuration_with_warnings
 
     result = check_configuration_with_warnings(config_dir, os.environ, run_tests=True)
     problems, warnings = result.problems, result.warnings

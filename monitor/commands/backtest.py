@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from monitor.clock import MAX_DAYS, day_window, local_day
 from monitor.config.models import Config
-from monitor.documents import document_for, stored_labels
 from monitor.errors import MonitorError, QuerySyntaxError
-from monitor.localdays import MAX_DAYS, day_window, local_day
 from monitor.match import CompiledWatchlists, compile_adhoc
 from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.model import Match
 from monitor.store.articles import published_before
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow
+from monitor.usecases.documents import document_for, stored_labels
 
 _ENTRY = re.compile(r"^([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)$")
 
@@ -39,7 +39,7 @@ class BacktestHit:
 def backtest(config: Config, db: Database, query: str, *, days: int, now: datetime) -> Iterator[BacktestHit]:
     """Run a query (or `list/entry`) over the articles published in the last `days` days, newest first.
 
-    The days are calendar days in monitor.yaml's `timezone:`, today included (see monitor/localdays.py).
+    The days are calendar days in monitor.yaml's `timezone:`, today included (see monitor/clock.py).
     """
     matcher = _matcher_for(config, query)
     window = day_window(now, days, ZoneInfo(config.settings.timezone))

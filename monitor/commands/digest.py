@@ -12,7 +12,7 @@ from monitor.errors import MonitorError
 from monitor.notify.deliver import DeliveryWorker, build_content
 from monitor.notify.email import build_email
 from monitor.notify.webhook import build_payload
-from monitor.pipeline import worker_id
+from monitor.refresh.poller import worker_id
 from monitor.store.db import Database
 from monitor.store.outbox import Outbox
 from monitor.store.subscriptions import Subscriptions

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from monitor.config.models import Config, FeedConfig
-from monitor.documents import FeedLabel, document_for, feed_label
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher
 from monitor.match import CompiledWatchlists
 from monitor.model import Article, Match
 from monitor.parse import parse_document, parse_feed
+from monitor.usecases.documents import FeedLabel, document_for, feed_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +108,7 @@ def run_match(
 ) -> MatchRun:
     """Match every article of every source; print the results; a source that fails is reported, the rest still run.
 
-    `matcher`: the watchlists already compiled (by `monitor.checking`), else they are compiled here.
+    `matcher`: the watchlists already compiled (by `monitor.usecases.check`), else they are compiled here.
     """
     unknown = [w for w in watchlists or () if w not in config.watchlists]
     if unknown:

@@ -14,12 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from monitor.clock import Clock, system_clock
+from monitor.clock import Clock, relative_time, system_clock
 from monitor.config.models import Config
 from monitor.errors import MonitorError, ServiceRunning
-from monitor.humanize import relative_time
-from monitor.jobs import POLL_TICK
-from monitor.service import Service
+from monitor.service.jobs import POLL_TICK
+from monitor.service.process import Service
 from monitor.store.feeds import FeedHealth
 
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from monitor.clock import relative_time
 from monitor.errors import MonitorError
-from monitor.humanize import relative_time
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.models import Delivery

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from monitor.config.env import apply_env_overrides
+from monitor.config.gc_pause import paused_gc
 from monitor.config.models import (
     Config,
     FeedsFile,
@@ -34,7 +35,6 @@ from monitor.config.report import ConfigReport, LoadedConfig, problem_order
 from monitor.config.salvage import Salvaged, salvage_watchlist
 from monitor.config.sourcemap import SourceMap, YamlPath, load_yaml_with_positions
 from monitor.errors import ConfigurationError
-from monitor.gc_pause import paused_gc
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_MESSAGE = "secrets are never written in YAML; name the environment variable that holds it"
@@ -52,7 +52,7 @@ def load_config(directory: Path, env: Mapping[str, str] | None = None) -> Loaded
 
 def load_config_report(directory: Path, env: Mapping[str, str] | None = None) -> ConfigReport:
     """Load a configuration directory without raising: every problem, and what can still be checked."""
-    with paused_gc():  # a big watchlist: millions of objects, no cycles (see monitor.gc_pause)
+    with paused_gc():  # a big watchlist: millions of objects, no cycles (see monitor.config.gc_pause)
         return _Run(Path(directory), os.environ if env is None else env).run()
 
 

@@ -75,7 +75,7 @@ class LoadedConfig(_Located):
     config: Config
     sources: dict[Path, SourceMap] = field(default_factory=dict)
     watchlist_files: dict[str, Path] = field(default_factory=dict)
-    matcher: CompiledWatchlists | None = None  # the watchlists compiled by `monitor.checking`, once they passed
+    matcher: CompiledWatchlists | None = None  # the watchlists compiled by `monitor.usecases.check`, once they passed
 
     @property
     def directory(self) -> Path:

@@ -10,12 +10,12 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from monitor.config.gc_pause import paused_gc
 from monitor.config.problems import ConfigProblem
 from monitor.config.yaml_errors import explain as explain_yaml_error
 from monitor.config.yaml_events import ALIAS_ALLOWANCE, AliasBomb, MarkedProblems, UseNodes, YamlPath, build
 from monitor.config.yaml_events import STANDARD_TAGS as _STANDARD_TAGS
 from monitor.errors import ConfigurationError
-from monitor.gc_pause import paused_gc
 
 _ALIAS_HINT = ("aliases (*name) may repeat as many values as the file writes out, and at least "
                f"{ALIAS_ALLOWANCE:,}: write the values out, or repeat fewer of them")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from itertools import chain, compress, islice
 from operator import ne, not_
 
+from monitor.config.gc_pause import paused_gc
 from monitor.config.models import WatchlistConfig
 from monitor.errors import WatchlistCompileError
-from monitor.gc_pause import paused_gc
 from monitor.match.compile import Compiler, Entry, QueryProblem
 from monitor.match.evaluate import CNode, best
 from monitor.match.query import QueryWarning, parse_query_with_warnings

@@ -37,7 +37,7 @@ class ArticleChange:
     is_new: bool
     published_at: datetime
     cluster: ClusterResult | None = None  # None only when clustering was switched off
-    # The feed the article was first seen in: its Document's source and tags (monitor/documents.py).
+    # The feed the article was first seen in: its Document's source and tags (monitor/usecases/documents.py).
     first_feed_id: str | None = None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from monitor.localdays import day_window, days_between, local_day
+from monitor.clock import day_window, days_between, local_day
 from monitor.store.db import Database
 from monitor.store.feeds import FeedHealth
 from monitor.store.models import ArticleRow, Delivery, Feed, MatchRow, RoutedItem, Sighting

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from monitor.documents import document_for, stored_labels
-from monitor.localdays import MAX_DAYS
+from monitor.clock import MAX_DAYS
 from monitor.parse.urls import http_link
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
 from monitor.store.models import ArticleRow, Delivery
+from monitor.usecases.documents import document_for, stored_labels
 from monitor.web.app import Ctx
 from monitor.web.query import MAX_QUERY_LENGTH, run_query
 

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor.documents import document_for, stored_labels
-from monitor.localdays import MAX_DAYS
+from monitor.clock import MAX_DAYS
 from monitor.store.dashboard import FEED_SORTS
 from monitor.store.feeds import FeedRepository
 from monitor.store.outbox import Outbox
+from monitor.usecases.documents import document_for, stored_labels
 from monitor.web.app import Ctx, WebContext
 from monitor.web.auth import CSRF_FIELD, verify_csrf
 from monitor.web.charts import bar_chart, sparkline

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from monitor.clock import DayWindow, day_window, local_day
 from monitor.commands.backtest import BacktestHit, OlderArticles, backtest, older_articles, query_warnings
 from monitor.config.models import Config
 from monitor.errors import MonitorError, QuerySyntaxError
-from monitor.localdays import DayWindow, day_window, local_day
 from monitor.store.db import Database
 
 MAX_QUERY_LENGTH = 2000

@@ -14,8 +14,7 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from monitor.clock import Clock, system_clock
-from monitor.humanize import relative_time
+from monitor.clock import Clock, relative_time, system_clock
 from monitor.parse.urls import http_link
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"

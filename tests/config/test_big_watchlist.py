@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from monitor.checking import check_configuration
 from monitor.cli import main
+from monitor.usecases.check import check_configuration
 
 ACTORS = 50_000  # 7 values each (mapping, id, name, kind, aliases and two of them): 350,000 values
 TOPICS = 5_000

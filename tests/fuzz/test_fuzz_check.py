@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.checking import check_configuration_with_warnings
+from monitor.usecases.check import check_configuration_with_warnings
 from tests.fuzz.support import ROOT, TEST_TIMEOUT, fuzz_settings
 
 pytestmark = pytest.mark.timeout(TEST_TIMEOUT)

@@ -225,8 +225,8 @@ def test_a_feed_whose_write_failed_is_polled_again_on_the_first_tick_after(
     import threading
 
     from monitor.config import load_config
-    from monitor.pipeline import FeedPoller
-    from monitor.runtime import Runtime
+    from monitor.refresh.poller import FeedPoller
+    from monitor.refresh.runtime import Runtime
     from monitor.store.feeds import FeedRepository
     from monitor.store.migrate import upgrade
     from monitor.store.models import Feed

@@ -25,14 +25,14 @@ from monitor.commands.backtest import backtest
 from monitor.commands.match import run_match
 from monitor.config import load_config
 from monitor.config.models import Config
-from monitor.documents import FeedLabel, document_for
 from monitor.parse import parse_feed
-from monitor.pipeline import FeedPoller
-from monitor.runtime import Runtime
+from monitor.refresh.poller import FeedPoller
+from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
 from monitor.store.models import MatchRow
+from monitor.usecases.documents import FeedLabel, document_for
 from monitor.web.app import create_app
 from monitor.web.render import highlight_text
 

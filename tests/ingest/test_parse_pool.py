@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor import parse_runner, pipeline
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
-from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed
-from monitor.parse_runner import parse_here
-from monitor.pipeline import FeedPoller
+from monitor.refresh import parse_runner
+from monitor.refresh import poller as pipeline
+from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed
+from monitor.refresh.parse_runner import parse_here
+from monitor.refresh.poller import FeedPoller
 from monitor.store.clusters import cluster_text, fingerprint
 from monitor.store.models import ArticleRow, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from monitor.config.loader import load_config
-from monitor.pipeline import FeedPoller
-from monitor.runtime import Runtime
+from monitor.refresh.poller import FeedPoller
+from monitor.refresh.runtime import Runtime
 from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository

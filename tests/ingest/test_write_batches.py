@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, create_engine, func, select
 from sqlalchemy.orm import Session
 
-import monitor.pipeline as pipeline
+import monitor.refresh.poller as pipeline
 from monitor.model import Article
-from monitor.pipeline import FeedPoller, Fetched
-from monitor.poll_report import PollSummary
+from monitor.refresh.poller import FeedPoller, Fetched
+from monitor.refresh.report import PollSummary
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow, Feed, RoutedItem, Sighting
 from monitor.store.sql import begin_writes, insert_ignore

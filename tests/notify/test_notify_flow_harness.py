@@ -19,9 +19,9 @@ from monitor.cli import main
 from monitor.clock import CommandContext
 from monitor.config import load_config
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
-from monitor.pipeline import FeedPoller
-from monitor.poll_report import PollSummary
-from monitor.runtime import Runtime
+from monitor.refresh.poller import FeedPoller
+from monitor.refresh.report import PollSummary
+from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade

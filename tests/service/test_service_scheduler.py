@@ -12,8 +12,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 from monitor.config.models import SubscriberConfig
-from monitor.jobs import DIGEST_PREFIX, Ticks, grace, register_jobs, sync_digest_jobs
 from monitor.notify.deliver import DeliveryWorker
+from monitor.service.jobs import DIGEST_PREFIX, Ticks, grace, register_jobs, sync_digest_jobs
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
 from monitor.store.models import Delivery

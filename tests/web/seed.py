@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from monitor.config import load_config
 from monitor.config.models import Config
-from monitor.service import Service
+from monitor.service.process import Service
 from monitor.store.db import Database
 from monitor.store.models import Delivery
 from tests.support.corpora import SANITIZE

@@ -19,15 +19,15 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.clock import Clock, system_clock
-from monitor.documents import FeedLabels, document_for
 from monitor.errors import FeedErrorKind, FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
 from monitor.model import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
-from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared
-from monitor.parse_runner import ParseRunner, parse_here
-from monitor.poll_report import FeedReport, PollSummary
-from monitor.runtime import Runtime
+from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared
+from monitor.refresh.parse_runner import ParseRunner, parse_here
+from monitor.refresh.report import FeedReport, PollSummary
+from monitor.refresh.runtime import Runtime
+from monitor.refresh.write_gate import BatchStories, WriteGate
 from monitor.store.articles import save_articles, save_feed_matches
 from monitor.store.clusters import Fingerprint, routed_in_cluster
 from monitor.store.db import Database
@@ -37,7 +37,7 @@ from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
 from monitor.store.sql import begin_writes
 from monitor.store.subscriptions import opted_out_in
-from monitor.write_gate import BatchStories, WriteGate
+from monitor.usecases.documents import FeedLabels, document_for
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -241,7 +241,7 @@ class FeedPoller:
             return {str(i): str(h) for i, h in rows}
 
     def _write_exclusive(self, batch: list[Fetched], summary: PollSummary) -> None:
-        """`_write`, once no other writer is storing a story of this batch (see monitor/write_gate.py)."""
+        """`_write`, once no other writer is storing a story of this batch (see monitor/refresh/write_gate.py)."""
         if self.writers == 1:  # SQLite: nobody to wait for, so no stories to collect
             self._write(batch, summary)
             return

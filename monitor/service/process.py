@@ -1,4 +1,4 @@
-"""The service: APScheduler 3 drives the ticks (monitor/jobs.py); all shared state lives in the database."""
+"""The service: APScheduler 3 drives the ticks (monitor/service/jobs.py); all shared state lives in the database."""
 
 from __future__ import annotations
 
@@ -17,22 +17,22 @@ from typing import IO, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
-from monitor.checking import check_configuration
 from monitor.clock import Clock, system_clock
 from monitor.config import LoadedConfig, load_config
-from monitor.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.errors import ConfigurationError, MonitorError, ServiceRunning
-from monitor.jobs import Ticks, register_jobs, sync_digest_jobs
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
-from monitor.pipeline import FeedPoller, worker_id
-from monitor.poll_report import PollSummary
-from monitor.runtime import Runtime
+from monitor.refresh.poller import FeedPoller, worker_id
+from monitor.refresh.report import PollSummary
+from monitor.refresh.runtime import Runtime
+from monitor.service.jobs import Ticks, register_jobs, sync_digest_jobs
+from monitor.service.workers import WorkerProcesses, parent_gone
+from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
-from monitor.workers import WorkerProcesses, parent_gone
+from monitor.usecases.check import check_configuration
 
 log = logging.getLogger("monitor.service")
 

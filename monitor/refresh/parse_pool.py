@@ -1,6 +1,6 @@
 """What the parse processes run: a fetched body in, a parsed feed and its clustering fingerprints out.
 
-Parsing and fingerprinting are the CPU-bound part of a refresh; the poller (monitor/pipeline.py) runs
+Parsing and fingerprinting are the CPU-bound part of a refresh; the poller (monitor/refresh/poller.py) runs
 `prepare_feed` in a pool of processes so that a second core works while its own stores and matches.
 
 A parse process is also where a hostile body is contained: it runs under an address-space limit

@@ -1,6 +1,6 @@
 """Where the poller parses fetched bodies: a pool of limited processes, else a thread of the service.
 
-Parsing runs in processes (monitor/parse_pool.py) so that a second core works while the writer
+Parsing runs in processes (monitor/refresh/parse_pool.py) so that a second core works while the writer
 stores and matches, and so that a hostile body is contained by the processes' memory and CPU limits.
 A body that killed a process, or hit its limits, is never parsed in the service process: it is
 parsed again in a process of its own, and when that one dies too it is the feed's `parse_error`.
@@ -21,7 +21,7 @@ from monitor.errors import ParseError
 from monitor.fetch import FetchResult
 from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
-from monitor.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
+from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -121,7 +121,7 @@ class ParseRunner:
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["monitor.parse_pool"])
+        context.set_forkserver_preload(["monitor.refresh.parse_pool"])
         return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(self._limits(),))
 
     def _drop(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:
