@@ -179,12 +179,12 @@ def match_command(config_dir: Path, watchlists: tuple[str, ...], as_json: bool, 
 @click.argument("query")
 def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
     """What a query (or a watchlist entry LIST/ENTRY) would have matched among the articles published lately."""
-    from monitor.commands.backtest import describe_query_note, run_backtest
+    from monitor.commands.backtest import describe_query_note, print_backtest
 
     config = _load(config_dir, warn=True)
     try:
-        run_backtest(config, _existing_database(config, config_dir), query, days=days, limit=limit, now=_clock()(),
-                     out=click.echo, warn=lambda text: click.echo(text, err=True))
+        print_backtest(config, _existing_database(config, config_dir), query, days=days, limit=limit, now=_clock()(),
+                       out=click.echo, warn=lambda text: click.echo(text, err=True))
     except QuerySyntaxError as exc:
         _fail(MonitorError(describe_query_note(query, "error", exc.message, exc.column, exc.hint)))
     except MonitorError as exc:

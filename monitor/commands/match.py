@@ -1,86 +1,15 @@
-"""`monitor match`: match feed files, pages, URLs or stdin without storing anything."""
+"""`monitor match`: match feed files, pages, URLs or stdin without storing anything (printing only)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
-from monitor.config.models import Config, FeedConfig
-from monitor.errors import MonitorError, ParseError
-from monitor.fetch import Fetcher
+from monitor.config.models import Config
 from monitor.match import CompiledWatchlists
 from monitor.model import Article, Match
-from monitor.parse import parse_document, parse_feed
-from monitor.usecases.documents import FeedLabel, document_for, feed_label
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """The articles of one SOURCE and the feed label their Documents get."""
-
-    articles: list[Article]
-    label: FeedLabel
-
-
-def configured_feed(source: str, config: Config) -> FeedConfig | None:
-    """The configured feed that SOURCE is (its URL, or the same local file), if any."""
-    if source.startswith(("http://", "https://")):
-        return next((f for f in config.feeds if f.url == source), None)
-    if source == "-":
-        return None
-    wanted = Path(source).resolve()
-    for feed in config.feeds:
-        if feed.is_local:
-            parts = urlsplit(feed.url)
-            path = Path(url2pathname(parts.path)) if parts.scheme.lower() == "file" else Path(feed.url)
-            if path.resolve() == wanted:
-                return feed
-    return None
-
-
-def load_source(source: str, config: Config) -> Source:
-    """The articles in one SOURCE: a feed (each entry one article), a page or text (one), a URL, or '-'.
-
-    A SOURCE that is a configured feed is parsed and labelled as `monitor run` would (its base URL,
-    language hint, name and tags), so its Documents are those the service matches.
-    """
-    feed = configured_feed(source, config)
-    if source == "-":
-        body, url, content_type = sys.stdin.buffer.read(), "stdin:", None
-    elif source.startswith(("http://", "https://")):
-        body, url, content_type = asyncio.run(_fetch(source, config))
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise MonitorError(f"{source}: no such file (give a feed or HTML/text file, a URL, or - for stdin)")
-        # A configured local feed is read by the service under its configured name (the base of relative links).
-        try:
-            body, url = path.read_bytes(), feed.url if feed else path.resolve().as_uri()
-        except OSError as exc:
-            raise MonitorError(f"{source}: cannot read it: {exc.strerror or exc}") from None
-        content_type = "text/plain" if path.suffix.lower() in (".txt", ".text") else None
-    if content_type != "text/plain":
-        try:
-            parsed = parse_feed(body, base_url=url, content_type=content_type,
-                                language_hint=feed.language if feed else None)
-        except ParseError:
-            pass  # not a feed: treat it as one document
-        else:
-            label = feed_label(feed.id, feed, parsed.title) if feed else FeedLabel(parsed.title.strip() or source)
-            return Source(list(parsed.articles), label)
-    return Source([parse_document(body, url=url, content_type=content_type)], FeedLabel(source))
-
-
-async def _fetch(url: str, config: Config) -> tuple[bytes, str, str | None]:
-    async with Fetcher(config.settings.fetch, allow_local_feeds=config.settings.allow_local_feeds) as fetcher:
-        result = await fetcher.fetch(url)
-    return result.body or b"", result.final_url, result.content_type
+from monitor.usecases.match_documents import match_documents
 
 
 @dataclass
@@ -110,20 +39,14 @@ def run_match(
 
     `matcher`: the watchlists already compiled (by `monitor.usecases.check`), else they are compiled here.
     """
-    unknown = [w for w in watchlists or () if w not in config.watchlists]
-    if unknown:
-        raise MonitorError(f"unknown watchlist {unknown[0]!r}; known: {', '.join(sorted(config.watchlists))}")
-    matcher = matcher if matcher is not None else CompiledWatchlists.compile(config.watchlists)
     result = MatchRun()
-    for source in sources:
-        try:
-            loaded = load_source(source, config)
-        except MonitorError as exc:
+    for found in match_documents(config, sources, watchlists=watchlists, matcher=matcher):
+        if found.error is not None:
             result.errors += 1
+            source, exc = found.source, found.error
             err(f"monitor match: {source}: {exc}" if not str(exc).startswith(source) else f"monitor match: {exc}")
             continue
-        for article in loaded.articles:
-            matches = matcher.match(document_for(article, loaded.label), watchlists)
+        for article, matches in found.matched:
             result.matched += bool(matches)
             out(_json_line(article, matches) if as_json else _human(article, matches))
     return result

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from monitor.config.models import Config, WatchlistConfig
 from monitor.config.problems import ConfigProblem
 from monitor.config.salvage import Salvaged
 from monitor.config.sourcemap import SourceMap, YamlPath
-
-if TYPE_CHECKING:
-    from monitor.match import CompiledWatchlists
 
 
 class _Located:
@@ -75,7 +72,6 @@ class LoadedConfig(_Located):
     config: Config
     sources: dict[Path, SourceMap] = field(default_factory=dict)
     watchlist_files: dict[str, Path] = field(default_factory=dict)
-    matcher: CompiledWatchlists | None = None  # the watchlists compiled by `monitor.usecases.check`, once they passed
 
     @property
     def directory(self) -> Path:

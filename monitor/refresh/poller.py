@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from monitor.clock import Clock, system_clock
 from monitor.errors import FeedErrorKind, FetchError, ParseError
 from monitor.fetch import Fetcher, FetchResult, next_poll_at
+from monitor.match.documents import FeedLabels, document_for
 from monitor.model import Article, ParsedFeed
 from monitor.parse.fulltext import extract_main_text, needs_full_text, with_full_text
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared
@@ -37,7 +38,6 @@ from monitor.store.models import Feed as FeedRow
 from monitor.store.outbox import add_routed_items
 from monitor.store.sql import begin_writes
 from monitor.store.subscriptions import opted_out_in
-from monitor.usecases.documents import FeedLabels, document_for
 
 log = logging.getLogger("monitor.pipeline")
 

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 from monitor.clock import Clock, system_clock
-from monitor.config import LoadedConfig, load_config
+from monitor.config import load_config
 from monitor.errors import ConfigurationError, MonitorError, ServiceRunning
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poller import FeedPoller, worker_id
@@ -32,7 +32,7 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
-from monitor.usecases.check import check_configuration
+from monitor.usecases.check import CheckedConfig, check_configuration
 
 log = logging.getLogger("monitor.service")
 
@@ -64,7 +64,7 @@ class Service:
         workers: int = 1,
         log_format: str = "text",
         clock: Clock = system_clock,
-        loaded: LoadedConfig | None = None,
+        loaded: CheckedConfig | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.clock = clock
@@ -73,8 +73,10 @@ class Service:
         self.workers = workers
         self.log_format = log_format
         # `loaded`: the configuration `monitor run` has just checked (and compiled), not loaded twice.
-        loaded = loaded if loaded is not None else load_config(config_dir, self.env)
-        self._runtime = Runtime.build(loaded.config, loaded.matcher)
+        if loaded is not None:
+            self._runtime = Runtime.build(loaded.config, loaded.matcher)
+        else:
+            self._runtime = Runtime.build(load_config(config_dir, self.env).config, None)
         self.db = Database(self._runtime.config.settings.database)
         self.owner = worker_id()
         self.feeds = FeedRepository(self.db)

@@ -1,29 +1,46 @@
-"""`monitor check`: the loader's problems plus query syntax and watchlist tests, all in one list."""
+"""The configuration check: the loader's problems plus query syntax and watchlist tests, all in one list.
+
+Used by `monitor check`, by every command that needs a valid configuration (`monitor run`, `match`,
+`backtest`, ...), and by the service's reload. A configuration that passes comes back with its
+watchlists compiled (`CheckedConfig.matcher`): the check compiled them, so nothing compiles them twice.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from monitor.config import ConfigProblem, ConfigReport, LoadedConfig, load_config_report, locate_query_problem
 from monitor.config.report import problem_order
-from monitor.match import QueryProblem
+from monitor.match import CompiledWatchlists, QueryProblem
 from monitor.match.check import check_and_compile
+
+
+@dataclass
+class CheckedConfig(LoadedConfig):
+    """A configuration without problems, and its watchlists compiled by the check."""
+
+    matcher: CompiledWatchlists = field(kw_only=True)
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig, matcher: CompiledWatchlists) -> CheckedConfig:
+        """The loaded configuration with the watchlists the check compiled."""
+        return cls(**{f.name: getattr(loaded, f.name) for f in fields(LoadedConfig)}, matcher=matcher)
 
 
 @dataclass
 class CheckResult:
     """A checked configuration: `loaded` when there is no problem; warnings never stop it loading."""
 
-    loaded: LoadedConfig | None
+    loaded: CheckedConfig | None
     problems: list[ConfigProblem] = field(default_factory=list)
     warnings: list[ConfigProblem] = field(default_factory=list)
 
 
 def check_configuration(
     directory: Path, env: Mapping[str, str], *, run_tests: bool = True
-) -> tuple[LoadedConfig | None, list[ConfigProblem]]:
+) -> tuple[CheckedConfig | None, list[ConfigProblem]]:
     """Load and validate a configuration directory; returns every problem found (empty when valid)."""
     result = check_configuration_with_warnings(directory, env, run_tests=run_tests)
     return result.loaded, result.problems
@@ -56,9 +73,8 @@ def check_configuration_with_warnings(directory: Path, env: Mapping[str, str], *
         found.append(_unlocated(report, query_problem))
     problems.sort(key=problem_order)
     warnings.sort(key=problem_order)
-    loaded = report.loaded if not problems else None
-    if loaded is not None:
-        loaded.matcher = matcher  # compiled once: the caller matches with it instead of compiling again
+    # Compiled once: the caller matches with it instead of compiling again.
+    loaded = CheckedConfig.of(report.loaded, matcher) if report.loaded is not None and not problems else None
     return CheckResult(loaded, problems, warnings)
 
 

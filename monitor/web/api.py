@@ -12,8 +12,8 @@ from monitor.clock import MAX_DAYS
 from monitor.parse.urls import http_link
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
 from monitor.store.models import ArticleRow, Delivery
-from monitor.usecases.documents import document_for, stored_labels
-from monitor.web.app import Ctx
+from monitor.usecases.match_documents import stored_document
+from monitor.web.context import Ctx
 from monitor.web.query import MAX_QUERY_LENGTH, run_query
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -239,8 +239,7 @@ def get_article(article_id: str, ctx: Ctx) -> ArticleDetailOut:
                   list(m.highlights or []), m.snippet, m.created_at, m.more_highlights or 0)
         for m in detail.matches
     ]
-    with ctx.db.sessions() as session:
-        document = document_for(a, stored_labels(ctx.config, session)(a.first_feed_id))
+    document = stored_document(ctx.config, ctx.db, a)
     return ArticleDetailOut(
         **article_out(a, len(detail.matches)).model_dump(), summary_text=a.summary_text, content_text=a.content_text,
         body=document.body, source=document.source,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -19,7 +17,9 @@ from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
+from monitor.web import api, login, metrics, pages, unsubscribe
 from monitor.web.auth import AuthSettings, check_bind, make_middleware, trusted_hosts
+from monitor.web.context import WebContext
 from monitor.web.render import STATIC, Renderer
 
 API_DESCRIPTION = (
@@ -28,26 +28,6 @@ API_DESCRIPTION = (
     "`next_offset` (null on the last page). When the dashboard is bound beyond loopback, send "
     "`Authorization: Bearer <MONITOR_WEB_TOKEN>` or basic-auth credentials."
 )
-
-
-@dataclass(frozen=True)
-class WebContext:
-    """What every route needs: the configuration, the database, the template renderer and the clock."""
-
-    config: Config
-    db: Database
-    dashboard: Dashboard
-    renderer: Renderer
-    auth: AuthSettings
-    clock: Clock = system_clock
-
-
-def context(request: Request) -> WebContext:
-    """The application's WebContext (a FastAPI dependency)."""
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-Ctx = Annotated[WebContext, Depends(context)]
 
 
 def create_app(
@@ -59,8 +39,6 @@ def create_app(
     It answers only requests whose `Host` names it (see `trusted_hosts`): loopback names, `bind_host`,
     base_url's host and `allowed_hosts`.
     """
-    from monitor.web import api, login, metrics, pages, unsubscribe  # noqa: I001  (they import this module)
-
     database = db or Database(config.settings.database)
     ctx = WebContext(
         config=config, db=database, dashboard=Dashboard(database, ZoneInfo(config.settings.timezone)),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor.web.app import Ctx
 from monitor.web.auth import TOKEN_COOKIE, safe_next, verify_csrf
-from monitor.web.pages import page
+from monitor.web.context import Ctx, page
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.store.dashboard import Dashboard
-from monitor.web.app import Ctx, WebContext
+from monitor.web.context import Ctx, WebContext
 
 log = logging.getLogger("monitor.web")
 router = APIRouter(include_in_schema=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -13,24 +12,14 @@ from monitor.clock import MAX_DAYS
 from monitor.store.dashboard import FEED_SORTS
 from monitor.store.feeds import FeedRepository
 from monitor.store.outbox import Outbox
-from monitor.usecases.documents import document_for, stored_labels
-from monitor.web.app import Ctx, WebContext
-from monitor.web.auth import CSRF_FIELD, verify_csrf
+from monitor.usecases.match_documents import stored_document
+from monitor.web.auth import verify_csrf
 from monitor.web.charts import bar_chart, sparkline
+from monitor.web.context import Ctx, page
 from monitor.web.query import run_query
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-
-
-def page(request: Request, ctx: WebContext, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
-    """Render a page with what every page needs (navigation, CSRF token, login state)."""
-    html = ctx.renderer.render(
-        template, request_path=request.url.path, csrf_field=CSRF_FIELD, csrf_token=request.state.csrf_token,
-        auth_enabled=ctx.auth.enabled and bool(ctx.auth.token), now=ctx.clock(),
-        timezone=ctx.config.settings.timezone, **values,
-    )
-    return HTMLResponse(html, status_code=status_code)
 
 
 def pager(request: Request, page_number: int, total: int) -> dict[str, str | None]:
@@ -124,8 +113,7 @@ def article(request: Request, article_id: str, ctx: Ctx) -> HTMLResponse:
         return page(request, ctx, "error.html", status_code=404, title="Article not found",
                     message=f"There is no stored article with id {article_id}.")
     # The spans were computed on the matcher's view of the article, so rebuild exactly that view.
-    with ctx.db.sessions() as session:
-        document = document_for(detail.article, stored_labels(ctx.config, session)(detail.article.first_feed_id))
+    document = stored_document(ctx.config, ctx.db, detail.article)
     highlights = [h for m in detail.matches for h in (m.highlights or [])]
     return page(request, ctx, "article.html", detail=detail, document=document, highlights=highlights)
 

@@ -1,4 +1,4 @@
-""""Try a query": `monitor backtest` over the stored articles, for the page and the API alike."""
+""""Try a query": the backtest use case over the stored articles, its errors as a problem, for the page and the API."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from monitor.clock import DayWindow, day_window, local_day
-from monitor.commands.backtest import BacktestHit, OlderArticles, backtest, older_articles, query_warnings
+from monitor.clock import DayWindow, day_window
 from monitor.config.models import Config
 from monitor.errors import MonitorError, QuerySyntaxError
 from monitor.store.db import Database
+from monitor.usecases.backtest import BacktestHit, OlderArticles, query_warnings, run_backtest
 
 MAX_QUERY_LENGTH = 2000
 CHART_DAYS = 92
@@ -64,15 +64,11 @@ def run_query(
         return result
     result.warnings = [QueryProblemInfo(w.message, w.column, w.hint) for w in query_warnings(config, query)]
     try:
-        for hit in backtest(config, db, query, days=days, now=now):
-            if offset <= result.total < offset + limit:
-                result.hits.append(hit)
-            result.total += 1
-            result.per_day[local_day(hit.published_at, zone)] += 1
+        found = run_backtest(config, db, query, days=days, now=now, limit=limit, offset=offset)
     except QuerySyntaxError as exc:
         result.problem = QueryProblemInfo(exc.message, exc.column, exc.hint)
     except MonitorError as exc:  # an unknown @actor, or an entry the watchlist does not have
         result.problem = QueryProblemInfo(str(exc))
-    if result.problem is None and not result.total:
-        result.older = older_articles(db, now, days, zone)
+    else:
+        result.hits, result.total, result.per_day, result.older = found.hits, found.total, found.per_day, found.older
     return result

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from monitor.config.models import SubscriberConfig
 from monitor.notify.unsubscribe import token_valid
 from monitor.store.subscriptions import UNSUBSCRIBE_SECRET, Subscriptions, existing_secret
-from monitor.web.app import Ctx, WebContext
+from monitor.web.context import Ctx, WebContext
 
 log = logging.getLogger("monitor.web")
 router = APIRouter(include_in_schema=False)

@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from markupsafe import Markup
 from sqlalchemy import select
 
-from monitor.commands.backtest import backtest
 from monitor.commands.match import run_match
 from monitor.config import load_config
 from monitor.config.models import Config
+from monitor.match.documents import FeedLabel, document_for
 from monitor.parse import parse_feed
 from monitor.refresh.poller import FeedPoller
 from monitor.refresh.runtime import Runtime
@@ -32,7 +32,7 @@ from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
 from monitor.store.models import MatchRow
-from monitor.usecases.documents import FeedLabel, document_for
+from monitor.usecases.backtest import backtest
 from monitor.web.app import create_app
 from monitor.web.render import highlight_text
 

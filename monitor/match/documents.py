@@ -16,11 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.orm import Session
-
-from monitor.config.models import Config, FeedConfig
+from monitor.config.models import FeedConfig
 from monitor.model import Document, body_text
-from monitor.store.feeds import feed_title_in, feed_titles_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +82,3 @@ class FeedLabels:
             label = self._labels[feed_id] = feed_label(feed_id, configured, title)
         return label
 
-
-def stored_labels(config: Config, session: Session, *, every_feed: bool = False) -> FeedLabels:
-    """Labels for stored articles, with the titles the feed rows hold (all read at once with `every_feed`)."""
-    feeds = {feed.id: feed for feed in config.feeds}
-    if every_feed:
-        return FeedLabels(feeds, feed_titles_in(session).get)
-    return FeedLabels(feeds, lambda feed_id: feed_title_in(session, feed_id))
