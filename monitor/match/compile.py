@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, assert_never
 
 from monitor.config.models import ActorConfig, WatchlistConfig
 from monitor.errors import QuerySyntaxError
@@ -232,32 +232,34 @@ class Compiler:
 
     def node(self, ast: Node, wl: str | None, in_exclude: bool) -> CNode:
         """Compile one AST node; raises QuerySyntaxError for unresolvable references."""
-        if isinstance(ast, Term):
-            fields = self._fields(ast.field)
-            return CPatterns((self.table.add(ast.tokens, ast.prefix),), fields, self.table)
-        if isinstance(ast, ActorRef):
-            owner, config = self._resolve(ast, wl)
-            fields = self._fields(ast.field)
-            if in_exclude:  # an exclude sees other actors' names only, so excludes can never form a cycle
+        match ast:
+            case Term():
+                fields = self._fields(ast.field)
+                return CPatterns((self.table.add(ast.tokens, ast.prefix),), fields, self.table)
+            case ActorRef():
+                owner, config = self._resolve(ast, wl)
+                fields = self._fields(ast.field)
+                if in_exclude:  # an exclude sees other actors' names only, so excludes can never form a cycle
+                    self._taint((owner, config.id))
+                    return CPatterns(self.names(owner, config).pids, fields, self.table)
+                actor = self.actor(owner, config.id)
                 self._taint((owner, config.id))
-                return CPatterns(self.names(owner, config).pids, fields, self.table)
-            actor = self.actor(owner, config.id)
-            self._taint((owner, config.id))
-            return actor if ast.field is None else actor.with_fields(fields, self.table)
-        if isinstance(ast, Lang):
-            return CLang(ast.code)
-        if isinstance(ast, Tag):
-            return CTag(ast.name)
-        if isinstance(ast, And):
-            return CAnd([self.node(c, wl, in_exclude) for c in ast.children])
-        if isinstance(ast, Or):
-            return COr([self.node(c, wl, in_exclude) for c in ast.children])
-        if isinstance(ast, Not):
-            return CNot(self.node(ast.child, wl, in_exclude))
-        if isinstance(ast, Near):
-            left, right = self.node(ast.left, wl, in_exclude), self.node(ast.right, wl, in_exclude)
-            return CNear(left, right, ast.distance, ast.ordered)
-        raise TypeError(f"unknown query node {ast!r}")
+                return actor if ast.field is None else actor.with_fields(fields, self.table)
+            case Lang():
+                return CLang(ast.code)
+            case Tag():
+                return CTag(ast.name)
+            case And():
+                return CAnd([self.node(c, wl, in_exclude) for c in ast.children])
+            case Or():
+                return COr([self.node(c, wl, in_exclude) for c in ast.children])
+            case Not():
+                return CNot(self.node(ast.child, wl, in_exclude))
+            case Near():
+                left, right = self.node(ast.left, wl, in_exclude), self.node(ast.right, wl, in_exclude)
+                return CNear(left, right, ast.distance, ast.ordered)
+            case _:
+                assert_never(ast)
 
     def _taint(self, referenced: tuple[str, str]) -> None:
         """The entry being compiled refers to `referenced`: if that was changed, so is what it matches."""

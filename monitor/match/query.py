@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, assert_never
 
 from monitor.errors import QuerySyntaxError
 from monitor.match.fold import QUOTES, fold_tokens
@@ -102,21 +102,32 @@ Node: TypeAlias = Term | ActorRef | Lang | Tag | And | Or | Not | Near
 def walk(node: Node) -> Iterator[Node]:
     """Every node of a tree, parents before children."""
     yield node
-    if isinstance(node, And | Or):
-        for child in node.children:
-            yield from walk(child)
-    elif isinstance(node, Not):
-        yield from walk(node.child)
-    elif isinstance(node, Near):
-        yield from walk(node.left)
-        yield from walk(node.right)
+    match node:
+        case And() | Or():
+            for child in node.children:
+                yield from walk(child)
+        case Not():
+            yield from walk(node.child)
+        case Near():
+            yield from walk(node.left)
+            yield from walk(node.right)
+        case Term() | ActorRef() | Lang() | Tag():
+            pass  # leaves
+        case _:
+            assert_never(node)
 
 
 def is_positional(node: Node) -> bool:
     """True if the node has token positions, so NEAR can measure distances to it."""
-    if isinstance(node, Term | ActorRef | Near):
-        return True
-    return isinstance(node, Or) and all(is_positional(c) for c in node.children)
+    match node:
+        case Term() | ActorRef() | Near():
+            return True
+        case Or():
+            return all(is_positional(c) for c in node.children)
+        case Lang() | Tag() | And() | Not():
+            return False
+        case _:
+            assert_never(node)
 
 
 # ------------------------------------------------------------------ parser
