@@ -6,13 +6,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor import __version__
 from monitor.clock import MAX_DAYS, Clock, CommandContext, system_clock
 from monitor.errors import ConfigurationError, MonitorError, QuerySyntaxError
+
+if TYPE_CHECKING:  # imported where used: `monitor --help` loads neither the configuration nor the matcher
+    from monitor.config.models import Config
+    from monitor.usecases.check import CheckedConfig
 
 CONFIG_HELP = "Configuration directory (env MONITOR_CONFIG; default ./config)."
 
@@ -29,13 +33,13 @@ def _fail(error: Exception) -> None:
     sys.exit(1)
 
 
-def _load(config_dir: Path, *, warn: bool = False) -> Any:
+def _load(config_dir: Path, *, warn: bool = False) -> Config:
     """The valid configuration, or exit 1 listing its problems; `warn` also prints the query warnings."""
     return _load_checked(config_dir, warn=warn).config
 
 
-def _load_checked(config_dir: Path, *, warn: bool = False) -> Any:
-    """The checked LoadedConfig, with its watchlists compiled (`.matcher`); or exit 1 listing every problem."""
+def _load_checked(config_dir: Path, *, warn: bool = False) -> CheckedConfig:
+    """The checked configuration, with its watchlists compiled (`.matcher`); or exit 1 listing every problem."""
     from monitor.usecases.check import check_configuration_with_warnings
 
     result = check_configuration_with_warnings(config_dir, os.environ, run_tests=False)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from monitor.clock import relative_time
 from monitor.errors import MonitorError
+from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.models import Delivery
@@ -93,8 +94,7 @@ def print_deliveries(
 def resend(db: Database, delivery_id: str, *, now: datetime, out: Callable[[str], None]) -> None:
     """Queue a sent delivery again under a new id (`monitor deliveries --resend ID`)."""
     outbox = Outbox(db)
-    with db.sessions() as session:
-        original = session.get(Delivery, delivery_id)
+    original = Dashboard(db).delivery(delivery_id)
     if original is not None:
         opt_out = Subscriptions(db).opt_out(original.subscriber_id)
         if opt_out is not None:
