@@ -35,7 +35,8 @@ from types import ModuleType
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config.models import WatchlistConfig  # noqa: E402
-from monitor.match import CompiledWatchlists, Document  # noqa: E402
+from monitor.match import CompiledWatchlists  # noqa: E402
+from monitor.model import Document  # noqa: E402
 
 _SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
 

@@ -8,7 +8,7 @@ watchlists compiled (`CheckedConfig.matcher`): the check compiled them, so nothi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config import ConfigProblem, ConfigReport, LoadedConfig, load_config_report, locate_query_problem
@@ -26,7 +26,7 @@ class CheckedConfig(LoadedConfig):
     @classmethod
     def of(cls, loaded: LoadedConfig, matcher: CompiledWatchlists) -> CheckedConfig:
         """The loaded configuration with the watchlists the check compiled."""
-        return cls(**{f.name: getattr(loaded, f.name) for f in fields(LoadedConfig)}, matcher=matcher)
+        return cls(config=loaded.config, sources=loaded.sources, watchlist_files=loaded.watchlist_files, matcher=matcher)
 
 
 @dataclass
