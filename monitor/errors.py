@@ -11,7 +11,7 @@
     ├── DeliveryError ................. a delivery attempt failed (`permanent`, `retry_after`)
     │   └── EndpointGone .............. 410 Gone from a webhook receiver: disable, never retry
     ├── StorageError .................. the database cannot be used as asked
-    │   ├── DatabaseUnavailable ....... the database server did not answer or dropped the connection
+    │   ├── DatabaseUnavailable ....... the database server did not answer or dropped the connection (`connection_lost`)
     │   ├── NoDatabase ................ a reading command found no database where configured
     │   └── ServiceRunning ............ another process holds the SQLite single-writer lock
     └── BindRefused ................... the dashboard would be reachable from the network without credentials
@@ -156,7 +156,15 @@ class StorageError(MonitorError):
 
 
 class DatabaseUnavailable(StorageError):
-    """The database server did not answer, refused the connection or dropped it mid-transaction."""
+    """The database server did not answer, refused the connection or dropped it mid-transaction.
+
+    `connection_lost`: the session's connection itself was lost (not one statement refused on a live
+    one), so whatever runs next on the database fails too.
+    """
+
+    def __init__(self, message: str, *, connection_lost: bool = False) -> None:
+        self.connection_lost = connection_lost
+        super().__init__(message)
 
 
 class NoDatabase(StorageError):

@@ -7,7 +7,7 @@ import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -165,10 +165,28 @@ class WebhookConfig(_Strict):
         return value
 
 
+class _ChannelField:
+    """Marks a SubscriberConfig field as a delivery channel: the field's name is the channel's registry name."""
+
+    def __repr__(self) -> str:
+        return "CHANNEL"
+
+
+CHANNEL = _ChannelField()
+"""`Annotated[<its settings> | None, CHANNEL]`: a subscriber sets exactly one such field (notify/channels/registry.py)."""
+
+
+def _either(names: tuple[str, ...]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else "".join(quoted)
+
+
 class SubscriberConfig(_Strict):
     id: str
-    email: str | None = None
-    webhook: WebhookConfig | None = None
+    # The delivery channels, one field each (config may not import notify, so the YAML key of a channel
+    # and its settings are declared here; the channel itself is a module in notify/channels/).
+    email: Annotated[str | None, CHANNEL] = None
+    webhook: Annotated[WebhookConfig | None, CHANNEL] = None
     watchlists: tuple[str, ...] = Field(min_length=1)
     schedule: Schedule = Field(default_factory=lambda: parse_schedule("immediate"))
     timezone: str = "UTC"
@@ -194,16 +212,22 @@ class SubscriberConfig(_Strict):
             raise ValueError(f"{value!r} is not an email address")
         return value
 
+    @classmethod
+    def channel_names(cls) -> tuple[str, ...]:
+        """The fields that name a delivery channel, in declaration order."""
+        return tuple(name for name, info in cls.model_fields.items() if CHANNEL in info.metadata)
+
     @model_validator(mode="after")
     def _one_channel(self) -> SubscriberConfig:
-        if (self.email is None) == (self.webhook is None):
-            raise ValueError("a subscriber needs exactly one of 'email' or 'webhook'")
+        names = self.channel_names()
+        if sum(getattr(self, name) is not None for name in names) != 1:
+            raise ValueError(f"a subscriber needs exactly one of {_either(names)}")
         return self
 
     @property
-    def channel(self) -> Literal["email", "webhook"]:
-        """How this subscriber is reached."""
-        return "email" if self.email else "webhook"
+    def channel(self) -> str:
+        """How this subscriber is reached: the name of its channel's field (and registry entry)."""
+        return next(name for name in self.channel_names() if getattr(self, name) is not None)
 
     @property
     def zone(self) -> ZoneInfo:

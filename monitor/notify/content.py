@@ -1,4 +1,4 @@
-"""What one delivery carries, independent of how it is sent (email, webhook, file)."""
+"""What one delivery carries, independent of the channel that sends it, and its making from stored items."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from monitor.config.models import Config, SubscriberConfig
 from monitor.model import Match
+from monitor.store.articles import match_from_row
+from monitor.store.outbox_items import StoredItem
+
+_SUMMARY_CHARS = 500
+_DIGEST_NAMES = {"hourly": "Hourly digest", "daily": "Daily digest", "weekly": "Weekly digest"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +58,49 @@ class DeliveryContent:
     period_label: str = ""  # e.g. "daily digest, 24 Nov 2026"
     watchlist_names: dict[str, str] = field(default_factory=dict)  # id -> display name
     more_items: int = 0  # articles that did not fit (MAX_ITEMS_PER_DELIVERY): they follow in the next delivery
+
+
+def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
+    """The heading of a digest, e.g. "Daily digest, 24 Nov 2026" (the date in the subscriber's zone)."""
+    if subscriber is None:
+        return "Digest"
+    local = created_at.astimezone(subscriber.zone)
+    name = _DIGEST_NAMES.get(subscriber.schedule.kind, "Digest")
+    when = f"{local.day} {local:%b %Y}" + (f", {local:%H:%M}" if subscriber.schedule.kind == "hourly" else "")
+    return f"{name}, {when}"
+
+
+def build_content(
+    delivery_id: str, kind: str, subscriber_id: str, created_at: datetime, items: list[StoredItem], config: Config,
+    *, more_items: int = 0,
+) -> DeliveryContent:
+    """Turn stored items into the channel-independent content of a delivery."""
+    delivered = []
+    for item in items:
+        article = item.article
+        source = SourceRef(*item.feeds[0]) if item.feeds else SourceRef(article.first_feed_id or "", "")
+        summary = article.summary_text or article.content_text
+        if len(summary) > _SUMMARY_CHARS:
+            summary = summary[:_SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+        delivered.append(
+            DeliveryItem(
+                article=ItemArticle(
+                    id=article.id, url=article.url, title=article.title, source=source,
+                    published_at=article.published_at, language=article.language, summary=summary,
+                    cluster_size=item.cluster_size,
+                    also_reported_by=tuple(SourceRef(*f) for f in item.feeds[1:]),
+                ),
+                matches=tuple(match_from_row(m) for m in item.matches),
+            )
+        )
+    subscriber = next((s for s in config.subscribers if s.id == subscriber_id), None)
+    return DeliveryContent(
+        delivery_id=delivery_id,
+        kind="digest" if kind == "digest" else "alert",
+        period_label=period_label(subscriber, created_at) if kind == "digest" else "",
+        subscriber_id=subscriber_id,
+        created_at=created_at,
+        items=tuple(delivered),
+        watchlist_names={wid: w.name for wid, w in config.watchlists.items()},
+        more_items=more_items,
+    )

@@ -1,50 +1,32 @@
-"""The deliver tick: assemble alerts and due digests into the outbox, then send what is due."""
+"""The deliver tick: assemble alerts and due digests into the outbox, then send what is due on each channel."""
 
 from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError
-
 from monitor.clock import Clock, system_clock
 from monitor.config.models import Config, SubscriberConfig
-from monitor.errors import DeliveryError, EndpointGone
-from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
+from monitor.errors import DatabaseUnavailable, DeliveryError, EndpointGone, StorageError
+from monitor.notify.channels.base import Channel, DeliveryKind, SendContext
+from monitor.notify.channels.registry import channel_for
+from monitor.notify.content import DeliveryContent, build_content
 from monitor.notify.digests import latest_period, period_key
-from monitor.notify.email import build_email
+from monitor.notify.lease import CLAIM_BATCH, DELIVERY_LEASE, LeaseHeartbeat
 from monitor.notify.retry import next_attempt_delay
-from monitor.notify.transports import FileTransport, SmtpTransport, Transport
-from monitor.notify.webhook import WebhookSender, build_payload, webhook_secret
-from monitor.store.articles import match_from_row
-from monitor.store.outbox import ClaimedDelivery, Outbox, StoredItem
+from monitor.store.outbox import ClaimedDelivery, Outbox
+from monitor.store.outbox_assembly import Grouping
 from monitor.store.subscriptions import Subscriptions
 
 log = logging.getLogger("monitor.notify")
 
-_SUMMARY_CHARS = 500
 
-CLAIM_BATCH = 10
-"""Deliveries leased by one claim: what a killed worker can strand at most (until DELIVERY_LEASE ends)."""
-DELIVERY_LEASE = timedelta(seconds=30)
-"""A claimed delivery's lease, renewed every HEARTBEAT while its worker is sending: a worker killed with
-SIGKILL (or cut off from the database) holds its batch this long at most, however slow a send."""
-HEARTBEAT = DELIVERY_LEASE / 3
-_DIGEST_NAMES = {"hourly": "Hourly digest", "daily": "Daily digest", "weekly": "Weekly digest"}
-
-
-def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
-    """The heading of a digest, e.g. "Daily digest, 24 Nov 2026" (the date in the subscriber's zone)."""
-    if subscriber is None:
-        return "Digest"
-    local = created_at.astimezone(subscriber.zone)
-    name = _DIGEST_NAMES.get(subscriber.schedule.kind, "Digest")
-    when = f"{local.day} {local:%b %Y}" + (f", {local:%H:%M}" if subscriber.schedule.kind == "hourly" else "")
-    return f"{name}, {when}"
+def _database_gone(exc: StorageError) -> bool:
+    """The connection itself was lost: everything after fails too, so the tick fails (and is logged) as a whole."""
+    return isinstance(exc, DatabaseUnavailable) and exc.connection_lost
 
 
 @dataclass
@@ -57,42 +39,6 @@ class DeliverySummary:
     failed: int = 0
     cancelled: int = 0  # the subscriber unsubscribed
     outcomes: dict[str, int] = field(default_factory=dict)
-
-
-def build_content(
-    delivery_id: str, kind: str, subscriber_id: str, created_at: datetime, items: list[StoredItem], config: Config,
-    *, more_items: int = 0,
-) -> DeliveryContent:
-    """Turn stored items into the transport-independent content of a delivery."""
-    delivered = []
-    for item in items:
-        article = item.article
-        source = SourceRef(*item.feeds[0]) if item.feeds else SourceRef(article.first_feed_id or "", "")
-        summary = article.summary_text or article.content_text
-        if len(summary) > _SUMMARY_CHARS:
-            summary = summary[:_SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
-        delivered.append(
-            DeliveryItem(
-                article=ItemArticle(
-                    id=article.id, url=article.url, title=article.title, source=source,
-                    published_at=article.published_at, language=article.language, summary=summary,
-                    cluster_size=item.cluster_size,
-                    also_reported_by=tuple(SourceRef(*f) for f in item.feeds[1:]),
-                ),
-                matches=tuple(match_from_row(m) for m in item.matches),
-            )
-        )
-    subscriber = next((s for s in config.subscribers if s.id == subscriber_id), None)
-    return DeliveryContent(
-        delivery_id=delivery_id,
-        kind="digest" if kind == "digest" else "alert",
-        period_label=period_label(subscriber, created_at) if kind == "digest" else "",
-        subscriber_id=subscriber_id,
-        created_at=created_at,
-        items=tuple(delivered),
-        watchlist_names={wid: w.name for wid, w in config.watchlists.items()},
-        more_items=more_items,
-    )
 
 
 class DeliveryWorker:
@@ -118,7 +64,7 @@ class DeliveryWorker:
         self.lease = lease
         self.subscriptions = Subscriptions(outbox.db)
         self._unsubscribe_secret: bytes | None = None
-        self._webhooks: WebhookSender | None = None
+        self._channels: dict[str, Channel] = {}
         # Outcomes sent but not yet written because the database was unreachable; written first
         # on the next tick, while this worker still holds the lease, so the send is not repeated.
         self._unrecorded: list[Callable[[], None]] = []
@@ -127,20 +73,22 @@ class DeliveryWorker:
         # given back first on the next tick, so that its batch does not wait for the leases to end.
         self._unreleased: list[str] = []
 
-    def webhook_sender(self, allow_private_networks: bool) -> WebhookSender:
-        """The webhook sender for the address policy in force (rebuilt when a reload changes it)."""
-        current = self._webhooks
-        if current is None or current.allow_private_networks != allow_private_networks:
-            if current is not None:
-                current.close()
-            current = self._webhooks = WebhookSender(allow_private_networks=allow_private_networks)
-        return current
+    def channel(self, name: str) -> Channel:
+        """This worker's instance of the channel registered under `name` (made on first use, closed with the worker)."""
+        found = self._channels.get(name)
+        if found is None:
+            found = self._channels[name] = channel_for(name)
+        return found
+
+    def grouping(self, subscriber: SubscriberConfig, kind: DeliveryKind) -> Grouping:
+        """How the subscriber's channel cuts pending articles into deliveries of this kind."""
+        return self.channel(subscriber.channel).grouping(kind)
 
     def close(self) -> None:
-        """Release the webhook HTTP client."""
-        if self._webhooks is not None:
-            self._webhooks.close()
-            self._webhooks = None
+        """Release what the channels hold (the webhook HTTP client)."""
+        channels, self._channels = self._channels, {}
+        for channel in channels.values():
+            channel.close()
 
     # ------------------------------------------------------------ assembling
 
@@ -158,14 +106,15 @@ class DeliveryWorker:
                 continue
             try:
                 if subscriber.schedule.kind == "immediate":
-                    count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now))
+                    grouping = self.grouping(subscriber, "alert")
+                    count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now, grouping=grouping))
                 else:
                     count += self.assemble_due_digest(subscriber, now)
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    raise  # the database is gone: the tick fails (and is logged) as a whole
+            except StorageError as exc:
+                if _database_gone(exc):
+                    raise
                 # One subscriber's items must not keep the others' from being assembled; they stay pending.
-                log.exception("delivery_assemble_failed subscriber_id=%s error=%r", subscriber.id, str(exc.orig))
+                log.exception("delivery_assemble_failed subscriber_id=%s error=%r", subscriber.id, str(exc))
         return count
 
     def assemble_due_digest(self, subscriber: SubscriberConfig, now: datetime) -> int:
@@ -180,12 +129,15 @@ class DeliveryWorker:
         period = latest_period(subscriber, state.last_digest_at, now)
         if period is None:
             return 0
-        created = self.outbox.assemble_digest(
-            subscriber.id, subscriber.channel, period_key(period), now, send_empty=subscriber.send_empty
-        )
+        created = self.build_digest(subscriber, period_key(period), now)
         self.outbox.set_last_digest(subscriber.id, period)
         log.info("digest_assembled subscriber_id=%s period=%s delivery_id=%s", subscriber.id, period_key(period), created)
         return 1 if created else 0
+
+    def build_digest(self, subscriber: SubscriberConfig, key: str, now: datetime) -> str | None:
+        """The subscriber's digest for the period `key`, cut as its channel says (None: built before, or empty)."""
+        return self.outbox.assemble_digest(subscriber.id, subscriber.channel, key, now,
+                                           send_empty=subscriber.send_empty, grouping=self.grouping(subscriber, "digest"))
 
     # ------------------------------------------------------------ sending
 
@@ -207,7 +159,7 @@ class DeliveryWorker:
     def _send_batch(self, claimed: list[ClaimedDelivery], summary: DeliverySummary, stop: Callable[[], bool]) -> None:
         """Send a claimed batch while a heartbeat renews its leases; whatever is left unsent is given back."""
         done = 0
-        heartbeat = LeaseHeartbeat(self, [d.id for d in claimed])
+        heartbeat = LeaseHeartbeat(self.outbox, self.owner, self.clock, self.lease, [d.id for d in claimed])
         heartbeat.start()
         try:
             for delivery in claimed:
@@ -227,9 +179,9 @@ class DeliveryWorker:
     def _release(self, delivery_ids: Sequence[str], reason: str) -> None:
         try:
             released = self.outbox.release_many(delivery_ids, self.owner)
-        except DBAPIError as exc:
+        except StorageError as exc:
             self._unreleased.extend(i for i in delivery_ids if i not in self._unreleased)
-            log.error("lease_release_deferred deliveries=%d reason=%s error=%r", len(delivery_ids), reason, str(exc.orig))
+            log.error("lease_release_deferred deliveries=%d reason=%s error=%r", len(delivery_ids), reason, str(exc))
             return
         for delivery_id in released:
             log.info("lease_released delivery_id=%s owner=%s reason=%s", delivery_id, self.owner, reason)
@@ -243,7 +195,7 @@ class DeliveryWorker:
         """Write a delivery outcome; if the database is gone, keep it for the next tick and re-raise."""
         try:
             write()
-        except DBAPIError:
+        except StorageError:
             self._unrecorded.append(write)
             self._unrecorded_ids.add(delivery_id)
             log.error("delivery_record_deferred pending=%d (the database is unreachable)", len(self._unrecorded))
@@ -275,9 +227,9 @@ class DeliveryWorker:
                 delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config,
                 more_items=delivery.more_items,
             )
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise  # the database is gone, not this delivery's fault: its lease is given back
+        except StorageError as exc:
+            if _database_gone(exc):
+                raise  # not this delivery's fault: its lease is given back
             self._build_failed(delivery, subscriber, exc, summary)
             return
         except Exception as exc:  # a stored row this code cannot read, or a bug: this delivery's failure
@@ -310,26 +262,11 @@ class DeliveryWorker:
 
     def send_content(self, content: DeliveryContent, subscriber: SubscriberConfig, config: Config) -> str:
         """Send one delivery's content on the subscriber's channel; returns a short description."""
-        settings = config.settings
-        if subscriber.webhook is not None:
-            hook = subscriber.webhook
-            secret = webhook_secret(hook, self.env)
-            sender = self.webhook_sender(settings.fetch.allow_private_networks)
-            status = sender.send(
-                hook.url, build_payload(content), webhook_id=content.delivery_id, secret=secret,
-                timeout=hook.timeout.total_seconds(),
-            )
-            return f"webhook {status}"
-        message = build_email(content, subscriber, settings.email, base_url=settings.base_url,
-                              unsubscribe_secret=self._unsubscribe_secret or self.subscriptions.unsubscribe_secret())
-        return self.transport(config).send(message)
+        return self.channel(subscriber.channel).send(content, subscriber, self.send_context(config))
 
-    def transport(self, config: Config) -> Transport:
-        """The email transport the settings ask for."""
-        email = config.settings.email
-        if email.transport == "smtp":
-            return SmtpTransport(email.smtp, self.env)
-        return FileTransport(email.outbox_dir)
+    def send_context(self, config: Config) -> SendContext:
+        """What channels may use: the configuration in force, the environment, the unsubscribe key."""
+        return SendContext(config, self.env, lambda: self._unsubscribe_secret or self.subscriptions.unsubscribe_secret())
 
     def _handle_error(
         self, delivery: ClaimedDelivery, subscriber: SubscriberConfig, error: DeliveryError, summary: DeliverySummary
@@ -365,42 +302,3 @@ class DeliveryWorker:
         summary.cancelled += 1
         log.info("delivery_cancelled delivery_id=%s subscriber_id=%s reason=%r",
                  delivery.id, delivery.subscriber_id, message)
-
-
-class LeaseHeartbeat:
-    """Renews the leases of a batch every HEARTBEAT while it is being sent (a thread; stops with the batch)."""
-
-    def __init__(self, worker: DeliveryWorker, delivery_ids: Sequence[str]) -> None:
-        self._worker = worker
-        self._held = list(delivery_ids)
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="delivery-lease-heartbeat", daemon=True)
-
-    def start(self) -> None:
-        """Begin renewing."""
-        self._thread.start()
-
-    def finished(self, delivery_id: str) -> None:
-        """A delivery has its outcome: its lease is no longer renewed."""
-        with self._lock:
-            if delivery_id in self._held:
-                self._held.remove(delivery_id)
-
-    def stop(self) -> None:
-        """Stop renewing (the remaining leases are released or recorded by the caller)."""
-        self._stopped.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        worker = self._worker
-        every = min(worker.lease / 3, HEARTBEAT).total_seconds()
-        while not self._stopped.wait(every):
-            with self._lock:
-                held = list(self._held)
-            if not held:
-                continue
-            try:
-                worker.outbox.renew_leases(held, worker.owner, worker.clock() + worker.lease)
-            except Exception as exc:  # the database is unreachable: the leases will end, and others take over
-                log.warning("lease_renew_failed deliveries=%d error=%r", len(held), str(exc))

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StorageError
+from monitor.errors import DatabaseUnavailable, StorageError
 
 
 def normalize_url(url: str) -> str:
@@ -80,6 +81,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Raise the project's errors for the driver's: DatabaseUnavailable for an unreachable server or a lost
+    connection (OperationalError, InterfaceError, any error that invalidated the connection), StorageError
+    for a statement the database refused. The message is the driver's own."""
+    try:
+        yield
+    except DBAPIError as exc:
+        detail = str(exc.orig)
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            raise DatabaseUnavailable(detail, connection_lost=exc.connection_invalidated) from exc
+        raise StorageError(detail) from exc
 
 
 class Database:

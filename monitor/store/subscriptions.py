@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor.store.db import Database
 from monitor.store.models import Delivery, RoutedItem, StoredSecret, SubscriberState, utcnow
-from monitor.store.outbox import new_delivery_id
+from monitor.store.outbox_assembly import new_delivery_id
 from monitor.store.sql import insert_ignore, lock_rows
 
 UNSUBSCRIBE_SECRET = "unsubscribe"

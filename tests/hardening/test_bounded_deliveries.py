@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.store.models import ArticleRow, MatchRow, RoutedItem, Sighting
-from monitor.store.outbox import MAX_ITEMS_PER_DELIVERY
+from monitor.store.outbox_assembly import MAX_ITEMS_PER_DELIVERY
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories
 from tests.support.feedserver import FeedServer
 

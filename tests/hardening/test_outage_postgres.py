@@ -15,12 +15,15 @@ import time
 from collections import Counter, defaultdict
 from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from monitor.notify.transports import Transport
+from monitor.errors import DatabaseUnavailable
+from monitor.notify.channels.email import EmailChannel
+from monitor.notify.channels.email_transports import Transport
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow, Delivery, RoutedItem
 from tests.hardening.support import PrivatePostgres, private_postgres
@@ -152,11 +155,12 @@ def send_while_the_database_dies(tmp_path: Path, smtp_server: SmtpServer) -> lis
                     feeds={"wire": stories("k1")}, start=START, smtp_port=smtp_server.settings.port)
         try:
             flow.poll()
-            real = flow.worker.transport
-            flow.worker.transport = lambda config: DatabaseDiesAfterSend(real(config), pg)  # type: ignore[method-assign]
-            with pytest.raises(OperationalError):  # the service logs this as deliver_tick_crashed
+            email = cast(EmailChannel, flow.worker.channel("email"))
+            real = email.transport
+            email.transport = lambda context: DatabaseDiesAfterSend(real(context), pg)  # type: ignore[method-assign]
+            with pytest.raises(DatabaseUnavailable):  # the service logs this as deliver_tick_crashed
                 flow.deliver()
-            flow.worker.transport = real  # type: ignore[method-assign]
+            email.transport = real  # type: ignore[method-assign]
             assert len(smtp_server.handler.received) == 1
             pg.start()
             for _ in range(60):  # the service's deliver ticks over the next hour
@@ -196,11 +200,12 @@ def test_a_batch_claimed_before_the_database_died_is_sent_on_the_first_tick_afte
                     feeds={"wire": stories("k1")}, start=START, smtp_port=smtp_server.settings.port)
         try:
             flow.poll()
-            real = flow.worker.transport
-            flow.worker.transport = lambda config: DatabaseDiesAfterSend(real(config), pg)  # type: ignore[method-assign]
-            with pytest.raises(OperationalError):
+            email = cast(EmailChannel, flow.worker.channel("email"))
+            real = email.transport
+            email.transport = lambda context: DatabaseDiesAfterSend(real(context), pg)  # type: ignore[method-assign]
+            with pytest.raises(DatabaseUnavailable):
                 flow.deliver()
-            flow.worker.transport = real  # type: ignore[method-assign]
+            email.transport = real  # type: ignore[method-assign]
             assert len(smtp_server.handler.received) == 1
             assert "lease_release_deferred deliveries=1 reason=tick_failed" in caplog.text
             pg.start()

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.config.models import EmailSettings, SubscriberConfig
 from monitor.errors import DeliveryError
-from monitor.notify.email import build_email, message_id
+from monitor.notify.channels.email_message import build_email, message_id
 from monitor.notify.unsubscribe import token_valid, unsubscribe_token
 
 BASE = "https://monitor.example.org"

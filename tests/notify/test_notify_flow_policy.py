@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from monitor.errors import DeliveryError
-from monitor.notify.webhook import WebhookSender
+from monitor.notify.channels.webhook import WebhookSender
 from tests.notify.conftest import WebhookReceiver
 
 PAYLOAD = {"type": "alert", "id": "dlv_policy", "created_at": "2026-11-24T09:00:00Z", "subscriber": "s", "items": []}

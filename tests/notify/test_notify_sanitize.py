@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.notify.channels.email_message import build_email, unsubscribe_url
+from monitor.notify.channels.webhook import build_payload
 from monitor.notify.content import DeliveryItem, SourceRef
-from monitor.notify.email import build_email, unsubscribe_url
 from monitor.notify.render import render_email_html
-from monitor.notify.webhook import build_payload
 from tests.support.corpora import SANITIZE
 
 CORPUS = SANITIZE

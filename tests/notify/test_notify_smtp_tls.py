@@ -17,9 +17,9 @@ from aiosmtpd.controller import Controller
 
 from monitor.config.models import EmailSettings, SmtpSettings, SubscriberConfig
 from monitor.errors import DeliveryError
+from monitor.notify.channels.email_message import build_email
+from monitor.notify.channels.email_transports import SmtpTransport
 from monitor.notify.content import DeliveryContent
-from monitor.notify.email import build_email
-from monitor.notify.transports import SmtpTransport
 from tests.notify.conftest import ScriptedHandler, SmtpServer, free_port
 
 # The transport connects to (and verifies the certificate against) `email.smtp.host` as written,

@@ -11,8 +11,8 @@ import pytest
 
 from monitor.config.models import SmtpSettings
 from monitor.errors import DeliveryError
-from monitor.notify.email import build_email
-from monitor.notify.transports import FileTransport, SmtpTransport, Transport
+from monitor.notify.channels.email_message import build_email
+from monitor.notify.channels.email_transports import FileTransport, SmtpTransport, Transport
 
 BASE = "https://monitor.example.org"
 

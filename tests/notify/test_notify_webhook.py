@@ -12,7 +12,8 @@ import pytest
 
 from monitor.config.models import WebhookConfig
 from monitor.errors import DeliveryError, EndpointGone
-from monitor.notify.webhook import SCHEMA_ID, WebhookSender, build_payload, parse_retry_after, webhook_secret
+from monitor.fetch.result import parse_retry_after
+from monitor.notify.channels.webhook import SCHEMA_ID, WebhookSender, build_payload, webhook_secret
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "webhook.schema.json"
 

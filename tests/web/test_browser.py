@@ -217,7 +217,7 @@ def test_unsubscribe_from_the_email_link(page: Any, live: Live) -> None:
     """The link of an email: a confirm page (nothing changes), the button opts out; a tampered link is refused."""
     from urllib.parse import urlsplit
 
-    from monitor.notify.email import unsubscribe_url
+    from monitor.notify.channels.email_message import unsubscribe_url
     from monitor.store.subscriptions import Subscriptions
 
     db = Database(live.seeded.database_url)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from monitor.notify.email import unsubscribe_url
+from monitor.notify.channels.email_message import unsubscribe_url
 from monitor.store.db import Database
 from monitor.store.models import Delivery, RoutedItem, StoredSecret
 from monitor.store.subscriptions import Subscriptions

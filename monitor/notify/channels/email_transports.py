@@ -19,7 +19,7 @@ from typing import Protocol
 
 from monitor.config.models import SmtpSettings
 from monitor.errors import DeliveryError
-from monitor.notify.email import DELIVERY_HEADER, safe_id
+from monitor.notify.channels.email_message import DELIVERY_HEADER, safe_id
 
 log = logging.getLogger(__name__)
 

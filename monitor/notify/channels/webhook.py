@@ -1,4 +1,4 @@
-"""Signed JSON webhooks (DESIGN §5): the payload, Standard Webhooks signing, and failure classification."""
+"""The webhook channel (DESIGN §5): the JSON payload, Standard Webhooks signing, SSRF-safe POSTs, failure classification."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpcore
@@ -15,16 +14,21 @@ import httpx
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
-from monitor.config.models import WebhookConfig
+from monitor.config.models import SubscriberConfig, WebhookConfig
 from monitor.errors import BlockedAddressError, DeliveryError, EndpointGone
 from monitor.fetch.addresses import AddressPolicy, is_blocked_address
+from monitor.fetch.result import parse_retry_after
+from monitor.notify.channels.base import DeliveryKind, SendContext
 from monitor.notify.content import DeliveryContent, DeliveryItem
 from monitor.notify.render import plain_text, safe_url
+from monitor.store.outbox_assembly import Grouping
 
 SCHEMA_ID = "https://monitor.example.org/schemas/webhook/v1.json"
 USER_AGENT = "monitor-webhook/1"
 _BODY_EXCERPT = 200
 _BAD_SECRET = (binascii.Error, ValueError, RuntimeError, EmptyWebhookSecretError)
+_ALERT_GROUPING = Grouping(per_delivery=1, count_following=False)
+_DIGEST_GROUPING = Grouping()
 
 
 def _z(value: datetime) -> str:
@@ -88,22 +92,6 @@ def webhook_secret(config: WebhookConfig, env: Mapping[str, str]) -> str | None:
             f"webhook secret in {config.secret_env} is not a whsec_<base64> secret: {exc}", permanent=True
         ) from exc
     return secret
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), None if absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _excerpt(response: httpx.Response) -> str:
@@ -242,3 +230,44 @@ class WebhookSender:
             location = response.headers.get("location", "?")
             raise DeliveryError(f"{detail} (redirects to {location}; update the webhook url)", permanent=True)
         raise DeliveryError(detail, permanent=True)
+
+
+class WebhookChannel:
+    """Sends a delivery as one signed JSON POST to the subscriber's endpoint."""
+
+    def __init__(self) -> None:
+        self._sender: WebhookSender | None = None
+
+    def grouping(self, kind: DeliveryKind) -> Grouping:
+        """One `alert` per article (a receiver acts on each); a digest as one payload per period."""
+        return _ALERT_GROUPING if kind == "alert" else _DIGEST_GROUPING
+
+    def sender(self, allow_private_networks: bool) -> WebhookSender:
+        """The sender for the address policy in force (rebuilt when a reload changes it)."""
+        current = self._sender
+        if current is None or current.allow_private_networks != allow_private_networks:
+            if current is not None:
+                current.close()
+            current = self._sender = WebhookSender(allow_private_networks=allow_private_networks)
+        return current
+
+    def send(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
+        """POST the payload, signed with the secret named by `secret_env`."""
+        hook = subscriber.webhook
+        if hook is None:
+            raise DeliveryError(f"subscriber {subscriber.id!r} has no webhook", permanent=True)
+        secret = webhook_secret(hook, context.env)
+        sender = self.sender(context.config.settings.fetch.allow_private_networks)
+        status = sender.send(hook.url, build_payload(content), webhook_id=content.delivery_id, secret=secret,
+                             timeout=hook.timeout.total_seconds())
+        return f"webhook {status}"
+
+    def preview(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
+        """The payload as indented JSON."""
+        return json.dumps(build_payload(content), ensure_ascii=False, indent=2)
+
+    def close(self) -> None:
+        """Release the HTTP client."""
+        if self._sender is not None:
+            self._sender.close()
+            self._sender = None
