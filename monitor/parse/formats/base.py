@@ -4,6 +4,9 @@ A format turns fetched bytes into a RawFeed: the feed's and its entries' fields 
 gives them (markup unsanitised, links unresolved, language as declared). Everything every format
 shares (sanitising, plain text, link policy, language detection, ids, caps) is done afterwards, once,
 by monitor/parse/build.py. See monitor/parse/formats/__init__.py for how a format is chosen.
+
+The raw values are built once by a format and read once by build.py; they are plain (not frozen)
+slotted dataclasses because a frozen one's __init__ costs about five times as much, once per entry.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ class Sniff:
         return self.media_type == "text/html" and root in (None, "head", "body")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawText:
     """A text construct as the document gives it: HTML to sanitise, or plain text to escape."""
 
@@ -67,7 +70,7 @@ class RawText:
     language: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawEntry:
     """One entry's fields before the shared post-processing."""
 
@@ -81,7 +84,7 @@ class RawEntry:
     language: str | None = None  # declared for this entry (its own or its text constructs')
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawFeed:
     """The feed-level fields and the entries of one document, before the shared post-processing."""
 
