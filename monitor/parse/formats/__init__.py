@@ -5,7 +5,7 @@ is its own (formats/base.py: Confidence). The first SURE answer wins; without on
 (the RSS/Atom/RDF format answers MAYBE for any other XML root, since feedparser's loose parser
 still finds entries in odd documents). Nobody sure or hopeful: parse_feed's not_a_feed error.
 
-Adding a format is one module under formats/ and one line in BUILT_IN below (docs/architecture.md).
+Adding a format is one module under formats/ and one entry in BUILT_IN below (docs/feeds.md, Source formats).
 """
 
 from __future__ import annotations
