@@ -70,7 +70,8 @@ def timed(label: str, executor: Executor | None, bodies: list[bytes]) -> float:
 
 def compare_parse(bodies: list[bytes], passes: int = 5) -> None:
     """Median parse_feed ms per feed, ElementTree fast path vs feedparser only, alternating passes."""
-    from monitor.parse import feed as feed_module
+    from monitor.parse import parse_feed
+    from monitor.parse.formats import syndication as feed_module
 
     saved = feed_module.USE_FASTPATH
     times: dict[bool, list[float]] = {True: [], False: []}
@@ -79,7 +80,7 @@ def compare_parse(bodies: list[bytes], passes: int = 5) -> None:
             feed_module.USE_FASTPATH = fast
             start = time.perf_counter()
             for body in bodies:
-                feed_module.parse_feed(body, base_url="https://bench.example/feed")
+                parse_feed(body, base_url="https://bench.example/feed")
             times[fast].append((time.perf_counter() - start) * 1000 / len(bodies))
     feed_module.USE_FASTPATH = saved
     for fast, label in ((False, "parse_feed, feedparser"), (True, "parse_feed, fast path")):
@@ -94,7 +95,7 @@ def main() -> None:
     parser.add_argument("--no-fastpath", action="store_true", help="parse with feedparser only")
     args = parser.parse_args()
     bodies = [make_feed(n) for n in range(args.feeds)]
-    from monitor.parse import feed as feed_module
+    from monitor.parse.formats import syndication as feed_module
 
     compare_parse(bodies[: min(len(bodies), 100)])
     # Set before the pools start: forked workers inherit the switch.

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 from monitor.model import Article
-from monitor.parse.feed import content_fingerprint, normalise_language, stable_id
+from monitor.parse.build import content_fingerprint, stable_id
+from monitor.parse.language import normalise_language
 from monitor.parse.urls import canonical_url
 from monitor.text.htmltext import html_to_text, plain_text
 

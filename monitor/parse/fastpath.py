@@ -10,7 +10,9 @@ decides; the equivalence test over feedparser's own corpus (tests/parse/test_fas
 it to that.
 
 This module is the entry point (encoding, well-formedness, namespaces, dispatch); the walks live in
-fastpath_rss.py and fastpath_atom.py, on the shared rules in fastpath_common.py.
+fastpath_rss.py and fastpath_atom.py, on the shared rules in fastpath_common.py. It returns
+feedparser-shaped dicts only: the RSS/Atom/RDF format (formats/syndication.py) turns them, like
+feedparser's own result, into the raw feed that the shared post-processing (build.py) finishes.
 """
 
 from __future__ import annotations
@@ -18,23 +20,20 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from feedparser.encodings import convert_to_utf8
-from feedparser.urls import make_safe_absolute_uri
-
-from monitor.model import ParsedFeed
 from monitor.parse.fastpath_atom import _atom
-from monitor.parse.fastpath_common import _KNOWN_PREFIXES, _NAMESPACES, Decline, Entry, _Walker
+from monitor.parse.fastpath_common import _KNOWN_PREFIXES, Decline, Entry, _Walker
 from monitor.parse.fastpath_rss import _rss
+from monitor.parse.feedparser_internals import NAMESPACES, convert_to_utf8, make_safe_absolute_uri
 from monitor.parse.prolog import UTF8_XML
 
-_STANDARD_PREFIXES = frozenset(p for p in _NAMESPACES.values() if p)
+_STANDARD_PREFIXES = frozenset(p for p in NAMESPACES.values() if p)
 _ATOM_NS = "http://www.w3.org/2005/atom"
 
 
 def _check_namespaces(declarations: list[tuple[str, str]]) -> None:
     """Decline on unknown namespaces and on prefixes feedparser would remap."""
     for prefix, uri in declarations:
-        standard = _NAMESPACES.get(uri.lower())
+        standard = NAMESPACES.get(uri.lower())
         if standard is None or standard not in _KNOWN_PREFIXES:
             raise Decline(f"namespace {uri}")
         if standard == "" and uri.lower() != _ATOM_NS:
@@ -91,21 +90,3 @@ def extract(
     except Decline:
         return None
     return feed, entries, bozo
-
-
-def parse_fast(
-    body: bytes, *, base_url: str, language_hint: str | None, encoding_problem: str | None = None
-) -> ParsedFeed | None:
-    """Parse neutralised (UTF-8) feed bytes without feedparser when the shape is fully understood, else None.
-
-    `encoding_problem` is feedparser's note on the original encoding (neutralise_prolog decoded it):
-    the bozo message when the document itself is well-formed, as in feedparser.
-    """
-    extracted = extract(body, base_url=base_url)
-    if extracted is None:
-        return None
-    # Imported here because feed.py imports this module; the post-processing is shared, not copied.
-    from monitor.parse.feed import build_parsed_feed
-
-    feed, entries, bozo = extracted
-    return build_parsed_feed(feed, entries, bozo or encoding_problem, base_url=base_url, language_hint=language_hint)

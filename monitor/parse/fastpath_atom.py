@@ -5,9 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from feedparser.datetimes import _parse_date
-from feedparser.mixin import _FeedParserMixin
-
 from monitor.parse.fastpath_common import (
     Decline,
     Entry,
@@ -19,6 +16,7 @@ from monitor.parse.fastpath_common import (
     _set_once,
     _Walker,
 )
+from monitor.parse.feedparser_internals import map_content_type, parse_date
 
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
 _ATOM_FEED_INERT = frozenset({"generator", "icon", "logo", "rights", "category"})
@@ -40,7 +38,7 @@ def _author_from_detail(name: str | None, email: str | None) -> str:
 def _atom_text(w: _Walker, element: ET.Element, lang: str | None, default_type: str) -> dict[str, Any]:
     attrs = _attrs(element, frozenset({"type", "xml:lang"}))
     lang = _lang(attrs, lang)
-    content_type = _FeedParserMixin.map_content_type(attrs.get("type", default_type))
+    content_type = map_content_type(attrs.get("type", default_type))
     if content_type not in _TEXT_TYPES:
         raise Decline(f"text construct of type {content_type}")  # xhtml, base64, out-of-line
     return _detail(_fp_text(w.text(element)), content_type, lang, w.base)
@@ -83,7 +81,7 @@ def _atom_common(
         target["id"] = value
         target.setdefault("link", value)  # Atom ids count as permalinks in feedparser
     elif name == "updated":
-        target["updated_parsed"] = _parse_date(_plain_text_once(w, child, seen, "updated"))
+        target["updated_parsed"] = parse_date(_plain_text_once(w, child, seen, "updated"))
     elif name == "author":
         _set_once(seen, "author")
         _atom_author(w, child, target)
@@ -104,7 +102,7 @@ def _atom_entry(w: _Walker, element: ET.Element, lang: str | None) -> Entry:
         if _atom_common(w, name, child, entry, lang, seen):
             continue
         if name == "published":
-            entry["published_parsed"] = _parse_date(_plain_text_once(w, child, seen, "published"))
+            entry["published_parsed"] = parse_date(_plain_text_once(w, child, seen, "published"))
         elif name == "summary":
             _set_once(seen, "summary")
             entry["summary_detail"] = _atom_text(w, child, lang, "text/plain")

@@ -10,14 +10,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin
+from monitor.parse.feedparser_internals import CP1252_REMAP, NAMESPACES, map_content_type, urljoin
 
 Entry = dict[str, Any]
 
-# feedparser's namespace URI -> standard prefix table ('' for the core RSS/Atom namespaces).
-_NAMESPACES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
@@ -38,7 +34,7 @@ def _fp_text(value: str) -> str:
         value = value.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         pass
-    return value.translate(_cp1252)
+    return value.translate(CP1252_REMAP)
 
 
 class _Walker:
@@ -54,7 +50,7 @@ class _Walker:
             raise Decline("comment or processing instruction node")
         if tag[0] == "{":
             uri, _, local = tag[1:].partition("}")
-            prefix = _NAMESPACES.get(uri.lower())
+            prefix = NAMESPACES.get(uri.lower())
             if prefix is None or prefix not in _KNOWN_PREFIXES:
                 raise Decline(f"unknown namespace {uri}")
             return f"{prefix}:{local.lower()}" if prefix else local.lower()
@@ -67,7 +63,7 @@ class _Walker:
         return (element.text or "").strip()
 
     def resolve(self, uri: str) -> str:
-        return str(_urljoin(self.base or "", uri))
+        return urljoin(self.base or "", uri)
 
 
 def _attrs(element: ET.Element, allowed: frozenset[str]) -> dict[str, str]:
@@ -113,6 +109,6 @@ def _atom_link(w: _Walker, element: ET.Element, target: Entry) -> None:
         raise Decline("link without href")
     rel = attrs.get("rel", "alternate")
     default_type = "application/atom+xml" if rel == "self" else "text/html"
-    content_type = _FeedParserMixin.map_content_type(attrs.get("type", default_type))
+    content_type = map_content_type(attrs.get("type", default_type))
     if rel == "alternate" and content_type in _HTML_TYPES:
         target["link"] = w.resolve(attrs["href"])

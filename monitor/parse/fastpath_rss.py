@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from feedparser.datetimes import _parse_date
-
 from monitor.parse.fastpath_common import (
     Decline,
     Entry,
@@ -18,6 +16,7 @@ from monitor.parse.fastpath_common import (
     _set_once,
     _Walker,
 )
+from monitor.parse.feedparser_internals import parse_date
 
 # feedparser's query fix for <link> text ("?a=1&b;=2" -> "?a=1&b=2").
 _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
@@ -71,9 +70,9 @@ def _rss_item(w: _Walker, item: ET.Element, lang: str | None) -> Entry:
             _attrs(child, frozenset())
             entry["content"] = [_detail(_fp_text(w.text(child)), "text/html", lang, w.base)]
         elif name == "pubdate":
-            entry["published_parsed"] = _parse_date(_plain_text_once(w, child, seen, "pubdate"))
+            entry["published_parsed"] = parse_date(_plain_text_once(w, child, seen, "pubdate"))
         elif name == "dc:date":
-            entry["updated_parsed"] = _parse_date(_plain_text_once(w, child, seen, "dc:date"))
+            entry["updated_parsed"] = parse_date(_plain_text_once(w, child, seen, "dc:date"))
         elif name in ("author", "dc:creator"):
             _set_once(seen, "author")
             _attrs(child, frozenset())

@@ -11,7 +11,7 @@ import re
 
 import pycld2
 
-__all__ = ["MIN_LETTERS", "NEWS_LANGUAGES", "detect_language"]
+__all__ = ["MIN_LETTERS", "NEWS_LANGUAGES", "detect_language", "normalise_language"]
 
 # Below ~20 letters CLD2 mislabels some headline prefixes (ru->bg, fr->crs, es->en on our table);
 # from 20 on it made no mistake. Han, kana and Hangul carry about a word per character, so they
@@ -31,6 +31,9 @@ NEWS_LANGUAGES = frozenset(
     sv sw ta te tg th tl tr uk ur uz vi yo zh
     """.split()
 )
+
+# A declared language tag: primary subtag, then any subtags ("en", "en-US", "zh_Hant_TW").
+_LANGUAGE_TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{1,8})*$")
 
 # CLD2 still uses the withdrawn code for Hebrew.
 _ALIASES = {"iw": "he"}
@@ -67,6 +70,14 @@ def _enough_letters(text: str) -> bool:
         if seen >= MIN_LETTERS:
             return True
     return False
+
+
+def normalise_language(value: object) -> str | None:
+    """Return the primary language subtag, lowercased ("en-US" -> "en"), or None when unusable."""
+    if not isinstance(value, str):
+        return None
+    match = _LANGUAGE_TAG.match(value.strip())
+    return match.group(1).lower() if match else None
 
 
 def detect_language(text: str) -> str | None:

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from feedparser.encodings import convert_to_utf8
+from monitor.parse.feedparser_internals import convert_to_utf8
 
 # A root element starts with '<' and a name start character; anything >= 0x80 may begin a non-ASCII name.
 _NAME_START = re.compile(rb"<[A-Za-z_:\x80-\xff]")

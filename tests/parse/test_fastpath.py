@@ -10,8 +10,9 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
-from monitor.parse import feed as feed_module
+from monitor.parse import parse_feed
 from monitor.parse.fastpath import extract
+from monitor.parse.formats import syndication
 from monitor.parse.prolog import neutralise_prolog
 from tests.support.corpora import FEEDPARSER_TESTS
 
@@ -29,14 +30,14 @@ from workers_bench import make_feed  # noqa: E402
 def _parse(
     body: bytes, *, fast: bool, base_url: str, content_type: str | None
 ) -> ParsedFeed | tuple[str, str]:
-    saved = feed_module.USE_FASTPATH
-    feed_module.USE_FASTPATH = fast
+    saved = syndication.USE_FASTPATH
+    syndication.USE_FASTPATH = fast
     try:
-        return feed_module.parse_feed(body, base_url=base_url, content_type=content_type)
+        return parse_feed(body, base_url=base_url, content_type=content_type)
     except ParseError as exc:
         return (exc.kind, exc.message)
     finally:
-        feed_module.USE_FASTPATH = saved
+        syndication.USE_FASTPATH = saved
 
 
 def _accepted(body: bytes, base_url: str = BASES[0], content_type: str | None = None) -> bool:
