@@ -10,12 +10,11 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor.dedupe.minhash import Fingerprint, cluster_text
 from monitor.model import Article, Highlight, Match
 from monitor.store.clusters import (
     ClusterInput,
     ClusterResult,
-    Fingerprint,
-    cluster_text,
     find_clusters,
     index_clusters,
     stored_band_keys,

@@ -8,14 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from monitor.model import Article
-from monitor.parse import parse_feed
-from monitor.store.articles import save_articles
-from monitor.store.clusters import (
+from monitor.dedupe.minhash import (
     PREFILTER,
     THRESHOLD,
     band_keys,
-    cluster_feeds,
     cluster_text,
     estimated_similarity,
     fingerprint,
@@ -23,6 +19,10 @@ from monitor.store.clusters import (
     shingles,
     signature,
 )
+from monitor.model import Article
+from monitor.parse import parse_feed
+from monitor.store.articles import save_articles
+from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow, ClusterKey, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from monitor.dedupe.minhash import cluster_text, fingerprint
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.refresh import parse_runner
@@ -21,7 +22,6 @@ from monitor.refresh import poller as pipeline
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed
 from monitor.refresh.parse_runner import parse_here
 from monitor.refresh.poller import FeedPoller
-from monitor.store.clusters import cluster_text, fingerprint
 from monitor.store.models import ArticleRow, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_pipeline_ingest import Setup, rss, serve
