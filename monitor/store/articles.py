@@ -237,3 +237,14 @@ def published_before(db: Database, moment: datetime) -> tuple[int, datetime | No
     if oldest is not None and isinstance(oldest, datetime):
         oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest.astimezone(UTC)
     return int(count or 0), oldest
+
+
+def stored_content_hashes(db: Database, article_ids: Sequence[str]) -> dict[str, str]:
+    """The content hash of each of these articles that is stored, by id (one query)."""
+    if not article_ids:
+        return {}
+    with db.sessions() as session:
+        rows = session.execute(
+            select(ArticleRow.id, ArticleRow.content_hash).where(ArticleRow.id.in_(list(article_ids)))
+        ).all()
+        return {str(i): str(h) for i, h in rows}
