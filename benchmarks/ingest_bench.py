@@ -37,6 +37,7 @@ from monitor.config.loader import load_config  # noqa: E402
 from monitor.refresh.poller import FeedPoller  # noqa: E402
 from monitor.refresh.report import PollSummary  # noqa: E402
 from monitor.refresh.runtime import Runtime  # noqa: E402
+from monitor.refresh.writer import BatchWriter  # noqa: E402
 from monitor.store.db import Database  # noqa: E402
 from monitor.store.feeds import FeedRepository  # noqa: E402
 from monitor.store.migrate import upgrade  # noqa: E402
@@ -126,21 +127,21 @@ def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float,
     profiler = cProfile.Profile() if profile else None
     if profiler:
         # The writer runs in threads (asyncio.to_thread): profile there, where the time goes.
-        original = FeedPoller._write
+        original = BatchWriter.write
 
-        def process(self: FeedPoller, *args: Any) -> None:
+        def process(self: BatchWriter, *args: Any) -> None:
             profiler.enable()
             try:
                 original(self, *args)
             finally:
                 profiler.disable()
 
-        FeedPoller._write = process  # type: ignore[method-assign]
+        BatchWriter.write = process  # type: ignore[method-assign]
     try:
         summary = asyncio.run(poller.poll_due())
     finally:
         if profiler:
-            FeedPoller._write = original  # type: ignore[method-assign]
+            BatchWriter.write = original  # type: ignore[method-assign]
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40).sort_stats("tottime").print_stats(25)
     worker_cpu = _worker_cpu(poller) - workers

@@ -1,4 +1,8 @@
-"""Who gets a match: subscribers follow whole watchlists or single `watchlist/entry` entries."""
+"""Who gets a match: subscribers follow whole watchlists or single `watchlist/entry` entries.
+
+The routing of a refresh (these followers, less those a near-duplicate already reached and those who
+opted out) is decided by `route` in monitor/refresh/decide.py; the rows are stored by the outbox.
+"""
 
 from __future__ import annotations
 

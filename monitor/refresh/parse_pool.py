@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
+from monitor.dedupe.minhash import Fingerprint, cluster_text, fingerprint
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
-from monitor.store.clusters import Fingerprint, cluster_text, fingerprint
 
 PARSE_LIMIT_MESSAGE = "the feed's parser ran out of memory or time"
 """The `parse_error` message of a body whose parse hit a limit or killed its process."""

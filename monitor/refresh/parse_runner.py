@@ -121,7 +121,10 @@ class ParseRunner:
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["monitor.refresh.parse_pool"])
+        # A worker also imports the parent's main module (as `__mp_main__`), and with it SQLAlchemy and the
+        # store's models, which parsing never uses: loaded once in the fork server, they are shared by every
+        # worker instead of imported again in each (~0.2 s of CPU a worker, benchmarks/ingest_bench.py).
+        context.set_forkserver_preload(["monitor.refresh.parse_pool", "monitor.store.models"])
         return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(self._limits(),))
 
     def _drop(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from monitor.store.clusters import PREFILTER, Fingerprint, estimated_similarity
+from monitor.dedupe.minhash import PREFILTER, Fingerprint, estimated_similarity
 
 
 @dataclass(frozen=True, slots=True)

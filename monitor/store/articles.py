@@ -10,12 +10,11 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor.dedupe.minhash import Fingerprint, cluster_text
 from monitor.model import Article, Highlight, Match
 from monitor.store.clusters import (
     ClusterInput,
     ClusterResult,
-    Fingerprint,
-    cluster_text,
     find_clusters,
     index_clusters,
     stored_band_keys,
@@ -37,7 +36,7 @@ class ArticleChange:
     is_new: bool
     published_at: datetime
     cluster: ClusterResult | None = None  # None only when clustering was switched off
-    # The feed the article was first seen in: its Document's source and tags (monitor/usecases/documents.py).
+    # The feed the article was first seen in: its Document's source and tags (monitor/match/documents.py).
     first_feed_id: str | None = None
 
 
@@ -238,3 +237,14 @@ def published_before(db: Database, moment: datetime) -> tuple[int, datetime | No
     if oldest is not None and isinstance(oldest, datetime):
         oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest.astimezone(UTC)
     return int(count or 0), oldest
+
+
+def stored_content_hashes(db: Database, article_ids: Sequence[str]) -> dict[str, str]:
+    """The content hash of each of these articles that is stored, by id (one query)."""
+    if not article_ids:
+        return {}
+    with db.sessions() as session:
+        rows = session.execute(
+            select(ArticleRow.id, ArticleRow.content_hash).where(ArticleRow.id.in_(list(article_ids)))
+        ).all()
+        return {str(i): str(h) for i, h in rows}

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config.models import FeedConfig
 from monitor.store.db import Database
 from monitor.store.models import Feed, Sighting
-from monitor.store.sql import chunked, lock_rows
+from monitor.store.sql import begin_writes, chunked, lock_rows
+
+_FEEDS = cast(Table, Feed.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,41 @@ def feed_title_in(session: Session, feed_id: str) -> str | None:
     return row.title if row is not None else None
 
 
+def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
+    """Write a poll's outcome on the feed row and release the lease, inside the caller's transaction."""
+    row = session.get(Feed, feed_id)
+    if row is None:
+        return
+    row.last_polled_at = now
+    row.last_status = outcome.status
+    row.poll_count = (row.poll_count or 0) + 1
+    row.next_poll_at = outcome.next_poll_at
+    row.last_fetch_ms = outcome.fetch_ms
+    if row.lease_owner == owner:
+        row.lease_owner = None
+        row.lease_until = None
+    if outcome.error_kind:
+        row.error_kind = outcome.error_kind
+        row.error_message = outcome.error_message
+        row.consecutive_errors = (row.consecutive_errors or 0) + 1
+    else:
+        row.error_kind = row.error_message = None
+        row.consecutive_errors = 0
+        row.last_success_at = now
+        row.etag = outcome.etag if outcome.status != 304 else (outcome.etag or row.etag)
+        row.last_modified = (
+            outcome.last_modified if outcome.status != 304 else (outcome.last_modified or row.last_modified)
+        )
+        if outcome.body_hash:
+            row.body_hash = outcome.body_hash
+        if outcome.title:
+            row.title = outcome.title
+    if outcome.new_url:
+        row.url = outcome.new_url
+    if outcome.disable_reason:
+        row.disabled_reason = outcome.disable_reason
+
+
 class FeedRepository:
     """Feed rows in the database."""
 
@@ -156,50 +194,23 @@ class FeedRepository:
     def record(self, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
         """Write a poll's outcome on the feed row and release the lease."""
         with self.db.transaction() as session:
-            self.record_in(session, feed_id, owner, outcome, now)
+            record_poll_in(session, feed_id, owner, outcome, now)
 
-    def load_in(self, session: Session, feed_ids: Sequence[str]) -> list[Feed]:
-        """Load feed rows into the session in one query, so that `record_in` finds them without one each.
+    @contextmanager
+    def writing(self, feed_ids: Sequence[str]) -> Iterator[Session]:
+        """A transaction to record polls of these feeds in (with their articles), committed when the block ends.
 
-        The session holds unchanged rows weakly: keep the returned list while recording.
+        The write lock is taken first (`begin_writes`), and the feed rows are loaded in one query so that
+        `record_poll_in` finds them without one each; their changes are flushed together at commit (one
+        executemany), not one by one before each query (autoflush is off in the block).
         """
-        if not feed_ids:
-            return []
-        return list(session.scalars(select(Feed).where(Feed.id.in_(list(feed_ids)))))
-
-    def record_in(self, session: Session, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
-        """As `record`, inside the caller's transaction (so it commits with the articles)."""
-        row = session.get(Feed, feed_id)
-        if row is None:
-            return
-        row.last_polled_at = now
-        row.last_status = outcome.status
-        row.poll_count = (row.poll_count or 0) + 1
-        row.next_poll_at = outcome.next_poll_at
-        row.last_fetch_ms = outcome.fetch_ms
-        if row.lease_owner == owner:
-            row.lease_owner = None
-            row.lease_until = None
-        if outcome.error_kind:
-            row.error_kind = outcome.error_kind
-            row.error_message = outcome.error_message
-            row.consecutive_errors = (row.consecutive_errors or 0) + 1
-        else:
-            row.error_kind = row.error_message = None
-            row.consecutive_errors = 0
-            row.last_success_at = now
-            row.etag = outcome.etag if outcome.status != 304 else (outcome.etag or row.etag)
-            row.last_modified = (
-                outcome.last_modified if outcome.status != 304 else (outcome.last_modified or row.last_modified)
-            )
-            if outcome.body_hash:
-                row.body_hash = outcome.body_hash
-            if outcome.title:
-                row.title = outcome.title
-        if outcome.new_url:
-            row.url = outcome.new_url
-        if outcome.disable_reason:
-            row.disabled_reason = outcome.disable_reason
+        with self.db.transaction() as session:
+            begin_writes(session, _FEEDS)
+            # The session holds unchanged rows weakly: keep them while recording.
+            rows = list(session.scalars(select(Feed).where(Feed.id.in_(list(feed_ids))))) if feed_ids else []
+            with session.no_autoflush:
+                yield session
+            del rows
 
     def release_many(self, feed_ids: Sequence[str], owner: str) -> list[str]:
         """Give back this owner's leases on feeds without recording a poll; returns the ids that were still held."""

@@ -8,21 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from monitor.dedupe.minhash import band_keys, cluster_text, shingles, signature
 from monitor.model import Article
 from monitor.parse import parse_feed
 from monitor.store.articles import save_articles
-from monitor.store.clusters import (
-    PREFILTER,
-    THRESHOLD,
-    band_keys,
-    cluster_feeds,
-    cluster_text,
-    estimated_similarity,
-    fingerprint,
-    jaccard,
-    shingles,
-    signature,
-)
+from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow, ClusterKey, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE
@@ -40,46 +30,9 @@ def story(article_id: str, title: str, paragraphs: list[str]) -> Article:
     )
 
 
-def similarity(a: Article, b: Article) -> float:
-    return jaccard(
-        shingles(cluster_text(a.title, a.summary_text, a.content_text)),
-        shingles(cluster_text(b.title, b.summary_text, b.content_text)),
-    )
-
-
 def clusters(db: Database) -> dict[str, str | None]:
     with db.sessions() as session:
         return {row.id: row.cluster_id for row in session.query(ArticleRow)}
-
-
-def test_signature_is_stable_and_estimates_similarity() -> None:
-    a = shingles(cluster_text(WIRE_TITLE, "\n".join(WIRE), ""))
-    b = shingles(cluster_text(UPDATE_TITLE, "\n".join(UPDATE), ""))
-    assert signature(a) == signature(set(a)), "order does not matter"
-    assert band_keys(signature(a)) == band_keys(signature(a))
-    shared = sum(x == y for x, y in zip(band_keys(signature(a)), band_keys(signature(b)), strict=True))
-    assert shared >= 1, "near-duplicates share at least one band key (the LSH candidate condition)"
-    other = shingles(cluster_text(OTHER_TITLE, "\n".join(OTHER), ""))
-    assert not set(band_keys(signature(a))) & set(band_keys(signature(other)))
-
-
-def test_thresholds_separate_the_examples() -> None:
-    wire, update, other = story("a", WIRE_TITLE, WIRE), story("b", UPDATE_TITLE, UPDATE), story("c", OTHER_TITLE, OTHER)
-    assert similarity(wire, update) >= THRESHOLD + 0.1, "an update with one paragraph rewritten"
-    assert similarity(wire, other) < 0.1, "two stories on the same topic share only stock phrases"
-
-
-def test_signatures_screen_candidates_like_the_exact_similarity() -> None:
-    def print_of(a: Article) -> bytes:
-        fp = fingerprint(cluster_text(a.title, a.summary_text, a.content_text))
-        assert fp.minhash is not None
-        return fp.minhash
-
-    wire, update, other = story("a", WIRE_TITLE, WIRE), story("b", UPDATE_TITLE, UPDATE), story("c", OTHER_TITLE, OTHER)
-    assert estimated_similarity(print_of(wire), print_of(wire)) == 1.0
-    assert estimated_similarity(print_of(wire), print_of(update)) >= PREFILTER, "the update stays a candidate"
-    assert estimated_similarity(print_of(wire), print_of(other)) < PREFILTER, "the other story is screened out"
-    assert fingerprint("too short to cluster").minhash is None
 
 
 def test_articles_stored_without_a_signature_are_still_compared(db: Database) -> None:

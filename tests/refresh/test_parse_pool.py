@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from monitor.dedupe.minhash import cluster_text, fingerprint
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.refresh import parse_runner
 from monitor.refresh import poller as pipeline
+from monitor.refresh import refresh as refresh_step
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed
 from monitor.refresh.parse_runner import parse_here
 from monitor.refresh.poller import FeedPoller
-from monitor.store.clusters import cluster_text, fingerprint
 from monitor.store.models import ArticleRow, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_pipeline_ingest import Setup, rss, serve
@@ -55,7 +56,7 @@ def parsed_in_the_service(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(result.final_url)
         return parse_here(result, language_hint)
 
-    monkeypatch.setattr(pipeline, "parse_here", counted)
+    monkeypatch.setattr(refresh_step, "parse_here", counted)
     monkeypatch.setattr(parse_runner, "parse_here", counted)
     return seen
 

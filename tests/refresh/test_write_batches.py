@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, create_engine, func, select
 from sqlalchemy.orm import Session
 
-import monitor.refresh.poller as pipeline
+import monitor.refresh.refresh as pipeline
 from monitor.model import Article
-from monitor.refresh.poller import FeedPoller, Fetched
+from monitor.refresh.poller import FeedPoller
+from monitor.refresh.refresh import Fetched
 from monitor.refresh.report import PollSummary
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow, Feed, RoutedItem, Sighting
@@ -32,9 +33,9 @@ def server() -> Iterator[FeedServer]:
 
 
 def _one_transaction(poller: FeedPoller, total: int, calls: list[int]) -> None:
-    """Make the poller store every claimed feed in a single `_write` call (so a single transaction)."""
-    original = poller._write
-    poller.writers = 1  # one writer collects every feed
+    """Make the poller store every claimed feed in a single `write` call (so a single transaction)."""
+    original = poller.writer.write
+    poller.writer.writers = 1  # one writer collects every feed
     held: list[Fetched] = []
 
     def write(batch: list[Fetched], summary: PollSummary) -> None:
@@ -43,7 +44,7 @@ def _one_transaction(poller: FeedPoller, total: int, calls: list[int]) -> None:
             calls.append(len(held))
             original(list(held), summary)
 
-    poller._write = write  # type: ignore[method-assign]
+    poller.writer.write = write  # type: ignore[method-assign]
 
 
 def test_a_failing_feed_rolls_back_alone_and_every_lease_is_recorded(
@@ -83,7 +84,7 @@ def test_a_failing_feed_rolls_back_alone_and_every_lease_is_recorded(
         assert session.scalar(select(func.count()).select_from(RoutedItem)) == summary.routed >= 1
     # The next poll: the same bodies (unchanged, recorded without a savepoint), the failed feed stored now.
     monkeypatch.setattr(pipeline, "save_articles", real_save)
-    del setup.poller._write  # the class's own again
+    del setup.poller.writer.write  # the class's own again
     setup.poller.feeds.make_all_due(NOW)
     summary = asyncio.run(setup.poller.poll_due())
     assert summary.feeds == 6 and summary.new_articles == 1 and summary.errors == 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from monitor.dedupe.minhash import cluster_text, fingerprint
 from monitor.refresh.write_gate import BatchStories, WriteGate
-from monitor.store.clusters import cluster_text, fingerprint
 from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE
 
 

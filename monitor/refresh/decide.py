@@ -1,0 +1,123 @@
+"""What a refresh decides, apart from I/O (as lemon24/reader's update `Decider`): data in, decisions out.
+
+The per-feed refresh (monitor/refresh/refresh.py) reads from and writes to the database; the choices
+in between are made here, by functions that take values and return values, so they are tested
+without a database (tests/refresh/test_decide.py):
+
+- the poll outcome written on the feed row, after a success or an error (kind, status, retry-after,
+  the next poll time, disabling a feed that answered 410 Gone);
+- whom a feed's new matches are routed to: the subscribers of each (watchlist, entry), less those a
+  near-duplicate of the story already reached, less those who opted out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.config.models import Config, FeedConfig
+from monitor.errors import FeedErrorKind, FetchError, ParseError
+from monitor.fetch import FetchResult, next_poll_at
+from monitor.model import Match, ParsedFeed
+from monitor.notify.routing import Router
+from monitor.store.feeds import PollOutcome
+
+Routed = tuple[str, str, str, str, int]
+"""(subscriber, article, watchlist, entry, match id): one routed item, as `add_routed_items` stores it."""
+RouteKey = tuple[str, str, str]
+"""(subscriber, watchlist, entry): what a subscriber was alerted to, whichever article of a story carried it."""
+
+
+def poll_intervals(config: Config, feed: FeedConfig | None) -> tuple[timedelta, timedelta]:
+    """A feed's polling interval and the longest one its schedule may stretch to (never below the first)."""
+    interval = config.feed_interval(feed) if feed else config.feed_defaults.interval
+    return interval, max(config.feed_defaults.max_interval, interval)
+
+
+def success_outcome(
+    result: FetchResult, parsed: ParsedFeed | None, now: datetime, *, interval: timedelta, max_interval: timedelta
+) -> PollOutcome:
+    """The feed row's outcome of a fetch that answered (`parsed` None: 304 or the same body as last time)."""
+    entry_times = [a.published_at for a in parsed.articles if a.published_at] if parsed else []
+    return PollOutcome(
+        status=result.status,
+        next_poll_at=next_poll_at(
+            now, interval=interval, max_interval=max_interval, consecutive_errors=0,
+            max_age=result.max_age, ttl_minutes=parsed.ttl_minutes if parsed else None,
+            recent_entry_times=entry_times,
+        ),
+        etag=result.etag, last_modified=result.last_modified, body_hash=result.body_hash,
+        title=parsed.title if parsed else None, new_url=result.permanent_redirect,
+        fetch_ms=round(result.elapsed * 1000, 1),
+    )
+
+
+def error_outcome(
+    error: Exception, now: datetime, *, consecutive_errors: int, interval: timedelta, max_interval: timedelta,
+    status: int | None = None,
+) -> PollOutcome:
+    """The feed row's outcome of a failed refresh (`consecutive_errors`: the feed's failures before this one).
+
+    A fetch or parse error gives its kind; anything else is `internal` (a bug). The next poll backs off
+    (and honours a Retry-After); `gone` (410) disables the feed.
+    """
+    kind: FeedErrorKind
+    retry_after: float | None = None
+    if isinstance(error, FetchError):
+        kind, message, retry_after = error.kind, error.message, error.retry_after
+        status = error.status if error.status is not None else status
+    elif isinstance(error, ParseError):
+        kind, message = error.kind, error.message
+    else:
+        kind, message = "internal", f"{type(error).__name__}: {error}"
+    return PollOutcome(
+        status=status,
+        next_poll_at=next_poll_at(
+            now, interval=interval, max_interval=max_interval,
+            consecutive_errors=consecutive_errors + 1, retry_after=retry_after,
+        ),
+        error_kind=kind,
+        error_message=message,
+        disable_reason=f"the server answered 410 Gone: {message}" if kind == "gone" else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """The items to route, and how many routes were skipped because a near-duplicate was already routed."""
+
+    rows: list[Routed]
+    suppressed: int = 0
+
+    def excluding(self, opted_out: Container[str]) -> Routing:
+        """These routes less those to subscribers who opted out (they are not counted as suppressed)."""
+        return Routing([row for row in self.rows if row[0] not in opted_out], self.suppressed)
+
+
+def route(
+    saved: Iterable[tuple[str, Sequence[tuple[int, Match]]]],
+    router: Router,
+    routed_in_cluster: Mapping[str, AbstractSet[RouteKey]],
+    opted_out: Container[str] = frozenset(),
+) -> Routing:
+    """Route each article's saved matches ((article id, [(match id, match)])) to the subscribers that follow them.
+
+    A near-duplicate of a story already routed for an entry is not routed again (`routed_in_cluster`:
+    by article id, what the other articles of its cluster were routed for); its feed shows as "also
+    reported by" on the first one instead. Subscribers in `opted_out` get nothing.
+    """
+    rows: list[Routed] = []
+    suppressed = 0
+    no_routes: AbstractSet[RouteKey] = frozenset()
+    for article_id, matches in saved:
+        already = routed_in_cluster.get(article_id, no_routes)
+        for match_id, match in matches:
+            for subscriber_id in router.subscribers_for(match.watchlist, match.id):
+                if (subscriber_id, match.watchlist, match.id) in already:
+                    suppressed += 1
+                    continue
+                if subscriber_id not in opted_out:
+                    rows.append((subscriber_id, article_id, match.watchlist, match.id, match_id))
+    return Routing(rows, suppressed)

@@ -1,0 +1,187 @@
+"""One feed's refresh, top to bottom, inside the caller's transaction: no concurrency here.
+
+    fetched (or its error) -> parse -> poll outcome -> save articles (clustered) -> match the new or
+    changed ones -> route the matches -> record the feed's health
+
+The machinery that runs many of these at once is beside it: monitor/refresh/poller.py (claims due
+feeds, fetches them concurrently, queues them), monitor/refresh/writer.py (transactions of several
+feeds, the write gate), monitor/refresh/parse_runner.py (the parse processes). The decisions are in
+monitor/refresh/decide.py, apart from I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from monitor.clock import Clock
+from monitor.dedupe.minhash import Fingerprint
+from monitor.errors import FetchError, ParseError
+from monitor.fetch import FetchResult
+from monitor.match.documents import FeedLabels, document_for
+from monitor.model import Match, ParsedFeed
+from monitor.refresh.decide import Routing, error_outcome, poll_intervals, route, success_outcome
+from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, Prepared
+from monitor.refresh.parse_runner import parse_here
+from monitor.refresh.report import FeedReport
+from monitor.refresh.runtime import Runtime
+from monitor.store.articles import ArticleChange, save_articles, save_feed_matches
+from monitor.store.clusters import routed_in_cluster
+from monitor.store.feeds import ClaimedFeed, feed_title_in, record_poll_in
+from monitor.store.outbox import add_routed_items
+from monitor.store.subscriptions import opted_out_in
+
+log = logging.getLogger("monitor.pipeline")
+
+Parsed = Prepared | ParseError | None
+"""A body parsed off the writer thread (with its fingerprints), its parse error, or None: parse it here."""
+Fetched = tuple[ClaimedFeed, FetchResult | Exception, Parsed]
+"""A claimed feed with its fetch result (or error) and, when parsed off the writer thread, its parse."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshContext:
+    """What every refresh of a poller shares: the configuration in force, the clock, the lease owner."""
+
+    runtime: Callable[[], Runtime]
+    clock: Clock
+    owner: str
+    remember_killer: Callable[[FetchResult], None]
+    """Called with a body that exhausted the parser here: later polls parse it in a process of its own."""
+
+
+class StoreFailed(Exception):
+    """A feed failed to store in a transaction without savepoints: roll back, then store feeds one savepoint each."""
+
+    def __init__(self, feed_id: str) -> None:
+        super().__init__(feed_id)
+        self.feed_id = feed_id
+
+
+def refresh_feed(
+    session: Session, ctx: RefreshContext, feed: ClaimedFeed, fetched: FetchResult | Exception,
+    parsed: Parsed = None, *, isolated: bool = True,
+) -> FeedReport:
+    """Refresh one feed inside the caller's transaction: parse, store, match, route, record; return what it did.
+
+    `isolated`: storing runs in a savepoint, and a failure rolls back this feed's writes only and is
+    recorded as its error. Otherwise a failure raises `StoreFailed` (the caller rolls back).
+    """
+    runtime = ctx.runtime()
+    now = ctx.clock()
+    config_feed = runtime.feeds.get(feed.id)
+    interval, max_interval = poll_intervals(runtime.config, config_feed)
+
+    def failed(error: Exception, status: int | None = None) -> FeedReport:
+        return _record_error(session, ctx, feed, error, now, status, interval, max_interval)
+
+    # 1. The fetch failed: only its error is recorded.
+    if isinstance(fetched, Exception):
+        return failed(fetched)
+    # 2. Parse, unless it was parsed off this thread (None: 304, or the same body as last time).
+    try:
+        feed_parsed, fingerprints = _parse(ctx, fetched, parsed, config_feed.language if config_feed else None)
+    except ParseError as exc:
+        return failed(exc, fetched.status)
+    # 3. The feed row's outcome.
+    outcome = success_outcome(fetched, feed_parsed, now, interval=interval, max_interval=max_interval)
+    unchanged = fetched.not_modified or fetched.unchanged
+    if feed_parsed is None:
+        # Only the feed row changes (flushed with the batch's).
+        record_poll_in(session, feed.id, ctx.owner, outcome, now)
+        return FeedReport(feed.id, fetched.status, outcome.next_poll_at, unchanged=unchanged)
+    try:
+        with session.begin_nested() if isolated else nullcontext():
+            # 4. Save the articles, clustered with near-duplicates: the new or changed come back.
+            changes = save_articles(session, feed.id, feed_parsed.articles, now, fingerprints=fingerprints)
+            # 5. Match them, and save the matches.
+            matched = _match(session, runtime, feed.id, feed_parsed, changes)
+            items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
+            saved = save_feed_matches(session, items, now)  # one INSERT for the feed's matches
+            # 6. Route them.
+            routing = _route(session, runtime, changes, saved)
+            routed = add_routed_items(session, routing.rows, now)
+            # 7. Record the feed's health (committed with its articles).
+            record_poll_in(session, feed.id, ctx.owner, outcome, now)
+    except (OperationalError, InterfaceError):
+        raise  # the database's trouble, not this feed's: the transaction fails
+    except Exception as exc:
+        if not isolated:
+            raise StoreFailed(feed.id) from exc
+        return failed(exc, fetched.status)
+    new = sum(1 for c in changes if c.is_new)
+    return FeedReport(
+        feed.id, fetched.status, outcome.next_poll_at, entries=len(feed_parsed.articles), unchanged=unchanged,
+        new=new, updated=len(changes) - new, matches=sum(len(s) for s in saved), routed=routed,
+        suppressed=routing.suppressed,
+    )
+
+
+def _parse(
+    ctx: RefreshContext, fetched: FetchResult, parsed: Parsed, language: str | None
+) -> tuple[ParsedFeed | None, dict[str, Fingerprint] | None]:
+    """The parsed feed (None when there is no new body) and its fingerprints when computed off this thread."""
+    if isinstance(parsed, Prepared):
+        return parsed.feed, parsed.fingerprints
+    if fetched.body is None:
+        return None, None
+    try:
+        if isinstance(parsed, ParseError):
+            raise parsed
+        return parse_here(fetched, language), None
+    except ParseError as exc:
+        if exc.message == PARSE_LIMIT_MESSAGE:
+            ctx.remember_killer(fetched)  # next time in a parse process, never in this one
+        raise
+
+
+def _match(
+    session: Session, runtime: Runtime, feed_id: str, parsed: ParsedFeed, changes: Sequence[ArticleChange]
+) -> list[list[Match]]:
+    """The matches of each new or changed article."""
+    # The source is that of the feed the article was first seen in, as the backtest and the article
+    # page rebuild it; this feed's title is the one `record_poll_in` stores with this transaction.
+    labels = FeedLabels(runtime.feeds, lambda first: (
+        parsed.title if first == feed_id and parsed.title else feed_title_in(session, first)))
+    return [runtime.matcher.match(document_for(c.article, labels(c.first_feed_id))) for c in changes]
+
+
+def _route(
+    session: Session, runtime: Runtime, changes: Sequence[ArticleChange], saved: Sequence[list[tuple[int, Match]]]
+) -> Routing:
+    """Whom the saved matches go to (monitor/refresh/decide.py `route`), with what it needs read from the store."""
+    # What the other articles of a story were routed for: asked only for an article that matched and
+    # joined another article's cluster.
+    already = {
+        c.article.id: routed_in_cluster(session, c.cluster.cluster_id, c.article.id)
+        for c, s in zip(changes, saved, strict=True)
+        if s and c.cluster and c.cluster.joined
+    }
+    routing = route(((c.article.id, s) for c, s in zip(changes, saved, strict=True)), runtime.router, already)
+    if routing.rows:
+        # Read in this transaction: an opt-out committed before it is honoured (one committed while it
+        # runs is caught by the deliver tick, which cancels what reached them).
+        routing = routing.excluding(opted_out_in(session))
+    return routing
+
+
+def _record_error(
+    session: Session, ctx: RefreshContext, feed: ClaimedFeed, error: Exception, now: datetime,
+    status: int | None, interval: timedelta, max_interval: timedelta,
+) -> FeedReport:
+    """Record a failed refresh on the feed row (a crash is logged with its traceback)."""
+    if not isinstance(error, FetchError | ParseError):
+        log.exception("feed_poll_crashed feed_id=%s", feed.id, exc_info=error)
+    outcome = error_outcome(
+        error, now, consecutive_errors=feed.consecutive_errors, interval=interval, max_interval=max_interval,
+        status=status,
+    )
+    record_poll_in(session, feed.id, ctx.owner, outcome, now)
+    return FeedReport(feed.id, outcome.status, outcome.next_poll_at, error_kind=outcome.error_kind,
+                      error_message=outcome.error_message)
