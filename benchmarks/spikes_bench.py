@@ -3,6 +3,7 @@
     python benchmarks/spikes_bench.py                        # 500k matches over 14 days, 100 entries
     python benchmarks/spikes_bench.py --matches 50000 --runs 3    # a quick run
     python benchmarks/spikes_bench.py --db /tmp/spikes.db --keep   # reuse a generated store
+    python benchmarks/spikes_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/spikes   # empty db
 
 The store is generated directly in SQLite (no feeds are fetched): `--matches` matches of `--entries`
 entries over `--days` days, on articles of which a third are copies of a story (clusters of 2-6),
@@ -21,8 +22,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,15 +40,24 @@ from monitor.store.volume import history_start, hourly_volume  # noqa: E402
 _FMT = "%Y-%m-%d %H:%M:%S.%f"
 
 
-def generate(path: Path, *, matches: int, entries: int, days: int, unmatched: int, now: datetime) -> None:
-    """Fill a migrated SQLite database with articles, sightings and matches."""
+def generate(url: str, *, matches: int, entries: int, days: int, unmatched: int, now: datetime) -> None:
+    """Fill a migrated database (SQLite, or PostgreSQL through COPY) with articles, sightings and matches."""
     rng = random.Random(16)
-    db = Database(f"sqlite:///{path}")
+    db = Database(url)
     upgrade(db)
     db.dispose()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
+    flush: Callable[[list[tuple], list[tuple], list[tuple]], None]
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")
+        flush = lambda a, s, m: _flush(conn, a, s, m)  # noqa: E731
+    else:
+        import psycopg
+
+        pg = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        pg.execute("SET TIME ZONE 'UTC'")
+        flush = lambda a, s, m: _copy(pg, a, s, m)  # noqa: E731
     start = now - timedelta(days=days)
     span = (now - start).total_seconds()
     keys = [(f"list{e % 10}", f"entry-{e}") for e in range(entries)]
@@ -71,10 +85,34 @@ def generate(path: Path, *, matches: int, entries: int, days: int, unmatched: in
                 rows.append((cid, keys[e][0], "actor", keys[e][1], keys[e][1], "[]", "", "h", when, 0))
                 made += 1
         if len(articles) > 20_000:
-            _flush(conn, articles, sightings, rows)
-    _flush(conn, articles, sightings, rows)
-    conn.execute("ANALYZE")
-    conn.close()
+            flush(articles, sightings, rows)
+    flush(articles, sightings, rows)
+    if url.startswith("sqlite"):
+        conn.execute("ANALYZE")
+        conn.close()
+    else:
+        pg.execute("COMMIT")
+        pg.autocommit = True
+        pg.execute("VACUUM ANALYZE")
+        pg.close()
+
+
+def _copy(pg: Any, articles: list[tuple], sightings: list[tuple], rows: list[tuple]) -> None:
+    for table, columns, data in (
+        ("articles", "id, url, title, summary_html, content_html, summary_text, content_text, author, published_at,"
+                     " first_seen_at, updated_at, content_hash, cluster_id", [(*a[:3], "", "", "", "", "", *a[3:])
+                                                                             for a in articles]),
+        ("sightings", "article_id, feed_id, first_seen_at, last_seen_at", sightings),
+        ("matches", "article_id, watchlist, entry_kind, entry_id, entry_name, highlights, snippet, content_hash,"
+                    " created_at, more_highlights", rows),
+    ):
+        with pg.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+    pg.commit()
+    articles.clear()
+    sightings.clear()
+    rows.clear()
 
 
 def _flush(conn: sqlite3.Connection, articles: list[tuple], sightings: list[tuple], rows: list[tuple]) -> None:
@@ -123,17 +161,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (generated when missing)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="an empty PostgreSQL database to fill and measure instead of SQLite (fills it once)")
     args = parser.parse_args()
     now = datetime(2026, 12, 15, 12, 30, tzinfo=UTC)
     path = args.db or Path(tempfile.mkdtemp()) / "spikes.db"
-    if not path.exists():
-        t0 = time.perf_counter()
-        generate(path, matches=args.matches, entries=args.entries, days=args.days, unmatched=args.unmatched, now=now)
-        print(f"generated {path} in {time.perf_counter() - t0:.0f} s ({path.stat().st_size / 2**20:.0f} MiB)")
-    db = Database(f"sqlite:///{path}")
+    url = args.postgres or f"sqlite:///{path}"
+    db = Database(url)
     upgrade(db)
-    with sqlite3.connect(path) as conn:
-        counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "matches", "sightings")]
+    with db.sessions() as session:
+        filled = session.scalar(text("SELECT count(*) FROM matches"))
+    if not filled:
+        t0 = time.perf_counter()
+        generate(url, matches=args.matches, entries=args.entries, days=args.days, unmatched=args.unmatched, now=now)
+        print(f"generated {url} in {time.perf_counter() - t0:.0f} s")
+    with db.sessions() as session:
+        counts = [session.scalar(text(f"SELECT count(*) FROM {t}")) for t in ("articles", "matches", "sightings")]
     print(f"articles {counts[0]:,}, matches {counts[1]:,}, sightings {counts[2]:,}, entries {args.entries}")
     rule = SpikeRule()
     results = [update(db, now, rule) for _ in range(args.runs + 1)][1:]  # the first run warms the page cache
@@ -145,7 +188,7 @@ def main() -> None:
     deltas = [recent(db, now) for _ in range(args.runs)]
     print(f"the last two hours only: median {statistics.median(deltas) * 1000:.1f} ms")
     db.dispose()
-    if args.db is None and not args.keep:
+    if args.db is None and args.postgres is None and not args.keep:
         for suffix in ("", "-wal", "-shm"):
             if Path(f"{path}{suffix}").exists():
                 os.remove(f"{path}{suffix}")
