@@ -8,6 +8,8 @@ from monitor.spikes.poisson import poisson_upper_tail
 from monitor.spikes.replay import ReplayedAlert, daily_counts, replay
 from monitor.spikes.rule import (
     LOOKBACK,
+    Counts,
+    HourlySeries,
     SpikeCheck,
     SpikeRule,
     WindowChoice,
@@ -20,7 +22,7 @@ from monitor.spikes.rule import (
 from monitor.spikes.state import AlertReason, Decision, SpikeState, step
 
 __all__ = [
-    "LOOKBACK", "AlertReason", "Decision", "ReplayedAlert", "SpikeCheck", "SpikeRule", "SpikeState", "WindowChoice", "WindowKind",
+    "LOOKBACK", "AlertReason", "Counts", "HourlySeries", "Decision", "ReplayedAlert", "SpikeCheck", "SpikeRule", "SpikeState", "WindowChoice", "WindowKind",
     "check_hour", "check_window", "daily_counts", "floor_hour", "poisson_upper_tail", "replay", "smoothed_rate",
     "step",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from monitor.spikes.rule import HOUR, SpikeRule, check_hour, floor_hour
+from monitor.spikes.rule import HOUR, HourlySeries, SpikeRule, check_hour, floor_hour
 from monitor.spikes.state import Decision, SpikeState, step
 
 
@@ -23,9 +23,10 @@ def replay(rule: SpikeRule, counts: Mapping[datetime, int], first_hour: datetime
            history_start: datetime | None, state: SpikeState | None = None) -> Iterator[ReplayedAlert]:
     """The alerts of one tick at the end of every complete hour from `first_hour` up to `end`, oldest first."""
     state = state or SpikeState()
+    series = HourlySeries(counts)
     hour = floor_hour(first_hour)
     while hour + HOUR <= end:
-        decision = step(state, check_hour(rule, counts, hour, history_start), growth=rule.growth)
+        decision = step(state, check_hour(rule, series, hour, history_start), growth=rule.growth)
         if decision.alert:
             yield ReplayedAlert(hour, decision)
         state = decision.state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.spikes import SpikeRule, check_hour, check_window
+from monitor.spikes import HourlySeries, SpikeRule, check_hour, check_window
 
 H = datetime(2026, 12, 10, 9, tzinfo=UTC)
 START = H - timedelta(days=30)
@@ -53,3 +53,11 @@ def test_window_choice() -> None:
     counts = {H: 20}
     assert [c.kind for c in check_hour(SpikeRule(window="both"), counts, H, START)] == ["hour", "day"]
     assert [c.kind for c in check_hour(SpikeRule(window="day"), counts, H, START)] == ["day"]
+
+
+def test_hourly_series_totals_any_run_of_hours() -> None:
+    counts = {H: 3, H + timedelta(hours=2): 4, H - timedelta(hours=5): 1}
+    series = HourlySeries(counts)
+    assert series.total(H, 1) == 3 and series.total(H, 3) == 7 and series.total(H - timedelta(days=9), 24 * 9) == 1
+    assert series.total(H + timedelta(hours=3), 5) == 0 and series.total(H - timedelta(hours=5), 8) == 8
+    assert HourlySeries({}).total(H, 24) == 0
