@@ -12,6 +12,7 @@ import click
 
 from monitor import __version__
 from monitor.clock import MAX_DAYS, Clock, CommandContext, system_clock
+from monitor.commands.spikes import spikes as spikes_command
 from monitor.errors import ConfigurationError, MonitorError, QuerySyntaxError
 
 if TYPE_CHECKING:  # imported where used: `monitor --help` loads neither the configuration nor the matcher
@@ -302,6 +303,9 @@ def serve(config_dir: Path, host: str, port: int) -> None:
         return
     config = _load(config_dir)
     serve_app(config, config_dir, host=host, port=port)
+
+
+main.add_command(spikes_command)
 
 
 @main.group()

@@ -106,6 +106,36 @@ class FeedsFile(_Strict):
 # ---------------------------------------------------------------- watchlists/*.yaml
 
 
+class SpikeSettings(_Strict):
+    """`spikes:` of a watchlist or an entry: the thresholds of the volume rule (docs/spikes.md).
+
+    `spikes: false` turns detection off, `spikes: true` turns it back on with the defaults.
+    """
+
+    enabled: bool = True
+    min_stories: int = Field(default=5, ge=1)
+    p_value: float = Field(default=0.001, gt=0, lt=1)
+    window: Literal["hour", "day", "both"] = "both"
+    growth: float = Field(default=2.0, gt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
+def merge_spikes(*layers: SpikeSettings | None) -> SpikeSettings | None:
+    """An entry's settings from its watchlist's `spikes:` then its own (keys set later win); None when off."""
+    merged: dict[str, object] = {}
+    for layer in layers:
+        if layer is not None:
+            merged.update({name: getattr(layer, name) for name in layer.model_fields_set})
+            if "enabled" not in layer.model_fields_set:
+                merged["enabled"] = True  # tuning an entry turns it on, even in a watchlist that is off
+    settings = SpikeSettings.model_validate(merged)
+    return settings if settings.enabled else None
+
+
 class ActorConfig(_Strict):
     id: str
     name: str
@@ -114,6 +144,7 @@ class ActorConfig(_Strict):
     exact_case: tuple[str, ...] = ()
     exclude: str | None = None
     description: str | None = None
+    spikes: SpikeSettings | None = None
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -123,6 +154,7 @@ class TopicConfig(_Strict):
     name: str
     query: str
     description: str | None = None
+    spikes: SpikeSettings | None = None
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -143,10 +175,16 @@ class WatchlistConfig(_Strict):
     actors: tuple[ActorConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     tests: tuple[WatchlistTest, ...] = ()
+    spikes: SpikeSettings | None = None
 
     def entry_ids(self) -> list[str]:
         """Ids of all actors and topics, in file order."""
         return [a.id for a in self.actors] + [t.id for t in self.topics]
+
+    def spike_settings(self, entry_id: str) -> SpikeSettings | None:
+        """The spike settings of one entry (its own `spikes:` over the watchlist's), None when turned off."""
+        own = [a.spikes for a in self.actors if a.id == entry_id] + [t.spikes for t in self.topics if t.id == entry_id]
+        return merge_spikes(self.spikes, *own)
 
 
 # ---------------------------------------------------------------- subscribers.yaml

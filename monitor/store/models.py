@@ -108,6 +108,9 @@ class ArticleRow(Base):
     # before their text is read (see monitor/store/clusters.py, PREFILTER). None for short texts.
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
+    # Covers the volume series of spike detection (monitor/store/volume.py, migration 0010).
+    __table_args__ = (Index("ix_articles_published_story", "published_at", "id", "cluster_id"),)
+
 
 class Sighting(Base):
     """An article seen in a feed."""
