@@ -186,21 +186,28 @@ def baseline_ratio(actors: int, n_articles: int, vocab: int) -> tuple[float, flo
 
 
 def load_revision(rev: str) -> ModuleType:
-    """`monitor.match` as of git revision `rev`, imported as a separate package beside the working tree's."""
+    """`monitor.match` as of git revision `rev`, imported as a separate package beside the working tree's.
+
+    The whole package at `rev` is copied as `monitor_at_revision` (its match imports modules that may have
+    moved since, e.g. the shared model), except `monitor.config`: the watchlists handed to both matchers are
+    the working tree's configuration objects.
+    """
     root = Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
 
-    package = "match_at_revision"
+    package = "monitor_at_revision"
     target = Path(tempfile.mkdtemp(prefix="match_bench_")) / package
-    target.mkdir()
-    for name in git("ls-tree", "--name-only", rev, "monitor/match/").split():
-        if name.endswith(".py"):  # its own imports are redirected to the copy
-            source = git("show", f"{rev}:{name}").replace("monitor.match.", f"{package}.")
-            (target / Path(name).name).write_text(source.replace("from monitor.match import", f"from {package} import"))
+    imports = re.compile(r"\b(from|import) monitor(?=[. ])(?!\.config\b)")
+    for name in git("ls-tree", "-r", "--name-only", rev, "monitor/").split():
+        if name.endswith(".py") and "/migrations/" not in name:
+            source = imports.sub(lambda m: f"{m.group(1)} {package}", git("show", f"{rev}:{name}"))
+            path = target / Path(name).relative_to("monitor")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(source)
     sys.path.insert(0, str(target.parent))
-    return importlib.import_module(package)
+    return importlib.import_module(f"{package}.match")
 
 
 def side_by_side(actors: int, topics: int, n_articles: int, vocab: int, rev: str, passes: int) -> None:
