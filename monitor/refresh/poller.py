@@ -14,9 +14,8 @@ import socket
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from monitor.clock import Clock, system_clock
+from monitor.errors import DatabaseUnavailable
 from monitor.fetch import Fetcher
 from monitor.refresh.full_text import add_full_text
 from monitor.refresh.parse_pool import ParseLimits, Prepared
@@ -174,9 +173,9 @@ class FeedPoller:
         """Give back this poller's leases on feeds (those still held), logging each; kept for later if that fails."""
         try:
             released = self.feeds.release_many(feed_ids, self.owner)
-        except (OperationalError, InterfaceError) as exc:
+        except DatabaseUnavailable as exc:
             self._unreleased.update(feed_ids)
-            log.error("lease_release_deferred feeds=%d reason=%s error=%r", len(feed_ids), reason, str(exc.orig))
+            log.error("lease_release_deferred feeds=%d reason=%s error=%r", len(feed_ids), reason, str(exc))
             return
         self._unreleased.difference_update(feed_ids)
         for feed_id in released:

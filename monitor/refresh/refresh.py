@@ -17,9 +17,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session
-
 from monitor.clock import Clock
 from monitor.dedupe.minhash import Fingerprint
 from monitor.errors import FetchError, ParseError
@@ -33,6 +30,7 @@ from monitor.refresh.report import FeedReport
 from monitor.refresh.runtime import Runtime
 from monitor.store.articles import ArticleChange, save_articles, save_feed_matches
 from monitor.store.clusters import routed_in_cluster
+from monitor.store.db import Transaction, is_unavailable
 from monitor.store.feeds import ClaimedFeed, feed_title_in, record_poll_in
 from monitor.store.outbox import add_routed_items
 from monitor.store.subscriptions import opted_out_in
@@ -65,7 +63,7 @@ class StoreFailed(Exception):
 
 
 def refresh_feed(
-    session: Session, ctx: RefreshContext, feed: ClaimedFeed, fetched: FetchResult | Exception,
+    session: Transaction, ctx: RefreshContext, feed: ClaimedFeed, fetched: FetchResult | Exception,
     parsed: Parsed = None, *, isolated: bool = True,
 ) -> FeedReport:
     """Refresh one feed inside the caller's transaction: parse, store, match, route, record; return what it did.
@@ -109,9 +107,9 @@ def refresh_feed(
             routed = add_routed_items(session, routing.rows, now)
             # 7. Record the feed's health (committed with its articles).
             record_poll_in(session, feed.id, ctx.owner, outcome, now)
-    except (OperationalError, InterfaceError):
-        raise  # the database's trouble, not this feed's: the transaction fails
     except Exception as exc:
+        if is_unavailable(exc):
+            raise  # the database's trouble, not this feed's: the transaction fails
         if not isolated:
             raise StoreFailed(feed.id) from exc
         return failed(exc, fetched.status)
@@ -142,7 +140,7 @@ def _parse(
 
 
 def _match(
-    session: Session, runtime: Runtime, feed_id: str, parsed: ParsedFeed, changes: Sequence[ArticleChange]
+    session: Transaction, runtime: Runtime, feed_id: str, parsed: ParsedFeed, changes: Sequence[ArticleChange]
 ) -> list[list[Match]]:
     """The matches of each new or changed article."""
     # The source is that of the feed the article was first seen in, as the backtest and the article
@@ -153,7 +151,7 @@ def _match(
 
 
 def _route(
-    session: Session, runtime: Runtime, changes: Sequence[ArticleChange], saved: Sequence[list[tuple[int, Match]]]
+    session: Transaction, runtime: Runtime, changes: Sequence[ArticleChange], saved: Sequence[list[tuple[int, Match]]]
 ) -> Routing:
     """Whom the saved matches go to (monitor/refresh/decide.py `route`), with what it needs read from the store."""
     # What the other articles of a story were routed for: asked only for an article that matched and
@@ -172,7 +170,7 @@ def _route(
 
 
 def _record_error(
-    session: Session, ctx: RefreshContext, feed: ClaimedFeed, error: Exception, now: datetime,
+    session: Transaction, ctx: RefreshContext, feed: ClaimedFeed, error: Exception, now: datetime,
     status: int | None, interval: timedelta, max_interval: timedelta,
 ) -> FeedReport:
     """Record a failed refresh on the feed row (a crash is logged with its traceback)."""

@@ -97,6 +97,20 @@ def database_errors() -> Iterator[None]:
         raise StorageError(detail) from exc
 
 
+def is_unavailable(error: BaseException) -> bool:
+    """True for the database's own trouble (unreachable, connection lost), not a statement's or the caller's.
+
+    The refresh stores each feed in a transaction it shares with other feeds: a feed's own failure is recorded
+    on that feed, the database's fails the whole transaction. This tells them apart without the caller
+    knowing the driver's exceptions.
+    """
+    return isinstance(error, OperationalError | InterfaceError | DatabaseUnavailable)
+
+
+Transaction = Session
+"""An open transaction, handed to the store's functions by whoever opened it (the refresh's batch writer)."""
+
+
 class Database:
     """One database: its engine and a session factory."""
 

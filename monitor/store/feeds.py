@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config.models import FeedConfig
-from monitor.store.db import Database
+from monitor.store.db import Database, database_errors
 from monitor.store.models import Feed, Sighting
 from monitor.store.sql import begin_writes, chunked, lock_rows
 
@@ -215,7 +215,7 @@ class FeedRepository:
     def release_many(self, feed_ids: Sequence[str], owner: str) -> list[str]:
         """Give back this owner's leases on feeds without recording a poll; returns the ids that were still held."""
         released: list[str] = []
-        with self.db.transaction() as session:
+        with database_errors(), self.db.transaction() as session:
             for part in chunked(feed_ids):
                 held = and_(Feed.id.in_(part), Feed.lease_owner == owner)
                 released += session.scalars(select(Feed.id).where(held)).all()
