@@ -39,7 +39,7 @@ _TITLE_MAX = 200
 _SNIPPET_MAX = 280
 _ERROR_MAX = 600
 _MARK = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]~|<>#])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
 _SPACE = re.compile(r"\s+")
 _STATUS = re.compile(r"\berror[=:]\s*(\d{3})\b")
 _RETRYABLE_STATUS = {408, 425, 429}
