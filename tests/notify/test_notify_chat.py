@@ -229,6 +229,7 @@ class Captured:
 
     requests: list[requests.PreparedRequest] = dataclasses.field(default_factory=list)
     reply: bytes = b'{"ok": true, "result": {"message_id": 1}}'
+    status: int = 200
 
     def json(self, index: int = 0) -> Any:
         body = self.requests[index].body
@@ -243,7 +244,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Captured:
     def fake_send(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         seen.requests.append(request)
         response = requests.Response()
-        response.status_code, response._content = 200, seen.reply
+        response.status_code, response._content = seen.status, seen.reply
         response.url, response.request = str(request.url), request
         return response
 
@@ -300,3 +301,18 @@ def test_telegram_gets_send_message_with_chat_id_text_and_parse_mode(
     assert payload["chat_id"] == -1001234567890
     assert payload["parse_mode"].lower() in ("markdown", "markdownv2", "html")
     assert "İbrahim Kalın" in payload["text"] and "https://monitor.example.org/articles/a1" in payload["text"]
+
+
+@pytest.mark.parametrize("url", ["slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
+                                 "workflows://prod-00.westus.logic.azure.com/8a1b2c3d4e/SIGabc123",
+                                 "tgram://123456789:AABBCCDDEEFFgghhiijjkkllmmnnoopp/-1001234567890"])
+@pytest.mark.parametrize(("status", "permanent"), [(404, True), (403, True), (502, False), (429, False)])
+def test_fixed_host_services_refusals_are_classified(
+    captured: Captured, digest_content: DeliveryContent, chat_subscriber: SubscriberConfig, tmp_path: Path,
+    url: str, status: int, permanent: bool,
+) -> None:
+    captured.status, captured.reply = status, b'{"ok": false}'
+    with pytest.raises(DeliveryError) as raised:
+        send(url, alert_of(digest_content), chat_subscriber, tmp_path)
+    assert raised.value.permanent is permanent and f"error={status}" in str(raised.value)
+    assert not any(secret in str(raised.value) for secret in ("TIiajkdnlazkcOXrIdevi7FQ", "SIGabc123", "AABBCCDD"))
