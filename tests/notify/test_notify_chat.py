@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,21 @@ def test_a_refusal_is_classified_by_its_status(
         send(f"json://{receiver.host}/hook", alert_of(digest_content), chat_subscriber, tmp_path)
     assert raised.value.permanent is permanent
     assert f"error={status}" in str(raised.value) and str(raised.value).startswith("notify (JSON): ")
+
+
+def test_a_quiet_logging_configuration_does_not_hide_the_status(
+    receiver: ChatReceiver, digest_content: DeliveryContent, chat_subscriber: SubscriberConfig, tmp_path: Path,
+) -> None:
+    logger = logging.getLogger("apprise")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        receiver.replies.append((401, b""))
+        with pytest.raises(DeliveryError, match="error=401") as raised:
+            send(f"json://{receiver.host}/hook", alert_of(digest_content), chat_subscriber, tmp_path)
+        assert raised.value.permanent and logger.level == logging.CRITICAL
+    finally:
+        logger.setLevel(level)
 
 
 def test_gone_disables_and_unreachable_is_retried(

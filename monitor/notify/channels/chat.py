@@ -242,12 +242,17 @@ def send_apprise(url: str, *, title: str, body: str, markdown: bool, delivery_id
     # A handler on Apprise's logger for this call: the reason of a failure is only ever logged.
     collect = _Collect()
     logger = logging.getLogger("apprise")
+    level = logger.level
+    if not logger.isEnabledFor(logging.WARNING):
+        # A quieter logging configuration must not hide why a send failed (it decides retry or not).
+        logger.setLevel(logging.WARNING)
     logger.addHandler(collect)
     try:
         ok = sender.notify(body=body, title=title,
                            body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT)
     finally:
         logger.removeHandler(collect)
+        logger.setLevel(level)
     if ok:
         return f"{service} accepted"
     raise classify_failure(service, collect.messages)
