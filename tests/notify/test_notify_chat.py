@@ -178,6 +178,22 @@ def test_mattermost_receiver_gets_an_incoming_webhook_text(
     assert "**İbrahim Kalın**" in request.json["text"]
 
 
+def test_matrix_homeserver_gets_the_message_in_the_room_as_html(
+    receiver: ChatReceiver, digest_content: DeliveryContent, chat_subscriber: SubscriberConfig, tmp_path: Path
+) -> None:
+    # One reply serves the three calls of a raw-token send: whoami, join the room, send the event.
+    receiver.ok_reply = (200, b'{"user_id": "@monitor:localhost", "room_id": "!room:localhost", "event_id": "$1"}')
+    url = f"matrix://:syt_access_token@{receiver.host}/!room:localhost?discovery=no&image=no"
+    assert send(url, alert_of(digest_content), chat_subscriber, tmp_path) == "Matrix accepted"
+    *_, event = receiver.requests
+    assert event.method == "PUT"
+    assert event.path.startswith("/_matrix/client/v3/rooms/%21room%3Alocalhost/send/m.room.message/")
+    assert event.headers["authorization"] == "Bearer syt_access_token"
+    assert event.json["msgtype"] == "m.text" and event.json["format"] == "org.matrix.custom.html"
+    assert "<strong>İbrahim Kalın</strong>" in event.json["formatted_body"]
+    assert 'href="https://monitor.example.org/articles/a1"' in event.json["formatted_body"]
+
+
 @pytest.mark.parametrize(("status", "permanent"), [(500, False), (503, False), (429, False), (401, True),
                                                    (404, True), (400, True)])
 def test_a_refusal_is_classified_by_its_status(
