@@ -348,3 +348,39 @@ def test_fixed_host_services_refusals_are_classified(
         send(url, alert_of(digest_content), chat_subscriber, tmp_path)
     assert raised.value.permanent is permanent and f"error={status}" in str(raised.value)
     assert not any(secret in str(raised.value) for secret in ("TIiajkdnlazkcOXrIdevi7FQ", "SIGabc123", "AABBCCDD"))
+
+
+def long_digest(content: DeliveryContent, articles: int, entries: int) -> DeliveryContent:
+    """A digest of `articles` articles each matching `entries` entries with long snippets."""
+    snippet = "… " + "the delegation met again " * 8 + "[[İbrahim Kalın]] " + "and talks went on " * 6
+    matches = tuple(make_match("mena-security", "actor", f"e{n}", f"Entry {n}", snippet) for n in range(entries))
+    items = tuple(dataclasses.replace(content.items[0], matches=matches, article=dataclasses.replace(
+        content.items[0].article, id=f"k{n}", title=f"Kalın story {n:02}")) for n in range(articles))
+    return dataclasses.replace(content, items=items)
+
+
+def test_a_digest_is_fitted_to_telegrams_message_size_and_counts_what_it_leaves_out(
+    captured: Captured, digest_content: DeliveryContent, chat_subscriber: SubscriberConfig, tmp_path: Path
+) -> None:
+    content = long_digest(digest_content, articles=13, entries=4)
+    unfitted = render_message(content, chat_subscriber, base_url=BASE)
+    assert len(unfitted) > 4096, "the test needs a digest Telegram would refuse"
+    assert send("tgram://123456789:AABBCCDDEEFFgghhiijjkkllmmnnoopp/-1001234567890", content, chat_subscriber,
+                tmp_path)
+    [request] = captured.requests
+    text = captured.json()["text"]
+    assert len(text) <= 4096
+    shown = sum(f"Kalın story {n:02}" in text for n in range(13))
+    assert 1 <= shown < 13 and f"{13 - shown} more in the dashboard" in text
+    assert "… and 3 more entries" in text
+
+
+def test_an_alert_with_many_entries_lists_fewer_and_counts_the_rest_when_it_must(
+    digest_content: DeliveryContent, chat_subscriber: SubscriberConfig
+) -> None:
+    content = alert_of(long_digest(digest_content, articles=1, entries=12))
+    full = render_message(content, chat_subscriber, base_url=BASE)
+    assert full.count("- Entry ") == 12 and "more entries" not in full
+    fitted = render_message(content, chat_subscriber, base_url=BASE, limit=1500)
+    assert len(fitted) <= 1500 and fitted.count("- Entry ") == 3 and "- … and 9 more entries" in fitted
+    assert fitted.startswith("**[Kalın story 00]")

@@ -100,6 +100,7 @@ class ChatItem:
     also_reported_by: tuple[str, ...]
     entries: tuple[EntryLine, ...]
     dashboard_url: str
+    more_entries: int = 0  # entries left out to fit the service's message size
 
 
 def dashboard_link(base_url: str, path: str, query: dict[str, str] | None = None) -> str:
@@ -110,9 +111,11 @@ def dashboard_link(base_url: str, path: str, query: dict[str, str] | None = None
     return base.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
 
 
-def chat_item(item: DeliveryItem, content: DeliveryContent, subscriber: SubscriberConfig, base_url: str) -> ChatItem:
-    """The view of one delivered article."""
+def chat_item(item: DeliveryItem, content: DeliveryContent, subscriber: SubscriberConfig, base_url: str,
+              max_entries: int | None = None) -> ChatItem:
+    """The view of one delivered article (at most `max_entries` of its entries, the others counted)."""
     a = item.article
+    matches = item.matches[:max_entries]
     return ChatItem(
         title=plain_text(a.title) or "(untitled)",
         url=safe_url(a.url),
@@ -121,8 +124,9 @@ def chat_item(item: DeliveryItem, content: DeliveryContent, subscriber: Subscrib
         also_reported_by=tuple(plain_text(s.name) for s in a.also_reported_by),
         # Every entry the article matched, in configuration order: the reader sees why it arrived.
         entries=tuple(EntryLine(plain_text(m.name), content.watchlist_names.get(m.watchlist, m.watchlist), m.snippet)
-                      for m in item.matches),
+                      for m in matches),
         dashboard_url=dashboard_link(base_url, "/articles/" + quote(a.id, safe="")),
+        more_entries=len(item.matches) - len(matches),
     )
 
 
@@ -153,10 +157,30 @@ def template_environment(templates_dir: Path | None = None) -> SandboxedEnvironm
 
 
 def render_message(content: DeliveryContent, subscriber: SubscriberConfig, *, base_url: str,
-                   templates_dir: Path | None = None, markdown: bool = True) -> str:
-    """The message body of a delivery, Markdown (`<kind>.md`) or plain text (`<kind>.txt`)."""
-    items = [chat_item(i, content, subscriber, base_url) for i in content.items]
-    shown = items if content.kind == "alert" else items[:DIGEST_TOP]
+                   templates_dir: Path | None = None, markdown: bool = True, limit: int = 0) -> str:
+    """The message body of a delivery, Markdown (`<kind>.md`) or plain text (`<kind>.txt`).
+
+    With a `limit` (the service's message size), the message is made to fit by listing fewer entries
+    per article, then (digests) fewer articles, the rest counted ("N more"); never fewer than one.
+    """
+    body = ""
+    for top, max_entries in _FITTINGS[content.kind] if limit > 0 else _FITTINGS[content.kind][:1]:
+        body = _render(content, subscriber, base_url, templates_dir, markdown, top, max_entries)
+        if limit <= 0 or len(body) <= limit:
+            break
+    return body
+
+
+_FITTINGS: dict[str, tuple[tuple[int, int | None], ...]] = {
+    "alert": ((1, None), (1, 5), (1, 3), (1, 1)),
+    "digest": ((DIGEST_TOP, None), (DIGEST_TOP, 1), (7, 1), (5, 1), (3, 1), (2, 1), (1, 1)),
+}
+
+
+def _render(content: DeliveryContent, subscriber: SubscriberConfig, base_url: str, templates_dir: Path | None,
+            markdown: bool, top: int, max_entries: int | None) -> str:
+    items = [chat_item(i, content, subscriber, base_url, max_entries) for i in content.items]
+    shown = items if content.kind == "alert" else items[:top]
     watchlists = list(dict.fromkeys(m.watchlist for i in content.items for m in i.matches))
     query = {"watchlist": watchlists[0]} if len(watchlists) == 1 else None
     context: dict[str, Any] = {
@@ -223,8 +247,8 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def send_apprise(url: str, *, title: str, body: str, markdown: bool, delivery_id: str) -> str:
-    """Send one message through Apprise; returns "<service> accepted" or raises a classified DeliveryError."""
+def load_service(url: str, delivery_id: str) -> Any:
+    """The Apprise service object of a URL, carrying the delivery id where it can (a permanent failure if unusable)."""
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         raise DeliveryError(f"notify: the Apprise URL ({_scheme(url)}://…) is not one Apprise can use; "
@@ -236,7 +260,20 @@ def send_apprise(url: str, *, title: str, body: str, markdown: bool, delivery_id
         # Identical on every retry of the delivery, so a receiver can drop a duplicate (json://, xml://, form://).
         headers.setdefault(DELIVERY_HEADER, delivery_id)
         headers.setdefault("Idempotency-Key", delivery_id)
-    service = str(getattr(plugin, "service_name", "") or _scheme(url))
+    return plugin
+
+
+def body_limit(plugin: Any) -> int:
+    """The message size to fit in: the service's limit as Apprise declares it, less room for its own markup."""
+    declared = getattr(plugin, "body_maxlen", 0)
+    # Apprise converts the Markdown to the service's markup (HTML for Telegram's html mode, Matrix),
+    # which is longer: keep a tenth spare.
+    return int(declared * 0.9) if isinstance(declared, int) and declared > 0 else 0
+
+
+def notify_service(plugin: Any, *, title: str, body: str, markdown: bool) -> str:
+    """Send one message through an Apprise service; returns "<service> accepted" or raises a classified DeliveryError."""
+    service = str(getattr(plugin, "service_name", "") or type(plugin).__name__)
     sender = apprise.Apprise()
     sender.add(plugin)
     # A handler on Apprise's logger for this call: the reason of a failure is only ever logged.
@@ -266,10 +303,10 @@ class ChatChannel:
         return _ALERT_GROUPING if kind == "alert" else _DIGEST_GROUPING
 
     def _render(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext,
-                markdown: bool) -> str:
+                markdown: bool, limit: int = 0) -> str:
         settings = context.config.settings
         return render_message(content, subscriber, base_url=settings.base_url,
-                              templates_dir=settings.email.templates_dir, markdown=markdown)
+                              templates_dir=settings.email.templates_dir, markdown=markdown, limit=limit)
 
     def send(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
         """Render the message and send it to the URL named by `notify.url_env`."""
@@ -278,10 +315,11 @@ class ChatChannel:
             raise DeliveryError(f"subscriber {subscriber.id!r} has no notify settings", permanent=True)
         url = apprise_url(notify, context.env)
         markdown = notify.format == "markdown"
-        body = self._render(content, subscriber, context, markdown)
+        plugin = load_service(url, content.delivery_id)
+        body = self._render(content, subscriber, context, markdown, body_limit(plugin))
         # No separate title: the body starts with the headline as a link (or the digest's heading), and
         # services that show a title above the body would show it twice.
-        return send_apprise(url, title="", body=body, markdown=markdown, delivery_id=content.delivery_id)
+        return notify_service(plugin, title="", body=body, markdown=markdown)
 
     def preview(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
         """The message as it would be sent."""
