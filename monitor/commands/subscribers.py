@@ -21,7 +21,7 @@ def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Calla
     for s in config.subscribers:
         opt_out = opted_out.get(s.id)
         rows.append({
-            "id": s.id, "channel": s.channel, "address": s.email or (_endpoint(s.webhook.url) if s.webhook else ""),
+            "id": s.id, "channel": s.channel, "address": _address(getattr(s, s.channel)),
             "schedule": s.schedule.text, "watchlists": list(s.watchlists),
             "state": "unsubscribed" if opt_out else "subscribed",
             "unsubscribed_at": opt_out.at.isoformat() if opt_out else None,
@@ -50,6 +50,18 @@ def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Calla
     out(render_table(["id", "channel", "address", "schedule", "watchlists", "state"], table))
     if opted_out:
         out(f"\n{len(opted_out)} unsubscribed; nothing is routed to them. Undo with: monitor subscribers --resubscribe ID")
+
+
+def _address(settings: object) -> str:
+    """Where a channel's settings send, safe to print: an address, a URL's endpoint, or the variable holding a URL."""
+    if isinstance(settings, str):
+        return settings
+    url, url_env = getattr(settings, "url", None), getattr(settings, "url_env", None)
+    if isinstance(url, str):
+        return _endpoint(url)
+    if isinstance(url_env, str):
+        return f"${url_env}"  # the URL itself holds tokens; its variable is what the operator set
+    return ""
 
 
 def _endpoint(url: str) -> str:

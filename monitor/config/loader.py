@@ -323,12 +323,32 @@ class _Run:
                 self.problem(file, smap, smap.value_position(("subscribers", index, "webhook", "secret_env")), label,
                              _SECRET_MESSAGE, "e.g. secret_env: CASE_SYSTEM_WEBHOOK_SECRET", show_source=False)
                 result = None
+            if self.check_url_env(item, index, file, smap, label) is False:
+                result = None
             refs = item.get("watchlists")
             for ref_index, ref in enumerate(refs if isinstance(refs, list) else []):
                 if isinstance(ref, str):
                     self.check_reference(ref, files, raw_lists, file, smap,
                                          ("subscribers", index, "watchlists", ref_index), label)
         return result
+
+    def check_url_env(self, item: dict[str, Any], index: int, file: Path, smap: SourceMap,
+                      label: str | None) -> bool:
+        """`notify.url_env` names a variable that is set: the Apprise URL holds tokens, so it lives only there."""
+        notify = item.get("notify")
+        name = notify.get("url_env") if isinstance(notify, dict) else None
+        if not isinstance(name, str):
+            return True  # absent or not a string: the model reports it
+        pos = smap.value_position(("subscribers", index, "notify", "url_env"))
+        if not _ENV_NAME.match(name):
+            # No source line: it would print the secret into logs and terminals.
+            self.problem(file, smap, pos, label, _SECRET_MESSAGE, "e.g. url_env: MONITOR_SLACK_URL", show_source=False)
+            return False
+        if not self.env.get(name, "").strip():
+            self.problem(file, smap, pos, label, f"environment variable {name} is not set or empty",
+                         "it holds the subscriber's Apprise URL, e.g. slack://T000/B000/XXXX (docs/chat.md)")
+            return False
+        return True
 
     def check_reference(self, ref: str, files: dict[str, Path], raw_lists: dict[str, dict[str, Any]], file: Path,
                         smap: SourceMap, path: YamlPath, label: str | None) -> None:

@@ -203,6 +203,13 @@ class WebhookConfig(_Strict):
         return value
 
 
+class NotifyConfig(_Strict):
+    """A chat or push service reached through Apprise (docs/chat.md); its URL holds tokens, so only its variable is named."""
+
+    url_env: str
+    format: Literal["markdown", "text"] = "markdown"  # text: for services that show markup literally
+
+
 class _ChannelField:
     """Marks a SubscriberConfig field as a delivery channel: the field's name is the channel's registry name."""
 
@@ -225,6 +232,7 @@ class SubscriberConfig(_Strict):
     # and its settings are declared here; the channel itself is a module in notify/channels/).
     email: Annotated[str | None, CHANNEL] = None
     webhook: Annotated[WebhookConfig | None, CHANNEL] = None
+    notify: Annotated[NotifyConfig | None, CHANNEL] = None
     watchlists: tuple[str, ...] = Field(min_length=1)
     schedule: Schedule = Field(default_factory=lambda: parse_schedule("immediate"))
     timezone: str = "UTC"

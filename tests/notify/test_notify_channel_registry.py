@@ -87,7 +87,7 @@ def test_a_registered_channel_gets_its_deliveries_through_the_outbox(
 ) -> None:
     subscriber = PigeonSubscriber(id="loft", pigeon="coop-7", watchlists=("mena",))
     assert subscriber.channel == "pigeon"
-    with pytest.raises(ValidationError, match="exactly one of 'email', 'webhook' or 'pigeon'"):
+    with pytest.raises(ValidationError, match="exactly one of 'email', 'webhook', 'notify' or 'pigeon'"):
         PigeonSubscriber(id="loft", pigeon="coop-7", email="loft@test.example", watchlists=("mena",))
     config = Config(directory=tmp_path, subscribers=(subscriber,))
     for n in range(1, 6):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from monitor.notify.channels.base import Channel
+from monitor.notify.channels.chat import ChatChannel
 from monitor.notify.channels.email import EmailChannel
 from monitor.notify.channels.webhook import WebhookChannel
 
@@ -14,6 +15,7 @@ ChannelFactory = Callable[[], Channel]
 _CHANNELS: dict[str, ChannelFactory] = {
     "email": EmailChannel,
     "webhook": WebhookChannel,
+    "notify": ChatChannel,
 }
 
 
