@@ -230,8 +230,28 @@ class SubscriberConfig(_Strict):
     timezone: str = "UTC"
     send_empty: bool = False
     name: str | None = None
+    # Spike alerts (docs/spikes.md): off unless asked. `true`: a spike of any entry of the subscriber's
+    # watchlists; a list: only spikes of the watchlists (`mena`) and entries (`mena/hakan-fidan`) named.
+    spikes: bool | tuple[str, ...] = False
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @field_validator("spikes")
+    @classmethod
+    def _spike_keys(cls, value: bool | tuple[str, ...]) -> bool | tuple[str, ...]:
+        if isinstance(value, tuple):
+            for key in value:
+                for part in key.split("/", 1):
+                    _check_id(part)
+        return value
+
+    def wants_spike(self, watchlist: str, entry_id: str) -> bool:
+        """True when this subscriber opted in to spike alerts of this watchlist entry."""
+        if self.spikes is True:
+            return watchlist in self.watchlists
+        if self.spikes is False:
+            return False
+        return watchlist in self.spikes or f"{watchlist}/{entry_id}" in self.spikes
 
     @field_validator("schedule", mode="before")
     @classmethod
