@@ -323,11 +323,12 @@ class _Run:
                 self.problem(file, smap, smap.value_position(("subscribers", index, "webhook", "secret_env")), label,
                              _SECRET_MESSAGE, "e.g. secret_env: CASE_SYSTEM_WEBHOOK_SECRET", show_source=False)
                 result = None
-            refs = item.get("watchlists")
-            for ref_index, ref in enumerate(refs if isinstance(refs, list) else []):
-                if isinstance(ref, str):
-                    self.check_reference(ref, files, raw_lists, file, smap,
-                                         ("subscribers", index, "watchlists", ref_index), label)
+            for key in ("watchlists", "spikes"):  # `spikes:` may list watchlists and entries too
+                refs = item.get(key)
+                for ref_index, ref in enumerate(refs if isinstance(refs, list) else []):
+                    if isinstance(ref, str):
+                        self.check_reference(ref, files, raw_lists, file, smap,
+                                             ("subscribers", index, key, ref_index), label)
         return result
 
     def check_reference(self, ref: str, files: dict[str, Path], raw_lists: dict[str, dict[str, Any]], file: Path,

@@ -230,8 +230,8 @@ class SubscriberConfig(_Strict):
     timezone: str = "UTC"
     send_empty: bool = False
     name: str | None = None
-    # Spike alerts (docs/spikes.md): off unless asked. `true`: a spike of any entry of the subscriber's
-    # watchlists; a list: only spikes of the watchlists (`mena`) and entries (`mena/hakan-fidan`) named.
+    # Spike alerts (docs/spikes.md): off unless asked. `true`: a spike of any entry the subscriber follows
+    # (`watchlists:`); a list: spikes of the watchlists (`mena`) and entries (`mena/hakan-fidan`) it names.
     spikes: bool | tuple[str, ...] = False
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
@@ -247,11 +247,8 @@ class SubscriberConfig(_Strict):
 
     def wants_spike(self, watchlist: str, entry_id: str) -> bool:
         """True when this subscriber opted in to spike alerts of this watchlist entry."""
-        if self.spikes is True:
-            return watchlist in self.watchlists
-        if self.spikes is False:
-            return False
-        return watchlist in self.spikes or f"{watchlist}/{entry_id}" in self.spikes
+        keys = self.watchlists if self.spikes is True else self.spikes or ()
+        return watchlist in keys or f"{watchlist}/{entry_id}" in keys
 
     @field_validator("schedule", mode="before")
     @classmethod

@@ -145,3 +145,21 @@ def test_subscribers_opt_in_to_spikes() -> None:
     assert listed.wants_spike("w", "x") and listed.wants_spike("v", "y") and not listed.wants_spike("w", "y")
     with pytest.raises(ValueError, match="lowercase"):
         subscriber("e", ["W/X"])
+
+
+def test_spikes_true_follows_single_entries_too() -> None:
+    one = SubscriberConfig(id="f", email="f@example.org", watchlists=("w/x",), spikes=True)
+    assert one.wants_spike("w", "x") and not one.wants_spike("w", "y")
+
+
+def test_monitor_check_reports_an_unknown_entry_in_spikes(tmp_path: Path) -> None:
+    from monitor.config import load_config
+    from monitor.errors import ConfigurationError
+
+    (tmp_path / "watchlists").mkdir()
+    (tmp_path / "watchlists" / "w.yaml").write_text("name: W\nactors:\n  - {id: fidan, name: Fidan}\n")
+    (tmp_path / "monitor.yaml").write_text("database: sqlite:///m.db\n")
+    (tmp_path / "subscribers.yaml").write_text(
+        "subscribers:\n  - {id: d, email: d@example.org, watchlists: [w], spikes: [w/fidan, w/fidn]}\n")
+    with pytest.raises(ConfigurationError, match="has no actor or topic 'fidn'"):
+        load_config(tmp_path, {})
