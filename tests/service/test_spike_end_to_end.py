@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
@@ -85,8 +86,12 @@ def spike_ticked(db: Database) -> bool:
         return row is not None and row.judged_through is not None
 
 
-def test_a_surge_sends_one_spike_alert_by_email_and_webhook(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+@pytest.mark.parametrize("backend,processes", [("sqlite", 1), pytest.param("postgres", 2, marks=pytest.mark.slow)])
+def test_a_surge_sends_one_spike_alert_by_email_and_webhook(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, processes: int,
+) -> None:
+    """On PostgreSQL two processes run side by side: still one alert."""
+    db_url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     db = Database(db_url)
     upgrade(db)
     seed_quiet_baseline(db, datetime.now(UTC))
@@ -103,9 +108,11 @@ def test_a_surge_sends_one_spike_alert_by_email_and_webhook(tmp_path: Path) -> N
             "    watchlists: [farm]\n    spikes: [farm/hostages]\n",
             encoding="utf-8",
         )
-        monitor = Monitor(config, tmp_path / "run.log", env={"MONITOR_SPIKE_TICK": "1s", "HOOK_SECRET": SECRET})
+        env = {"MONITOR_SPIKE_TICK": "1s", "HOOK_SECRET": SECRET}
+        monitors = [Monitor(config, tmp_path / f"run-{i}.log", env=env) for i in range(processes)]
         try:
-            monitor.wait_started()
+            for monitor in monitors:
+                monitor.wait_started()
             wait_for(lambda: spike_ticked(db) and len(farm.hits) >= 10, 60, "spike ticks over the quiet feeds")
             before = len(farm.hits)
             wait_for(lambda: len(farm.hits) >= before + 15, 60, "a few more ticks (1 s) over the quiet feeds")
@@ -123,10 +130,12 @@ def test_a_surge_sends_one_spike_alert_by_email_and_webhook(tmp_path: Path) -> N
             # Several more spike ticks (1 s) and deliver ticks: the continuing surge is not alerted again.
             before = len(farm.hits)
             wait_for(lambda: len(farm.hits) >= before + 20, 60, "more ticks")
-            assert monitor.stop() == 0, monitor.log()
+            for monitor in monitors:
+                assert monitor.stop() == 0, monitor.log()
         finally:
-            monitor.kill()
-    log = monitor.log()
+            for monitor in monitors:
+                monitor.kill()
+    log = "".join(monitor.log() for monitor in monitors)
     assert "Traceback" not in log, log
     [mail] = spike_mails()
     assert mail["To"] == "desk@test.example"
