@@ -133,3 +133,12 @@ def test_a_raised_spike_is_delivered_by_email_and_signed_webhook(
     assert request.payload["type"] == "spike" and request.payload["subscriber"] == "hook"
     assert [s["outlets"] for s in request.payload["spike"]["top_stories"]] == [12, 11, 10, 9, 8]
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(request.payload)
+    # `monitor deliveries --resend`: a new delivery (new Message-ID) showing the same spike.
+    resend = Outbox(db).resend(str(message["X-Monitor-Delivery"]), now)
+    worker = DeliveryWorker(Outbox(db), lambda: cfg, {"HOOK_SECRET": WEBHOOK_SECRET}, owner="t", clock=lambda: now)
+    try:
+        assert worker.send_due().sent == 1
+    finally:
+        worker.close()
+    again = smtp_server.handler.received[-1]
+    assert again["X-Monitor-Delivery"] == resend.id and again["Subject"] == message["Subject"]
