@@ -325,11 +325,12 @@ class _Run:
                 result = None
             if self.check_url_env(item, index, file, smap, label) is False:
                 result = None
-            refs = item.get("watchlists")
-            for ref_index, ref in enumerate(refs if isinstance(refs, list) else []):
-                if isinstance(ref, str):
-                    self.check_reference(ref, files, raw_lists, file, smap,
-                                         ("subscribers", index, "watchlists", ref_index), label)
+            for key in ("watchlists", "spikes"):  # `spikes:` may list watchlists and entries too
+                refs = item.get(key)
+                for ref_index, ref in enumerate(refs if isinstance(refs, list) else []):
+                    if isinstance(ref, str):
+                        self.check_reference(ref, files, raw_lists, file, smap,
+                                             ("subscribers", index, key, ref_index), label)
         return result
 
     def check_url_env(self, item: dict[str, Any], index: int, file: Path, smap: SourceMap,

@@ -238,8 +238,25 @@ class SubscriberConfig(_Strict):
     timezone: str = "UTC"
     send_empty: bool = False
     name: str | None = None
+    # Spike alerts (docs/spikes.md): off unless asked. `true`: a spike of any entry the subscriber follows
+    # (`watchlists:`); a list: spikes of the watchlists (`mena`) and entries (`mena/hakan-fidan`) it names.
+    spikes: bool | tuple[str, ...] = False
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @field_validator("spikes")
+    @classmethod
+    def _spike_keys(cls, value: bool | tuple[str, ...]) -> bool | tuple[str, ...]:
+        if isinstance(value, tuple):
+            for key in value:
+                for part in key.split("/", 1):
+                    _check_id(part)
+        return value
+
+    def wants_spike(self, watchlist: str, entry_id: str) -> bool:
+        """True when this subscriber opted in to spike alerts of this watchlist entry."""
+        keys = self.watchlists if self.spikes is True else self.spikes or ()
+        return watchlist in keys or f"{watchlist}/{entry_id}" in keys
 
     @field_validator("schedule", mode="before")
     @classmethod

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+from urllib.parse import quote
 
 from monitor.config.models import Config, SubscriberConfig
 from monitor.model import Match
 from monitor.store.articles import match_from_row
 from monitor.store.outbox_items import StoredItem
+from monitor.store.spike_state import SpikeAlert
 
 _SUMMARY_CHARS = 500
 _DIGEST_NAMES = {"hourly": "Hourly digest", "daily": "Daily digest", "weekly": "Weekly digest"}
@@ -47,17 +49,80 @@ class DeliveryItem:
 
 
 @dataclass(frozen=True, slots=True)
+class SpikeWindow:
+    """One window that was a spike: its count against the usual (docs/spikes.md)."""
+
+    window: Literal["hour", "day"]
+    start: datetime  # UTC, aware
+    end: datetime
+    stories: int
+    usual: float  # the plain mean of its baseline windows
+    p_value: float
+
+    @property
+    def span(self) -> str:
+        """How a reader names the window: "the last hour", "the last 24 hours"."""
+        return "the last hour" if self.window == "hour" else "the last 24 hours"
+
+    @property
+    def headline(self) -> str:
+        """E.g. "42 stories in the last hour, usually 3"."""
+        noun = "story" if self.stories == 1 else "stories"
+        return f"{self.stories} {noun} in {self.span}, usually {format_usual(self.usual)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeStory:
+    """One of the top stories of a surge, by the number of outlets that carried it."""
+
+    title: str
+    url: str
+    outlets: int
+    articles: int
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeContent:
+    """What a spike delivery says: the entry, the windows that spiked, the surge's top stories."""
+
+    alert_id: str
+    watchlist: str
+    watchlist_name: str
+    entry_id: str
+    name: str
+    reason: Literal["new", "grew"]
+    windows: tuple[SpikeWindow, ...]  # the hour before the day
+    articles: int  # raw matching articles in the widest window
+    top_stories: tuple[SpikeStory, ...]
+    entry_url: str = ""  # the entry's page on the dashboard
+
+    @property
+    def headline(self) -> str:
+        """The first window's headline (the hour's when it spiked)."""
+        return self.windows[0].headline if self.windows else "a surge"
+
+
+def format_usual(value: float) -> str:
+    """A baseline mean as a reader wants it: 3, 0.4, 12."""
+    if value >= 10 or value == int(value):
+        return f"{value:.0f}"
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryContent:
-    """A whole delivery: one immediate alert or one digest for one subscriber."""
+    """A whole delivery: one immediate alert, one digest, or one spike alert for one subscriber."""
 
     delivery_id: str
-    kind: Literal["alert", "digest"]
+    kind: Literal["alert", "digest", "spike"]
     subscriber_id: str
     created_at: datetime  # UTC, aware
     items: tuple[DeliveryItem, ...]
     period_label: str = ""  # e.g. "daily digest, 24 Nov 2026"
     watchlist_names: dict[str, str] = field(default_factory=dict)  # id -> display name
     more_items: int = 0  # articles that did not fit (MAX_ITEMS_PER_DELIVERY): they follow in the next delivery
+    spike: SpikeContent | None = None  # set on a spike delivery (which has no items)
 
 
 def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
@@ -103,4 +168,42 @@ def build_content(
         items=tuple(delivered),
         watchlist_names={wid: w.name for wid, w in config.watchlists.items()},
         more_items=more_items,
+    )
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def entry_url(base_url: str, watchlist: str, entry_id: str) -> str:
+    """The dashboard page of a watchlist entry (its series and spikes)."""
+    return f"{base_url.rstrip('/')}/entries/{quote(watchlist, safe='')}/{quote(entry_id, safe='')}"
+
+
+def build_spike_content(
+    delivery_id: str, subscriber_id: str, created_at: datetime, alert: SpikeAlert, config: Config,
+) -> DeliveryContent:
+    """The content of a spike delivery, from the alert stored when the spike tick raised it."""
+    data = alert.content
+    windows = tuple(
+        SpikeWindow("hour" if w["window"] == "hour" else "day", _time(w["start"]), _time(w["end"]), int(w["stories"]),
+                    float(w["usual"]), float(w["p_value"]))
+        for w in data.get("windows", [])
+    )
+    stories = tuple(
+        SpikeStory(str(s["title"]), str(s["url"]), int(s["outlets"]), int(s["articles"]), _time(s["published_at"]))
+        for s in data.get("top_stories", [])
+    )
+    watchlist = config.watchlists.get(alert.watchlist)
+    base_url = config.settings.base_url
+    spike = SpikeContent(
+        alert_id=alert.id, watchlist=alert.watchlist,
+        watchlist_name=watchlist.name if watchlist else str(data.get("watchlist_name", alert.watchlist)),
+        entry_id=alert.entry_id, name=str(data.get("name", alert.entry_id)),
+        reason="grew" if alert.reason == "grew" else "new", windows=windows, articles=int(data.get("articles", 0)),
+        top_stories=stories, entry_url=entry_url(base_url, alert.watchlist, alert.entry_id) if base_url else "",
+    )
+    return DeliveryContent(
+        delivery_id=delivery_id, kind="spike", subscriber_id=subscriber_id, created_at=created_at, items=(),
+        watchlist_names={wid: w.name for wid, w in config.watchlists.items()}, spike=spike,
     )

@@ -13,12 +13,13 @@ from monitor.config.models import Config, SubscriberConfig
 from monitor.errors import DatabaseUnavailable, DeliveryError, EndpointGone, StorageError
 from monitor.notify.channels.base import Channel, DeliveryKind, SendContext
 from monitor.notify.channels.registry import channel_for
-from monitor.notify.content import DeliveryContent, build_content
+from monitor.notify.content import DeliveryContent, build_content, build_spike_content
 from monitor.notify.digests import latest_period, period_key
 from monitor.notify.lease import CLAIM_BATCH, DELIVERY_LEASE, LeaseHeartbeat
 from monitor.notify.retry import next_attempt_delay
 from monitor.store.outbox import ClaimedDelivery, Outbox
 from monitor.store.outbox_assembly import Grouping
+from monitor.store.spike_state import spike_for_delivery
 from monitor.store.subscriptions import Subscriptions
 
 log = logging.getLogger("monitor.notify")
@@ -223,10 +224,7 @@ class DeliveryWorker:
             self._cancel(delivery, f"not sent: {state.unsubscribed_address or subscriber.id} unsubscribed", summary)
             return
         try:
-            content = build_content(
-                delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config,
-                more_items=delivery.more_items,
-            )
+            content = self._content(delivery, subscriber, config)
         except StorageError as exc:
             if _database_gone(exc):
                 raise  # not this delivery's fault: its lease is given back
@@ -250,6 +248,17 @@ class DeliveryWorker:
         log.info(
             "delivery_sent delivery_id=%s subscriber_id=%s channel=%s kind=%s items=%d attempt=%d via=%s",
             delivery.id, subscriber.id, subscriber.channel, delivery.kind, len(content.items), delivery.attempts, info,
+        )
+
+    def _content(self, delivery: ClaimedDelivery, subscriber: SubscriberConfig, config: Config) -> DeliveryContent:
+        if delivery.kind == "spike":  # no routed items: the spike alert it was raised for says what to show
+            alert = spike_for_delivery(self.outbox.db, delivery.id)
+            if alert is None:
+                raise LookupError(f"the spike alert of delivery {delivery.id} is gone")
+            return build_spike_content(delivery.id, subscriber.id, delivery.created_at, alert, config)
+        return build_content(
+            delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config,
+            more_items=delivery.more_items,
         )
 
     def _build_failed(

@@ -23,6 +23,10 @@ POLL_TICK = timedelta(seconds=5)
 DELIVER_TICK = timedelta(seconds=5)
 RELOAD_TICK = timedelta(seconds=30)
 HOUSEKEEPING_TICK = timedelta(hours=1)
+SPIKE_TICK = timedelta(minutes=5)
+"""The spike tick judges the hours closed since the last one and the hour so far (docs/spikes.md)."""
+SPIKE_DELAY = timedelta(minutes=1)
+"""The first spike tick runs a minute after start (or one tick, if shorter), after the first polls."""
 HOUSEKEEPING_DELAY = timedelta(minutes=1)
 """The first housekeeping runs a minute after start, not during the start-up burst of polls."""
 MIN_TICK_GRACE = timedelta(seconds=30)
@@ -49,15 +53,18 @@ class Ticks:
     deliver: timedelta = DELIVER_TICK
     reload: timedelta = RELOAD_TICK
     housekeeping: timedelta = HOUSEKEEPING_TICK
+    spikes: timedelta = SPIKE_TICK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Ticks:
-        """Defaults, overridden by MONITOR_POLL_TICK / MONITOR_DELIVER_TICK (e.g. `1s`; tests use them)."""
+        """Defaults, overridden by MONITOR_POLL_TICK / MONITOR_DELIVER_TICK / MONITOR_SPIKE_TICK (e.g. `1s`; tests)."""
         poll = env.get("MONITOR_POLL_TICK")
         deliver = env.get("MONITOR_DELIVER_TICK")
+        spikes = env.get("MONITOR_SPIKE_TICK")
         return cls(
             poll=parse_duration(poll) if poll else POLL_TICK,
             deliver=parse_duration(deliver) if deliver else DELIVER_TICK,
+            spikes=parse_duration(spikes) if spikes else SPIKE_TICK,
         )
 
 
@@ -107,6 +114,22 @@ def register_jobs(
             next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,
         )
     sync_digest_jobs(scheduler, target, subscribers)
+
+
+class SpikeJobTarget(Protocol):
+    """What the spike job calls: the Service implements it."""
+
+    async def spikes_job(self) -> None:
+        """Judge the entries' volume and raise spike alerts."""
+
+
+def register_spike_job(scheduler: BaseScheduler, target: SpikeJobTarget, ticks: Ticks, now: datetime) -> None:
+    """Add the spike tick (kept apart from register_jobs: a service without watchlists never needs it)."""
+    seconds = ticks.spikes.total_seconds()
+    scheduler.add_job(
+        target.spikes_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="spikes", name="spikes",
+        next_run_time=now + min(ticks.spikes, SPIKE_DELAY), misfire_grace_time=grace(ticks.spikes), **JOB_DEFAULTS,
+    )
 
 
 def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: Iterable[SubscriberConfig]) -> list[str]:

@@ -24,7 +24,7 @@ from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.report import PollSummary
 from monitor.refresh.runtime import Runtime
-from monitor.service.jobs import Ticks, register_jobs, sync_digest_jobs
+from monitor.service.jobs import Ticks, register_jobs, register_spike_job, sync_digest_jobs
 from monitor.service.workers import WorkerProcesses, parent_gone
 from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
@@ -33,6 +33,7 @@ from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
 from monitor.usecases.check import CheckedConfig, check_configuration
+from monitor.usecases.spikes import RaisedSpike, SpikeTicker
 
 log = logging.getLogger("monitor.service")
 
@@ -84,6 +85,7 @@ class Service:
         self.poller = FeedPoller(self.db, self.runtime, owner=self.owner, clock=clock)
         self.deliverer = DeliveryWorker(self.outbox, lambda: self.runtime().config, self.env, owner=self.owner,
                                         clock=clock)
+        self.spikes = SpikeTicker(self.db)
         self._stopping = False
         self._lock_file: IO[str] | None = None
         self._reload_lock = threading.Lock()
@@ -248,6 +250,14 @@ class Service:
             self.outbox.purge_empty(cutoff)
         log.info("housekeeping cutoff=%s removed=%s", cutoff.isoformat(timespec="seconds"), removed)
 
+    def spike_tick(self) -> list[RaisedSpike]:
+        """Judge every entry's volume (complete hours and the hour so far); spike alerts go to the outbox."""
+        raised = self.spikes.tick(self.runtime().config, self.clock())
+        for spike in raised:
+            log.info("spike_alert alert_id=%s watchlist=%s entry=%s reason=%s recipients=%d",
+                     spike.alert_id, spike.watchlist, spike.entry_id, spike.reason, spike.recipients)
+        return raised
+
     @staticmethod
     def _log_poll(poll: PollSummary) -> None:
         log.info(
@@ -292,7 +302,9 @@ class Service:
             loop.add_signal_handler(sig, on_signal, sig)
         self.scheduler = scheduler = AsyncIOScheduler(timezone=UTC)
         # The scheduler's own time: APScheduler fires jobs on the wall clock, whatever clock stamps the data.
-        register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, system_clock())
+        started = system_clock()
+        register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, started)
+        register_spike_job(scheduler, self, self.ticks, started)
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))
@@ -369,6 +381,10 @@ class Service:
     async def housekeeping_job(self) -> None:
         """The retention job."""
         await self._in_thread("housekeeping", self.housekeeping)
+
+    async def spikes_job(self) -> None:
+        """The spike tick."""
+        await self._in_thread("spike_tick", self.spike_tick)
 
     async def _in_thread(self, name: str, func: Callable[..., T], *args: object) -> T | None:
         try:

@@ -251,3 +251,38 @@ class ServiceState(Base):
     value: Mapped[str | None] = mapped_column(Text)
     number: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpikeStateRow(Base):
+    """One entry's once-per-spike state between spike ticks (monitor/spikes/state.py), shared by every process."""
+
+    __tablename__ = "spike_state"
+
+    watchlist: Mapped[str] = mapped_column(String(200), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [[window, count], ...]: per window, the count a continuing spike must grow from to alert again.
+    alerted: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The end of the last complete hour judged: the next tick judges the hours after it.
+    judged_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpikeAlertRow(Base):
+    """A spike alert raised by the spike tick: unique per entry and hour, so two processes never raise it twice."""
+
+    __tablename__ = "spike_alerts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    watchlist: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # the end of the (possibly partial) hour judged
+    reason: Mapped[str] = mapped_column(String(16))
+    # What the deliveries show (entry name, windows, counts, top stories): fixed when raised.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("watchlist", "entry_id", "at", name="uq_spike_alert_hour"),
+        Index("ix_spike_alerts_created", "created_at"),
+    )

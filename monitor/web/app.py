@@ -17,7 +17,7 @@ from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
-from monitor.web import api, login, metrics, pages, unsubscribe
+from monitor.web import api, entries, login, metrics, pages, unsubscribe
 from monitor.web.auth import AuthSettings, check_bind, make_middleware, trusted_hosts
 from monitor.web.context import WebContext
 from monitor.web.render import STATIC, Renderer
@@ -59,6 +59,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(entries.router)
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(metrics.router)

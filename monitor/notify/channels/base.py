@@ -10,8 +10,9 @@ from monitor.config.models import Config, SubscriberConfig
 from monitor.notify.content import DeliveryContent
 from monitor.store.outbox_assembly import Grouping
 
-DeliveryKind = Literal["alert", "digest"]
-"""An immediate alert, or the digest of a period."""
+DeliveryKind = Literal["alert", "digest", "spike"]
+"""An immediate alert, the digest of a period, or a spike alert (docs/spikes.md: no articles of its own;
+`DeliveryContent.spike` says what it shows, and each channel renders it its own way)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,11 @@ subscribers still configure `email:` and their deliveries are email deliveries, 
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 from monitor.config.models import SubscriberConfig
 from monitor.notify.channels.base import DeliveryKind, SendContext
-from monitor.notify.channels.email_message import build_email
+from monitor.notify.channels.email_message import build_email, build_spike_email
 from monitor.notify.channels.email_transports import FileTransport, SmtpTransport, Transport
 from monitor.notify.content import DeliveryContent
 from monitor.store.outbox_assembly import Grouping
@@ -32,18 +34,20 @@ class EmailChannel:
 
     def send(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
         """Build the message and hand it to the transport."""
-        settings = context.config.settings
-        message = build_email(content, subscriber, settings.email, base_url=settings.base_url,
-                              unsubscribe_secret=context.unsubscribe_secret())
-        return self.transport(context).send(message)
+        return self.transport(context).send(self._message(content, subscriber, context))
 
     def preview(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
         """The subject and the plain-text part."""
-        settings = context.config.settings
-        message = build_email(content, subscriber, settings.email, base_url=settings.base_url,
-                              unsubscribe_secret=context.unsubscribe_secret())
+        message = self._message(content, subscriber, context)
         body = message.get_body(("plain",))
         return f"Subject: {message['Subject']}\n\n{body.get_content() if body else ''}"
+
+    @staticmethod
+    def _message(content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> EmailMessage:
+        settings = context.config.settings
+        build = build_spike_email if content.kind == "spike" else build_email
+        return build(content, subscriber, settings.email, base_url=settings.base_url,
+                     unsubscribe_secret=context.unsubscribe_secret())
 
     def close(self) -> None:
         """Nothing to release: a transport is made per send."""

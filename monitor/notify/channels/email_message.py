@@ -8,10 +8,19 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
+import css_inline
+
 from monitor.config.models import EmailSettings, SubscriberConfig
 from monitor.errors import DeliveryError
-from monitor.notify.content import DeliveryContent
-from monitor.notify.render import render_email_html, render_email_text, subject_line
+from monitor.notify.content import DeliveryContent, SpikeContent, format_usual
+from monitor.notify.render import (
+    plain_text,
+    render_email_html,
+    render_email_text,
+    safe_url,
+    subject_line,
+    template_environment,
+)
 from monitor.notify.unsubscribe import unsubscribe_token
 
 DELIVERY_HEADER = "X-Monitor-Delivery"
@@ -69,5 +78,66 @@ def build_email(
     msg.add_alternative(html, subtype="html")
     # A boundary derived from the delivery (not random) keeps a rebuilt message byte-identical;
     # "=_" cannot occur in quoted-printable or base64 bodies.
+    msg.set_boundary("=_monitor_" + hashlib.sha256(content.delivery_id.encode()).hexdigest()[:32])
+    return msg
+
+
+# ---------------------------------------------------------------- spike alerts (docs/spikes.md)
+
+
+def spike_subject(spike: SpikeContent) -> str:
+    """E.g. "[monitor] Spike: Hakan Fidan — 42 stories in the last hour (usually 3)"."""
+    name = " ".join(plain_text(spike.name).split())
+    if not spike.windows:
+        return f"[monitor] Spike: {name}"
+    first = spike.windows[0]
+    noun = "story" if first.stories == 1 else "stories"
+    growing = "Spike growing" if spike.reason == "grew" else "Spike"
+    return f"[monitor] {growing}: {name} — {first.stories} {noun} in {first.span} (usually {format_usual(first.usual)})"
+
+
+def render_spike(content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings,
+                 unsubscribe: str) -> tuple[str, str]:
+    """The plain-text and HTML parts of a spike alert (templates spike.txt and spike.html, an operator's first)."""
+    spike = content.spike
+    if spike is None:
+        raise DeliveryError(f"delivery {content.delivery_id} is a spike without its spike", permanent=True)
+    stories = [
+        {"title": plain_text(s.title), "url": safe_url(s.url), "outlets": s.outlets, "published_at": s.published_at}
+        for s in spike.top_stories
+    ]
+    context = {
+        "subject": spike_subject(spike), "spike": spike, "stories": stories, "created_at": content.created_at,
+        "entry_url": safe_url(spike.entry_url), "timezone": subscriber.timezone,
+        "unsubscribe_url": safe_url(unsubscribe), "subscriber_name": subscriber.name or subscriber.id,
+    }
+    env = template_environment(settings.templates_dir)
+    text = env.get_template("spike.txt").render(context)
+    page = env.get_template("spike.html").render(context)
+    html = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False).inline(page)
+    return text, html
+
+
+def build_spike_email(
+    content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings, *, base_url: str,
+    unsubscribe_secret: bytes,
+) -> EmailMessage:
+    """The message of one spike alert to one email subscriber (the same headers as every delivery's)."""
+    if not subscriber.email or content.spike is None:
+        raise DeliveryError(f"subscriber {subscriber.id!r} has no email address", permanent=True)
+    unsubscribe = unsubscribe_url(subscriber, settings, base_url, unsubscribe_secret)
+    text, html = render_spike(content, subscriber, settings, unsubscribe)
+    msg = EmailMessage()
+    msg["From"] = settings.from_
+    msg["To"] = Address(display_name=subscriber.name, addr_spec=subscriber.email) if subscriber.name else subscriber.email
+    msg["Subject"] = spike_subject(content.spike)
+    msg["Date"] = format_datetime(content.created_at)
+    msg["Message-ID"] = message_id(content.delivery_id, settings.from_)
+    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg[DELIVERY_HEADER] = content.delivery_id
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
     msg.set_boundary("=_monitor_" + hashlib.sha256(content.delivery_id.encode()).hexdigest()[:32])
     return msg

@@ -19,7 +19,7 @@ from monitor.errors import BlockedAddressError, DeliveryError, EndpointGone
 from monitor.fetch.addresses import AddressPolicy, is_blocked_address
 from monitor.fetch.result import parse_retry_after
 from monitor.notify.channels.base import DeliveryKind, SendContext
-from monitor.notify.content import DeliveryContent, DeliveryItem
+from monitor.notify.content import DeliveryContent, DeliveryItem, SpikeContent
 from monitor.notify.render import plain_text, safe_url
 from monitor.store.outbox_assembly import Grouping
 
@@ -59,15 +59,40 @@ def _item(item: DeliveryItem) -> dict[str, Any]:
     }
 
 
-def build_payload(content: DeliveryContent) -> dict[str, Any]:
-    """The webhook body of DESIGN §5 (schema docs/webhook.schema.json, v1)."""
+def _spike(spike: SpikeContent) -> dict[str, Any]:
     return {
+        "id": spike.alert_id,
+        "watchlist": {"id": spike.watchlist, "name": plain_text(spike.watchlist_name)},
+        "entry": {"id": spike.entry_id, "name": plain_text(spike.name)},
+        "reason": spike.reason,
+        "headline": spike.headline,
+        "windows": [
+            {"window": w.window, "start": _z(w.start), "end": _z(w.end), "stories": w.stories, "usual": w.usual,
+             "p_value": w.p_value}
+            for w in spike.windows
+        ],
+        "articles": spike.articles,
+        "top_stories": [
+            {"title": plain_text(s.title), "url": safe_url(s.url), "outlets": s.outlets, "articles": s.articles,
+             "published_at": _z(s.published_at)}
+            for s in spike.top_stories
+        ],
+        "dashboard_url": safe_url(spike.entry_url),
+    }
+
+
+def build_payload(content: DeliveryContent) -> dict[str, Any]:
+    """The webhook body of DESIGN §5 (schema docs/webhook.schema.json, v1); a spike's has `spike` and no items."""
+    payload: dict[str, Any] = {
         "type": content.kind,
         "id": content.delivery_id,
         "created_at": _z(content.created_at),
         "subscriber": content.subscriber_id,
         "items": [_item(i) for i in content.items],
     }
+    if content.spike is not None:
+        payload["spike"] = _spike(content.spike)
+    return payload
 
 
 def encode_payload(payload: Mapping[str, Any]) -> bytes:
