@@ -127,6 +127,10 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
             row.title = outcome.title
         if outcome.kind:
             row.kind = outcome.kind
+        if outcome.kind == "sitemap":
+            # A sitemap is read again on every poll: an index's children change while it does not, and
+            # new URLs beyond the pages fetched per poll wait for the next one (monitor/refresh/sitemap.py).
+            row.etag = row.last_modified = row.body_hash = None
     if outcome.new_url:
         row.url = outcome.new_url
     if outcome.disable_reason:

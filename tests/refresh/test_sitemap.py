@@ -244,3 +244,42 @@ def test_hostile_sitemaps(tmp_path: Path, sqlite_url: str, server: FeedServer) -
         assert not any("internal" in p or "alert" in p for _, p, _ in server.requests)
     finally:
         setup.close()
+
+
+def test_an_unchanged_index_is_read_again_for_its_changed_children(
+    tmp_path: Path, sqlite_url: str, server: FeedServer
+) -> None:
+    server.routes["/index.xml"] = Route(index([server.url("/news.xml")]))
+    server.routes["/news.xml"] = Route(urlset(news_url(server.url("/s/1"), "Story 1", "2026-11-24")))
+    page(server, "/s/1", "Story 1")
+    setup = Setup(tmp_path, sqlite_url, {"idx": server.url("/index.xml")})
+    try:
+        assert setup.poll() == (1, 0)
+        server.routes["/news.xml"] = Route(urlset(
+            news_url(server.url("/s/1"), "Story 1", "2026-11-24") + news_url(server.url("/s/2"), "Story 2", "2026-11-24")
+        ))
+        page(server, "/s/2", "Story 2")
+        assert setup.poll() == (1, 0)
+        assert server.hits("/index.xml") == [200, 200], "no conditional GET for a sitemap"
+        assert server.hits("/s/1") == [200]
+    finally:
+        setup.close()
+
+
+def test_new_urls_beyond_the_page_cap_wait_for_the_next_poll(
+    tmp_path: Path, sqlite_url: str, server: FeedServer
+) -> None:
+    count = MAX_SITEMAP_PAGES + 5
+    server.routes["/news.xml"] = Route(urlset("".join(
+        news_url(server.url(f"/s/{n}"), f"Story {n}", f"2026-11-{1 + n:02d}") for n in range(count)
+    )))
+    for n in range(count):
+        page(server, f"/s/{n}", f"Story {n}")
+    setup = Setup(tmp_path, sqlite_url, {"news": server.url("/news.xml")})
+    try:
+        assert setup.poll() == (MAX_SITEMAP_PAGES, 0)
+        assert server.hits(f"/s/{count - 1}") == [200] and server.hits("/s/0") == [], "newest first"
+        assert setup.poll() == (5, 0)
+        assert all(server.hits(f"/s/{n}") == [200] for n in range(count))
+    finally:
+        setup.close()
