@@ -83,6 +83,8 @@ def test_rss_is_not_taken_for_json() -> None:
     rss = b'<rss version="2.0"><channel><title>t</title><item><title>x</title></item></channel></rss>'
     assert JSON_FEED.detect(Sniff(rss, base_url=BASE, content_type="application/json")) == Confidence.NO
     assert parse_feed(rss, base_url=BASE).format == "rss"
+    # Mislabelled: the served type alone does not make RSS a JSON Feed.
+    assert parse_feed(rss, base_url=BASE, content_type="application/feed+json").format == "rss"
 
 
 def test_truncated_json_is_a_parse_error() -> None:

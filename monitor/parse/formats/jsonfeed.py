@@ -56,10 +56,10 @@ class JsonFeedFormat:
 
     def detect(self, sniff: Sniff) -> Confidence:
         """SURE for a JSON Feed, MAYBE for another JSON object served as JSON, else NO."""
+        if not _looks_like_json_object(sniff.body):
+            return Confidence.NO  # whatever the served type says (an RSS feed mislabelled feed+json)
         if sniff.media_type == "application/feed+json":
             return Confidence.SURE
-        if not _looks_like_json_object(sniff.body):
-            return Confidence.NO
         if _VERSION_PREFIX.encode() in sniff.body[:_SNIFF_BYTES].replace(b"\\/", b"/"):
             return Confidence.SURE
         # Other JSON served as JSON: ours to refuse with a clear message (not "no XML element").
