@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,3 +158,12 @@ def test_script_injection_is_sanitised() -> None:
     for bad in ("<script", "onclick", "<iframe", "javascript:", "<style", "document.cookie"):
         assert bad not in html
     assert "Text" in article.content_text and "document.cookie" not in article.content_text
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_scanned_in_linear_time() -> None:
+    # Each '"' could start a string that never ends: a scan that retried from each would never finish.
+    body = b'{"version": "https://jsonfeed.org/version/1.1", "items": [], "x": "' + b'\\"' * 2_000_000
+    started = time.perf_counter()
+    error = parse_error(body)
+    assert error.kind == "parse_error" and "not valid JSON" in error.message
+    assert time.perf_counter() - started < 10

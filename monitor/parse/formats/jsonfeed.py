@@ -32,8 +32,10 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
 _SNIFF_BYTES = 4096
-# A JSON string, escapes included (possessive: no backtracking on hostile input).
-_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+# A JSON string, escapes included; an unterminated one runs to the end of the body. Possessive, and
+# every '"' starts a match: a failed match would be retried from each later quote (quadratic on
+# `"\"\"\"...` without an end), so none may fail.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
