@@ -88,6 +88,8 @@ class ParsedFeed:
     ttl_minutes: int | None
     articles: tuple[Article, ...]
     bozo_message: str | None = None
+    format: str = ""
+    """The feed's kind (rss, atom, rdf, json, sitemap), recorded on the feed row on each poll."""
 
     def __post_init__(self) -> None:
         _drop_nul(self)

@@ -37,11 +37,11 @@ def print_feeds(db: Database, *, as_json: bool, now: datetime, out: Callable[[st
     for feed in health:
         error = f"{feed.error_kind}: {feed.error_message}" if feed.error_kind else ""
         rows.append([
-            feed.id, feed.state, str(feed.last_status or "-"), relative_time(feed.last_polled_at, now),
+            feed.id, feed.kind or "-", feed.state, str(feed.last_status or "-"), relative_time(feed.last_polled_at, now),
             relative_time(feed.last_success_at, now), str(feed.consecutive_errors), relative_time(feed.next_poll_at, now),
             f"{feed.items_per_day:g}", error[:80],
         ])
-    out(render_table(["feed", "state", "status", "last poll", "last ok", "errors", "next poll", "items/day", "error"],
+    out(render_table(["feed", "kind", "state", "status", "last poll", "last ok", "errors", "next poll", "items/day", "error"],
                      rows))
 
 

@@ -127,4 +127,5 @@ def build_parsed_feed(raw: RawFeed, *, base_url: str, language_hint: str | None)
         ttl_minutes=raw.ttl_minutes,
         articles=articles,
         bozo_message=raw.bozo_message,
+        format=raw.format,
     )

@@ -50,7 +50,7 @@ def success_outcome(
         ),
         etag=result.etag, last_modified=result.last_modified, body_hash=result.body_hash,
         title=parsed.title if parsed else None, new_url=result.permanent_redirect,
-        fetch_ms=round(result.elapsed * 1000, 1),
+        fetch_ms=round(result.elapsed * 1000, 1), kind=(parsed.format or None) if parsed else None,
     )
 
 

@@ -17,12 +17,15 @@ from datetime import timedelta
 from monitor.clock import Clock, system_clock
 from monitor.errors import DatabaseUnavailable
 from monitor.fetch import Fetcher
+from monitor.fetch.robots import RobotsCache
+from monitor.parse.formats.sitemap import looks_like_sitemap
 from monitor.refresh.full_text import add_full_text
 from monitor.refresh.parse_pool import ParseLimits, Prepared
 from monitor.refresh.parse_runner import ParseRunner
 from monitor.refresh.refresh import Fetched, RefreshContext
 from monitor.refresh.report import PollSummary
 from monitor.refresh.runtime import Runtime
+from monitor.refresh.sitemap import SITEMAP_KINDS, expand_sitemap
 from monitor.refresh.writer import WRITE_BATCH, BatchWriter
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository
@@ -77,6 +80,8 @@ class FeedPoller:
         # Feeds whose lease a failed tick could not give back (the database was unreachable): given
         # back at the start of the next tick rather than left leased until the lease ends.
         self._unreleased: set[str] = set()
+        # Sitemap pages honour robots.txt; the rules are cached per host across ticks (monitor/fetch/robots.py).
+        self.robots = RobotsCache(self.clock)
 
     def close(self) -> None:
         """Stop the parse processes (a later poll starts new ones)."""
@@ -113,12 +118,20 @@ class FeedPoller:
                 return feed, exc, None
             config_feed = self.runtime().feeds.get(feed.id)
             full_text = bool(config_feed and config_feed.full_text)
-            if result.body is None or not (full_text or pool or self.parsing.is_known_killer(result)):
+            # A sitemap's entries need their pages (and an index its children) before storing, like full text.
+            sitemap = result.body is not None and looks_like_sitemap(result.body)
+            if result.body is None or not (full_text or sitemap or pool or self.parsing.is_known_killer(result)):
                 return feed, result, None  # parsed by refresh_feed, in the writer's thread
             try:
                 # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
                 prepared = await self.parsing.prepare(result, config_feed.language if config_feed else None, pool)
-                if full_text and isinstance(prepared, Prepared):
+                if isinstance(prepared, Prepared) and prepared.feed.format in SITEMAP_KINDS:
+                    prepared = await expand_sitemap(
+                        self.db, fetcher, prepared, sitemap_url=result.final_url, robots=self.robots,
+                        user_agent=self.runtime().config.settings.fetch.user_agent,
+                        language=config_feed.language if config_feed else None,
+                    )
+                elif full_text and isinstance(prepared, Prepared):
                     # Full text needs the parsed entries before storing: fetch pages, then store.
                     prepared = await add_full_text(self.db, fetcher, prepared)
                 return feed, result, prepared

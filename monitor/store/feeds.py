@@ -46,6 +46,7 @@ class PollOutcome:
     new_url: str | None = None
     disable_reason: str | None = None
     fetch_ms: float | None = None
+    kind: str | None = None  # the parsed body's format (rss, atom, rdf, json, sitemap); None: not parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class FeedHealth:
     consecutive_errors: int
     next_poll_at: datetime
     items_per_day: float
+    kind: str | None  # rss, atom, rdf, json or sitemap, as last parsed; None before the first parse
 
     @classmethod
     def from_row(cls, row: Feed, *, items_per_day: float, **extra: Any) -> Self:
@@ -74,7 +76,7 @@ class FeedHealth:
             disabled_reason=row.disabled_reason, last_polled_at=row.last_polled_at,
             last_success_at=row.last_success_at, last_status=row.last_status, error_kind=row.error_kind,
             error_message=row.error_message, consecutive_errors=row.consecutive_errors or 0,
-            next_poll_at=row.next_poll_at, items_per_day=items_per_day, **extra,
+            next_poll_at=row.next_poll_at, items_per_day=items_per_day, kind=row.kind, **extra,
         )
 
     @property
@@ -123,6 +125,12 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
             row.body_hash = outcome.body_hash
         if outcome.title:
             row.title = outcome.title
+        if outcome.kind:
+            row.kind = outcome.kind
+        if outcome.kind == "sitemap":
+            # A sitemap is read again on every poll: an index's children change while it does not, and
+            # new URLs beyond the pages fetched per poll wait for the next one (monitor/refresh/sitemap.py).
+            row.etag = row.last_modified = row.body_hash = None
     if outcome.new_url:
         row.url = outcome.new_url
     if outcome.disable_reason:

@@ -78,6 +78,7 @@ class Feed(Base):
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
     last_fetch_ms: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str | None] = mapped_column(String(16))  # rss, atom, rdf, json, sitemap: of the last parsed body
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)

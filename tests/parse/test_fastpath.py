@@ -53,7 +53,8 @@ def _documents() -> Iterator[tuple[str, bytes]]:
             yield str(path.relative_to(FEEDPARSER_TESTS)), path.read_bytes()
     for directory in (EXAMPLES, FIXTURES):
         for path in sorted(directory.iterdir()):
-            yield path.name, path.read_bytes()
+            if path.is_file():  # fixtures/jsonfeed/ and the like hold other formats' sets
+                yield path.name, path.read_bytes()
     yield "workers_bench.make_feed", make_feed(7)
     yield "ingest_bench._feed", ingest_feed(20)
 

@@ -11,6 +11,8 @@ Adding a format is one module under formats/ and one entry in BUILT_IN below (do
 from __future__ import annotations
 
 from monitor.parse.formats.base import Confidence, FeedFormat, RawEntry, RawFeed, RawText, Sniff
+from monitor.parse.formats.jsonfeed import JSON_FEED
+from monitor.parse.formats.sitemap import SITEMAP
 from monitor.parse.formats.syndication import SYNDICATION
 
 __all__ = [
@@ -27,7 +29,10 @@ __all__ = [
     "unregister",
 ]
 
-BUILT_IN: tuple[FeedFormat, ...] = (SYNDICATION,)
+# JSON Feed before RSS/Atom/RDF: its MAYBE (other JSON served as JSON) must win over the XML catch-all's
+# MAYBE for a JSON body whose HTML strings look like a root element. Sitemaps are SURE of their own
+# namespaced roots only, where RSS/Atom/RDF answers MAYBE, so their place after it does not matter.
+BUILT_IN: tuple[FeedFormat, ...] = (JSON_FEED, SYNDICATION, SITEMAP)
 """The formats every parse_feed knows, in detection order."""
 
 _FORMATS: list[FeedFormat] = list(BUILT_IN)

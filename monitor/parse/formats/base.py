@@ -95,6 +95,7 @@ class RawFeed:
     ttl_minutes: int | None = None
     entries: tuple[RawEntry, ...] = field(default_factory=tuple)
     bozo_message: str | None = None  # why the document is not quite well-formed, when it is accepted anyway
+    format: str = ""  # the feed's kind as shown to people: rss, atom, rdf, json, sitemap
 
 
 class FeedFormat(Protocol):

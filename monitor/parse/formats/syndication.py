@@ -29,6 +29,7 @@ USE_FASTPATH = True
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Roots this format is sure of (local names, lowercased: <rdf:RDF> is "rdf").
 _OWN_ROOTS = frozenset({"rss", "feed", "rdf"})
+_KINDS = {"rss": "rss", "feed": "atom", "rdf": "rdf"}
 
 
 def _utc(struct: Any) -> datetime | None:
@@ -102,7 +103,7 @@ def _ttl_minutes(feed: Mapping[str, Any]) -> int | None:
 
 
 def raw_feed(
-    feed: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], bozo_message: str | None
+    feed: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], bozo_message: str | None, root: str | None = None
 ) -> RawFeed:
     """Turn feedparser-shaped feed and entry dicts (from either path) into a RawFeed."""
     link = feed.get("link")
@@ -115,6 +116,8 @@ def raw_feed(
         ttl_minutes=_ttl_minutes(feed),
         entries=tuple(_entry(entry) for entry in entries),
         bozo_message=bozo_message,
+        # The kind shown in `monitor feeds`: by root element (feedparser's loose parser reads odd roots as RSS).
+        format=_KINDS.get(root or "", "rss"),
     )
 
 
@@ -138,7 +141,7 @@ class SyndicationFormat:
             if extracted is not None:
                 feed, entries, bozo = extracted
                 # The encoding note is the bozo message when the document itself is well-formed.
-                return raw_feed(feed, entries, bozo or prolog.encoding_problem)
+                return raw_feed(feed, entries, bozo or prolog.encoding_problem, prolog.root)
         try:
             # A file-like object: feedparser treats str/bytes that look like a URL or path as one to open.
             # feedparser's own HTML passes are off: nh3 sanitises every HTML field (the sanitize corpus
@@ -171,7 +174,7 @@ class SyndicationFormat:
                     "not_a_feed",
                     f"the document (root element <{prolog.root}>) is not an RSS, Atom or RDF feed; check the feed URL",
                 )
-        return raw_feed(feed, entries, bozo_message)
+        return raw_feed(feed, entries, bozo_message, prolog.root)
 
 
 SYNDICATION = SyndicationFormat()

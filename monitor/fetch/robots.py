@@ -1,0 +1,94 @@
+"""robots.txt for page fetches (sitemap articles): fetched once per host, cached with expiry and a bound.
+
+Feeds themselves are not checked (a feed URL is one the operator chose to poll); the pages a sitemap
+lists are, because the service then crawls a site's articles on its own. The rules follow RFC 9309:
+a robots.txt that answers 4xx means no rules (everything allowed); one that cannot be fetched (5xx,
+timeout, refused connection, blocked address) means everything is disallowed until it is fetched
+again (ROBOTS_ERROR_TTL); only the first ROBOTS_MAX_BYTES are read. Parsing is the standard
+library's urllib.robotparser (no new dependency), matched on the product token of fetch.user_agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from monitor.errors import FetchError, FetchHTTPError
+from monitor.fetch.fetcher import Fetcher
+
+__all__ = ["ROBOTS_ERROR_TTL", "ROBOTS_MAX_BYTES", "ROBOTS_MAX_HOSTS", "ROBOTS_TTL", "RobotsCache"]
+
+ROBOTS_TTL = timedelta(hours=1)
+"""How long a host's fetched robots.txt (or its 4xx: no rules) is used before it is fetched again."""
+ROBOTS_ERROR_TTL = timedelta(minutes=10)
+"""How long an unreachable robots.txt (everything disallowed) is kept before trying again."""
+ROBOTS_MAX_HOSTS = 1024
+"""Hosts whose rules are cached at most; the least recently used one is dropped beyond."""
+ROBOTS_MAX_BYTES = 500 * 1024
+"""Only this much of a robots.txt is parsed (RFC 9309 asks parsers to read at least 500 KiB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    parser: RobotFileParser | None  # None: everything allowed (no robots.txt)
+    disallow_all: bool
+    expires: datetime
+
+
+class RobotsCache:
+    """Whether a page may be fetched under its host's robots.txt; one per poller, shared by its ticks."""
+
+    def __init__(self, clock: Callable[[], datetime], *, max_hosts: int = ROBOTS_MAX_HOSTS) -> None:
+        self._clock = clock
+        self._max_hosts = max_hosts
+        self._hosts: OrderedDict[str, _Rules] = OrderedDict()
+        # One fetch per host at a time: the pages of one sitemap are checked concurrently. Emptied as
+        # each fetch ends, so no task outlives the event loop of the tick that started it.
+        self._pending: dict[str, asyncio.Task[_Rules]] = {}
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+    async def allowed(self, fetcher: Fetcher, url: str, user_agent: str) -> bool:
+        """True when `url` may be fetched by `user_agent` (its host's robots.txt fetched through `fetcher` if due)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        now = self._clock()
+        rules = self._hosts.get(origin)
+        if rules is None or rules.expires <= now:
+            task = self._pending.get(origin)
+            if task is None:
+                task = self._pending[origin] = asyncio.ensure_future(self._fetch(fetcher, origin, now))
+                task.add_done_callback(lambda _: self._pending.pop(origin, None))
+            rules = await asyncio.shield(task)
+            self._hosts[origin] = rules
+            while len(self._hosts) > self._max_hosts:
+                self._hosts.popitem(last=False)
+        if origin in self._hosts:
+            self._hosts.move_to_end(origin)
+        if rules.disallow_all:
+            return False
+        if rules.parser is None:
+            return True
+        # The product token: "monitor/0.1 (+https://...)" is matched as "monitor".
+        token = user_agent.split("/", 1)[0].split()[0] if user_agent.strip() else "*"
+        return rules.parser.can_fetch(token, url)
+
+    async def _fetch(self, fetcher: Fetcher, origin: str, now: datetime) -> _Rules:
+        try:
+            fetched = await fetcher.fetch(f"{origin}/robots.txt")
+        except FetchHTTPError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                return _Rules(None, False, now + ROBOTS_TTL)  # no robots.txt: no rules
+            return _Rules(None, True, now + ROBOTS_ERROR_TTL)
+        except FetchError:
+            return _Rules(None, True, now + ROBOTS_ERROR_TTL)  # unreachable: assume a complete disallow
+        parser = RobotFileParser()
+        text = (fetched.body or b"")[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
+        parser.parse(text.splitlines())
+        return _Rules(parser, False, now + ROBOTS_TTL)

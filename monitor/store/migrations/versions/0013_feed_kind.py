@@ -1,0 +1,28 @@
+"""feeds.kind: the format of the feed's last parsed body (rss, atom, rdf, json, sitemap)
+
+Revision ID: 0013
+Revises: 0010
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+# 0011 and 0012 are other branches' of issue #19's batch: at merge this revises the last of them.
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Recorded on each parsed poll (monitor/store/feeds.py record_poll_in); NULL until a feed is next parsed.
+    with op.batch_alter_table("feeds") as batch:
+        batch.add_column(sa.Column("kind", sa.String(length=16), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("feeds") as batch:
+        batch.drop_column("kind")

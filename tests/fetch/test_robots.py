@@ -1,0 +1,89 @@
+"""robots.txt for page fetches: rules per host, RFC 9309's error handling, expiry and the bound on hosts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.config.models import FetchSettings
+from monitor.fetch import Fetcher
+from monitor.fetch.robots import ROBOTS_ERROR_TTL, ROBOTS_TTL, RobotsCache
+from tests.support.feedserver import FeedServer, Route, running_feed_server
+
+UA = "monitor/0.1 (+https://example.org/bot)"
+START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with running_feed_server() as running:
+        yield running
+
+
+def check(cache: RobotsCache, urls: list[str]) -> list[bool]:
+    async def run() -> list[bool]:
+        async with Fetcher(FetchSettings(allow_private_networks=True)) as fetcher:
+            return list(await asyncio.gather(*(cache.allowed(fetcher, url, UA) for url in urls)))
+
+    return asyncio.run(run())
+
+
+def test_rules_for_our_product_token(server: FeedServer) -> None:
+    server.routes["/robots.txt"] = Route(
+        b"User-agent: *\nDisallow: /all/\n\nUser-agent: monitor\nDisallow: /private/\n", content_type="text/plain"
+    )
+    cache = RobotsCache(Clock())
+    allowed = check(cache, [server.url("/private/a"), server.url("/public/b"), server.url("/all/c")])
+    assert allowed == [False, True, True]  # our group replaces the * group
+    assert server.hits("/robots.txt") == [200], "one fetch for concurrent checks of one host"
+
+
+def test_missing_robots_allows_and_unreachable_disallows(server: FeedServer) -> None:
+    cache = RobotsCache(Clock())
+    assert check(cache, [server.url("/a")]) == [True]  # 404: no rules
+    server.routes["/robots.txt"] = Route(b"down", status=503, content_type="text/plain")
+    other = RobotsCache(Clock())
+    assert check(other, [server.url("/a")]) == [False]  # 5xx: a complete disallow
+    closed = RobotsCache(Clock())
+    assert check(closed, ["http://127.0.0.1:9/a"]) == [False]  # connection refused
+
+
+def test_rules_expire_and_are_fetched_again(server: FeedServer) -> None:
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nDisallow: /\n", content_type="text/plain", conditional=False)
+    clock = Clock()
+    cache = RobotsCache(clock)
+    assert check(cache, [server.url("/a")]) == [False]
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain", conditional=False)
+    clock.now = START + ROBOTS_TTL - timedelta(seconds=1)
+    assert check(cache, [server.url("/a")]) == [False], "still cached"
+    clock.now = START + ROBOTS_TTL
+    assert check(cache, [server.url("/a")]) == [True]
+    assert server.hits("/robots.txt") == [200, 200]
+
+
+def test_an_unreachable_robots_is_retried_sooner(server: FeedServer) -> None:
+    server.routes["/robots.txt"] = Route(b"down", status=500, content_type="text/plain")
+    clock = Clock()
+    cache = RobotsCache(clock)
+    assert check(cache, [server.url("/a")]) == [False]
+    del server.routes["/robots.txt"]
+    clock.now = START + ROBOTS_ERROR_TTL
+    assert check(cache, [server.url("/a")]) == [True]
+
+
+def test_the_cache_is_bounded() -> None:
+    cache = RobotsCache(Clock(), max_hosts=3)
+    # Unreachable hosts (a closed port on each of several loopback addresses) fill the cache too.
+    check(cache, [f"http://127.0.0.{n}:9/a" for n in range(1, 8)])
+    assert len(cache) == 3
