@@ -1,7 +1,7 @@
 """feeds.kind: the format of the feed's last parsed body (rss, atom, rdf, json, sitemap)
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 revision = "0013"
 # 0011 and 0012 are other branches' of issue #19's batch: at merge this revises the last of them.
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
