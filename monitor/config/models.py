@@ -309,6 +309,13 @@ class FetchSettings(_Strict):
     allow_private_networks: bool = False
 
 
+class EditorSettings(_Strict):
+    """The dashboard's watchlist editor (monitor.yaml `editor:`)."""
+
+    # Commit each save with the editor's name when the configuration directory is a git work tree.
+    git_commit: bool = False
+
+
 class Settings(_Strict):
     database: str = "sqlite:///var/monitor.db"
     timezone: str = "UTC"
@@ -320,6 +327,7 @@ class Settings(_Strict):
     base_url: str = "http://127.0.0.1:8080"
     # Host names the dashboard answers besides loopback, its bind address and base_url's host.
     allowed_hosts: tuple[str, ...] = ()
+    editor: EditorSettings = EditorSettings()
 
     @field_validator("timezone")
     @classmethod
