@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from monitor.config import ConfigProblem
+from monitor.config import ConfigProblem, load_config_report
+from monitor.config.models import Config
 from monitor.config.yaml_roundtrip import (
     RoundTrip,
     append_item,
@@ -34,7 +35,7 @@ from monitor.config.yaml_roundtrip import (
     write_atomically,
 )
 from monitor.errors import EditRefused
-from monitor.usecases.check import CheckResult, check_configuration_with_warnings
+from monitor.usecases.check import check_configuration_with_warnings
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,20 @@ def _rename_in_tests(data: CommentedMap, old: str, new: str) -> None:
                         names[index] = new
 
 
-def check_text(directory: Path, env: Mapping[str, str], watchlist: str, text: str) -> CheckResult:
+@dataclass
+class DraftCheck:
+    """The check of a draft: problems and warnings as `monitor check` prints them, and the draft's configuration.
+
+    `config` is the configuration with the draft in place whenever it loads (a query that does not parse
+    or a failing test still leaves it loadable, so the preview can run); None when a file does not load.
+    """
+
+    problems: list[ConfigProblem]
+    warnings: list[ConfigProblem]
+    config: Config | None
+
+
+def check_text(directory: Path, env: Mapping[str, str], watchlist: str, text: str) -> DraftCheck:
     """`monitor check` over the configuration directory with the watchlist's file replaced by `text`.
 
     The problems name the real files (not the scratch directory), so they read exactly as the CLI's.
@@ -181,6 +195,7 @@ def check_text(directory: Path, env: Mapping[str, str], watchlist: str, text: st
                 (scratch / "watchlists" / child.name).symlink_to(child.resolve())
         (scratch / "watchlists" / target.name).write_text(text, encoding="utf-8")
         result = check_configuration_with_warnings(scratch, env)
+        loaded = result.loaded or load_config_report(scratch, env).loaded
 
         def real(problem: ConfigProblem) -> ConfigProblem:
             try:
@@ -188,11 +203,9 @@ def check_text(directory: Path, env: Mapping[str, str], watchlist: str, text: st
             except ValueError:
                 return problem
 
-        loaded = result.loaded
-        if loaded is not None:
-            # Paths resolved against the scratch directory would dangle: keep the real directory's settings.
-            loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"directory": directory}))
-        return CheckResult(loaded, [real(p) for p in result.problems], [real(p) for p in result.warnings])
+        # Paths resolved against the scratch directory would dangle: the draft keeps the real directory.
+        config = None if loaded is None else loaded.config.model_copy(update={"directory": directory})
+        return DraftCheck([real(p) for p in result.problems], [real(p) for p in result.warnings], config)
 
 
 @dataclass(frozen=True)

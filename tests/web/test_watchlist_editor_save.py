@@ -131,8 +131,8 @@ def test_the_preview_shows_what_the_change_adds_and_removes(editable: Editable) 
         assert saved.total and not saved.added and not saved.removed
         draft.aliases, draft.exact_case = ["Qatar"], []
         checked = check_text(editable.config_dir, {}, "mena-security", apply_draft(opened.text, draft, "mit"))
-        assert checked.loaded is not None, [p.format() for p in checked.problems]
-        changed = preview_entry(editable.config, checked.loaded.config.watchlists, db, "mena-security", "mit", "mit",
+        assert checked.config is not None, [p.format() for p in checked.problems]
+        changed = preview_entry(editable.config, checked.config.watchlists, db, "mena-security", "mit", "mit",
                                 days=30, now=seed_clock())
     finally:
         db.dispose()
