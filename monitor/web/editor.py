@@ -75,7 +75,7 @@ def _editor(request: Request, ctx: WebContext, opened: OpenedFile, draft: EntryD
     base = f"/watchlists/{quote(opened.watchlist, safe='')}"
     reopen = f"{base}/entries/{quote(original_id, safe='')}" if original_id else f"{base}/new?kind={kind}"
     return page(request, ctx, "editor.html", status_code=status_code, watchlist=opened.watchlist, reopen=reopen,
-                file=display_path(opened.path), draft=draft, original_id=original_id or "",
+                file=opened.path.relative_to(ctx.config.directory).as_posix(), draft=draft, original_id=original_id or "",
                 sha256=sha256 or opened.sha256, kinds=ACTOR_KINDS, refused=refused, saved=saved,
                 stale=isinstance(refused, StaleFile), days=PREVIEW_DAYS)
 
@@ -118,8 +118,9 @@ async def try_entry(
         opened = open_file(ctx.config.directory, watchlist)
         text = apply_draft(opened.text, draft, original_id)
     except EditRefused as exc:
+        shown = {"where": "", "what": str(exc), "detail": ""}
         return JSONResponse({"problems": [{"message": str(exc), "text": str(exc)}], "warnings": [], "tests": [],
-                             "preview": None, "html": _results(ctx, [str(exc)], [], [], None, "")})
+                             "preview": None, "html": _results(ctx, [shown], [], [], None, "")})
     checked = check_text(ctx.config.directory, os.environ, watchlist, text)
     problems = [_problem(p) for p in checked.problems]
     warnings = [_problem(p) for p in checked.warnings]
@@ -146,11 +147,24 @@ async def try_entry(
         },
         "diff": diff,
     }
-    body["html"] = _results(ctx, [p["text"] for p in problems], [w["text"] for w in warnings], tests, preview, diff)
+    body["html"] = _results(ctx, [_shown(ctx, p) for p in checked.problems], [_shown(ctx, w) for w in checked.warnings],
+                            tests, preview, diff)
     return JSONResponse(body)
 
 
-def _results(ctx: WebContext, problems: list[str], warnings: list[str], tests: list[Any], preview: Any,
+def _shown(ctx: WebContext, problem: ConfigProblem) -> dict[str, Any]:
+    """A problem for the page: where (file in the config directory, line, column), what, and the caret lines."""
+    try:
+        file = problem.file.relative_to(ctx.config.directory).as_posix()
+    except ValueError:
+        file = display_path(problem.file)
+    where = file + (f", line {problem.line}" if problem.line else "") + (
+        f", column {problem.column}" if problem.line and problem.column else "")
+    what = (f"{problem.entry}: " if problem.entry else "") + problem.message
+    return {"where": where, "what": what, "detail": problem.format().partition("\n")[2]}
+
+
+def _results(ctx: WebContext, problems: list[Any], warnings: list[Any], tests: list[Any], preview: Any,
              diff: str) -> str:
     chart = None
     if preview is not None:

@@ -170,3 +170,22 @@ def test_a_save_is_committed_with_the_editors_name_when_asked(editable: Editable
     assert "watchlists/mena-security.yaml" in log
     status = subprocess.run([*git, "status", "--porcelain"], check=True, capture_output=True, text=True).stdout
     assert status == ""
+
+
+def test_a_running_service_reloads_the_saved_file_and_matches_with_the_new_entry(editable: Editable) -> None:
+    from monitor.model import Document
+    from monitor.service.process import Service
+
+    service = Service(editable.config_dir, {}, clock=seed_clock)
+    try:
+        service.reload_if_changed()
+        assert not service.reload_if_changed()  # nothing changed yet
+        opened = open_file(editable.config_dir, "energy-shipping")
+        save_entry(editable.config_dir, {}, "energy-shipping", _topic('"Bab el-Mandeb" AND strait'), None,
+                   opened.sha256, author="test")
+        assert service.reload_if_changed()
+        document = Document(title="Tankers avoid the Bab el-Mandeb strait", body="")
+        matched = {m.id for m in service.runtime().matcher.match(document, ["energy-shipping"])}
+        assert "red-sea" in matched
+    finally:
+        service.close()
