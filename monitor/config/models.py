@@ -309,13 +309,6 @@ class FetchSettings(_Strict):
     allow_private_networks: bool = False
 
 
-class EditorSettings(_Strict):
-    """The dashboard's watchlist editor (monitor.yaml `editor:`)."""
-
-    # Commit each save with the editor's name when the configuration directory is a git work tree.
-    git_commit: bool = False
-
-
 class Settings(_Strict):
     database: str = "sqlite:///var/monitor.db"
     timezone: str = "UTC"
@@ -327,7 +320,9 @@ class Settings(_Strict):
     base_url: str = "http://127.0.0.1:8080"
     # Host names the dashboard answers besides loopback, its bind address and base_url's host.
     allowed_hosts: tuple[str, ...] = ()
-    editor: EditorSettings = EditorSettings()
+    # The dashboard's editor commits each save with the editor's name when the configuration directory is a
+    # git work tree. A top-level key like the others (every setting outside email/fetch has its own variable).
+    editor_git_commit: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -202,7 +202,7 @@ async def save(request: Request, watchlist: str, ctx: Ctx) -> Response:
         return _not_found(request, ctx, exc)
     try:
         save_entry(ctx.config.directory, os.environ, watchlist, draft, original_id, form.get("sha256", ""),
-                   author=editor_name(request), git_commit=ctx.config.settings.editor.git_commit)
+                   author=editor_name(request), git_commit=ctx.config.settings.editor_git_commit)
     except StaleFile as exc:
         # The form keeps what was typed; the hash stays the old one, so saving again is refused again.
         return _editor(request, ctx, opened, draft, original_id, status_code=409, refused=exc,
