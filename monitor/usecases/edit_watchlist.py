@@ -179,21 +179,21 @@ class DraftCheck:
 
 
 def check_text(directory: Path, env: Mapping[str, str], watchlist: str, text: str) -> DraftCheck:
-    """`monitor check` over the configuration directory with the watchlist's file replaced by `text`.
+    """`monitor check` over the configuration directory with the watchlist's file replaced by `text`."""
+    return check_replaced(directory, env, watchlist_file(directory, watchlist), text)
 
-    The problems name the real files (not the scratch directory), so they read exactly as the CLI's.
+
+def check_replaced(directory: Path, env: Mapping[str, str], target: Path, text: str) -> DraftCheck:
+    """`monitor check` over the configuration directory with the file `target` replaced by `text`.
+
+    The check runs over a scratch directory of symlinks with the new text in the target's place; the
+    problems name the real files (not the scratch directory), so they read exactly as the CLI's.
     """
-    target = watchlist_file(directory, watchlist)
+    relative = target.relative_to(directory)
     with tempfile.TemporaryDirectory(prefix="monitor-edit-") as scratch_name:
         scratch = Path(scratch_name)
-        for child in directory.iterdir():
-            if child.name != "watchlists":
-                (scratch / child.name).symlink_to(child.resolve())
-        (scratch / "watchlists").mkdir()
-        for child in (directory / "watchlists").iterdir():
-            if child.name != target.name:
-                (scratch / "watchlists" / child.name).symlink_to(child.resolve())
-        (scratch / "watchlists" / target.name).write_text(text, encoding="utf-8")
+        _mirror(directory, scratch, relative.parts)
+        (scratch / relative).write_text(text, encoding="utf-8")
         result = check_configuration_with_warnings(scratch, env)
         loaded = result.loaded or load_config_report(scratch, env).loaded
 
@@ -206,6 +206,16 @@ def check_text(directory: Path, env: Mapping[str, str], watchlist: str, text: st
         # Paths resolved against the scratch directory would dangle: the draft keeps the real directory.
         config = None if loaded is None else loaded.config.model_copy(update={"directory": directory})
         return DraftCheck([real(p) for p in result.problems], [real(p) for p in result.warnings], config)
+
+
+def _mirror(source: Path, scratch: Path, replaced: tuple[str, ...]) -> None:
+    """Symlink every entry of `source` into `scratch`, descending only along the path of the replaced file."""
+    for child in source.iterdir():
+        if len(replaced) > 1 and child.name == replaced[0]:
+            (scratch / child.name).mkdir()
+            _mirror(child, scratch / child.name, replaced[1:])
+        elif child.name != replaced[0]:
+            (scratch / child.name).symlink_to(child.resolve())
 
 
 @dataclass(frozen=True)
