@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from monitor.errors import EditRefused
 from monitor.usecases.check import check_configuration_with_warnings
 
 log = logging.getLogger(__name__)
+_SAVING = threading.Lock()
 
 Section = Literal["actors", "topics"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -238,6 +240,13 @@ def save_entry(
     change brings: one already in another file does not block fixing this one).
     """
     path = watchlist_file(directory, watchlist)
+    with _SAVING:  # two saves in this process: the second sees the first's file, and is refused as stale
+        return _save(directory, env, path, watchlist, draft, original_id, expected_sha256, author=author,
+                     git_commit=git_commit)
+
+
+def _save(directory: Path, env: Mapping[str, str], path: Path, watchlist: str, draft: EntryDraft,
+          original_id: str | None, expected_sha256: str, *, author: str, git_commit: bool) -> Saved:
     current = check_unchanged(path, expected_sha256)
     text = apply_draft(current.decode("utf-8"), draft, original_id)
     result = check_text(directory, env, watchlist, text)

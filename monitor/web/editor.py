@@ -38,7 +38,7 @@ from monitor.usecases.edit_watchlist import (
     save_entry,
 )
 from monitor.usecases.entry_preview import entry_tests, preview_entry
-from monitor.web.auth import read_form, verify_csrf
+from monitor.web.auth import read_form, same_origin, verify_csrf
 from monitor.web.charts import bar_chart
 from monitor.web.context import Ctx, WebContext, page
 
@@ -111,6 +111,8 @@ async def try_entry(
     request: Request, watchlist: str, ctx: Ctx, days: int = Query(PREVIEW_DAYS, ge=1, le=MAX_DAYS),
 ) -> JSONResponse:
     """The draft checked as `monitor check` would, its tests, and its preview over the stored articles (JSON)."""
+    if not same_origin(request):  # it writes nothing, but another site has no business running checks here
+        return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
     form = await read_form(request)
     draft = _draft(form)
     original_id = form.get("original_id") or None

@@ -165,3 +165,9 @@ def test_with_credentials_configured_editing_needs_them(editable: Editable) -> N
         client.auth = ("ayse", "pw")
         assert client.get("/watchlists").status_code == 200
     db.dispose()
+
+
+def test_the_check_endpoint_refuses_another_site(app_client: TestClient) -> None:
+    response = app_client.post("/watchlists/mena-security/try", data={"id": "x"},
+                               headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
