@@ -1,4 +1,4 @@
-"""Matches per watchlist entry over a window of publication time (the watchlists page's "last 7 days")."""
+"""Per-entry reads for the watchlist pages: matches per entry over a window, an entry's matched articles."""
 
 from __future__ import annotations
 
@@ -20,3 +20,20 @@ def matches_per_entry(db: Database, since: datetime, until: datetime) -> dict[tu
     )
     with database_errors(), db.sessions() as session:
         return {(wl, entry): int(count) for wl, entry, count in session.execute(query)}
+
+
+def article_row(db: Database, article_id: str) -> ArticleRow | None:
+    """One stored article, or None."""
+    with database_errors(), db.sessions() as session:
+        return session.get(ArticleRow, article_id)
+
+
+def matched_articles(db: Database, watchlist: str, entry_id: str, *, limit: int = 200) -> list[ArticleRow]:
+    """The newest stored articles an entry matched (what its relevant matches look like)."""
+    query = (
+        select(ArticleRow).join(MatchRow, MatchRow.article_id == ArticleRow.id)
+        .where(MatchRow.watchlist == watchlist, MatchRow.entry_id == entry_id)
+        .order_by(ArticleRow.published_at.desc()).limit(limit)
+    )
+    with database_errors(), db.sessions() as session:
+        return list(session.scalars(query))

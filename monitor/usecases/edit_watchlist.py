@@ -39,7 +39,7 @@ from monitor.errors import EditRefused
 from monitor.usecases.check import check_configuration_with_warnings
 
 log = logging.getLogger(__name__)
-_SAVING = threading.Lock()
+SAVING_LOCK = threading.Lock()
 
 Section = Literal["actors", "topics"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -240,7 +240,7 @@ def save_entry(
     change brings: one already in another file does not block fixing this one).
     """
     path = watchlist_file(directory, watchlist)
-    with _SAVING:  # two saves in this process: the second sees the first's file, and is refused as stale
+    with SAVING_LOCK:  # two saves in this process: the second sees the first's file, and is refused as stale
         return _save(directory, env, path, watchlist, draft, original_id, expected_sha256, author=author,
                      git_commit=git_commit)
 

@@ -149,8 +149,10 @@ async def try_entry(
         },
         "diff": diff,
     }
+    # "Not relevant?" on a hit of the saved entry records that judgement as a test (monitor/web/feedback.py).
+    feedback_entry = f"{watchlist}/{original_id}" if original_id and original_id == draft.entry_id else ""
     body["html"] = _results(ctx, [_shown(ctx, p) for p in checked.problems], [_shown(ctx, w) for w in checked.warnings],
-                            tests, preview, diff)
+                            tests, preview, diff, feedback_entry)
     return JSONResponse(body)
 
 
@@ -167,13 +169,13 @@ def _shown(ctx: WebContext, problem: ConfigProblem) -> dict[str, Any]:
 
 
 def _results(ctx: WebContext, problems: list[Any], warnings: list[Any], tests: list[Any], preview: Any,
-             diff: str) -> str:
+             diff: str, feedback_entry: str = "") -> str:
     chart = None
     if preview is not None:
         chart = bar_chart(preview.window.days, {"hits": preview.per_day},
                           title=f"Hits per publication day ({ctx.config.settings.timezone})", height=160)
     return ctx.renderer.render("editor_results.html", problems=problems, warnings=warnings, tests=tests,
-                               preview=preview, chart=chart, diff=diff)
+                               preview=preview, chart=chart, diff=diff, feedback_entry=feedback_entry)
 
 
 def editor_name(request: Request) -> str:
