@@ -8,8 +8,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor.config.problems import display_path
 from monitor.errors import EditRefused, StaleFile
+from monitor.usecases.edit_watchlist import watchlist_file
 from monitor.usecases.feedback import Proposal, accept, propose_not_relevant
 from monitor.web.auth import verify_csrf
 from monitor.web.context import Ctx, WebContext, page
@@ -29,7 +29,7 @@ def _render(request: Request, ctx: WebContext, proposal: Proposal, *, status_cod
     return page(request, ctx, "feedback.html", status_code=status_code, p=proposal, refused=refused,
                 problems=[problem.format() for problem in proposal.problems],
                 entry=f"{proposal.watchlist}/{proposal.entry_id}",
-                file=display_path(ctx.config.directory / "watchlists" / f"{proposal.watchlist}.yaml"))
+                file=watchlist_file(ctx.config.directory, proposal.watchlist).relative_to(ctx.config.directory).as_posix())
 
 
 @router.get("/articles/{article_id}/feedback", response_class=HTMLResponse)

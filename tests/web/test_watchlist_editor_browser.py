@@ -5,6 +5,7 @@ Screenshots go to docs/screenshots/ (the README shows them).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -107,4 +108,23 @@ def test_a_concurrent_edit_is_refused_in_the_browser(browser: Any, served: tuple
     page.wait_for_selector("#editor-refused")
     assert "changed on disk since you opened it" in page.inner_text("#editor-refused")
     assert path.read_text(encoding="utf-8") == changed
+    context.close()
+
+
+def test_not_relevant_from_the_preview_writes_a_test_after_review(browser: Any,  # noqa: F811
+                                                                  served: tuple[str, Editable]) -> None:
+    url, editable = served
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(url + "/watchlists/mena-security/entries/turkiye")
+    page.wait_for_selector("#editor-hits li")
+    page.locator("#editor-hits a", has_text="not relevant?").first.click()
+    page.wait_for_url(re.compile(r".*/articles/[^/]+/feedback\?entry=mena-security.*turkiye$"))
+    page.wait_for_selector("#feedback-ok")
+    assert "not_matches: [turkiye]" in page.inner_text("#feedback-diff")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "feedback.png"), full_page=True)
+    page.click("#feedback-accept")
+    page.wait_for_selector("#editor-saved")
+    assert editable.watchlist().read_text(encoding="utf-8").rstrip().endswith("not_matches: [turkiye]")
     context.close()
