@@ -150,7 +150,10 @@ def apply_draft(text: str, draft: EntryDraft, original_id: str | None) -> str:
         index = find_item(items or [], original_id)
         if items is None or index is None:
             raise EditRefused(f"there is no {draft.section[:-1]} {original_id!r} in this watchlist any more")
-        set_fields(items[index], draft.values(), ORDER[draft.section])
+        values = draft.values()
+        if "kind" not in items[index] and values.get("kind") == "other":
+            del values["kind"]  # the default, left unwritten as the author left it
+        set_fields(items[index], values, ORDER[draft.section])
         if original_id != draft.entry_id:
             _rename_in_tests(data, original_id, draft.entry_id)
     return document.dump()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -189,3 +190,13 @@ def test_a_running_service_reloads_the_saved_file_and_matches_with_the_new_entry
         assert "red-sea" in matched
     finally:
         service.close()
+
+
+def test_an_unchanged_entry_leaves_the_file_byte_for_byte(editable: Editable) -> None:
+    opened = open_file(editable.config_dir, "mena-security")
+    text = opened.text.replace("    kind: organization\n    description: Türkiye's intelligence service",
+                               "    description: Türkiye's intelligence service", 1)
+    assert text != opened.text  # the MIT actor without a kind: (the default, other)
+    for entry_id in ("ibrahim-kalin", "mit", "turkiye", "hostage-talks", "turkey-israel-intel"):
+        draft = read_draft(dataclasses.replace(opened, text=text), entry_id)
+        assert apply_draft(text, draft, entry_id) == text, entry_id
