@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import FoldedScalarString
@@ -30,6 +31,7 @@ from monitor.store.entry_counts import article_row, matched_articles
 from monitor.usecases.edit_watchlist import (
     SAVING_LOCK,
     EntryDraft,
+    OpenedFile,
     apply_draft,
     check_text,
     open_file,
@@ -37,6 +39,7 @@ from monitor.usecases.edit_watchlist import (
 )
 from monitor.usecases.match_documents import stored_document
 
+Verdict = Literal["not_relevant", "missed"]
 TEST_CHARS = 1200  # the article text kept in the test: enough around the match to reproduce it
 NEAR_WORDS = 12
 _STOP = frozenset("""about above after again against also among and another any are around because been before
@@ -49,19 +52,23 @@ where which while who whom why will with within without would year years you you
 
 @dataclass
 class Proposal:
-    """A reviewable change to a watchlist file: the test, the suggested exclusion, the diff and its check."""
+    """A reviewable change to a watchlist file: the test, the fix, the diff and its check."""
 
+    verdict: Verdict
     watchlist: str
     entry_id: str
     article_id: str
     sha256: str
     test_title: str
     test_text: str
-    exclusion: str  # the suggested (or the analyst's) exclusion query; "" for none
-    suggested: bool  # True when `exclusion` was found by the suggestion, and makes the test pass
+    # Not relevant: the exclusion added (suggested, or the analyst's; "" for none). Missed: the alias added to
+    # an actor, or the topic's whole new query (its current one until the analyst changes it).
+    fix: str
+    suggested: bool  # True when `fix` was found by the suggestion, and makes the test pass
     text: str  # the file with the change
     diff: str
     problems: list[ConfigProblem] = field(default_factory=list)
+    section: str = "topics"  # the entry's: "actors" or "topics"
 
 
 def _entry_match(watchlists: Mapping[str, WatchlistConfig], watchlist: str, entry_id: str, document: Document) -> bool:
@@ -69,9 +76,16 @@ def _entry_match(watchlists: Mapping[str, WatchlistConfig], watchlist: str, entr
     return any(m.id == entry_id for m in compiled.match(document, only=(watchlist,)))
 
 
-def propose_not_relevant(directory: Path, env: Mapping[str, str], config: Config, db: Database, article_id: str,
-                         watchlist: str, entry_id: str, exclusion: str | None = None) -> Proposal:
-    """The change that records "not relevant": a `not_matches` test and an exclusion (suggested unless given)."""
+def propose(verdict: Verdict, directory: Path, env: Mapping[str, str], config: Config, db: Database,
+            article_id: str, watchlist: str, entry_id: str, fix: str | None = None) -> Proposal:
+    """The change that records a verdict on an article for an entry.
+
+    "not_relevant": a `not_matches` test and an exclusion (suggested unless `fix` is given). "missed": a
+    `matches` test, and the analyst's fix (an alias for an actor, the new query for a topic) for it to pass.
+    """
+    if verdict == "missed":
+        return _propose_missed(directory, env, config, db, article_id, watchlist, entry_id, fix)
+    exclusion = fix
     row = article_row(db, article_id)
     if row is None:
         raise EditRefused(f"there is no stored article {article_id!r}")
@@ -87,18 +101,44 @@ def propose_not_relevant(directory: Path, env: Mapping[str, str], config: Config
         exclusion = _suggest(config, env, db, draft, watchlist, opened.text, title, text, match)
         suggested = bool(exclusion)
     new_text = _with_change(opened.text, draft, entry_id, title, text, exclusion)
-    checked = check_text(directory, env, watchlist, new_text)
+    return _proposal("not_relevant", directory, env, opened, draft, article_id, title, text, exclusion, suggested,
+                     new_text)
+
+
+def _propose_missed(directory: Path, env: Mapping[str, str], config: Config, db: Database, article_id: str,
+                    watchlist: str, entry_id: str, fix: str | None) -> Proposal:
+    row = article_row(db, article_id)
+    if row is None:
+        raise EditRefused(f"there is no stored article {article_id!r}")
+    opened = open_file(directory, watchlist)
+    draft = read_draft(opened, entry_id)
+    document = stored_document(config, db, row)
+    title, text = document.title, _test_text(document.body, [])
+    changed = dataclasses.replace(draft, aliases=list(draft.aliases))
+    if fix is None:
+        fix = "" if draft.section == "actors" else draft.query
+    if draft.section == "actors" and fix.strip():
+        changed.aliases.append(fix.strip())
+    elif draft.section == "topics" and fix.strip():
+        changed.query = fix.strip()
+    new_text = _add_test(apply_draft(opened.text, changed, entry_id), title, text, "matches", entry_id)
+    return _proposal("missed", directory, env, opened, draft, article_id, title, text, fix, False, new_text)
+
+
+def _proposal(verdict: Verdict, directory: Path, env: Mapping[str, str], opened: OpenedFile, draft: EntryDraft,
+              article_id: str, title: str, text: str, fix: str, suggested: bool, new_text: str) -> Proposal:
+    checked = check_text(directory, env, opened.watchlist, new_text)
     diff = "".join(difflib.unified_diff(opened.text.splitlines(True), new_text.splitlines(True),
                                         f"a/{opened.path.name}", f"b/{opened.path.name}", n=2))
-    return Proposal(watchlist, entry_id, article_id, opened.sha256, title, text, exclusion, suggested, new_text, diff,
-                    checked.problems)
+    return Proposal(verdict, opened.watchlist, draft.entry_id, article_id, opened.sha256, title, text, fix, suggested,
+                    new_text, diff, checked.problems, draft.section)
 
 
 def accept(directory: Path, env: Mapping[str, str], proposal: Proposal) -> None:
     """Write an accepted proposal; EditRefused when it would not pass the check, StaleFile over a newer file."""
     if proposal.problems:
         raise EditRefused(f"not saved: the watchlist would not pass `monitor check` ({len(proposal.problems)} "
-                          "problem(s)); change the exclusion until the test passes", proposal.problems)
+                          "problem(s)); change the fix until the test passes", proposal.problems)
     path = open_file(directory, proposal.watchlist).path
     with SAVING_LOCK:
         check_unchanged(path, proposal.sha256)
@@ -130,6 +170,11 @@ def _with_change(text: str, draft: EntryDraft, entry_id: str, title: str, body: 
         else:
             changed.query = f"({draft.query}) AND NOT ({exclusion})"
         text = apply_draft(text, changed, entry_id)
+    return _add_test(text, title, body, "not_matches", entry_id)
+
+
+def _add_test(text: str, title: str, body: str, key: str, entry_id: str) -> str:
+    """The file with a test appended: the article's title and text, `key` (matches or not_matches) the entry."""
     document = RoundTrip(text)
     data = document.data
     if not isinstance(data, CommentedMap):
@@ -142,9 +187,9 @@ def _with_change(text: str, draft: EntryDraft, entry_id: str, title: str, body: 
     if title:
         test["title"] = title
     test["text"] = _folded(body)
-    not_matches = CommentedSeq([entry_id])
-    not_matches.fa.set_flow_style()
-    test["not_matches"] = not_matches
+    names = CommentedSeq([entry_id])
+    names.fa.set_flow_style()
+    test[key] = names
     append_item(tests, test)
     return document.dump()
 

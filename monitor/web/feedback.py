@@ -1,4 +1,8 @@
-"""Feedback on a match: "not relevant for this entry" proposes a `not_matches` test and an exclusion to accept."""
+"""Feedback on an article for an entry, as a change to review and accept.
+
+"Not relevant" proposes a `not_matches` test and an exclusion; "missed" (`&verdict=missed`) a `matches`
+test and the analyst's fix (an alias for an actor, the new query for a topic).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.errors import EditRefused, StaleFile
 from monitor.usecases.edit_watchlist import watchlist_file
-from monitor.usecases.feedback import Proposal, accept, propose_not_relevant
+from monitor.usecases.feedback import Proposal, Verdict, accept, propose
 from monitor.web.auth import verify_csrf
 from monitor.web.context import Ctx, WebContext, page
 from monitor.web.editor import saved_config
@@ -18,10 +22,14 @@ from monitor.web.editor import saved_config
 router = APIRouter(include_in_schema=False)
 
 
-def _proposal(ctx: WebContext, article_id: str, entry: str, exclusion: str | None) -> Proposal:
+def _verdict(value: str) -> Verdict:
+    return "missed" if value == "missed" else "not_relevant"
+
+
+def _proposal(ctx: WebContext, verdict: Verdict, article_id: str, entry: str, fix: str | None) -> Proposal:
     watchlist, _, entry_id = entry.partition("/")
-    return propose_not_relevant(ctx.config.directory, os.environ, saved_config(ctx), ctx.db, article_id, watchlist,
-                                entry_id, exclusion)
+    return propose(verdict, ctx.config.directory, os.environ, saved_config(ctx), ctx.db, article_id, watchlist,
+                   entry_id, fix)
 
 
 def _render(request: Request, ctx: WebContext, proposal: Proposal, *, status_code: int = 200,
@@ -33,18 +41,18 @@ def _render(request: Request, ctx: WebContext, proposal: Proposal, *, status_cod
 
 
 @router.get("/articles/{article_id}/feedback", response_class=HTMLResponse)
-def not_relevant(request: Request, article_id: str, ctx: Ctx, entry: str = "",
-                 exclusion: str | None = None) -> HTMLResponse:
-    """The change "not relevant for ENTRY" would make: a not_matches test and an exclusion, as a diff."""
+def feedback(request: Request, article_id: str, ctx: Ctx, entry: str = "", verdict: str = "not_relevant",
+             fix: str | None = None) -> HTMLResponse:
+    """The change a verdict on the article for ENTRY would make (a test, and its fix), as a diff with its check."""
     try:
-        proposal = _proposal(ctx, article_id, entry, exclusion)
+        proposal = _proposal(ctx, _verdict(verdict), article_id, entry, fix)
     except EditRefused as exc:
         return page(request, ctx, "error.html", status_code=404, title="No feedback to give", message=str(exc))
     return _render(request, ctx, proposal)
 
 
 @router.post("/articles/{article_id}/feedback", response_model=None)
-async def accept_not_relevant(request: Request, article_id: str, ctx: Ctx) -> Response:
+async def accept_feedback(request: Request, article_id: str, ctx: Ctx) -> Response:
     """Write the reviewed change into the watchlist file (CSRF token, the file's hash as reviewed)."""
     form = await verify_csrf(request, ctx.auth)
     if form is None:
@@ -52,7 +60,7 @@ async def accept_not_relevant(request: Request, article_id: str, ctx: Ctx) -> Re
                     message="The form's security token did not match. Reload the page and try again.")
     entry = form.get("entry", "")
     try:
-        proposal = _proposal(ctx, article_id, entry, form.get("exclusion", ""))
+        proposal = _proposal(ctx, _verdict(form.get("verdict", "")), article_id, entry, form.get("fix", ""))
     except EditRefused as exc:
         return page(request, ctx, "error.html", status_code=404, title="No feedback to give", message=str(exc))
     proposal.sha256 = form.get("sha256", "")  # the file as the analyst reviewed it, not as it is now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,9 +50,10 @@ def _matched_article(editable: Editable) -> str:
         db.dispose()
 
 
-def _hidden(html: str) -> dict[str, str]:
-    form = html.split('method="post"', 1)[1]
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+def _hidden(page: str) -> dict[str, str]:
+    form = page.split('method="post"', 1)[1]
+    return {name: html.unescape(value)
+            for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)}
 
 
 def test_not_relevant_proposes_a_test_and_an_exclusion_that_monitor_check_then_runs(
@@ -60,14 +62,14 @@ def test_not_relevant_proposes_a_test_and_an_exclusion_that_monitor_check_then_r
     html = client.get(f"/articles/{article_id}/feedback", params={"entry": ENTRY}).text
     assert "not_matches: [turkiye]" in html and 'id="feedback-ok"' in html
     fields = _hidden(html)
-    assert fields["exclusion"], "a word near the match that the other matches lack"
+    assert fields["fix"], "a word near the match that the other matches lack"
     path = editable.watchlist()
     tests_before = len(load_config(editable.config_dir, {}).config.watchlists["mena-security"].tests)
     response = client.post(f"/articles/{article_id}/feedback", data=fields, follow_redirects=False)
     assert response.status_code == 303, response.text
     text = path.read_text(encoding="utf-8")
     assert text.rstrip().endswith("not_matches: [turkiye]")
-    assert f"OR ({fields['exclusion']})'" in text  # the actor's exclusion, widened
+    assert f"OR ({fields['fix']})'" in text  # the actor's exclusion, widened
     watchlist = load_config(editable.config_dir, {}).config.watchlists["mena-security"]
     assert len(watchlist.tests) == tests_before + 1 and watchlist.tests[-1].not_matches == ("turkiye",)
     assert check_configuration_with_warnings(editable.config_dir, {}).problems == []
@@ -77,7 +79,7 @@ def test_an_exclusion_that_does_not_make_the_test_pass_cannot_be_accepted(client
                                                                           editable: Editable) -> None:
     article_id = _matched_article(editable)
     html = client.get(f"/articles/{article_id}/feedback",
-                      params={"entry": ENTRY, "exclusion": "zzzunusedword"}).text
+                      params={"entry": ENTRY, "fix": "zzzunusedword"}).text
     assert "expected not to match the test text" in html and "disabled" in html
     before = editable.watchlist().read_text(encoding="utf-8")
     response = client.post(f"/articles/{article_id}/feedback", data=_hidden(html))
@@ -101,3 +103,31 @@ def test_feedback_needs_the_csrf_token(client: TestClient, editable: Editable) -
     fields[CSRF_FIELD] = "forged"
     assert client.post(f"/articles/{article_id}/feedback", data=fields).status_code == 403
     assert client.get("/articles/nope/feedback", params={"entry": ENTRY}).status_code == 404
+
+
+def test_missed_proposes_a_matches_test_that_passes_once_the_query_is_changed(client: TestClient,
+                                                                              editable: Editable) -> None:
+    db = Database(editable.database_url)
+    try:
+        with db.sessions() as session:
+            matched = set(session.scalars(select(MatchRow.article_id).where(MatchRow.entry_id == "lng-supply")))
+            article_id = next(iter(sorted(set(session.scalars(select(MatchRow.article_id))) - matched)))
+    finally:
+        db.dispose()
+    entry = "energy-shipping/lng-supply"
+    html = client.get(f"/articles/{article_id}/feedback", params={"entry": entry, "verdict": "missed"}).text
+    assert "Missed by" in html and "matches: [lng-supply]" in html
+    assert "expected to match the test text" in html and "disabled" in html  # the current query misses it
+    title = re.search(r"\+  - title: '?([^'\n]+)", html)
+    assert title is not None
+    phrase = '"' + " ".join(title.group(1).split()[:3]).replace("&#39;", "'").replace('"', "") + '"'
+    [topic] = [t for t in editable.config.watchlists["energy-shipping"].topics if t.id == "lng-supply"]
+    query = f"({topic.query}) OR {phrase}"
+    fixed = client.get(f"/articles/{article_id}/feedback",
+                       params={"entry": entry, "verdict": "missed", "fix": query}).text
+    assert 'id="feedback-ok"' in fixed, re.findall(r"<pre class=\"check-problem\">(.*?)</pre>", fixed, re.S)
+    response = client.post(f"/articles/{article_id}/feedback", data=_hidden(fixed), follow_redirects=False)
+    assert response.status_code == 303, response.text
+    text = editable.watchlist("energy-shipping").read_text(encoding="utf-8")
+    assert text.rstrip().endswith("matches: [lng-supply]") and f"query: '({topic.query.replace(chr(39), chr(39) * 2)}) OR {phrase.replace(chr(39), chr(39) * 2)}'" in text
+    assert check_configuration_with_warnings(editable.config_dir, {}).problems == []
