@@ -59,10 +59,10 @@ def test_create_a_topic_fix_its_query_preview_and_save(browser: Any, served: tup
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
     page.goto(url + "/watchlists")
-    page.fill("#wl-q", "red sea")  # the live filter hides the other rows
-    assert page.locator("#watchlists tbody tr:not(.hidden)").count() < page.locator("#watchlists tbody tr").count()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "watchlists.png"), full_page=True)
+    page.fill("#wl-q", "red sea")  # the live filter hides the other rows
+    assert 0 < page.locator("#watchlists tbody tr:not(.hidden)").count() < page.locator("#watchlists tbody tr").count()
 
     page.goto(url + "/watchlists/energy-shipping/new?kind=topic")
     page.fill("#entry-id", "red-sea-insurance")
