@@ -211,15 +211,44 @@ def digest(config_dir: Path, subscriber_ids: tuple[str, ...], preview: bool) -> 
         _fail(exc)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @_config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
-def feeds(config_dir: Path, as_json: bool) -> None:
-    """The feeds' health: last poll, status, errors, next poll, items per day."""
+@click.pass_context
+def feeds(ctx: click.Context, config_dir: Path, as_json: bool) -> None:
+    """The feeds' health: last poll, status, errors, next poll, items per day (or: import, export OPML)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from monitor.commands.tables import print_feeds
 
     config = _load(config_dir)
     print_feeds(_existing_database(config, config_dir), as_json=as_json, now=_clock()(), out=click.echo)
+
+
+@feeds.command("import")
+@_config_option
+@click.option("--dry-run", is_flag=True, help="Say what would be added without writing feeds.yaml.")
+@click.argument("opml_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def feeds_import(config_dir: Path, dry_run: bool, opml_file: Path) -> None:
+    """Add the feeds of an OPML file to feeds.yaml (comments kept), skipping those already there."""
+    from monitor.commands.feeds_opml import run_import
+
+    try:
+        run_import(config_dir, os.environ, opml_file, dry_run=dry_run, out=click.echo)
+    except MonitorError as exc:
+        problems = getattr(exc, "problems", [])
+        for problem in problems:
+            click.echo(problem.format(), err=True)
+        _fail(exc)
+
+
+@feeds.command("export")
+@_config_option
+def feeds_export(config_dir: Path) -> None:
+    """Print the configured feeds as OPML 2.0 (for a feed reader, or another monitor)."""
+    from monitor.commands.feeds_opml import run_export
+
+    run_export(_load(config_dir), now=_clock()(), out=click.echo)
 
 
 @main.command()

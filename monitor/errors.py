@@ -14,7 +14,9 @@
     │   ├── DatabaseUnavailable ....... the database server did not answer or dropped the connection (`connection_lost`)
     │   ├── NoDatabase ................ a reading command found no database where configured
     │   └── ServiceRunning ............ another process holds the SQLite single-writer lock
-    └── BindRefused ................... the dashboard would be reachable from the network without credentials
+    ├── BindRefused ................... the dashboard would be reachable from the network without credentials
+    └── EditRefused ................... a configuration edit was not written (`problems` when it would not load)
+        └── StaleFile ................. the file changed on disk since the editor opened it
 
 Error kinds are `Literal`s (the feed-health table of docs/feeds.md lists each with what to do). Every
 error pickles with its attributes, so parse processes raise them across the pool as they are.
@@ -185,3 +187,15 @@ class ServiceRunning(StorageError):
 
 class BindRefused(MonitorError):
     """The dashboard would be reachable from the network without credentials."""
+
+
+class EditRefused(MonitorError):
+    """A configuration edit was not written; `problems` holds what the full check found, if that was why."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class StaleFile(EditRefused):
+    """The file changed on disk since the editor opened it: saving would overwrite someone else's edit."""

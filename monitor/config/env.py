@@ -29,6 +29,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "log_format": "text or json",
     "base_url": "public URL of the dashboard, used in links",
     "allowed_hosts": "more host names the dashboard answers to, comma-separated (see docs/security.md)",
+    "editor_git_commit": "true commits each save of the dashboard's editor with the editor's name (config dir in git)",
     "email.transport": "smtp or file",
     "email.from": "sender address of digests",
     "email.outbox_dir": "where the file transport writes .eml files",

@@ -345,6 +345,9 @@ class Settings(_Strict):
     base_url: str = "http://127.0.0.1:8080"
     # Host names the dashboard answers besides loopback, its bind address and base_url's host.
     allowed_hosts: tuple[str, ...] = ()
+    # The dashboard's editor commits each save with the editor's name when the configuration directory is a
+    # git work tree. A top-level key like the others (every setting outside email/fetch has its own variable).
+    editor_git_commit: bool = False
 
     @field_validator("timezone")
     @classmethod
