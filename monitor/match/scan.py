@@ -26,6 +26,7 @@ from monitor.match.fold import (
     split_words,
     strip_markup,
 )
+from monitor.match.forms import LANGUAGES, SEP, Analyzer, make_analyzer, primary
 from monitor.model import Document
 
 try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
@@ -37,7 +38,8 @@ Span = tuple[str, int, int]  # field, first token, one past the last token
 _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3-character key
 
 
-SINGLE, PREFIX, SEQUENCE = 0, 1, 2  # pattern kinds
+SINGLE, PREFIX, SEQUENCE, FORM = 0, 1, 2, 3  # pattern kinds (FORM: a single word's form key)
+_SequenceIndex = dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]]
 
 
 class PatternTable:
@@ -58,7 +60,14 @@ class PatternTable:
         self.sequences: dict[str, dict[str | None, list[int]]] = {}
         self.sequence_keys: frozenset[str] = frozenset()
         # first token → (second token → patterns, patterns checked whatever the second token)
-        self._sequence_index: dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]] = {}
+        self._sequence_index: _SequenceIndex = {}
+        # Word forms (monitor/match/forms.py): per language, the analyzer of listed words and article
+        # tokens; phrases of form keys are sought in a document's stream of form keys, not its tokens.
+        self.analyzers: dict[str, Analyzer] = {}
+        self.form_languages: frozenset[str] = frozenset()
+        self.form_sequences: dict[str, dict[str | None, list[int]]] = {}
+        self.form_sequence_keys: frozenset[str] = frozenset()
+        self._form_index: _SequenceIndex = {}
         self.single_keys: frozenset[str] = frozenset()
         # Wildcards by length: (cut a token to that length, prefix → wildcard ids); with several
         # lengths, the first 3 characters of every wildcard, to skip most tokens in one pass.
@@ -87,27 +96,41 @@ class PatternTable:
             self.kind.append(PREFIX)
             self.by_prefix_key.setdefault(tokens[0][:_PREFIX_KEY], []).append(pid)
         elif len(tokens) == 1 and exact is None:
-            self.kind.append(SINGLE)
+            self.kind.append(FORM if SEP in tokens[0] else SINGLE)
             self.single[tokens[0]] = pid
         else:
             self.kind.append(SEQUENCE)
             second = tokens[1] if len(tokens) > 2 or (len(tokens) == 2 and not prefix) else None
-            self.sequences.setdefault(tokens[0], {}).setdefault(second, []).append(pid)
+            pending = self.form_sequences if any(SEP in t for t in tokens) else self.sequences
+            pending.setdefault(tokens[0], {}).setdefault(second, []).append(pid)
         return pid
+
+    def add_forms(self, tokens: tuple[str, ...]) -> list[int]:
+        """The ids of the word-form patterns of a word or phrase, in every language where it has forms."""
+        out: list[int] = []
+        for lang in LANGUAGES:
+            analyzer = self.analyzers.get(lang)
+            if analyzer is None:
+                analyzer = self.analyzers[lang] = make_analyzer(lang)
+            keys = [analyzer.listed(t) for t in tokens]
+            if not any(keys):
+                continue
+            # A phrase: every word by its first key (a stem), then every word by its last (itself).
+            variants = [(k,) for k in keys[0]] if len(tokens) == 1 else [
+                tuple(k[0] if k else t for k, t in zip(keys, tokens, strict=True)),
+                tuple(k[-1] if k else t for k, t in zip(keys, tokens, strict=True)),
+            ]
+            for variant in dict.fromkeys(variants):
+                out.append(self.add(variant))
+            self.form_languages |= {lang}
+        return out
 
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
-        # Sequences added since the last freeze move to the index (memory: 100k actors make 200k+).
-        for first, by_second in self.sequences.items():
-            seconds, loose = self._sequence_index.get(first, ({}, ()))
-            for second, pids in by_second.items():
-                if second is None:
-                    loose += tuple(pids)
-                else:
-                    seconds[second] = seconds.get(second, ()) + tuple(pids)
-            self._sequence_index[first] = (seconds, loose)
-        self.sequences.clear()
+        _index(self.sequences, self._sequence_index)
+        _index(self.form_sequences, self._form_index)
         self.sequence_keys = frozenset(self._sequence_index)
+        self.form_sequence_keys = frozenset(self._form_index)
         # Sharing ids between equal patterns is for compiling; a pattern added later gets a new id.
         self._ids.clear()
         self.single_keys = frozenset(self.single)
@@ -188,6 +211,19 @@ class PatternTable:
         return found, keys & self.sequence_keys
 
 
+def _index(pending: dict[str, dict[str | None, list[int]]], index: _SequenceIndex) -> None:
+    """Move the sequences added since the last freeze to the index (memory: 100k actors make 200k+)."""
+    for first, by_second in pending.items():
+        seconds, loose = index.get(first, ({}, ()))
+        for second, pids in by_second.items():
+            if second is None:
+                loose += tuple(pids)
+            else:
+                seconds[second] = seconds.get(second, ()) + tuple(pids)
+        index[first] = (seconds, loose)
+    pending.clear()
+
+
 _CUT3 = itemgetter(slice(0, _PREFIX_KEY))
 _FIRST = itemgetter(0)
 
@@ -203,6 +239,7 @@ class Scan:
     sequence_hits: dict[int, list[Span]]
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
+    analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its form keys (`forms`)
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
     def prefix_tokens(self, pid: int, name: str) -> list[str]:
@@ -228,9 +265,10 @@ class Scan:
         if fields is self.scanned or self.scanned <= fields:  # found somewhere, and all places count
             return True
         kind = self.table.kind[pid]
-        if kind == SINGLE:
+        if kind == SINGLE or kind == FORM:
             tok = self.table.tokens[pid][0]
-            return any(name in fields and tok in ft.words() for name, ft in self.fields.items())
+            texts = self.fields if kind == SINGLE else self.analysed
+            return any(name in fields and tok in ft.words() for name, ft in texts.items())
         if kind == PREFIX:
             return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
         return any(s[0] in fields for s in self.sequence_hits[pid])
@@ -254,6 +292,10 @@ class Scan:
                 (name, i, i + 1) for name, ft in self.fields.items() if name in fields
                 for tok in self.prefix_tokens(pid, name) for i in ft.positions(tok)
             )
+        if kind == FORM:  # positions in the stream of form keys are those of the tokens
+            tok = self.table.tokens[pid][0]
+            return [(name, i, i + 1) for name, ft in self.analysed.items()
+                    if name in fields and tok in ft.words() for i in ft.positions(tok)]
         return [s for s in self.sequence_hits[pid] if s[0] in fields]
 
 
@@ -262,7 +304,10 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     found: set[str | int] = set()
     sequence_hits: dict[int, list[Span]] = {}
     texts: dict[str, FieldText] = {}
+    analysed: dict[str, FieldText] = {}
     index = table._sequence_index
+    lang = primary(doc.language) if table.form_languages else None
+    analyzer = table.analyzers[lang] if lang in table.form_languages else None
     for name in fields:
         text: str = getattr(doc, name)
         if not text:
@@ -282,27 +327,40 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             texts[name] = ft = FieldText(text, cleaned, folded, present, None, parts)
             found |= table.hits(present)
             starts = frozenset(present & table.sequence_keys)
-        if not starts:
-            continue
-        # Visit only the positions of tokens that start a sequence, each with the token after it, found
-        # without a Python-level loop ("" after the last token: never a token, so never a second one).
-        nexts = folded[1:]
-        nexts.append("")
-        for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
-            by_second, loose = index[first]
-            group = by_second.get(second)
-            if group is not None:
-                for pid in group:
-                    m = _check(table, pid, folded, ft, i)
-                    if m:
-                        found.add(pid)
-                        sequence_hits.setdefault(pid, []).append((name, i, i + m))
-            for pid in loose:
+        if starts:
+            _sequences(table, index, starts, folded, ft, name, found, sequence_hits)
+        if analyzer is not None:  # the document's language has word forms: its tokens' form keys too
+            stream = analyzer.stream(folded)
+            keys = set(stream)
+            analysed[name] = aft = FieldText(text, cleaned, stream, keys, None, None)
+            found |= keys & table.single_keys
+            starts = frozenset(keys & table.form_sequence_keys)
+            if starts:
+                _sequences(table, table._form_index, starts, stream, aft, name, found, sequence_hits)
+    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed)
+
+
+def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str], folded: list[str],
+               ft: FieldText, name: str, found: set[str | int], sequence_hits: dict[int, list[Span]]) -> None:
+    """Find the sequences of `index` in a field's tokens (`starts`: those of its tokens that begin one)."""
+    # Visit only the positions of tokens that start a sequence, each with the token after it, found
+    # without a Python-level loop ("" after the last token: never a token, so never a second one).
+    nexts = folded[1:]
+    nexts.append("")
+    for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
+        by_second, loose = index[first]
+        group = by_second.get(second)
+        if group is not None:
+            for pid in group:
                 m = _check(table, pid, folded, ft, i)
                 if m:
                     found.add(pid)
                     sequence_hits.setdefault(pid, []).append((name, i, i + m))
-    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts))
+        for pid in loose:
+            m = _check(table, pid, folded, ft, i)
+            if m:
+                found.add(pid)
+                sequence_hits.setdefault(pid, []).append((name, i, i + m))
 
 
 def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int) -> int:

@@ -1,0 +1,260 @@
+"""Word forms per language (issue 20): a listed word also matches its inflected and cliticised forms.
+
+Both sides are reduced to a *form key* in the document's language, and a form matches when the keys are
+equal, so what remains after stripping is the listed word itself, never a longer word containing it:
+
+- Russian, German, French, Spanish, Italian, Portuguese, Turkish: the Snowball stemmer of that language
+  (PyStemmer, as Lucene's SnowballFilter); Ukrainian, which Snowball lacks, a light suffix stripper. A
+  token's key is its stem; a listed word has two keys, its stem and itself ("Ankaraya" stems to
+  "ankara", the listed "Ankara" to "ankar").
+- Hebrew: proclitics (ו ה ב ל מ ש כ and their combinations, as HebMorph's prefix tree) are stripped
+  only when what remains is a listed word (or the construct form of one: עסקת for עסקה, חטופי for
+  חטופים), so the lexicon is the watchlists' own words, as HebMorph checks against hspell's.
+- Arabic: Lucene's ArabicNormalizer (alef and hamza forms, ta marbuta, alef maqsura, tatweel, harakat)
+  then the proclitics of its ArabicStemmer (و ف ب ل ك, ال and their combinations) and the common
+  attached pronouns, again only when what remains is a listed word.
+
+Short listed words (3 letters or fewer) are where look-alikes live (`כבר` is כ + `בר`), so they get a
+stricter rule (see `HEBREW_SHORT`, `ARABIC_SHORT` and `MIN_STEMMED`), documented in docs/query-language.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import Stemmer
+
+from monitor.match.fold import fold
+
+SEP = "\x1f"  # never in a token (not a word character): a form key cannot equal a plain token
+MIN_STEMMED = 4  # listed words shorter than this are never stemmed: their stems collide with other words
+_CACHE_LIMIT = 200_000
+
+SNOWBALL = {"ru": "russian", "de": "german", "fr": "french", "es": "spanish", "it": "italian",
+            "pt": "portuguese", "tr": "turkish"}
+LANGUAGES = (*SNOWBALL, "uk", "he", "ar")
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_LATIN = re.compile("[a-z\u00c0-\u024f]")
+_HEBREW = re.compile("[\u05d0-\u05ea]")
+_ARABIC = re.compile("[\u0620-\u064a]")
+_SCRIPT = {"ru": _CYRILLIC, "uk": _CYRILLIC, "he": _HEBREW, "ar": _ARABIC,
+           **{lang: _LATIN for lang in ("de", "fr", "es", "it", "pt", "tr")}}
+
+# Ukrainian noun and adjective endings, folded as tokens are (ї → і, й → и), longest first.
+_UK_ENDINGS = tuple(sorted({fold(s) for s in (
+    "ями", "ами", "ого", "ому", "ими", "іми", "ове", "еві", "єві", "ові", "ою", "ею", "єю", "ий", "ій",
+    "ої", "ом", "ем", "єм", "им", "ім", "ів", "їв", "ам", "ям", "ах", "ях", "ої", "а", "я", "у", "ю",
+    "і", "ї", "е", "є", "о", "и", "ь")}, key=len, reverse=True))
+
+# Hebrew proclitic sequences (conjunction, relative, prepositions, article), HebMorph's valid ones.
+HEBREW_PREFIXES = (
+    "ו", "ה", "ב", "ל", "מ", "ש", "כ",
+    "וה", "וב", "ול", "ומ", "וש", "וכ", "שה", "שב", "של", "שמ", "שכ", "מה", "כש", "מש", "לכש",
+    "ושה", "ושב", "ושל", "ושמ", "ומה", "וכש", "שמה", "ולכש",
+)
+HEBREW_SHORT = ("ו", "ה", "וה")  # the only ones before a listed word of 2-3 letters: כבר, שבר stay words
+_HEBREW_BY_LENGTH = sorted(HEBREW_PREFIXES, key=len)
+
+# Arabic proclitics: conjunctions و ف, prepositions ب ل ك, the article ال (ل + ال is written لل).
+_AR_ARTICLE = ("ال", "وال", "فال", "بال", "كال", "لل", "ولل", "فلل", "وبال", "فبال", "وكال")
+ARABIC_PREFIXES = (*_AR_ARTICLE, "و", "ف", "ب", "ل", "ك", "وب", "فب", "ول", "فل", "وك", "فك")
+ARABIC_SHORT = _AR_ARTICLE  # before a listed word of 2 letters, only the article and its combinations
+ARABIC_SUFFIXES = ("ه", "ها", "هم", "هما", "هن", "كم", "كما", "كن", "نا")  # attached pronouns
+_AR_PREFIXES_BY_LENGTH = ("", *sorted(ARABIC_PREFIXES, key=len))
+_AR_NORMAL = str.maketrans({"ة": "ه", "ى": "ي", "ٱ": "ا", "أ": "ا", "إ": "ا", "آ": "ا", "ـ": None})
+
+
+def arabic_normal(token: str) -> str:
+    """ArabicNormalizer on a folded token (folding already removed harakat and the hamza above alef)."""
+    return token.translate(_AR_NORMAL)
+
+
+def primary(language: str | None) -> str | None:
+    """The primary subtag of a language tag ("ar-EG" → "ar"), lower-cased; None if there is none."""
+    if not language:
+        return None
+    return language.lower().replace("_", "-").split("-")[0] or None
+
+
+def _uk_stem(token: str) -> str:
+    for end in _UK_ENDINGS:
+        if token.endswith(end) and len(token) - len(end) >= 3:
+            return token[: -len(end)]
+    return token
+
+
+class Analyzer:
+    """The form keys of one language: of listed words (compiling) and of article tokens (scanning)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.prefix = language + SEP
+        self._script = _SCRIPT[language]
+        self._cache: dict[str, str] = {}
+
+    def applies(self, word: str) -> bool:
+        """Whether a folded listed word is in this language's script (only such words get forms)."""
+        return bool(self._script.search(word))
+
+    def listed(self, word: str) -> tuple[str, ...]:
+        """The form keys of a folded listed word (none: the word only matches as written)."""
+        raise NotImplementedError
+
+    def stream(self, tokens: list[str]) -> list[str]:
+        """Each folded token's form key, or the token itself when it has none (same positions)."""
+        cache = self._cache
+        if len(cache) > _CACHE_LIMIT:  # bound memory on adversarial input; refilling is cheap
+            cache.clear()
+        missing = [t for t in dict.fromkeys(tokens) if t not in cache]
+        if missing:
+            self._fill(missing)
+        return list(map(cache.__getitem__, tokens))
+
+    def _fill(self, tokens: list[str]) -> None:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["_cache"] = {}  # per process; not worth pickling to workers
+        return state
+
+
+class SnowballAnalyzer(Analyzer):
+    """Inflection by a stemmer: a token's key is its stem; a listed word's, its stem and itself."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(language)
+        self._stem = _make_stemmer(language)
+
+    def listed(self, word: str) -> tuple[str, ...]:
+        if len(word) < MIN_STEMMED or not self.applies(word):
+            return ()
+        return tuple(dict.fromkeys((self.prefix + self._stem([word])[0], self.prefix + word)))
+
+    def _fill(self, tokens: list[str]) -> None:
+        prefix, cache, script = self.prefix, self._cache, self._script
+        # Short tokens and tokens of another script stay themselves, as their listed words do.
+        stemmed = [t for t in tokens if len(t) >= MIN_STEMMED and script.search(t)]
+        for token in tokens:
+            cache[token] = token
+        for token, stem in zip(stemmed, self._stem(stemmed), strict=True):
+            cache[token] = prefix + stem
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._stem = _make_stemmer(self.language)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = super().__getstate__()
+        del state["_stem"]  # a C object: made again on loading
+        return state
+
+
+def _make_stemmer(language: str):  # type: ignore[no-untyped-def]
+    if language == "uk":
+        return lambda words: [_uk_stem(w) for w in words]
+    stemmer = Stemmer.Stemmer(SNOWBALL[language])
+    # Snowball's Spanish, French, Portuguese strip accents on their own; fold so both sides agree.
+    return lambda words: [fold(s) for s in stemmer.stemWords(words)]
+
+
+class _CliticAnalyzer(Analyzer):
+    """Clitics stripped only when what remains is a listed word: the lexicon is the watchlists' words."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(language)
+        self.lexicon: dict[str, str] = {}  # a listed word (or its construct form) → its key
+
+    def _normal(self, token: str) -> str:
+        return token
+
+    def _variants(self, word: str) -> Iterable[str]:
+        return (word,)
+
+    def listed(self, word: str) -> tuple[str, ...]:
+        word = self._normal(word)
+        if len(word) < 2 or not self.applies(word):
+            return ()
+        key = self.prefix + word
+        for variant in self._variants(word):
+            self.lexicon.setdefault(variant, key)
+        self._cache.clear()  # keys of tokens depend on the lexicon
+        return (key,)
+
+    def _fill(self, tokens: list[str]) -> None:
+        cache = self._cache
+        for token in tokens:
+            cache[token] = self._key(token) or token
+
+    def _key(self, token: str) -> str | None:
+        raise NotImplementedError
+
+
+class HebrewAnalyzer(_CliticAnalyzer):
+    """Hebrew proclitics and construct forms (HebMorph's prefixes, checked against the lexicon)."""
+
+    def _variants(self, word: str) -> Iterable[str]:
+        yield word
+        if len(word) >= 4 and word.endswith("ה"):  # construct state: עסקה → עסקת
+            yield word[:-1] + "ת"
+        if len(word) >= 5 and word.endswith("ים"):  # plural construct: חטופים → חטופי
+            yield word[:-2] + "י"
+
+    def _key(self, token: str) -> str | None:
+        lexicon = self.lexicon
+        found = lexicon.get(token)
+        if found is not None:
+            return found
+        for p in _HEBREW_BY_LENGTH:  # shortest clitic first: the longest remainder wins
+            if len(p) >= len(token) - 1:
+                break
+            if token.startswith(p):
+                rest = token[len(p):]
+                found = lexicon.get(rest)
+                if found is not None and (len(rest) > 3 or p in HEBREW_SHORT):
+                    return found
+        return None
+
+
+class ArabicAnalyzer(_CliticAnalyzer):
+    """Lucene's ArabicNormalizer, then proclitics and attached pronouns checked against the lexicon."""
+
+    def _normal(self, token: str) -> str:
+        return arabic_normal(token)
+
+    def _key(self, token: str) -> str | None:
+        token = arabic_normal(token)
+        lexicon = self.lexicon
+        for p in _AR_PREFIXES_BY_LENGTH:
+            if len(p) >= len(token) - 1:
+                break
+            if not token.startswith(p):
+                continue
+            rest = token[len(p):]
+            found = lexicon.get(rest)
+            if found is not None and (len(rest) > 2 or not p or p in ARABIC_SHORT):
+                return found
+            if p in _AR_ARTICLE:  # a noun with the article takes no possessive pronoun
+                continue
+            for s in ARABIC_SUFFIXES:
+                if rest.endswith(s) and len(rest) - len(s) >= 4:
+                    stem = rest[: -len(s)]
+                    if stem.endswith("ت"):  # ta marbuta is written ت before a pronoun: حكومته → حكومة
+                        found = lexicon.get(stem[:-1] + "ه")
+                        if found is not None:
+                            return found
+                    found = lexicon.get(stem)
+                    if found is not None:
+                        return found
+        return None
+
+
+def make_analyzer(language: str) -> Analyzer:
+    """The analyzer of one of `LANGUAGES`."""
+    if language == "he":
+        return HebrewAnalyzer(language)
+    if language == "ar":
+        return ArabicAnalyzer(language)
+    return SnowballAnalyzer(language)
