@@ -21,11 +21,10 @@ stricter rule (see `HEBREW_SHORT`, `ARABIC_SHORT` and `MIN_STEMMED`), documented
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import Stemmer
 
-from monitor.match.fold import fold
+from monitor.match.fold import fold, fold_token
 
 SEP = "\x1f"  # never in a token (not a word character): a form key cannot equal a plain token
 MIN_STEMMED = 4  # listed words shorter than this are never stemmed: their stems collide with other words
@@ -78,6 +77,9 @@ def primary(language: str | None) -> str | None:
     return language.lower().replace("_", "-").split("-")[0] or None
 
 
+_RU_FINAL_I = re.compile("(?<=[аеиоуыэюя])и$")
+
+
 def _uk_stem(token: str) -> str:
     for end in _UK_ENDINGS:
         if token.endswith(end) and len(token) - len(end) >= 3:
@@ -85,124 +87,115 @@ def _uk_stem(token: str) -> str:
     return token
 
 
-class Analyzer:
-    """The form keys of one language: of listed words (compiling) and of article tokens (scanning)."""
+def has_forms(word: str) -> bool:
+    """Whether a folded listed word has forms in some language (its script has an analyzer, it is long enough)."""
+    if _HEBREW.search(word) or _ARABIC.search(word):
+        return len(word) >= 2
+    return len(word) >= MIN_STEMMED and bool(_LATIN.search(word) or _CYRILLIC.search(word))
 
-    def __init__(self, language: str) -> None:
+
+class Analyzer:
+    """One language's word forms: maps an article token to the listed word it is a form of.
+
+    `words` are the folded listed words that have forms (`has_forms`); a token that is one of them,
+    or a form of one, becomes SEP + that word in the document's stream of form keys, so one pattern
+    per name serves every language. The lexicon (a key of this language → listed word) is built on
+    the first document in the language, so a deployment pays only for the languages it reads.
+    """
+
+    def __init__(self, language: str, words: frozenset[str]) -> None:
         self.language = language
-        self.prefix = language + SEP
+        self.words = words
         self._script = _SCRIPT[language]
         self._cache: dict[str, str] = {}
-
-    def applies(self, word: str) -> bool:
-        """Whether a folded listed word is in this language's script (only such words get forms)."""
-        return bool(self._script.search(word))
+        self.lexicon: dict[str, str] = {}
+        for word in words:
+            if self._script.search(word):
+                for key in self.listed(word):
+                    self.lexicon.setdefault(key, word)
 
     def listed(self, word: str) -> tuple[str, ...]:
-        """The form keys of a folded listed word (none: the word only matches as written)."""
+        """The lexicon keys of a folded listed word of this language's script."""
         raise NotImplementedError
 
     def stream(self, tokens: list[str]) -> list[str]:
-        """Each folded token's form key, or the token itself when it has none (same positions)."""
+        """Each folded token's form key (SEP + the listed word), or the token itself (same positions)."""
         cache = self._cache
         if len(cache) > _CACHE_LIMIT:  # bound memory on adversarial input; refilling is cheap
             cache.clear()
         missing = [t for t in dict.fromkeys(tokens) if t not in cache]
         if missing:
-            self._fill(missing)
+            words = self.words
+            for token in missing:  # a listed word is a form of itself, in any script
+                cache[token] = SEP + token if token in words else token
+            self._fill([t for t in missing if t not in words and self._script.search(t)])
         return list(map(cache.__getitem__, tokens))
 
     def _fill(self, tokens: list[str]) -> None:
         raise NotImplementedError
 
-    def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
-        state["_cache"] = {}  # per process; not worth pickling to workers
-        return state
-
 
 class SnowballAnalyzer(Analyzer):
-    """Inflection by a stemmer: a token's key is its stem; a listed word's, its stem and itself."""
+    """Inflection by a stemmer: a token is a form of a listed word when its stem is that word's stem or the word."""
 
-    def __init__(self, language: str) -> None:
-        super().__init__(language)
+    def __init__(self, language: str, words: frozenset[str]) -> None:
         self._stem = _make_stemmer(language)
+        super().__init__(language, words)
 
     def listed(self, word: str) -> tuple[str, ...]:
-        if len(word) < MIN_STEMMED or not self.applies(word):
+        if len(word) < MIN_STEMMED:
             return ()
-        return tuple(dict.fromkeys((self.prefix + self._stem([word])[0], self.prefix + word)))
+        return (self._stem([word])[0], word)  # "ankaraya" stems to "ankara", the listed "ankara" to "ankar"
 
     def _fill(self, tokens: list[str]) -> None:
-        prefix, cache, script = self.prefix, self._cache, self._script
-        # Short tokens and tokens of another script stay themselves, as their listed words do.
-        stemmed = [t for t in tokens if len(t) >= MIN_STEMMED and script.search(t)]
-        for token in tokens:
-            cache[token] = token
-        for token, stem in zip(stemmed, self._stem(stemmed), strict=True):
-            cache[token] = prefix + stem
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._stem = _make_stemmer(self.language)
-
-    def __getstate__(self) -> dict[str, object]:
-        state = super().__getstate__()
-        del state["_stem"]  # a C object: made again on loading
-        return state
+        tokens = [t for t in tokens if len(t) >= MIN_STEMMED]
+        lexicon, cache = self.lexicon, self._cache
+        for token, stem in zip(tokens, self._stem(tokens), strict=True):
+            # A token that is its own stem is no inflection: "Зеленск" (a town) is not "Зеленский".
+            if stem != token:
+                word = lexicon.get(stem)
+                if word is not None:
+                    cache[token] = SEP + word
 
 
 def _make_stemmer(language: str):  # type: ignore[no-untyped-def]
     if language == "uk":
         return lambda words: [_uk_stem(w) for w in words]
     stemmer = Stemmer.Stemmer(SNOWBALL[language])
+    if language == "ru":
+        # Folding made й an и; after a vowel at the end of a word it was a й (-ой, -ий, -ей endings),
+        # which Russian Snowball needs to see: "москвои" stems as "москвой", to "москв".
+        return lambda words: [fold_token(s) for s in stemmer.stemWords([_RU_FINAL_I.sub("й", w) for w in words])]
     # Snowball's Spanish, French, Portuguese strip accents on their own; fold so both sides agree.
-    return lambda words: [fold(s) for s in stemmer.stemWords(words)]
+    return lambda words: [fold_token(s) for s in stemmer.stemWords(words)]
 
 
 class _CliticAnalyzer(Analyzer):
     """Clitics stripped only when what remains is a listed word: the lexicon is the watchlists' words."""
 
-    def __init__(self, language: str) -> None:
-        super().__init__(language)
-        self.lexicon: dict[str, str] = {}  # a listed word (or its construct form) → its key
-
-    def _normal(self, token: str) -> str:
-        return token
-
-    def _variants(self, word: str) -> Iterable[str]:
-        return (word,)
-
-    def listed(self, word: str) -> tuple[str, ...]:
-        word = self._normal(word)
-        if len(word) < 2 or not self.applies(word):
-            return ()
-        key = self.prefix + word
-        for variant in self._variants(word):
-            self.lexicon.setdefault(variant, key)
-        self._cache.clear()  # keys of tokens depend on the lexicon
-        return (key,)
-
     def _fill(self, tokens: list[str]) -> None:
         cache = self._cache
         for token in tokens:
-            cache[token] = self._key(token) or token
+            word = self._word(token)
+            if word is not None:
+                cache[token] = SEP + word
 
-    def _key(self, token: str) -> str | None:
+    def _word(self, token: str) -> str | None:
         raise NotImplementedError
 
 
 class HebrewAnalyzer(_CliticAnalyzer):
     """Hebrew proclitics and construct forms (HebMorph's prefixes, checked against the lexicon)."""
 
-    def _variants(self, word: str) -> Iterable[str]:
-        yield word
+    def listed(self, word: str) -> tuple[str, ...]:
+        keys = [word]
         if len(word) >= 4 and word.endswith("ה"):  # construct state: עסקה → עסקת
-            yield word[:-1] + "ת"
+            keys.append(word[:-1] + "ת")
         if len(word) >= 5 and word.endswith("ים"):  # plural construct: חטופים → חטופי
-            yield word[:-2] + "י"
+            keys.append(word[:-2] + "י")
+        return tuple(keys)
 
-    def _key(self, token: str) -> str | None:
+    def _word(self, token: str) -> str | None:
         lexicon = self.lexicon
         found = lexicon.get(token)
         if found is not None:
@@ -221,10 +214,10 @@ class HebrewAnalyzer(_CliticAnalyzer):
 class ArabicAnalyzer(_CliticAnalyzer):
     """Lucene's ArabicNormalizer, then proclitics and attached pronouns checked against the lexicon."""
 
-    def _normal(self, token: str) -> str:
-        return arabic_normal(token)
+    def listed(self, word: str) -> tuple[str, ...]:
+        return (arabic_normal(word),)
 
-    def _key(self, token: str) -> str | None:
+    def _word(self, token: str) -> str | None:
         token = arabic_normal(token)
         lexicon = self.lexicon
         for p in _AR_PREFIXES_BY_LENGTH:
@@ -251,10 +244,10 @@ class ArabicAnalyzer(_CliticAnalyzer):
         return None
 
 
-def make_analyzer(language: str) -> Analyzer:
-    """The analyzer of one of `LANGUAGES`."""
+def make_analyzer(language: str, words: frozenset[str]) -> Analyzer:
+    """The analyzer of one of `LANGUAGES` for these listed words."""
     if language == "he":
-        return HebrewAnalyzer(language)
+        return HebrewAnalyzer(language, words)
     if language == "ar":
-        return ArabicAnalyzer(language)
-    return SnowballAnalyzer(language)
+        return ArabicAnalyzer(language, words)
+    return SnowballAnalyzer(language, words)

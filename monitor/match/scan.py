@@ -26,7 +26,7 @@ from monitor.match.fold import (
     split_words,
     strip_markup,
 )
-from monitor.match.forms import LANGUAGES, SEP, Analyzer, make_analyzer, primary
+from monitor.match.forms import LANGUAGES, SEP, Analyzer, has_forms, make_analyzer, primary
 from monitor.model import Document
 
 try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
@@ -61,10 +61,11 @@ class PatternTable:
         self.sequence_keys: frozenset[str] = frozenset()
         # first token → (second token → patterns, patterns checked whatever the second token)
         self._sequence_index: _SequenceIndex = {}
-        # Word forms (monitor/match/forms.py): per language, the analyzer of listed words and article
-        # tokens; phrases of form keys are sought in a document's stream of form keys, not its tokens.
-        self.analyzers: dict[str, Analyzer] = {}
-        self.form_languages: frozenset[str] = frozenset()
+        # Word forms (monitor/match/forms.py): the listed words that have forms, and per language (made
+        # on its first document) the analyzer that maps a token to the listed word it is a form of.
+        # Phrases of form keys are sought in a document's stream of form keys, not in its tokens.
+        self.form_words: set[str] = set()
+        self._analyzers: dict[str, Analyzer] = {}
         self.form_sequences: dict[str, dict[str | None, list[int]]] = {}
         self.form_sequence_keys: frozenset[str] = frozenset()
         self._form_index: _SequenceIndex = {}
@@ -106,24 +107,21 @@ class PatternTable:
         return pid
 
     def add_forms(self, tokens: tuple[str, ...]) -> list[int]:
-        """The ids of the word-form patterns of a word or phrase, in every language where it has forms."""
-        out: list[int] = []
-        for lang in LANGUAGES:
-            analyzer = self.analyzers.get(lang)
-            if analyzer is None:
-                analyzer = self.analyzers[lang] = make_analyzer(lang)
-            keys = [analyzer.listed(t) for t in tokens]
-            if not any(keys):
-                continue
-            # A phrase: every word by its first key (a stem), then every word by its last (itself).
-            variants = [(k,) for k in keys[0]] if len(tokens) == 1 else [
-                tuple(k[0] if k else t for k, t in zip(keys, tokens, strict=True)),
-                tuple(k[-1] if k else t for k, t in zip(keys, tokens, strict=True)),
-            ]
-            for variant in dict.fromkeys(variants):
-                out.append(self.add(variant))
-            self.form_languages |= {lang}
-        return out
+        """The id of the word-form pattern of a word or phrase (one for every language), if it has forms."""
+        marked = tuple(SEP + t if has_forms(t) else t for t in tokens)
+        if marked == tokens:
+            return []
+        self.form_words.update(t for t in tokens if has_forms(t))
+        return [self.add(marked)]
+
+    def analyzer(self, language: str | None) -> Analyzer | None:
+        """The word forms of a language (primary subtag), None if it has none or no listed word does."""
+        if language not in LANGUAGES or not self.form_words:
+            return None
+        found = self._analyzers.get(language)  # type: ignore[arg-type]
+        if found is None:
+            found = self._analyzers[language] = make_analyzer(language, frozenset(self.form_words))  # type: ignore[index,arg-type]
+        return found
 
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
@@ -133,6 +131,7 @@ class PatternTable:
         self.form_sequence_keys = frozenset(self._form_index)
         # Sharing ids between equal patterns is for compiling; a pattern added later gets a new id.
         self._ids.clear()
+        self._analyzers.clear()  # made again for the words added since
         self.single_keys = frozenset(self.single)
         prefixes: dict[int, dict[str, tuple[int, ...]]] = {}
         for pids in self.by_prefix_key.values():
@@ -167,6 +166,7 @@ class PatternTable:
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()  # the automaton does not pickle: rebuilt on loading
         state["_prefix_automaton"] = None
+        state["_analyzers"] = {}  # made again, on each process's first document in a language
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -306,8 +306,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     texts: dict[str, FieldText] = {}
     analysed: dict[str, FieldText] = {}
     index = table._sequence_index
-    lang = primary(doc.language) if table.form_languages else None
-    analyzer = table.analyzers[lang] if lang in table.form_languages else None
+    analyzer = table.analyzer(primary(doc.language)) if doc.language else None
     for name in fields:
         text: str = getattr(doc, name)
         if not text:
