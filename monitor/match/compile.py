@@ -165,9 +165,7 @@ class Compiler:
             for alias in (actor.name, *actor.aliases):
                 tokens = tuple(fold_tokens(alias))
                 if tokens:
-                    pids.append(self.table.add(tokens))
-                    if inflect:
-                        pids.extend(self.table.add_forms(tokens))
+                    pids.append(self.table.add(tokens, forms=inflect, pinned=not inflect))
             # Exact-case aliases pin a spelling: they never inflect.
             for alias in actor.exact_case:
                 exact = tuple(fold_token_exact(t) for t in split_words(alias.translate(QUOTES))[1::2])
@@ -249,10 +247,9 @@ class Compiler:
         match ast:
             case Term():
                 fields = self._fields(ast.field)
-                pids = [self.table.add(ast.tokens, ast.prefix)]
-                if self._inflect and not ast.prefix:  # a wildcard already says which forms it wants
-                    pids.extend(self.table.add_forms(ast.tokens))
-                return CPatterns(pids, fields, self.table)
+                # A wildcard already says which forms it wants: `add` gives it none.
+                pid = self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)
+                return CPatterns((pid,), fields, self.table)
             case ActorRef():
                 owner, config = self._resolve(ast, wl)
                 fields = self._fields(ast.field)

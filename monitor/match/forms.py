@@ -26,8 +26,12 @@ import Stemmer
 
 from monitor.match.fold import fold, fold_token
 
-SEP = "\x1f"  # never in a token (not a word character): a form key cannot equal a plain token
 MIN_STEMMED = 4  # listed words shorter than this are never stemmed: their stems collide with other words
+# How many characters an inflected form may add to the listed word: inflection adds an ending, while a
+# longer word with the same stem is usually a derivation (pt "governador" is not "governo", fr
+# "macroniste" not "Macron"). Turkish stacks its suffixes (seçimlerinde = seçim + ler + in + de).
+MAX_ADDED = {"tr": 8}
+MAX_ADDED_DEFAULT = 2
 _CACHE_LIMIT = 200_000
 
 SNOWBALL = {"ru": "russian", "de": "german", "fr": "french", "es": "spanish", "it": "italian",
@@ -97,9 +101,9 @@ def has_forms(word: str) -> bool:
 class Analyzer:
     """One language's word forms: maps an article token to the listed word it is a form of.
 
-    `words` are the folded listed words that have forms (`has_forms`); a token that is one of them,
-    or a form of one, becomes SEP + that word in the document's stream of form keys, so one pattern
-    per name serves every language. The lexicon (a key of this language → listed word) is built on
+    `words` are the folded listed words that have forms (`has_forms`); a token that is a form of one
+    becomes that word in the document's stream of forms, where the ordinary patterns are sought again,
+    so no pattern is added for forms. The lexicon (a key of this language → listed word) is built on
     the first document in the language, so a deployment pays only for the languages it reads.
     """
 
@@ -119,15 +123,15 @@ class Analyzer:
         raise NotImplementedError
 
     def stream(self, tokens: list[str]) -> list[str]:
-        """Each folded token's form key (SEP + the listed word), or the token itself (same positions)."""
+        """Each folded token's listed word if it is a form of one, else the token itself (same positions)."""
         cache = self._cache
         if len(cache) > _CACHE_LIMIT:  # bound memory on adversarial input; refilling is cheap
             cache.clear()
         missing = [t for t in dict.fromkeys(tokens) if t not in cache]
         if missing:
             words = self.words
-            for token in missing:  # a listed word is a form of itself, in any script
-                cache[token] = SEP + token if token in words else token
+            for token in missing:
+                cache[token] = token
             self._fill([t for t in missing if t not in words and self._script.search(t)])
         return list(map(cache.__getitem__, tokens))
 
@@ -149,13 +153,13 @@ class SnowballAnalyzer(Analyzer):
 
     def _fill(self, tokens: list[str]) -> None:
         tokens = [t for t in tokens if len(t) >= MIN_STEMMED]
-        lexicon, cache = self.lexicon, self._cache
+        lexicon, cache, added = self.lexicon, self._cache, MAX_ADDED.get(self.language, MAX_ADDED_DEFAULT)
         for token, stem in zip(tokens, self._stem(tokens), strict=True):
             # A token that is its own stem is no inflection: "Зеленск" (a town) is not "Зеленский".
             if stem != token:
                 word = lexicon.get(stem)
-                if word is not None:
-                    cache[token] = SEP + word
+                if word is not None and len(token) <= len(word) + added:
+                    cache[token] = word
 
 
 def _make_stemmer(language: str):  # type: ignore[no-untyped-def]
@@ -178,7 +182,7 @@ class _CliticAnalyzer(Analyzer):
         for token in tokens:
             word = self._word(token)
             if word is not None:
-                cache[token] = SEP + word
+                cache[token] = word
 
     def _word(self, token: str) -> str | None:
         raise NotImplementedError

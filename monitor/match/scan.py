@@ -26,7 +26,7 @@ from monitor.match.fold import (
     split_words,
     strip_markup,
 )
-from monitor.match.forms import LANGUAGES, SEP, Analyzer, has_forms, make_analyzer, primary
+from monitor.match.forms import LANGUAGES, Analyzer, has_forms, make_analyzer, primary
 from monitor.model import Document
 
 try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
@@ -38,7 +38,7 @@ Span = tuple[str, int, int]  # field, first token, one past the last token
 _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3-character key
 
 
-SINGLE, PREFIX, SEQUENCE, FORM = 0, 1, 2, 3  # pattern kinds (FORM: a single word's form key)
+SINGLE, PREFIX, SEQUENCE = 0, 1, 2  # pattern kinds
 _SequenceIndex = dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]]
 
 
@@ -62,13 +62,11 @@ class PatternTable:
         # first token → (second token → patterns, patterns checked whatever the second token)
         self._sequence_index: _SequenceIndex = {}
         # Word forms (monitor/match/forms.py): the listed words that have forms, and per language (made
-        # on its first document) the analyzer that maps a token to the listed word it is a form of.
-        # Phrases of form keys are sought in a document's stream of form keys, not in its tokens.
+        # on its first document) the analyzer that maps a token to the listed word it is a form of. The
+        # patterns are sought again in that stream of forms, but for `pinned` ones (`forms: exact`).
         self.form_words: set[str] = set()
+        self.pinned: set[int] = set()
         self._analyzers: dict[str, Analyzer] = {}
-        self.form_sequences: dict[str, dict[str | None, list[int]]] = {}
-        self.form_sequence_keys: frozenset[str] = frozenset()
-        self._form_index: _SequenceIndex = {}
         self.single_keys: frozenset[str] = frozenset()
         # Wildcards by length: (cut a token to that length, prefix → wildcard ids); with several
         # lengths, the first 3 characters of every wildcard, to skip most tokens in one pass.
@@ -82,9 +80,17 @@ class PatternTable:
         self._prefix_automaton: object | None = None
         self._prefix_ids: list[tuple[int, ...]] = []
 
-    def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None) -> int:
-        """The id of a pattern, adding it if new (equal patterns of different rules share one id)."""
-        key = (tokens, prefix, exact)
+    def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None, *,
+            forms: bool = False, pinned: bool = False) -> int:
+        """The id of a pattern, adding it if new (equal patterns of different rules share one id).
+
+        With `forms`, its words also match their forms in an article's language (`forms: inflected`);
+        `pinned` (`forms: exact`), a word that has forms is a pattern apart, sought only as written.
+        """
+        if forms and not prefix and exact is None:
+            self.form_words.update(t for t in tokens if has_forms(t))
+        pinned = pinned and not prefix and exact is None and any(map(has_forms, tokens))
+        key = (tokens, prefix, exact if not pinned else ())
         pid = self._ids.get(key)
         if pid is not None:
             return pid
@@ -92,27 +98,21 @@ class PatternTable:
         self.tokens.append(tokens)
         self.prefix.append(prefix)
         self.exact.append(exact)
-        self.keys.append(tokens[0] if len(tokens) == 1 and not prefix and exact is None else pid)
+        single = len(tokens) == 1 and not prefix and exact is None and not pinned
+        self.keys.append(tokens[0] if single else pid)
+        if pinned:
+            self.pinned.add(pid)
         if prefix and len(tokens) == 1:
             self.kind.append(PREFIX)
             self.by_prefix_key.setdefault(tokens[0][:_PREFIX_KEY], []).append(pid)
-        elif len(tokens) == 1 and exact is None:
-            self.kind.append(FORM if SEP in tokens[0] else SINGLE)
+        elif single:
+            self.kind.append(SINGLE)
             self.single[tokens[0]] = pid
-        else:
+        else:  # a pinned word too: its id, not the word (found in the stream of forms), says it occurs
             self.kind.append(SEQUENCE)
             second = tokens[1] if len(tokens) > 2 or (len(tokens) == 2 and not prefix) else None
-            pending = self.form_sequences if any(SEP in t for t in tokens) else self.sequences
-            pending.setdefault(tokens[0], {}).setdefault(second, []).append(pid)
+            self.sequences.setdefault(tokens[0], {}).setdefault(second, []).append(pid)
         return pid
-
-    def add_forms(self, tokens: tuple[str, ...]) -> list[int]:
-        """The id of the word-form pattern of a word or phrase (one for every language), if it has forms."""
-        marked = tuple(SEP + t if has_forms(t) else t for t in tokens)
-        if marked == tokens:
-            return []
-        self.form_words.update(t for t in tokens if has_forms(t))
-        return [self.add(marked)]
 
     def analyzer(self, language: str | None) -> Analyzer | None:
         """The word forms of a language (primary subtag), None if it has none or no listed word does."""
@@ -126,9 +126,7 @@ class PatternTable:
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
         _index(self.sequences, self._sequence_index)
-        _index(self.form_sequences, self._form_index)
         self.sequence_keys = frozenset(self._sequence_index)
-        self.form_sequence_keys = frozenset(self._form_index)
         # Sharing ids between equal patterns is for compiling; a pattern added later gets a new id.
         self._ids.clear()
         self._analyzers.clear()  # made again for the words added since
@@ -239,7 +237,7 @@ class Scan:
     sequence_hits: dict[int, list[Span]]
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
-    analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its form keys (`forms`)
+    analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
     def prefix_tokens(self, pid: int, name: str) -> list[str]:
@@ -265,10 +263,11 @@ class Scan:
         if fields is self.scanned or self.scanned <= fields:  # found somewhere, and all places count
             return True
         kind = self.table.kind[pid]
-        if kind == SINGLE or kind == FORM:
+        if kind == SINGLE:
             tok = self.table.tokens[pid][0]
-            texts = self.fields if kind == SINGLE else self.analysed
-            return any(name in fields and tok in ft.words() for name, ft in texts.items())
+            if any(name in fields and tok in ft.words() for name, ft in self.fields.items()):
+                return True
+            return any(name in fields and tok in ft.words() for name, ft in self.analysed.items())
         if kind == PREFIX:
             return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
         return any(s[0] in fields for s in self.sequence_hits[pid])
@@ -280,6 +279,9 @@ class Scan:
         kind = self.table.kind[pid]
         if kind == SINGLE:
             tok = self.table.tokens[pid][0]
+            if self.analysed:  # the word as written and its forms
+                return sorted({(name, i, i + 1) for texts in (self.fields, self.analysed) for name, ft in texts.items()
+                               if name in fields and tok in ft.words() for i in ft.positions(tok)})
             # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
             return [
                 (name, i, i + 1)
@@ -292,10 +294,6 @@ class Scan:
                 (name, i, i + 1) for name, ft in self.fields.items() if name in fields
                 for tok in self.prefix_tokens(pid, name) for i in ft.positions(tok)
             )
-        if kind == FORM:  # positions in the stream of form keys are those of the tokens
-            tok = self.table.tokens[pid][0]
-            return [(name, i, i + 1) for name, ft in self.analysed.items()
-                    if name in fields and tok in ft.words() for i in ft.positions(tok)]
         return [s for s in self.sequence_hits[pid] if s[0] in fields]
 
 
@@ -327,21 +325,29 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             found |= table.hits(present)
             starts = frozenset(present & table.sequence_keys)
         if starts:
-            _sequences(table, index, starts, folded, ft, name, found, sequence_hits)
-        if analyzer is not None:  # the document's language has word forms: its tokens' form keys too
+            _sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
+        if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
             stream = analyzer.stream(folded)
-            keys = set(stream)
-            analysed[name] = aft = FieldText(text, cleaned, stream, keys, None, None)
-            found |= keys & table.single_keys
-            starts = frozenset(keys & table.form_sequence_keys)
+            if stream == folded:
+                continue
+            words = set(stream)
+            analysed[name] = FieldText(text, cleaned, stream, words, None, None)
+            found |= words & table.single_keys
+            starts = frozenset(words & table.sequence_keys)
             if starts:
-                _sequences(table, table._form_index, starts, stream, aft, name, found, sequence_hits)
+                # The field's own text: exact-case patterns compare a form's original, never its word.
+                _sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
     return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed)
 
 
 def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str], folded: list[str],
-               ft: FieldText, name: str, found: set[str | int], sequence_hits: dict[int, list[Span]]) -> None:
-    """Find the sequences of `index` in a field's tokens (`starts`: those of its tokens that begin one)."""
+               ft: FieldText, name: str, found: set[str | int], sequence_hits: dict[int, list[Span]],
+               skip: set[int] | None) -> None:
+    """Find the sequences of `index` in a field's tokens (`starts`: those of its tokens that begin one).
+
+    In a stream of forms (`skip`: the pinned patterns, which are not sought there), a sequence found in
+    the tokens already is not added again, and exact-case patterns compare the tokens as written.
+    """
     # Visit only the positions of tokens that start a sequence, each with the token after it, found
     # without a Python-level loop ("" after the last token: never a token, so never a second one).
     nexts = folded[1:]
@@ -349,17 +355,15 @@ def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str
     for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
         by_second, loose = index[first]
         group = by_second.get(second)
-        if group is not None:
-            for pid in group:
-                m = _check(table, pid, folded, ft, i)
-                if m:
-                    found.add(pid)
-                    sequence_hits.setdefault(pid, []).append((name, i, i + m))
-        for pid in loose:
+        for pid in group + loose if group is not None else loose:
+            if skip is not None and pid in skip:
+                continue
             m = _check(table, pid, folded, ft, i)
             if m:
                 found.add(pid)
-                sequence_hits.setdefault(pid, []).append((name, i, i + m))
+                spans = sequence_hits.setdefault(pid, [])
+                if skip is None or (name, i, i + m) not in spans:
+                    spans.append((name, i, i + m))
 
 
 def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int) -> int:

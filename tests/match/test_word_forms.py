@@ -186,6 +186,7 @@ CASES = [
     ("fr", "Emmanuel Macron a dit", "macron", ("Emmanuel Macron",)),
     ("fr", "l'élection présidentielle", "election-fr", ("élection",)),
     ("fr", "les électeurs", "election-fr", ()),
+    ("fr", "les macronistes", "macron", ()),  # a derivation: more than an ending added
     # ---- Spanish
     ("es", "las elecciones generales", "election-es", ("elecciones",)),
     ("es", "el Gobierno de Sánchez", "sanchez", ("Sánchez",)),
@@ -198,6 +199,7 @@ CASES = [
     ("pt", "os governos estaduais", "government-pt", ("governos",)),
     ("pt", "Lula disse", "lula", ("Lula",)),
     ("pt", "Lulu disse", "lula", ()),
+    ("pt", "o governador", "government-pt", ()),
     # ---- Turkish (names take their suffixes after an apostrophe, which already separates them)
     ("tr", "seçimlerde kazandı", "election-tr", ("seçimlerde",)),
     ("tr", "yerel seçimler", "election-tr", ("seçimler",)),
