@@ -284,3 +284,22 @@ def test_compiled_watchlists_pickle(compiled: CompiledWatchlists) -> None:
     again = pickle.loads(pickle.dumps(compiled))
     assert [m.id for m in again.match(Document(body="Путину доложили", language="ru"))] == ["putin"]
     assert [m.id for m in again.match(Document(body="ישראל וחמאס", language="he"))] == ["hamas"]
+
+
+def test_the_documented_pin() -> None:
+    """docs/query-language.md: Snowball meets `melone` ("melon") with `Meloni`; `forms: exact` pins the name."""
+    body = {"id": "w", "name": "w", "actors": [{"id": "meloni", "name": "Giorgia Meloni", "aliases": ["Meloni"]},
+                                                {"id": "pinned", "name": "Meloni", "forms": "exact"}]}
+    compiled = CompiledWatchlists.compile({"w": WatchlistConfig.model_validate(body)})
+    assert [m.id for m in compiled.match(Document(body="un melone", language="it"))] == ["meloni"]
+    assert [m.id for m in compiled.match(Document(body="Meloni ha detto", language="it"))] == ["meloni", "pinned"]
+
+
+def test_pinned_and_inflected_entries_share_no_pattern() -> None:
+    """An exact entry's word is a pattern apart: the stream of forms never makes it occur."""
+    body = {"id": "w", "name": "w", "actors": [{"id": "a", "name": "Путин", "forms": "exact"},
+                                                {"id": "b", "name": "Путин"}],
+            "topics": [{"id": "t", "name": "t", "query": "@a NEAR/2 выборы"}]}
+    compiled = CompiledWatchlists.compile({"w": WatchlistConfig.model_validate(body)})
+    assert [m.id for m in compiled.match(Document(body="Путина на выборах", language="ru"))] == ["b"]
+    assert [m.id for m in compiled.match(Document(body="Путин на выборах", language="ru"))] == ["a", "b", "t"]
