@@ -328,7 +328,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             _sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
         if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
             stream = analyzer.stream(folded)
-            if stream == folded:
+            if stream is None:
                 continue
             words = set(stream)
             analysed[name] = FieldText(text, cleaned, stream, words, None, None)
