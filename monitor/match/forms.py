@@ -93,6 +93,8 @@ def _uk_stem(token: str) -> str:
 
 def has_forms(word: str) -> bool:
     """Whether a folded listed word has forms in some language (its script has an analyzer, it is long enough)."""
+    if word.isascii():  # the commonest case, without a regex: a word of 4+ characters, not only digits
+        return len(word) >= MIN_STEMMED and not word.isdigit()
     if _HEBREW.search(word) or _ARABIC.search(word):
         return len(word) >= 2
     return len(word) >= MIN_STEMMED and bool(_LATIN.search(word) or _CYRILLIC.search(word))
