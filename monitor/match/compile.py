@@ -166,11 +166,12 @@ class Compiler:
                 tokens = tuple(fold_tokens(alias))
                 if tokens:
                     pids.append(self.table.add(tokens, forms=inflect, pinned=not inflect))
-            # Exact-case aliases pin a spelling: they never inflect.
+            # Exact-case aliases pin a spelling: they inflect only when the actor asks (`forms: inflected`).
+            asked = actor.forms == "inflected"
             for alias in actor.exact_case:
                 exact = tuple(fold_token_exact(t) for t in split_words(alias.translate(QUOTES))[1::2])
                 if exact:
-                    pids.append(self.table.add(tuple(fold_tokens(alias)), False, exact))
+                    pids.append(self.table.add(tuple(fold_tokens(alias)), False, exact, forms=asked))
             found = self._names[key] = CPatterns(list(dict.fromkeys(pids)), DEFAULT_FIELDS, self.table)
         return found
 

@@ -46,7 +46,7 @@ class PatternTable:
     """Every distinct token sequence the compiled watchlists look for, with ids and lookup indexes."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None], int] = {}
+        self._ids: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None, int], int] = {}
         self.tokens: list[tuple[str, ...]] = []
         self.prefix: list[bool] = []
         self.exact: list[tuple[str, ...] | None] = []
@@ -66,6 +66,7 @@ class PatternTable:
         # patterns are sought again in that stream of forms, but for `pinned` ones (`forms: exact`).
         self.form_words: set[str] = set()
         self.pinned: set[int] = set()
+        self.exact_forms: set[int] = set()  # exact-case patterns whose forms count (asked for)
         self._analyzers: dict[str, Analyzer] = {}
         self.single_keys: frozenset[str] = frozenset()
         # Wildcards by length: (cut a token to that length, prefix → wildcard ids); with several
@@ -86,11 +87,13 @@ class PatternTable:
 
         With `forms`, its words also match their forms in an article's language (`forms: inflected`);
         `pinned` (`forms: exact`), a word that has forms is a pattern apart, sought only as written.
+        An exact-case pattern has forms only when asked: then a form's original starts with its spelling.
         """
-        if forms and not prefix and exact is None:
+        if forms and not prefix:
             self.form_words.update(t for t in tokens if has_forms(t))
         pinned = pinned and not prefix and exact is None and any(map(has_forms, tokens))
-        key = (tokens, prefix, exact if not pinned else ())
+        exact_forms = forms and exact is not None
+        key = (tokens, prefix, exact, 1 if pinned else 2 if exact_forms else 0)
         pid = self._ids.get(key)
         if pid is not None:
             return pid
@@ -102,6 +105,8 @@ class PatternTable:
         self.keys.append(tokens[0] if single else pid)
         if pinned:
             self.pinned.add(pid)
+        if exact_forms:
+            self.exact_forms.add(pid)
         if prefix and len(tokens) == 1:
             self.kind.append(PREFIX)
             self.by_prefix_key.setdefault(tokens[0][:_PREFIX_KEY], []).append(pid)
@@ -358,7 +363,7 @@ def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str
         for pid in group + loose if group is not None else loose:
             if skip is not None and pid in skip:
                 continue
-            m = _check(table, pid, folded, ft, i)
+            m = _check(table, pid, folded, ft, i, skip is not None)
             if m:
                 found.add(pid)
                 spans = sequence_hits.setdefault(pid, [])
@@ -366,8 +371,12 @@ def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str
                     spans.append((name, i, i + m))
 
 
-def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int) -> int:
-    """The pattern's length if it occurs at token i (its first token is known to match), else 0."""
+def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int, forms: bool = False) -> int:
+    """The pattern's length if it occurs at token i (its first token is known to match), else 0.
+
+    `forms`: `folded` is a stream of forms, where an exact-case pattern that asked for forms needs its
+    spelling at the start of each original token, and any other one the original token itself.
+    """
     seq = table.tokens[pid]
     m = len(seq)
     if i + m > len(folded):
@@ -380,6 +389,11 @@ def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: i
         return 0
     exact = table.exact[pid]
     if exact is not None:
+        if forms and pid in table.exact_forms:
+            for k in range(m):
+                if not fold_token_exact(ft.original(i + k)).startswith(exact[k]):
+                    return 0
+            return m
         for k in range(m):
             if fold_token_exact(ft.original(i + k)) != exact[k]:
                 return 0

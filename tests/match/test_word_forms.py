@@ -303,3 +303,16 @@ def test_pinned_and_inflected_entries_share_no_pattern() -> None:
     compiled = CompiledWatchlists.compile({"w": WatchlistConfig.model_validate(body)})
     assert [m.id for m in compiled.match(Document(body="Путина на выборах", language="ru"))] == ["b"]
     assert [m.id for m in compiled.match(Document(body="Путин на выборах", language="ru"))] == ["a", "b", "t"]
+
+
+def test_exact_case_inflects_only_when_asked() -> None:
+    """`forms: inflected` written on the actor asks for the forms of its exact-case aliases too, in their case."""
+    body = {"id": "w", "name": "w", "actors": [
+        {"id": "asked", "name": "Hakan Fidan", "exact_case": ["Fidan", "НАТО"], "forms": "inflected"},
+        {"id": "default", "name": "Hakan Fidan", "exact_case": ["Fidan", "НАТО"]}]}
+    compiled = CompiledWatchlists.compile({"w": WatchlistConfig.model_validate(body)})
+    assert [m.id for m in compiled.match(Document(body="Fidanları gördü", language="tr"))] == ["asked"]
+    assert compiled.match(Document(body="fidanları diktiler", language="tr")) == []
+    assert [m.id for m in compiled.match(Document(body="Fidan konuştu", language="tr"))] == ["asked", "default"]
+    match = compiled.match(Document(body="генсек НАТОвский", language="ru"))
+    assert match == []  # "НАТО" has 4 letters but "натовскии" is no inflection (+5 characters)
