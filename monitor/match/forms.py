@@ -129,9 +129,9 @@ class Analyzer:
         """The lexicon keys of a folded listed word of this language's script."""
         raise NotImplementedError
 
-    def stream(self, tokens: list[str]) -> list[str] | None:
+    def stream(self, tokens: list[str]) -> tuple[list[str], set[str]] | None:
         """Each folded token's listed word if it is a form of one, else the token itself (same
-        positions); None when no token is a form (most articles), without a Python loop over them."""
+        positions), and the listed words met so; None when no token is a form, without a Python loop."""
         distinct = set(tokens)
         missing = distinct.difference(self._known)
         if missing:
@@ -142,10 +142,11 @@ class Analyzer:
             script = self._script
             self._fill([t for t in missing.difference(self.words) if script.search(t)])
         forms = self._forms
-        if forms.keys().isdisjoint(distinct):
+        met = forms.keys() & distinct
+        if not met:
             return None
         get = forms.get
-        return [get(t, t) for t in tokens]
+        return list(map(get, tokens, tokens)), {forms[t] for t in met}
 
     def _fill(self, tokens: list[str]) -> None:
         """Record in `_forms` which of these new tokens are forms of a listed word."""

@@ -59,6 +59,7 @@ class PatternTable:
         # first token → second token → phrases and aliases; under None: exact-case words, "word prefix*"
         self.sequences: dict[str, dict[str | None, list[int]]] = {}
         self.sequence_keys: frozenset[str] = frozenset()
+        self.sequence_words: frozenset[str] = frozenset()  # every word of a sequence that has forms
         # first token → (second token → patterns, patterns checked whatever the second token)
         self._sequence_index: _SequenceIndex = {}
         # Word forms (monitor/match/forms.py): the listed words that have forms, and per language (made
@@ -130,6 +131,9 @@ class PatternTable:
 
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
+        self.sequence_words = frozenset(
+            t for pid, kind in enumerate(self.kind) if kind == SEQUENCE and pid not in self.pinned
+            for t in self.tokens[pid] if t in self.form_words)
         _index(self.sequences, self._sequence_index)
         self.sequence_keys = frozenset(self._sequence_index)
         # Sharing ids between equal patterns is for compiling; a pattern added later gets a new id.
@@ -332,14 +336,15 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         if starts:
             _sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
         if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
-            stream = analyzer.stream(folded)
-            if stream is None:
+            forms = analyzer.stream(folded)
+            if forms is None:
                 continue
-            words = set(stream)
-            analysed[name] = FieldText(text, cleaned, stream, words, None, None)
-            found |= words & table.single_keys
-            starts = frozenset(words & table.sequence_keys)
-            if starts:
+            stream, met = forms
+            analysed[name] = FieldText(text, cleaned, stream, None, None, None)
+            found |= met & table.single_keys
+            # Sequences again only if a form stands for one of their words (most forms are of single names).
+            if not met.isdisjoint(table.sequence_words):
+                starts = frozenset(table.sequence_keys.intersection(stream))
                 # The field's own text: exact-case patterns compare a form's original, never its word.
                 _sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
     return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed)
