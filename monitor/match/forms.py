@@ -129,10 +129,11 @@ class Analyzer:
         """The lexicon keys of a folded listed word of this language's script."""
         raise NotImplementedError
 
-    def stream(self, tokens: list[str]) -> tuple[list[str], set[str]] | None:
+    def stream(self, tokens: list[str], distinct: set[str] | None = None) -> tuple[list[str], set[str]] | None:
         """Each folded token's listed word if it is a form of one, else the token itself (same
         positions), and the listed words met so; None when no token is a form, without a Python loop."""
-        distinct = set(tokens)
+        if distinct is None:
+            distinct = set(tokens)
         missing = distinct.difference(self._known)
         if missing:
             if len(self._known) > _CACHE_LIMIT:  # bound memory on adversarial input; refilling is cheap

@@ -336,7 +336,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         if starts:
             _sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
         if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
-            forms = analyzer.stream(folded)
+            forms = analyzer.stream(folded, ft.present)
             if forms is None:
                 continue
             stream, met = forms
