@@ -365,15 +365,27 @@ def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str
     for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
         by_second, loose = index[first]
         group = by_second.get(second)
-        for pid in group + loose if group is not None else loose:
-            if skip is not None and pid in skip:
-                continue
-            m = _check(table, pid, folded, ft, i, skip is not None)
+        if skip is not None:  # a stream of forms
+            for pid in group + loose if group is not None else loose:
+                if pid not in skip:
+                    m = _check(table, pid, folded, ft, i, True)
+                    if m:
+                        found.add(pid)
+                        spans = sequence_hits.setdefault(pid, [])
+                        if (name, i, i + m) not in spans:
+                            spans.append((name, i, i + m))
+            continue
+        if group is not None:  # the tokens themselves: the hot loop of matching, as lean as can be
+            for pid in group:
+                m = _check(table, pid, folded, ft, i)
+                if m:
+                    found.add(pid)
+                    sequence_hits.setdefault(pid, []).append((name, i, i + m))
+        for pid in loose:
+            m = _check(table, pid, folded, ft, i)
             if m:
                 found.add(pid)
-                spans = sequence_hits.setdefault(pid, [])
-                if skip is None or (name, i, i + m) not in spans:
-                    spans.append((name, i, i + m))
+                sequence_hits.setdefault(pid, []).append((name, i, i + m))
 
 
 def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int, forms: bool = False) -> int:
