@@ -57,7 +57,9 @@ HEBREW_PREFIXES = (
     "וה", "וב", "ול", "ומ", "וש", "וכ", "שה", "שב", "של", "שמ", "שכ", "מה", "כש", "מש", "לכש",
     "ושה", "ושב", "ושל", "ושמ", "ומה", "וכש", "שמה", "ולכש",
 )
-HEBREW_SHORT = ("ו", "ה", "וה")  # the only ones before a listed word of 2-3 letters: כבר, שבר stay words
+HEBREW_SHORT = ("ו", "ה", "וה")  # the only ones before a listed word of 2 letters: כבר, שבר stay words
+# Before 3 letters: one proclitic, or "and" and one (בעזה, ולעזה), never longer chains such as שמה.
+HEBREW_SHORT3 = ("ו", "ה", "ב", "ל", "מ", "ש", "כ", "וה", "וב", "ול", "ומ", "וש", "וכ")
 _HEBREW_BY_LENGTH = sorted(HEBREW_PREFIXES, key=len)
 
 # Arabic proclitics: conjunctions و ف, prepositions ب ل ك, the article ال (ل + ال is written لل).
@@ -232,7 +234,7 @@ class HebrewAnalyzer(_CliticAnalyzer):
             if token.startswith(p):
                 rest = token[len(p):]
                 found = lexicon.get(rest)
-                if found is not None and (len(rest) > 3 or p in HEBREW_SHORT):
+                if found is not None and (len(rest) > 3 or p in (HEBREW_SHORT3 if len(rest) == 3 else HEBREW_SHORT)):
                     return found
         return None
 

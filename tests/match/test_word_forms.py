@@ -19,6 +19,8 @@ FORMS = {
         {"id": "shabak", "name": "Shin Bet", "aliases": ["שב״כ", "שירות הביטחון הכללי"]},
         {"id": "netanyahu", "name": "Netanyahu", "aliases": ["נתניהו"]},
         {"id": "katz", "name": "Katz", "aliases": ["כץ"]},
+        {"id": "gaza-he", "name": "Gaza (he)", "aliases": ["עזה"]},
+        {"id": "gantz", "name": "Gantz", "aliases": ["גנץ"]},
         # Arabic
         {"id": "mossad", "name": "Mossad", "aliases": ["موساد"]},
         {"id": "turkiya", "name": "Türkiye", "aliases": ["تركيا"]},
@@ -84,7 +86,12 @@ CASES = [
     ("he", "ראש השב״כ ורונן בר", "ronen-bar", ("ורונן בר",)),
     ("he", "ובר אמר", "ronen-bar", ("ובר",)),
     ("he", "הודיע השר כץ", "katz", ("כץ",)),
-    # look-alikes and short names: a 2-3 letter name takes only ו, ה or וה
+    ("he", "הלחימה בעזה", "gaza-he", ("בעזה",)),
+    ("he", "ולעזה נכנסו", "gaza-he", ("ולעזה",)),
+    ("he", "מגנץ ומלפיד", "gantz", ("מגנץ",)),
+    ("he", "שמהעזה", "gaza-he", ()),  # 3 letters: one proclitic, or ו and one
+    ("he", "עזהי", "gaza-he", ()),
+    # look-alikes and short names: a 2-letter name takes only ו, ה or וה
     ("he", "כבר אמרנו", "ronen-bar", ()),
     ("he", "שבר את השיא", "ronen-bar", ()),
     ("he", "לבר המצווה", "ronen-bar", ()),
