@@ -136,6 +136,10 @@ def merge_spikes(*layers: SpikeSettings | None) -> SpikeSettings | None:
     return settings if settings.enabled else None
 
 
+Forms = Literal["exact", "inflected"]
+"""Whether words and names match their forms in the article's language (docs/query-language.md)."""
+
+
 class ActorConfig(_Strict):
     id: str
     name: str
@@ -143,6 +147,7 @@ class ActorConfig(_Strict):
     aliases: tuple[str, ...] = ()
     exact_case: tuple[str, ...] = ()
     exclude: str | None = None
+    forms: Forms | None = None  # None: the watchlist's `forms`
     description: str | None = None
     spikes: SpikeSettings | None = None
 
@@ -153,6 +158,7 @@ class TopicConfig(_Strict):
     id: str
     name: str
     query: str
+    forms: Forms | None = None  # None: the watchlist's `forms`
     description: str | None = None
     spikes: SpikeSettings | None = None
 
@@ -176,6 +182,7 @@ class WatchlistConfig(_Strict):
     topics: tuple[TopicConfig, ...] = ()
     tests: tuple[WatchlistTest, ...] = ()
     spikes: SpikeSettings | None = None
+    forms: Forms = "inflected"
 
     def entry_ids(self) -> list[str]:
         """Ids of all actors and topics, in file order."""

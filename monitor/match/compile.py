@@ -104,6 +104,7 @@ class Compiler:
         self._actors: dict[tuple[str, str], CActor] = {}
         self._names: dict[tuple[str, str], CPatterns] = {}
         self._by_id: dict[str, dict[str, ActorConfig]] = {}
+        self._inflect = True  # whether the entry being compiled matches word forms (`forms:`)
 
     def _config(self, wl_id: str, actor_id: str) -> ActorConfig | None:
         """An actor's configuration by id (a dict per list: lists may hold 100k actors)."""
@@ -123,6 +124,7 @@ class Compiler:
                     entries.append(Entry(wl_id, "actor", actor.id, actor.name, node))
             for topic in wl.topics:
                 self._compiling = (wl_id, topic.id)
+                self._inflect = (topic.forms or wl.forms) == "inflected"
                 try:
                     tnode = self._entry_query(wl_id, topic.id, "query", topic.query)
                 except QuerySyntaxError as exc:
@@ -130,6 +132,7 @@ class Compiler:
                     continue
                 finally:
                     self._compiling = None
+                    self._inflect = True
                 entries.append(Entry(wl_id, "topic", topic.id, topic.name, tnode))
         self.table.freeze()
         return entries
@@ -158,16 +161,24 @@ class Compiler:
         found = self._names.get(key)
         if found is None:
             pids: list[int] = []
+            inflect = self._actor_forms(wl_id, actor)
             for alias in (actor.name, *actor.aliases):
                 tokens = tuple(fold_tokens(alias))
                 if tokens:
-                    pids.append(self.table.add(tokens))
+                    pids.append(self.table.add(tokens, forms=inflect, pinned=not inflect))
+            # Exact-case aliases pin a spelling: they inflect only when the actor asks (`forms: inflected`).
+            asked = actor.forms == "inflected"
             for alias in actor.exact_case:
                 exact = tuple(fold_token_exact(t) for t in split_words(alias.translate(QUOTES))[1::2])
                 if exact:
-                    pids.append(self.table.add(tuple(fold_tokens(alias)), False, exact))
+                    pids.append(self.table.add(tuple(fold_tokens(alias)), False, exact, forms=asked))
             found = self._names[key] = CPatterns(list(dict.fromkeys(pids)), DEFAULT_FIELDS, self.table)
         return found
+
+    def _actor_forms(self, wl_id: str, actor: ActorConfig) -> bool:
+        """Whether an actor's names (and its exclude) match word forms: its `forms:`, else its list's."""
+        wl = self.watchlists.get(wl_id)
+        return (actor.forms or (wl.forms if wl is not None else "inflected")) == "inflected"
 
     def actor(self, wl_id: str, actor_id: str) -> CActor:
         """The compiled actor (names, minus its exclude query), built once and shared by references."""
@@ -179,12 +190,14 @@ class Compiler:
             exclude = None
             if config.exclude is not None:
                 outer, self._compiling = self._compiling, key
+                inflect, self._inflect = self._inflect, self._actor_forms(wl_id, config)
                 try:
                     exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude)
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, actor_id, "exclude", exc)
                 finally:
                     self._compiling = outer
+                    self._inflect = inflect
             found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors))
         return found
 
@@ -235,7 +248,9 @@ class Compiler:
         match ast:
             case Term():
                 fields = self._fields(ast.field)
-                return CPatterns((self.table.add(ast.tokens, ast.prefix),), fields, self.table)
+                # A wildcard already says which forms it wants: `add` gives it none.
+                pid = self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)
+                return CPatterns((pid,), fields, self.table)
             case ActorRef():
                 owner, config = self._resolve(ast, wl)
                 fields = self._fields(ast.field)

@@ -39,8 +39,9 @@ _STRIPPED = (
     "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 )
 _STRIP = re.compile(f"[{_STRIPPED}]")
-# A strippable mark that starts a token: the only way folding a whole text could drop a token.
-_LONE_MARK = re.compile(rf"(?:^|[^\w{_MARKS}])[{_STRIPPED}]")
+# A strippable mark that starts a token: the only way folding a whole text could drop a token ("_" is
+# a \w character, but separates tokens: `split_words` makes it a space).
+_LONE_MARK = re.compile(rf"(?:^|[^\w{_MARKS}]|_)[{_STRIPPED}]")
 # Letters with no Unicode decomposition that readers still treat as accented Latin letters.
 _LETTERS = str.maketrans(
     {"ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H",

@@ -26,6 +26,7 @@ from monitor.match.fold import (
     split_words,
     strip_markup,
 )
+from monitor.match.forms import LANGUAGES, Analyzer, has_forms, make_analyzer, primary
 from monitor.model import Document
 
 try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
@@ -38,13 +39,14 @@ _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3
 
 
 SINGLE, PREFIX, SEQUENCE = 0, 1, 2  # pattern kinds
+_SequenceIndex = dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]]
 
 
 class PatternTable:
     """Every distinct token sequence the compiled watchlists look for, with ids and lookup indexes."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None], int] = {}
+        self._ids: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None, int], int] = {}
         self.tokens: list[tuple[str, ...]] = []
         self.prefix: list[bool] = []
         self.exact: list[tuple[str, ...] | None] = []
@@ -57,8 +59,16 @@ class PatternTable:
         # first token → second token → phrases and aliases; under None: exact-case words, "word prefix*"
         self.sequences: dict[str, dict[str | None, list[int]]] = {}
         self.sequence_keys: frozenset[str] = frozenset()
+        self.sequence_words: frozenset[str] = frozenset()  # every word of a sequence that has forms
         # first token → (second token → patterns, patterns checked whatever the second token)
-        self._sequence_index: dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]] = {}
+        self._sequence_index: _SequenceIndex = {}
+        # Word forms (monitor/match/forms.py): the listed words that have forms, and per language (made
+        # on its first document) the analyzer that maps a token to the listed word it is a form of. The
+        # patterns are sought again in that stream of forms, but for `pinned` ones (`forms: exact`).
+        self.form_words: set[str] = set()
+        self.pinned: set[int] = set()
+        self.exact_forms: set[int] = set()  # exact-case patterns whose forms count (asked for)
+        self._analyzers: dict[str, Analyzer] = {}
         self.single_keys: frozenset[str] = frozenset()
         # Wildcards by length: (cut a token to that length, prefix → wildcard ids); with several
         # lengths, the first 3 characters of every wildcard, to skip most tokens in one pass.
@@ -72,9 +82,19 @@ class PatternTable:
         self._prefix_automaton: object | None = None
         self._prefix_ids: list[tuple[int, ...]] = []
 
-    def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None) -> int:
-        """The id of a pattern, adding it if new (equal patterns of different rules share one id)."""
-        key = (tokens, prefix, exact)
+    def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None, *,
+            forms: bool = False, pinned: bool = False) -> int:
+        """The id of a pattern, adding it if new (equal patterns of different rules share one id).
+
+        With `forms`, its words also match their forms in an article's language (`forms: inflected`);
+        `pinned` (`forms: exact`), a word that has forms is a pattern apart, sought only as written.
+        An exact-case pattern has forms only when asked: then a form's original starts with its spelling.
+        """
+        if forms and not prefix:
+            self.form_words.update(t for t in tokens if has_forms(t))
+        pinned = pinned and not prefix and exact is None and any(map(has_forms, tokens))
+        exact_forms = forms and exact is not None
+        key = (tokens, prefix, exact, 1 if pinned else 2 if exact_forms else 0)
         pid = self._ids.get(key)
         if pid is not None:
             return pid
@@ -82,34 +102,43 @@ class PatternTable:
         self.tokens.append(tokens)
         self.prefix.append(prefix)
         self.exact.append(exact)
-        self.keys.append(tokens[0] if len(tokens) == 1 and not prefix and exact is None else pid)
+        single = len(tokens) == 1 and not prefix and exact is None and not pinned
+        self.keys.append(tokens[0] if single else pid)
+        if pinned:
+            self.pinned.add(pid)
+        if exact_forms:
+            self.exact_forms.add(pid)
         if prefix and len(tokens) == 1:
             self.kind.append(PREFIX)
             self.by_prefix_key.setdefault(tokens[0][:_PREFIX_KEY], []).append(pid)
-        elif len(tokens) == 1 and exact is None:
+        elif single:
             self.kind.append(SINGLE)
             self.single[tokens[0]] = pid
-        else:
+        else:  # a pinned word too: its id, not the word (found in the stream of forms), says it occurs
             self.kind.append(SEQUENCE)
             second = tokens[1] if len(tokens) > 2 or (len(tokens) == 2 and not prefix) else None
             self.sequences.setdefault(tokens[0], {}).setdefault(second, []).append(pid)
         return pid
 
+    def analyzer(self, language: str | None) -> Analyzer | None:
+        """The word forms of a language (primary subtag), None if it has none or no listed word does."""
+        if language not in LANGUAGES or not self.form_words:
+            return None
+        found = self._analyzers.get(language)  # type: ignore[arg-type]
+        if found is None:
+            found = self._analyzers[language] = make_analyzer(language, frozenset(self.form_words))  # type: ignore[index,arg-type]
+        return found
+
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
-        # Sequences added since the last freeze move to the index (memory: 100k actors make 200k+).
-        for first, by_second in self.sequences.items():
-            seconds, loose = self._sequence_index.get(first, ({}, ()))
-            for second, pids in by_second.items():
-                if second is None:
-                    loose += tuple(pids)
-                else:
-                    seconds[second] = seconds.get(second, ()) + tuple(pids)
-            self._sequence_index[first] = (seconds, loose)
-        self.sequences.clear()
+        self.sequence_words = frozenset(
+            t for pid, kind in enumerate(self.kind) if kind == SEQUENCE and pid not in self.pinned
+            for t in self.tokens[pid] if t in self.form_words)
+        _index(self.sequences, self._sequence_index)
         self.sequence_keys = frozenset(self._sequence_index)
         # Sharing ids between equal patterns is for compiling; a pattern added later gets a new id.
         self._ids.clear()
+        self._analyzers.clear()  # made again for the words added since
         self.single_keys = frozenset(self.single)
         prefixes: dict[int, dict[str, tuple[int, ...]]] = {}
         for pids in self.by_prefix_key.values():
@@ -144,6 +173,7 @@ class PatternTable:
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()  # the automaton does not pickle: rebuilt on loading
         state["_prefix_automaton"] = None
+        state["_analyzers"] = {}  # made again, on each process's first document in a language
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -188,6 +218,19 @@ class PatternTable:
         return found, keys & self.sequence_keys
 
 
+def _index(pending: dict[str, dict[str | None, list[int]]], index: _SequenceIndex) -> None:
+    """Move the sequences added since the last freeze to the index (memory: 100k actors make 200k+)."""
+    for first, by_second in pending.items():
+        seconds, loose = index.get(first, ({}, ()))
+        for second, pids in by_second.items():
+            if second is None:
+                loose += tuple(pids)
+            else:
+                seconds[second] = seconds.get(second, ()) + tuple(pids)
+        index[first] = (seconds, loose)
+    pending.clear()
+
+
 _CUT3 = itemgetter(slice(0, _PREFIX_KEY))
 _FIRST = itemgetter(0)
 
@@ -203,6 +246,7 @@ class Scan:
     sequence_hits: dict[int, list[Span]]
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
+    analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
     def prefix_tokens(self, pid: int, name: str) -> list[str]:
@@ -230,7 +274,9 @@ class Scan:
         kind = self.table.kind[pid]
         if kind == SINGLE:
             tok = self.table.tokens[pid][0]
-            return any(name in fields and tok in ft.words() for name, ft in self.fields.items())
+            if any(name in fields and tok in ft.words() for name, ft in self.fields.items()):
+                return True
+            return any(name in fields and tok in ft.words() for name, ft in self.analysed.items())
         if kind == PREFIX:
             return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
         return any(s[0] in fields for s in self.sequence_hits[pid])
@@ -242,6 +288,9 @@ class Scan:
         kind = self.table.kind[pid]
         if kind == SINGLE:
             tok = self.table.tokens[pid][0]
+            if self.analysed:  # the word as written and its forms
+                return sorted({(name, i, i + 1) for texts in (self.fields, self.analysed) for name, ft in texts.items()
+                               if name in fields and tok in ft.words() for i in ft.positions(tok)})
             # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
             return [
                 (name, i, i + 1)
@@ -262,7 +311,9 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     found: set[str | int] = set()
     sequence_hits: dict[int, list[Span]] = {}
     texts: dict[str, FieldText] = {}
+    analysed: dict[str, FieldText] = {}
     index = table._sequence_index
+    analyzer = table.analyzer(primary(doc.language)) if doc.language else None
     for name in fields:
         text: str = getattr(doc, name)
         if not text:
@@ -282,31 +333,67 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             texts[name] = ft = FieldText(text, cleaned, folded, present, None, parts)
             found |= table.hits(present)
             starts = frozenset(present & table.sequence_keys)
-        if not starts:
-            continue
-        # Visit only the positions of tokens that start a sequence, each with the token after it, found
-        # without a Python-level loop ("" after the last token: never a token, so never a second one).
-        nexts = folded[1:]
-        nexts.append("")
-        for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
-            by_second, loose = index[first]
-            group = by_second.get(second)
-            if group is not None:
-                for pid in group:
-                    m = _check(table, pid, folded, ft, i)
+        if starts:
+            _sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
+        if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
+            forms = analyzer.stream(folded, ft.present)
+            if forms is None:
+                continue
+            stream, met = forms
+            analysed[name] = FieldText(text, cleaned, stream, None, None, None)
+            found |= met & table.single_keys
+            # Sequences again only if a form stands for one of their words (most forms are of single names).
+            if not met.isdisjoint(table.sequence_words):
+                starts = frozenset(table.sequence_keys.intersection(stream))
+                # The field's own text: exact-case patterns compare a form's original, never its word.
+                _sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
+    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed)
+
+
+def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str], folded: list[str],
+               ft: FieldText, name: str, found: set[str | int], sequence_hits: dict[int, list[Span]],
+               skip: set[int] | None) -> None:
+    """Find the sequences of `index` in a field's tokens (`starts`: those of its tokens that begin one).
+
+    In a stream of forms (`skip`: the pinned patterns, which are not sought there), a sequence found in
+    the tokens already is not added again, and exact-case patterns compare the tokens as written.
+    """
+    # Visit only the positions of tokens that start a sequence, each with the token after it, found
+    # without a Python-level loop ("" after the last token: never a token, so never a second one).
+    nexts = folded[1:]
+    nexts.append("")
+    for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
+        by_second, loose = index[first]
+        group = by_second.get(second)
+        if skip is not None:  # a stream of forms
+            for pid in group + loose if group is not None else loose:
+                if pid not in skip:
+                    m = _check(table, pid, folded, ft, i, True)
                     if m:
                         found.add(pid)
-                        sequence_hits.setdefault(pid, []).append((name, i, i + m))
-            for pid in loose:
+                        spans = sequence_hits.setdefault(pid, [])
+                        if (name, i, i + m) not in spans:
+                            spans.append((name, i, i + m))
+            continue
+        if group is not None:  # the tokens themselves: the hot loop of matching, as lean as can be
+            for pid in group:
                 m = _check(table, pid, folded, ft, i)
                 if m:
                     found.add(pid)
                     sequence_hits.setdefault(pid, []).append((name, i, i + m))
-    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts))
+        for pid in loose:
+            m = _check(table, pid, folded, ft, i)
+            if m:
+                found.add(pid)
+                sequence_hits.setdefault(pid, []).append((name, i, i + m))
 
 
-def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int) -> int:
-    """The pattern's length if it occurs at token i (its first token is known to match), else 0."""
+def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int, forms: bool = False) -> int:
+    """The pattern's length if it occurs at token i (its first token is known to match), else 0.
+
+    `forms`: `folded` is a stream of forms, where an exact-case pattern that asked for forms needs its
+    spelling at the start of each original token, and any other one the original token itself.
+    """
     seq = table.tokens[pid]
     m = len(seq)
     if i + m > len(folded):
@@ -319,6 +406,11 @@ def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: i
         return 0
     exact = table.exact[pid]
     if exact is not None:
+        if forms and pid in table.exact_forms:
+            for k in range(m):
+                if not fold_token_exact(ft.original(i + k)).startswith(exact[k]):
+                    return 0
+            return m
         for k in range(m):
             if fold_token_exact(ft.original(i + k)) != exact[k]:
                 return 0
