@@ -230,6 +230,10 @@ class SubscriberConfig(_Strict):
     timezone: str = "UTC"
     send_empty: bool = False
     name: str | None = None
+    # Stories alerted in a clock hour at most; the overflow rolls into one "N more alerts" delivery (None: no cap).
+    max_alerts_per_hour: int | None = Field(default=20, ge=1)
+    # Entries whose routes this subscriber never gets: entry ids, or watchlist/entry keys.
+    mute: tuple[str, ...] = ()
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
