@@ -13,18 +13,22 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor.store.models import ArticleRow, Delivery, RoutedItem
+from monitor.store.snoozes import ActiveSnoozes, active_snoozes_in
 from monitor.store.sql import chunked, insert_ignore, lock_rows
 
 MAX_ITEMS_PER_DELIVERY = 100
 """Articles in one delivery at most (an immediate email, a digest, a webhook digest), whatever the channel
 asks. A subscriber's pending articles beyond it go into further deliveries assembled at the same time,
 each saying how many follow ("and N more"); no delivery's size or SQL grows with the number of pending items."""
+
+SNOOZED = "not sent: snoozed"
+"""The last_error of the cancelled delivery that holds items a snooze caught before they were assembled."""
 
 _DELIVERIES = cast(Table, Delivery.__table__)
 _ROUTED = cast(Table, RoutedItem.__table__)
@@ -67,6 +71,7 @@ def assemble_immediate(
     if not pending:
         return []
     by_story = _group_by_story(session, pending)
+    pending, by_story = _drop_snoozed(session, subscriber_id, channel, now, pending, by_story)
     ids: list[str] = []
     if max_per_hour is not None:
         hour = now.replace(minute=0, second=0, microsecond=0)
@@ -92,12 +97,60 @@ def alerts_in(session: Session, subscriber_id: str, start: datetime, end: dateti
     ) or 0)
 
 
+class Pending(NamedTuple):
+    """A routed item in no delivery yet."""
+
+    rid: int
+    article_id: str
+    created_at: datetime
+    watchlist: str
+    entry_id: str
+
+
+def _drop_snoozed(
+    session: Session, subscriber_id: str, channel: str, now: datetime, pending: list[Pending],
+    by_story: dict[str, list[int]],
+) -> tuple[list[Pending], dict[str, list[int]]]:
+    """Put the items a snooze in force holds back into one cancelled delivery (visible, never sent later)."""
+    if not pending:
+        return pending, by_story
+    snoozed = active_snoozes_in(session, now)
+    if not snoozed.entries and not snoozed.stories:
+        return pending, by_story
+    story_of = {rid: story for story, rids in by_story.items() for rid in rids}
+    held = {p.rid for p in pending if _is_snoozed(snoozed, subscriber_id, p, story_of[p.rid])}
+    if not held:
+        return pending, by_story
+    delivery_id = new_delivery_id()
+    session.execute(insert(_DELIVERIES), [{
+        "id": delivery_id, "subscriber_id": subscriber_id, "channel": channel, "kind": "alert",
+        "period_key": None, "status": "cancelled", "attempts": 0, "next_attempt_at": now, "created_at": now,
+        "item_count": len({story_of[rid] for rid in held}), "last_error": SNOOZED,
+    }])
+    session.execute(
+        update(_ROUTED).where(_ROUTED.c.id == bindparam("rid")).values(delivery_id=bindparam("did")),
+        [{"rid": rid, "did": delivery_id} for rid in held],
+    )
+    kept = {story: [r for r in rids if r not in held] for story, rids in by_story.items()}
+    return [p for p in pending if p.rid not in held], {story: rids for story, rids in kept.items() if rids}
+
+
+def _is_snoozed(snoozed: ActiveSnoozes, subscriber_id: str, item: Pending, story: str) -> bool:
+    keys = (item.entry_id, f"{item.watchlist}/{item.entry_id}")
+    for who in (subscriber_id, None):
+        if (who, story) in snoozed.stories or (who, item.article_id) in snoozed.stories:
+            return True
+        if any((who, k) in snoozed.entries for k in keys):
+            return True
+    return False
+
+
 def _held_over(
-    session: Session, subscriber_id: str, pending: Sequence[tuple[int, str, datetime]],
+    session: Session, subscriber_id: str, pending: Sequence[Pending],
     by_story: dict[str, list[int]], hour: datetime, cap: int,
 ) -> dict[str, list[int]]:
     """Stories routed before this hour and held back because the previous hour reached the cap."""
-    routed_before = {rid for rid, _article, created in pending if created < hour}
+    routed_before = {p.rid for p in pending if p.created_at < hour}
     if not routed_before or alerts_in(session, subscriber_id, hour - timedelta(hours=1), hour) < cap:
         # Nothing was held: an item routed just before the hour turned was simply not assembled yet.
         return {}
@@ -149,7 +202,8 @@ def assemble_digest(
     )
     if not inserted:
         return None  # another process (or an earlier run) built this period's digest
-    by_article = _group_by_story(session, _lock_pending(session, subscriber_id))
+    pending = _lock_pending(session, subscriber_id)
+    _, by_article = _drop_snoozed(session, subscriber_id, channel, now, pending, _group_by_story(session, pending))
     articles = list(by_article)
     parts = grouping.parts(articles)
     ids = [delivery_id] + [new_delivery_id() for _ in parts[1:]]
@@ -185,28 +239,28 @@ def pending_article_ids(session: Session, subscriber_id: str) -> list[str]:
     )
 
 
-def _group_by_story(session: Session, pending: Sequence[tuple[int, str, datetime]]) -> dict[str, list[int]]:
+def _group_by_story(session: Session, pending: Sequence[Pending]) -> dict[str, list[int]]:
     """Routed item ids by story (the article's cluster, else the article), stories in the order first routed."""
-    articles = list(dict.fromkeys(article_id for _rid, article_id, _created in pending))
+    articles = list(dict.fromkeys(p.article_id for p in pending))
     clusters: dict[str, str | None] = {}
     for part in chunked(articles):
         clusters.update(
             (str(a), c) for a, c in session.execute(select(ArticleRow.id, ArticleRow.cluster_id).where(ArticleRow.id.in_(part)))
         )
     by_story: dict[str, list[int]] = {}
-    for rid, article_id, _created in pending:
-        by_story.setdefault(clusters.get(article_id) or article_id, []).append(rid)
+    for p in pending:
+        by_story.setdefault(clusters.get(p.article_id) or p.article_id, []).append(p.rid)
     return by_story
 
 
-def _lock_pending(session: Session, subscriber_id: str) -> list[tuple[int, str, datetime]]:
-    """(routed item id, article id, routed at) of a subscriber's items in no delivery yet, locked, in routing order."""
+def _lock_pending(session: Session, subscriber_id: str) -> list[Pending]:
+    """A subscriber's items in no delivery yet, locked, in routing order."""
     stmt: Any = (  # a column select: lock_rows is typed for entity selects
-        select(RoutedItem.id, RoutedItem.article_id, RoutedItem.created_at)
+        select(RoutedItem.id, RoutedItem.article_id, RoutedItem.created_at, RoutedItem.watchlist, RoutedItem.entry_id)
         .where(RoutedItem.subscriber_id == subscriber_id, RoutedItem.delivery_id.is_(None))
         .order_by(RoutedItem.id)
     )
-    return [(int(row[0]), str(row[1]), row[2]) for row in session.execute(lock_rows(stmt))]
+    return [Pending(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4])) for r in session.execute(lock_rows(stmt))]
 
 
 def _attach(session: Session, by_article: dict[str, list[int]], parts: Sequence[Sequence[str]], ids: Sequence[str]) -> None:
