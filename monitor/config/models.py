@@ -230,8 +230,9 @@ class SubscriberConfig(_Strict):
     timezone: str = "UTC"
     send_empty: bool = False
     name: str | None = None
-    # Stories alerted in a clock hour at most; the overflow rolls into one "N more alerts" delivery (None: no cap).
-    max_alerts_per_hour: int | None = Field(default=20, ge=1)
+    # Stories alerted in a clock hour at most; the overflow rolls into one "N more alerts" delivery.
+    # Default None (no cap), so that a configuration that worked before sends what it sent; 20 suits a desk.
+    max_alerts_per_hour: int | None = Field(default=None, ge=1)
     # Entries whose routes this subscriber never gets: entry ids, or watchlist/entry keys.
     mute: tuple[str, ...] = ()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pydantic
+import pytest
 from sqlalchemy import select
 
 from monitor.config import load_config
+from monitor.config.models import SubscriberConfig
 from monitor.refresh.runtime import Runtime
 from monitor.store.models import ArticleRow
 from tests.notify.conftest import body_text
@@ -257,3 +260,9 @@ def test_snooze_refuses_unknown_entries_and_missing_duration(tmp_path, database_
         assert flow.cli("snooze", "ibrahim-kalin", "--for", "1h").exit_code == 0
     finally:
         flow.close()
+
+
+def test_the_cap_is_off_by_default_and_refuses_nonsense() -> None:
+    assert SubscriberConfig(id="x", email="x@test.example", watchlists=("a",)).max_alerts_per_hour is None
+    with pytest.raises(pydantic.ValidationError):
+        SubscriberConfig(id="x", email="x@test.example", watchlists=("a",), max_alerts_per_hour=0)
