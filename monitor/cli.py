@@ -12,6 +12,7 @@ import click
 
 from monitor import __version__
 from monitor.clock import MAX_DAYS, Clock, CommandContext, system_clock
+from monitor.commands.snooze import snooze as snooze_command
 from monitor.commands.spikes import spikes as spikes_command
 from monitor.errors import ConfigurationError, MonitorError, QuerySyntaxError
 
@@ -335,6 +336,7 @@ def serve(config_dir: Path, host: str, port: int) -> None:
 
 
 main.add_command(spikes_command)
+main.add_command(snooze_command)
 
 
 @main.group()

@@ -248,6 +248,11 @@ class SubscriberConfig(_Strict):
     # Spike alerts (docs/spikes.md): off unless asked. `true`: a spike of any entry the subscriber follows
     # (`watchlists:`); a list: spikes of the watchlists (`mena`) and entries (`mena/hakan-fidan`) it names.
     spikes: bool | tuple[str, ...] = False
+    # Stories alerted in a clock hour at most; the overflow rolls into one "N more alerts" delivery.
+    # Default None (no cap), so that a configuration that worked before sends what it sent; 20 suits a desk.
+    max_alerts_per_hour: int | None = Field(default=None, ge=1)
+    # Entries whose routes this subscriber never gets: entry ids, or watchlist/entry keys.
+    mute: tuple[str, ...] = ()
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 

@@ -123,6 +123,7 @@ class DeliveryContent:
     watchlist_names: dict[str, str] = field(default_factory=dict)  # id -> display name
     more_items: int = 0  # articles that did not fit (MAX_ITEMS_PER_DELIVERY): they follow in the next delivery
     spike: SpikeContent | None = None  # set on a spike delivery (which has no items)
+    overflow: bool = False  # the "N more alerts" digest of what went over the subscriber's max_alerts_per_hour
 
 
 def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
@@ -139,7 +140,7 @@ def build_content(
     delivery_id: str, kind: str, subscriber_id: str, created_at: datetime, items: list[StoredItem], config: Config,
     *, more_items: int = 0,
 ) -> DeliveryContent:
-    """Turn stored items into the channel-independent content of a delivery."""
+    """Turn stored items into the channel-independent content of a delivery (kind `overflow`: a digest-like "N more alerts")."""
     delivered = []
     for item in items:
         article = item.article
@@ -159,10 +160,19 @@ def build_content(
             )
         )
     subscriber = next((s for s in config.subscribers if s.id == subscriber_id), None)
+    if kind == "overflow":
+        # The alerts over max_alerts_per_hour, rolled into one digest-like delivery.
+        total = len(delivered) + more_items
+        cap = subscriber.max_alerts_per_hour if subscriber else None
+        limit = f" (over your limit of {cap} an hour)" if cap else ""
+        label = f"{total} more alert{'' if total == 1 else 's'}{limit}"
+    else:
+        label = period_label(subscriber, created_at) if kind == "digest" else ""
     return DeliveryContent(
         delivery_id=delivery_id,
-        kind="digest" if kind == "digest" else "alert",
-        period_label=period_label(subscriber, created_at) if kind == "digest" else "",
+        kind="digest" if kind in ("digest", "overflow") else "alert",
+        overflow=kind == "overflow",
+        period_label=label,
         subscriber_id=subscriber_id,
         created_at=created_at,
         items=tuple(delivered),

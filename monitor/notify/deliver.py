@@ -108,7 +108,8 @@ class DeliveryWorker:
             try:
                 if subscriber.schedule.kind == "immediate":
                     grouping = self.grouping(subscriber, "alert")
-                    count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now, grouping=grouping))
+                    count += len(self.outbox.assemble_immediate(subscriber.id, subscriber.channel, now, grouping=grouping,
+                                                                max_per_hour=subscriber.max_alerts_per_hour))
                 else:
                     count += self.assemble_due_digest(subscriber, now)
             except StorageError as exc:

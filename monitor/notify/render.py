@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import css_inline
@@ -29,6 +29,7 @@ PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "ema
 
 _MARK = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
 _SUBJECT_TITLE_MAX = 90
+_SUBJECT_TOP_TITLE_MAX = 70  # a digest's subject carries the count and the watchlists too
 _SUBJECT_WATCHLISTS_MAX = 3
 
 
@@ -90,8 +91,18 @@ def _localtime_filter(ctx: Context, value: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchView:
+    """One entry a story matched, with its watchlist and the marked words that made it match."""
+
+    watchlist: str
+    name: str
+    kind: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
 class ItemView:
-    """One article under one entry, with everything the templates show already made safe."""
+    """One story under its first entry, with everything the templates show already made safe."""
 
     title: str
     url: str
@@ -101,6 +112,10 @@ class ItemView:
     also_reported_by: tuple[str, ...]
     cluster_size: int
     also_matched: tuple[str, ...] = ()
+    matched: tuple[MatchView, ...] = ()
+    """Every entry the story matched for this subscriber (the first one included), with its marked words."""
+    page_url: str = ""
+    """The story's dashboard article page (`{base_url}/articles/{id}`), or "" when no base_url is set."""
 
 
 @dataclass(slots=True)
@@ -122,7 +137,16 @@ class WatchlistView:
     entries: list[EntryView] = field(default_factory=list)
 
 
-def _item_view(article: ItemArticle, match: Match, also_matched: tuple[str, ...] = ()) -> ItemView:
+def article_page_url(base_url: str, article_id: str) -> str:
+    """The dashboard page of an article (why it matched, the story's other outlets), or "" without a base_url."""
+    base = safe_url(base_url)
+    return f"{base.rstrip('/')}/articles/{quote(article_id, safe='')}" if base else ""
+
+
+def _item_view(
+    article: ItemArticle, match: Match, also_matched: tuple[str, ...] = (), matched: tuple[MatchView, ...] = (),
+    base_url: str = "",
+) -> ItemView:
     return ItemView(
         title=plain_text(article.title) or "(untitled)",
         url=safe_url(article.url),
@@ -132,33 +156,37 @@ def _item_view(article: ItemArticle, match: Match, also_matched: tuple[str, ...]
         also_reported_by=tuple(plain_text(s.name) for s in article.also_reported_by),
         cluster_size=article.cluster_size,
         also_matched=tuple(plain_text(name) for name in also_matched),
+        matched=matched,
+        page_url=article_page_url(base_url, article.id),
     )
 
 
-def group_items(content: DeliveryContent) -> list[WatchlistView]:
-    """Items grouped by watchlist, then entry; each article shows once per watchlist.
+def group_items(content: DeliveryContent, base_url: str = "") -> list[WatchlistView]:
+    """Items grouped by watchlist, then entry; each story shows once in the delivery.
 
-    An article that matched several entries of a watchlist (the §1 story matches a dozen) is listed
-    under the first entry it matched (in configuration order), with the others named beside it, so a
-    reader does not scroll past the same story again and again.
+    A story that matched several entries (the §1 story matches a dozen, across watchlists) is listed
+    under the first entry it matched (in configuration order) and shows every entry it matched with
+    its marked words, so a reader does not scroll past the same story again and again.
     """
     groups: dict[str, WatchlistView] = {}
     for item in content.items:
-        by_watchlist: dict[str, list[Match]] = {}
-        for match in item.matches:
-            by_watchlist.setdefault(match.watchlist, []).append(match)
-        for watchlist_id, matches in by_watchlist.items():
-            wl = groups.get(watchlist_id)
-            if wl is None:
-                name = content.watchlist_names.get(watchlist_id, watchlist_id)
-                wl = groups[watchlist_id] = WatchlistView(watchlist_id, name)
-            primary = matches[0]  # configuration order: the analyst lists what matters first
-            entry = next((e for e in wl.entries if e.id == primary.id), None)
-            if entry is None:
-                entry = EntryView(primary.id, primary.name, primary.kind)
-                wl.entries.append(entry)
-            others = tuple(m.name for m in matches if m is not primary)
-            entry.items.append(_item_view(item.article, primary, others))
+        if not item.matches:
+            continue
+        primary = item.matches[0]  # configuration order: the analyst lists what matters first
+        wl = groups.get(primary.watchlist)
+        if wl is None:
+            name = content.watchlist_names.get(primary.watchlist, primary.watchlist)
+            wl = groups[primary.watchlist] = WatchlistView(primary.watchlist, name)
+        entry = next((e for e in wl.entries if e.id == primary.id), None)
+        if entry is None:
+            entry = EntryView(primary.id, primary.name, primary.kind)
+            wl.entries.append(entry)
+        others = tuple(m.name for m in item.matches if m is not primary)
+        matched = tuple(
+            MatchView(plain_text(content.watchlist_names.get(m.watchlist, m.watchlist)), plain_text(m.name), m.kind, m.snippet)
+            for m in item.matches
+        )
+        entry.items.append(_item_view(item.article, primary, others, matched, base_url))
     return list(groups.values())
 
 
@@ -175,8 +203,17 @@ def watchlist_names(content: DeliveryContent, subscriber: SubscriberConfig | Non
     return [content.watchlist_names.get(i, i) for i in ids]
 
 
+def _short_title(content: DeliveryContent, limit: int) -> str:
+    title = " ".join(plain_text(content.items[0].article.title).split()) or "(untitled)"
+    return title[: limit - 1].rstrip() + "…" if len(title) > limit else title
+
+
 def subject_line(content: DeliveryContent, subscriber: SubscriberConfig | None = None) -> str:
-    """The Subject: "[monitor] Alert: <title> — <watchlist>" for one alert item, else a count."""
+    """The Subject: the headline of a one-story alert, else the count and the top headline; then the watchlists.
+
+    "[monitor] Alert: <headline> — <watchlist>", "[monitor] 3 new articles: <top headline> — <watchlists>",
+    "[monitor] 7 more alerts: <top headline> — <watchlists>" (the overflow of `max_alerts_per_hour`).
+    """
     names = watchlist_names(content, subscriber)
     shown = ", ".join(names[:_SUBJECT_WATCHLISTS_MAX])
     if len(names) > _SUBJECT_WATCHLISTS_MAX:
@@ -184,15 +221,16 @@ def subject_line(content: DeliveryContent, subscriber: SubscriberConfig | None =
     suffix = f" — {shown}" if shown else ""
     count = len(content.items)
     if content.kind == "alert" and count == 1:
-        title = " ".join(plain_text(content.items[0].article.title).split()) or "(untitled)"
-        if len(title) > _SUBJECT_TITLE_MAX:
-            title = title[: _SUBJECT_TITLE_MAX - 1].rstrip() + "…"
-        return f"[monitor] Alert: {title}{suffix}"
+        return f"[monitor] Alert: {_short_title(content, _SUBJECT_TITLE_MAX)}{suffix}"
     if count == 0:
         return f"[monitor] No new articles{suffix}"
+    top = _short_title(content, _SUBJECT_TOP_TITLE_MAX)
+    if content.overflow:
+        total = count + content.more_items
+        return f"[monitor] {total} more alert{'' if total == 1 else 's'}: {top}{suffix}"
     noun = "article" if count == 1 else "articles"
     prefix = "Alert: " if content.kind == "alert" else ""
-    return f"[monitor] {prefix}{count} new {noun}{suffix}"
+    return f"[monitor] {prefix}{count} new {noun}: {top}{suffix}"
 
 
 # --------------------------------------------------------------- environment
@@ -224,7 +262,7 @@ def template_environment(templates_dir: Path | None = None) -> SandboxedEnvironm
 
 
 def _context(
-    content: DeliveryContent, subscriber: SubscriberConfig, unsubscribe_url: str | None
+    content: DeliveryContent, subscriber: SubscriberConfig, unsubscribe_url: str | None, base_url: str = ""
 ) -> dict[str, Any]:
     return {
         "subject": subject_line(content, subscriber),
@@ -234,7 +272,8 @@ def _context(
         "created_at": content.created_at,
         "count": len(content.items),
         "more_items": content.more_items,
-        "groups": group_items(content),
+        "groups": group_items(content, base_url),
+        "overflow": content.overflow,
         "subscriber_name": subscriber.name or subscriber.id,
         "timezone": subscriber.timezone,
         "unsubscribe_url": safe_url(unsubscribe_url or ""),
@@ -242,26 +281,26 @@ def _context(
 
 
 def _render(name: str, content: DeliveryContent, subscriber: SubscriberConfig,
-            settings: EmailSettings, unsubscribe_url: str | None) -> str:
+            settings: EmailSettings, unsubscribe_url: str | None, base_url: str = "") -> str:
     env = template_environment(settings.templates_dir)
     # An operator may add alert.html/alert.txt; otherwise the digest template renders both kinds.
     template = env.select_template([f"{content.kind}.{name}", f"digest.{name}"])
-    return template.render(_context(content, subscriber, unsubscribe_url))
+    return template.render(_context(content, subscriber, unsubscribe_url, base_url))
 
 
 def render_email_html(
     content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings,
-    *, unsubscribe_url: str | None = None,
+    *, unsubscribe_url: str | None = None, base_url: str = "",
 ) -> str:
-    """The HTML part, CSS inlined for mail clients that drop <style>."""
-    page = _render("html", content, subscriber, settings, unsubscribe_url)
+    """The HTML part, CSS inlined for mail clients that drop <style>; items link to the dashboard when `base_url` is set."""
+    page = _render("html", content, subscriber, settings, unsubscribe_url, base_url)
     inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
     return inliner.inline(page)
 
 
 def render_email_text(
     content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings,
-    *, unsubscribe_url: str | None = None,
+    *, unsubscribe_url: str | None = None, base_url: str = "",
 ) -> str:
-    """The plain-text part."""
-    return _render("txt", content, subscriber, settings, unsubscribe_url)
+    """The plain-text part; items link to the dashboard when `base_url` is set."""
+    return _render("txt", content, subscriber, settings, unsubscribe_url, base_url)

@@ -7,14 +7,16 @@ without a database (tests/refresh/test_decide.py):
 - the poll outcome written on the feed row, after a success or an error (kind, status, retry-after,
   the next poll time, disabling a feed that answered 410 Gone);
 - whom a feed's new matches are routed to: the subscribers of each (watchlist, entry), less those a
-  near-duplicate of the story already reached, less those who opted out.
+  near-duplicate of the story already reached for that entry, less those the story was already
+  delivered to (one alert per story: a late-matching entry is not alerted again), less those who
+  muted the entry or snoozed the entry or the story, less those who opted out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.config.models import Config, FeedConfig
@@ -96,28 +98,65 @@ class Routing:
         return Routing([row for row in self.rows if row[0] not in opted_out], self.suppressed)
 
 
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """What a subscriber asked not to be alerted to: muted entries, snoozed entries and stories.
+
+    An entry is named by its id or by `watchlist/entry`; a snooze with no subscriber (None) holds for all.
+    """
+
+    muted: Mapping[str, AbstractSet[str]] = field(default_factory=dict)
+    """Subscriber id -> the entries it muted (`mute:` in subscribers.yaml)."""
+    snoozed_entries: AbstractSet[tuple[str | None, str]] = frozenset()
+    """(subscriber or None, entry) snoozed now."""
+    snoozed_stories: AbstractSet[tuple[str | None, str]] = frozenset()
+    """(subscriber or None, story key: the cluster id, else the article id) snoozed now."""
+
+    def holds(self, subscriber_id: str, watchlist: str, entry_id: str, story: str) -> bool:
+        """Whether this route is held back (dropped: a muted or snoozed route is never delivered later)."""
+        keys = (entry_id, f"{watchlist}/{entry_id}")
+        if any(k in self.muted.get(subscriber_id, ()) for k in keys):
+            return True
+        if any((who, k) in self.snoozed_entries for who in (subscriber_id, None) for k in keys):
+            return True
+        return any((who, story) in self.snoozed_stories for who in (subscriber_id, None))
+
+
+NO_HOLDS = Holds()
+
+
 def route(
     saved: Iterable[tuple[str, Sequence[tuple[int, Match]]]],
     router: Router,
     routed_in_cluster: Mapping[str, AbstractSet[RouteKey]],
     opted_out: Container[str] = frozenset(),
+    *,
+    alerted: Mapping[str, AbstractSet[str]] | None = None,
+    stories: Mapping[str, str] | None = None,
+    holds: Holds = NO_HOLDS,
 ) -> Routing:
     """Route each article's saved matches ((article id, [(match id, match)])) to the subscribers that follow them.
 
     A near-duplicate of a story already routed for an entry is not routed again (`routed_in_cluster`:
     by article id, what the other articles of its cluster were routed for); its feed shows as "also
-    reported by" on the first one instead. Subscribers in `opted_out` get nothing.
+    reported by" on the first one instead. A story already delivered to a subscriber (`alerted`: by
+    article id, the subscribers any article of its story was delivered to) is not routed to them again
+    for another entry: one alert per story; the late match shows on the article page. Routes `holds`
+    holds (mute, snooze; `stories`: each article's story key) and subscribers in `opted_out` get nothing.
     """
     rows: list[Routed] = []
     suppressed = 0
     no_routes: AbstractSet[RouteKey] = frozenset()
+    nobody: AbstractSet[str] = frozenset()
     for article_id, matches in saved:
         already = routed_in_cluster.get(article_id, no_routes)
+        delivered = alerted.get(article_id, nobody) if alerted else nobody
+        story = stories.get(article_id, article_id) if stories else article_id
         for match_id, match in matches:
             for subscriber_id in router.subscribers_for(match.watchlist, match.id):
-                if (subscriber_id, match.watchlist, match.id) in already:
+                if (subscriber_id, match.watchlist, match.id) in already or subscriber_id in delivered:
                     suppressed += 1
                     continue
-                if subscriber_id not in opted_out:
+                if subscriber_id not in opted_out and not holds.holds(subscriber_id, match.watchlist, match.id, story):
                     rows.append((subscriber_id, article_id, match.watchlist, match.id, match_id))
     return Routing(rows, suppressed)

@@ -23,7 +23,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.fetch import FetchResult
 from monitor.match.documents import FeedLabels, document_for
 from monitor.model import Match, ParsedFeed
-from monitor.refresh.decide import Routing, error_outcome, poll_intervals, route, success_outcome
+from monitor.refresh.decide import Holds, Routing, error_outcome, poll_intervals, route, success_outcome
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, Prepared
 from monitor.refresh.parse_runner import parse_here
 from monitor.refresh.report import FeedReport
@@ -32,7 +32,8 @@ from monitor.store.articles import ArticleChange, save_articles, save_feed_match
 from monitor.store.clusters import routed_in_cluster
 from monitor.store.db import Transaction, is_unavailable
 from monitor.store.feeds import ClaimedFeed, feed_title_in, record_poll_in
-from monitor.store.outbox import add_routed_items
+from monitor.store.outbox import add_routed_items, alerted_for_story
+from monitor.store.snoozes import active_snoozes_in
 from monitor.store.subscriptions import opted_out_in
 
 log = logging.getLogger("monitor.pipeline")
@@ -103,7 +104,7 @@ def refresh_feed(
             items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
             saved = save_feed_matches(session, items, now)  # one INSERT for the feed's matches
             # 6. Route them.
-            routing = _route(session, runtime, changes, saved)
+            routing = _route(session, runtime, changes, saved, now)
             routed = add_routed_items(session, routing.rows, now)
             # 7. Record the feed's health (committed with its articles).
             record_poll_in(session, feed.id, ctx.owner, outcome, now)
@@ -151,7 +152,8 @@ def _match(
 
 
 def _route(
-    session: Transaction, runtime: Runtime, changes: Sequence[ArticleChange], saved: Sequence[list[tuple[int, Match]]]
+    session: Transaction, runtime: Runtime, changes: Sequence[ArticleChange], saved: Sequence[list[tuple[int, Match]]],
+    now: datetime,
 ) -> Routing:
     """Whom the saved matches go to (monitor/refresh/decide.py `route`), with what it needs read from the store."""
     # What the other articles of a story were routed for: asked only for an article that matched and
@@ -161,12 +163,29 @@ def _route(
         for c, s in zip(changes, saved, strict=True)
         if s and c.cluster and c.cluster.joined
     }
-    routing = route(((c.article.id, s) for c, s in zip(changes, saved, strict=True)), runtime.router, already)
+    # One alert per story: the subscribers each matched article's story was already delivered to.
+    alerted = {
+        c.article.id: alerted_for_story(session, c.article.id, c.cluster.cluster_id if c.cluster else None)
+        for c, s in zip(changes, saved, strict=True)
+        if s
+    }
+    stories = {c.article.id: c.cluster.cluster_id if c.cluster else c.article.id for c in changes}
+    routing = route(
+        ((c.article.id, s) for c, s in zip(changes, saved, strict=True)), runtime.router, already,
+        alerted=alerted, stories=stories, holds=_holds(session, runtime, now) if any(saved) else Holds(),
+    )
     if routing.rows:
         # Read in this transaction: an opt-out committed before it is honoured (one committed while it
         # runs is caught by the deliver tick, which cancels what reached them).
         routing = routing.excluding(opted_out_in(session))
     return routing
+
+
+def _holds(session: Transaction, runtime: Runtime, now: datetime) -> Holds:
+    """What subscribers muted (subscribers.yaml) and what is snoozed now (read in this transaction)."""
+    snoozed = active_snoozes_in(session, now)
+    muted = {s.id: frozenset(s.mute) for s in runtime.config.subscribers if s.mute}
+    return Holds(muted=muted, snoozed_entries=snoozed.entries, snoozed_stories=snoozed.stories)
 
 
 def _record_error(

@@ -287,3 +287,19 @@ class SpikeAlertRow(Base):
         UniqueConstraint("watchlist", "entry_id", "at", name="uq_spike_alert_hour"),
         Index("ix_spike_alerts_created", "created_at"),
     )
+
+
+class Snooze(Base):
+    """An entry or a story held back for a while (`monitor snooze`, the article page): its routes are dropped until it ends."""
+
+    __tablename__ = "snoozes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # None: every subscriber.
+    subscriber_id: Mapped[str | None] = mapped_column(String(200))
+    # "entry" (target: an entry id or watchlist/entry) or "story" (target: the story's cluster id, else the article id).
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(400))
+    article_id: Mapped[str | None] = mapped_column(String(64))  # the article a story snooze was asked for
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

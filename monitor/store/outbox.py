@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor.store import outbox_assembly, outbox_items
 from monitor.store.db import Database, database_errors
-from monitor.store.models import Delivery, RoutedItem, SubscriberState
+from monitor.store.models import ArticleRow, Delivery, RoutedItem, SubscriberState
 from monitor.store.outbox_assembly import Grouping, new_delivery_id
 from monitor.store.outbox_items import StoredItem
 from monitor.store.sql import chunked, insert_ignore, lock_rows
@@ -51,6 +51,18 @@ def add_routed_items(session: Session, rows: Iterable[tuple[str, str, str, str, 
     )
 
 
+def alerted_for_story(session: Session, article_id: str, cluster_id: str | None) -> set[str]:
+    """Subscribers the story of this article (it, or any article of its cluster) was already put in a delivery for."""
+    story = ArticleRow.id == article_id if not cluster_id else or_(ArticleRow.id == article_id, ArticleRow.cluster_id == cluster_id)
+    rows = session.scalars(
+        select(RoutedItem.subscriber_id)
+        .join(ArticleRow, ArticleRow.id == RoutedItem.article_id)
+        .where(story, RoutedItem.delivery_id.is_not(None))
+        .distinct()
+    )
+    return {str(s) for s in rows}
+
+
 class Outbox:
     """Deliveries in the database."""
 
@@ -72,11 +84,16 @@ class Outbox:
     # ------------------------------------------------------------ assembling deliveries
 
     def assemble_immediate(
-        self, subscriber_id: str, channel: str, now: datetime, *, grouping: Grouping = _DEFAULT_GROUPING
+        self, subscriber_id: str, channel: str, now: datetime, *, grouping: Grouping = _DEFAULT_GROUPING,
+        max_per_hour: int | None = None,
     ) -> list[str]:
-        """Gather a subscriber's pending items into alerts cut as the channel's `grouping` says; returns their ids."""
+        """Gather a subscriber's pending items into alerts (one item per story) cut as the channel's `grouping` says.
+
+        `max_per_hour` caps the stories alerted in a clock hour; the overflow rolls into one `overflow`
+        delivery at the first tick of a later hour. Returns the ids of the deliveries made.
+        """
         with self._transaction() as session:
-            return outbox_assembly.assemble_immediate(session, subscriber_id, channel, now, grouping)
+            return outbox_assembly.assemble_immediate(session, subscriber_id, channel, now, grouping, max_per_hour)
 
     def assemble_digest(
         self, subscriber_id: str, channel: str, period_key: str, now: datetime, *, send_empty: bool,

@@ -1,4 +1,8 @@
-"""A delivery's articles as stored: each with the matches routed with it, the feeds that carried it, its story's size."""
+"""A delivery's items as stored: one per story, each with every match routed with it, the feeds that carried it, its size.
+
+A story is an article and its near-duplicates (one cluster): a subscriber's items of one story, whatever
+entry each was routed for, are one item led by the first article routed, listing every matched entry.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from monitor.store.sql import chunked
 
 @dataclass(frozen=True, slots=True)
 class StoredItem:
-    """One article of a delivery with the matches routed with it and the feeds that carried it."""
+    """One story of a delivery: its lead article, every match routed for the story, the feeds that carried it."""
 
     article: ArticleRow
     matches: tuple[MatchRow, ...]
@@ -42,27 +46,44 @@ def pending_preview(session: Session, subscriber_id: str, per_delivery: int) -> 
             .order_by(RoutedItem.id)
         )
     )
-    first = list(dict.fromkeys(r.article_id for r in routed))[:per_delivery]
+    stories = _story_of(session, [r.article_id for r in routed])
+    first = list(dict.fromkeys(stories[r.article_id] for r in routed))[:per_delivery]
     shown = set(first)
-    items = stored_items(session, [r for r in routed if r.article_id in shown])
-    return items, len({r.article_id for r in routed}) - len(shown)
+    items = stored_items(session, [r for r in routed if stories[r.article_id] in shown])
+    return items, len(set(stories.values())) - len(shown)
+
+
+def _story_of(session: Session, article_ids: Sequence[str]) -> dict[str, str]:
+    """Each article's story key: its cluster id, else its own id."""
+    stories = {a: a for a in article_ids}
+    for part in chunked(dict.fromkeys(article_ids)):
+        for article_id, cluster_id in session.execute(
+            select(ArticleRow.id, ArticleRow.cluster_id).where(ArticleRow.id.in_(part))
+        ):
+            stories[str(article_id)] = str(cluster_id or article_id)
+    return stories
 
 
 def stored_items(session: Session, routed: Sequence[RoutedItem]) -> list[StoredItem]:
-    """Routed items as articles with their matches, feeds and story sizes (every IN list in chunks)."""
-    by_article: dict[str, list[int]] = {}
-    for item in routed:
-        by_article.setdefault(item.article_id, []).append(item.match_id)
-    if not by_article:
+    """Routed items as stories with their matches, feeds and sizes (every IN list in chunks)."""
+    if not routed:
         return []
-    # Every IN list in chunks: an article may have matched any number of entries.
+    stories = _story_of(session, [item.article_id for item in routed])
+    # Per story: its lead article (the first routed) and its match ids, each (watchlist, entry) once.
+    lead: dict[str, str] = {}
+    by_story: dict[str, list[int]] = {}
+    for item in routed:
+        story = stories[item.article_id]
+        lead.setdefault(story, item.article_id)
+        by_story.setdefault(story, []).append(item.match_id)
+    # Every IN list in chunks: a story may have matched any number of entries.
     articles: dict[str, ArticleRow] = {}
-    for part in chunked(by_article):
+    for part in chunked(list(lead.values())):
         articles.update((a.id, a) for a in session.scalars(select(ArticleRow).where(ArticleRow.id.in_(part))))
     matches: dict[int, MatchRow] = {}
-    for part in chunked(dict.fromkeys(m for ids in by_article.values() for m in ids)):
+    for part in chunked(dict.fromkeys(m for ids in by_story.values() for m in ids)):
         matches.update((m.id, m) for m in session.scalars(select(MatchRow).where(MatchRow.id.in_(part))))
-    feeds = cluster_feeds(session, list(by_article))
+    feeds = cluster_feeds(session, list(lead.values()))
     cluster_sizes: dict[str, int] = {}
     for part in chunked(sorted({a.cluster_id for a in articles.values() if a.cluster_id})):
         rows = session.execute(
@@ -70,9 +91,16 @@ def stored_items(session: Session, routed: Sequence[RoutedItem]) -> list[StoredI
         ).all()
         cluster_sizes.update((str(cluster), int(count)) for cluster, count in rows)
     result = []
-    for article_id, ids in by_article.items():
-        article = articles[article_id]
-        carried = tuple(feeds.get(article_id, ()))
+    for story, ids in by_story.items():
+        article = articles[lead[story]]
+        carried = tuple(feeds.get(article.id, ()))
         size = max(cluster_sizes.get(article.cluster_id or "", 1), len(carried), 1)
-        result.append(StoredItem(article, tuple(matches[i] for i in ids if i in matches), carried, size))
+        seen: set[tuple[str, str]] = set()
+        story_matches = []
+        for match_id in ids:
+            row = matches.get(match_id)
+            if row is not None and (row.watchlist, row.entry_id) not in seen:
+                seen.add((row.watchlist, row.entry_id))
+                story_matches.append(row)
+        result.append(StoredItem(article, tuple(story_matches), carried, size))
     return result

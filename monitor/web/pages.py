@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.clock import MAX_DAYS
+from monitor.config.units import parse_duration
 from monitor.store.dashboard import FEED_SORTS
 from monitor.store.feeds import FeedRepository
 from monitor.store.outbox import Outbox
+from monitor.store.snoozes import Snoozes
 from monitor.usecases.match_documents import stored_document
 from monitor.web.auth import verify_csrf
 from monitor.web.charts import bar_chart, sparkline
@@ -20,6 +22,7 @@ from monitor.web.query import run_query
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+SNOOZE_DURATIONS = ("4h", "1d", "7d")
 
 
 def pager(request: Request, page_number: int, total: int) -> dict[str, str | None]:
@@ -106,7 +109,7 @@ def articles(
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article(request: Request, article_id: str, ctx: Ctx) -> HTMLResponse:
+def article(request: Request, article_id: str, ctx: Ctx, snoozed: str = "") -> HTMLResponse:
     """One article: its text with every match's spans marked, its matches, sightings and deliveries."""
     detail = ctx.dashboard.article(article_id)
     if detail is None:
@@ -115,7 +118,33 @@ def article(request: Request, article_id: str, ctx: Ctx) -> HTMLResponse:
     # The spans were computed on the matcher's view of the article, so rebuild exactly that view.
     document = stored_document(ctx.config, ctx.db, detail.article)
     highlights = [h for m in detail.matches for h in (m.highlights or [])]
-    return page(request, ctx, "article.html", detail=detail, document=document, highlights=highlights)
+    return page(request, ctx, "article.html", detail=detail, document=document, highlights=highlights,
+                snoozed=snoozed if snoozed in SNOOZE_DURATIONS else "", durations=SNOOZE_DURATIONS,
+                subscriber_ids=[s.id for s in ctx.config.subscribers])
+
+
+@router.post("/articles/{article_id}/snooze", response_model=None)
+async def snooze_article(request: Request, article_id: str, ctx: Ctx) -> Response:
+    """Snooze this article's story, or one of the entries it matched, for a while (the form carries the CSRF token)."""
+    form = await verify_csrf(request, ctx.auth)
+    if form is None:
+        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
+                    message="The form's security token did not match. Reload the page and try again.")
+    detail = ctx.dashboard.article(article_id)
+    target, duration, subscriber = form.get("target", ""), form.get("for", ""), form.get("subscriber", "")
+    entries = {f"entry:{m.watchlist}/{m.entry_id}" for m in detail.matches} if detail else set()
+    if detail is None or duration not in SNOOZE_DURATIONS or (target != "story" and target not in entries) or (
+        subscriber and subscriber not in {s.id for s in ctx.config.subscribers}
+    ):
+        return page(request, ctx, "error.html", status_code=409, title="Nothing to snooze",
+                    message="Snooze this article's story or one of the entries it matched, for one of the offered times.")
+    now = ctx.clock()
+    until, snoozes = now + parse_duration(duration), Snoozes(ctx.db)
+    if target == "story":
+        snoozes.snooze_story(article_id, until, now, subscriber_id=subscriber or None)
+    else:
+        snoozes.snooze_entry(target.removeprefix("entry:"), until, now, subscriber_id=subscriber or None)
+    return RedirectResponse(f"/articles/{article_id}?" + urlencode({"snoozed": duration}) + "#snooze", status_code=303)
 
 
 @router.get("/deliveries", response_class=HTMLResponse)

@@ -35,7 +35,7 @@ def test_digest_preview_renders_and_marks_nothing(flow: Flow) -> None:
     assert result.exit_code == 0, result.output
     out = result.output
     assert "== daily: 2 pending article(s) ==" in out
-    assert "Subject: [monitor] 2 new articles — MENA security" in out
+    assert "Subject: [monitor] 2 new articles: Kalın meets counterpart (k1) — MENA security" in out
     assert "Kalın meets counterpart (k1)" in out and "*İbrahim Kalın*" in out, "text part, matches marked"
     assert "== hookd: 2 pending article(s) ==" in out
     payload = json.loads(out.split("== hookd: 2 pending article(s) ==\n", 1)[1])
@@ -59,7 +59,8 @@ def test_digest_for_one_subscriber_sends_now(flow: Flow, webhook_receiver: Webho
     assert "1 digest(s) built; 1 sent, 0 to retry, 0 failed" in result.output
     [eml] = sorted(flow.outbox_dir.glob("*.eml"))
     message = message_from_bytes(eml.read_bytes(), policy=policy.default)
-    assert message["To"] == "daily@test.example" and message["Subject"] == "[monitor] 2 new articles — MENA security"
+    assert message["To"] == "daily@test.example" and message["Subject"] == (
+        "[monitor] 2 new articles: Kalın meets counterpart (k1) — MENA security")
     [delivery] = flow.deliveries()
     assert (delivery.subscriber_id, delivery.kind, delivery.status, delivery.item_count) == ("daily", "digest", "sent", 2)
     assert flow.outbox.pending_items("daily") == []

@@ -25,7 +25,9 @@ def test_message_structure_and_headers(digest_content, subscriber, email_setting
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["From"] == "Monitor <monitor@example.org>"
     assert msg["To"] == "MENA desk <mena-desk@example.org>"
-    assert msg["Subject"] == "[monitor] 3 new articles — MENA security, Energy"
+    assert msg["Subject"] == (
+        "[monitor] 3 new articles: Turkish intelligence chief Kalın meets Shin Bet head on Gaza captives"
+        " — MENA security, Energy")
     assert parsedate_to_datetime(msg["Date"]) == digest_content.created_at
     assert msg["Message-ID"] == "<dlv-2024-11-19-mena-desk@example.org>"
     assert msg["List-Unsubscribe"] == f"<{BASE}/unsubscribe/mena-desk/{TOKEN}>"
@@ -34,13 +36,17 @@ def test_message_structure_and_headers(digest_content, subscriber, email_setting
     text, html = part_text(msg, "plain"), part_text(msg, "html")
     assert "*İbrahim Kalın*" in text and "<mark" in html
     assert f"{BASE}/unsubscribe/mena-desk/{TOKEN}" in html and f"{BASE}/unsubscribe/mena-desk/{TOKEN}" in text
+    # Each item links to its dashboard article page (base_url is the dashboard's public address).
+    assert f'href="{BASE}/articles/a1"' in html and f"{BASE}/articles/a3" in text
 
 
 def test_round_trips_through_bytes(digest_content, subscriber, email_settings, part_text) -> None:
     msg = build_email(digest_content, subscriber, email_settings, base_url=BASE, unsubscribe_secret=SECRET)
     raw = msg.as_bytes(policy=policy.SMTP)
     parsed = message_from_bytes(raw, policy=policy.default)
-    assert parsed["Subject"] == "[monitor] 3 new articles — MENA security, Energy"
+    assert parsed["Subject"] == (
+        "[monitor] 3 new articles: Turkish intelligence chief Kalın meets Shin Bet head on Gaza captives"
+        " — MENA security, Energy")
     assert isinstance(parsed, EmailMessage)
     assert "İbrahim Kalın" in part_text(parsed, "html")
 

@@ -25,15 +25,16 @@ from monitor.notify.render import (
 )
 
 UNSUB = "https://monitor.example.org/unsubscribe/mena-desk"
+BASE = "https://monitor.example.org"
 
 
 def test_digest_html_golden(digest_content, subscriber, email_settings, golden) -> None:
-    html = render_email_html(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB)
+    html = render_email_html(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB, base_url=BASE)
     golden("digest.html", html)
 
 
 def test_digest_text_golden(digest_content, subscriber, email_settings, golden) -> None:
-    text = render_email_text(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB)
+    text = render_email_text(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB, base_url=BASE)
     golden("digest.txt", text)
 
 
@@ -102,7 +103,9 @@ def test_local_time() -> None:
 
 
 def test_subjects(digest_content, subscriber) -> None:
-    assert subject_line(digest_content, subscriber) == "[monitor] 3 new articles — MENA security, Energy"
+    # A digest (or several stories): the count and the top headline.
+    assert subject_line(digest_content, subscriber) == (
+        "[monitor] 3 new articles: Turkish intelligence chief Kalın meets Shin Bet head on Gaza captives — MENA security, Energy")
     alert = dataclasses.replace(digest_content, kind="alert", items=digest_content.items[1:2])
     assert subject_line(alert, subscriber) == (
         "[monitor] Alert: Egypt, not Turkiye, to mediate hostage exchange talks — MENA security")
@@ -110,10 +113,39 @@ def test_subjects(digest_content, subscriber) -> None:
         alert.items[0], article=dataclasses.replace(alert.items[0].article, title="word " * 40)),))
     subject = subject_line(long, subscriber)
     assert subject.endswith("… — MENA security") and len(subject) < 130
+    several = dataclasses.replace(digest_content, kind="alert")
+    assert subject_line(several, subscriber).startswith("[monitor] Alert: 3 new articles: Turkish intelligence chief")
     empty = dataclasses.replace(digest_content, items=())
     assert subject_line(empty, subscriber) == "[monitor] No new articles — MENA security, Energy"
     one = dataclasses.replace(digest_content, items=digest_content.items[2:])
-    assert subject_line(one, subscriber) == "[monitor] 1 new article — Energy"
+    assert subject_line(one, subscriber) == "[monitor] 1 new article: Qatar & Egypt sign LNG deal <2025> — Energy"
+    overflow = dataclasses.replace(digest_content, overflow=True, more_items=2)
+    assert subject_line(overflow, subscriber).startswith("[monitor] 5 more alerts: Turkish intelligence chief")
+
+
+def test_every_matched_entry_with_its_marked_words(digest_content, subscriber, email_settings) -> None:
+    text = render_email_text(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB)
+    html = render_email_html(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB)
+    # The first story matched two entries: both named, each with the words that matched it.
+    assert "Matched 2 entries:" in text
+    assert "- MENA security > Hostage / prisoner exchange talks (topic)" in text
+    assert "*captives* in Gaza & a possible *exchange*" in text
+    assert "Also matched" not in text
+    assert "captives</mark>" in html and "İbrahim Kalın</mark>" in html
+    # The story shows once in the delivery.
+    assert text.count("Turkish intelligence chief Kalın meets") == 1
+
+
+def test_items_link_to_their_dashboard_page_when_base_url_is_set(digest_content, subscriber, email_settings) -> None:
+    text = render_email_text(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB, base_url=BASE + "/")
+    html = render_email_html(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB, base_url=BASE)
+    for article_id in ("a1", "a2", "a3"):
+        assert f"Why it matched, in monitor: {BASE}/articles/{article_id}\n" in text
+        assert f'href="{BASE}/articles/{article_id}"' in html
+    bare = render_email_text(digest_content, subscriber, email_settings, unsubscribe_url=UNSUB)
+    assert "/articles/" not in bare and "Why it matched" not in bare
+    unsafe = render_email_html(digest_content, subscriber, email_settings, base_url="javascript:alert(1)//")
+    assert "/articles/" not in unsafe
 
 
 def test_empty_digest_renders(digest_content, subscriber, email_settings) -> None:

@@ -92,13 +92,16 @@ def test_email_html_has_no_active_content(hostile, subscriber, email_settings, p
                       unsubscribe_secret=secret)
     page = part_text(msg, "html")
     link = unsubscribe_url(subscriber, email_settings, "https://monitor.example.org", secret)
-    assert page.strip() == render_email_html(hostile, subscriber, email_settings, unsubscribe_url=link).strip()
+    assert page.strip() == render_email_html(hostile, subscriber, email_settings, unsubscribe_url=link,
+                                             base_url="https://monitor.example.org").strip()
     assert active_content(page) == []
     assert "<script" not in page.lower()
     assert not re.search(r"<[^>]*\son\w+\s*=", page, re.IGNORECASE)
     assert "javascript:" not in page.lower()
     # The article link was dropped (not an http(s) URL); the title is still shown as text.
-    assert page.count("<a ") == 1  # only the unsubscribe link
+    # Only the unsubscribe link and each item's dashboard page (our own URLs).
+    assert page.count("<a ") == 1 + len(hostile.items)
+    assert page.count('<a href="https://monitor.example.org/') == 1 + len(hostile.items)
 
 
 def test_webhook_payload_has_no_active_content(hostile) -> None:

@@ -10,7 +10,7 @@ from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import FetchResult
 from monitor.model import Article, Match, ParsedFeed
 from monitor.notify.routing import Router
-from monitor.refresh.decide import Routing, error_outcome, poll_intervals, route, success_outcome
+from monitor.refresh.decide import Holds, Routing, error_outcome, poll_intervals, route, success_outcome
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 INTERVAL, MAX_INTERVAL = timedelta(minutes=15), timedelta(hours=6)
@@ -144,3 +144,25 @@ def test_opted_out_subscribers_get_nothing_and_are_not_counted_as_suppressed() -
     # The same, decided in two steps (the refresh reads opt-outs only when something is to be routed).
     assert route(saved, ROUTER, already).excluding({"desk": object()}) == routing
     assert route([], ROUTER, {}, {"desk"}) == Routing([], 0)
+
+
+def test_a_story_already_delivered_to_a_subscriber_is_not_routed_to_them_again_for_another_entry() -> None:
+    talks, kalin = match("mena", "hostage-talks"), match("mena", "ibrahim-kalin")
+    # The desk was alerted to this story (by another outlet's copy): one alert per story.
+    routing = route([("copy", [(5, talks), (6, kalin)])], ROUTER, {}, alerted={"copy": frozenset({"desk"})})
+    assert routing.rows == [("analyst", "copy", "mena", "hostage-talks", 5)]
+    assert routing.suppressed == 2
+
+
+def test_muted_and_snoozed_routes_are_held_back() -> None:
+    talks, kalin, lng = match("mena", "hostage-talks"), match("mena", "ibrahim-kalin"), match("energy", "lng")
+    saved = [("a1", [(1, talks), (2, kalin)]), ("a2", [(3, lng)])]
+    muted = route(saved, ROUTER, {}, holds=Holds(muted={"desk": frozenset({"mena/ibrahim-kalin"}),
+                                                        "analyst": frozenset({"lng"})}))
+    assert muted.rows == [("desk", "a1", "mena", "hostage-talks", 1), ("analyst", "a1", "mena", "hostage-talks", 1)]
+    assert muted.suppressed == 0, "a mute is the subscriber's choice, not a near-duplicate"
+    entry = route(saved, ROUTER, {}, holds=Holds(snoozed_entries=frozenset({(None, "hostage-talks")})))
+    assert [r[3] for r in entry.rows] == ["ibrahim-kalin", "lng"]
+    story = route(saved, ROUTER, {}, stories={"a1": "cluster-1", "a2": "a2"},
+                  holds=Holds(snoozed_stories=frozenset({("desk", "cluster-1")})))
+    assert story.rows == [("analyst", "a1", "mena", "hostage-talks", 1), ("analyst", "a2", "energy", "lng", 3)]

@@ -59,8 +59,8 @@ def build_email(
     if not subscriber.email:
         raise DeliveryError(f"subscriber {subscriber.id!r} has no email address", permanent=True)
     unsubscribe = unsubscribe_url(subscriber, settings, base_url, unsubscribe_secret)
-    text = render_email_text(content, subscriber, settings, unsubscribe_url=unsubscribe)
-    html = render_email_html(content, subscriber, settings, unsubscribe_url=unsubscribe)
+    text = render_email_text(content, subscriber, settings, unsubscribe_url=unsubscribe, base_url=base_url)
+    html = render_email_html(content, subscriber, settings, unsubscribe_url=unsubscribe, base_url=base_url)
 
     msg = EmailMessage()
     msg["From"] = settings.from_

@@ -5,7 +5,7 @@ existing unique (subscriber_id, period_key) makes one delivery per subscriber an
 delivery needs no column of its own.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-08
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 revision = "0012"
 # 0011 is another branch's (one alert per story); the lead re-chains this to "0011" when both land.
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
