@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.config.loader import load_config  # noqa: E402
+from monitor.refresh.poll_report import PollSummary  # noqa: E402
 from monitor.refresh.poller import FeedPoller  # noqa: E402
-from monitor.refresh.report import PollSummary  # noqa: E402
 from monitor.refresh.runtime import Runtime  # noqa: E402
 from monitor.refresh.writer import BatchWriter  # noqa: E402
 from monitor.store.db import Database  # noqa: E402

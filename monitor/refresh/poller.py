@@ -22,8 +22,8 @@ from monitor.parse.formats.sitemap import looks_like_sitemap
 from monitor.refresh.full_text import add_full_text
 from monitor.refresh.parse_pool import ParseLimits, Prepared
 from monitor.refresh.parse_runner import ParseRunner
+from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.refresh import Fetched, RefreshContext
-from monitor.refresh.report import PollSummary
 from monitor.refresh.runtime import Runtime
 from monitor.refresh.sitemap import SITEMAP_KINDS, expand_sitemap
 from monitor.refresh.writer import WRITE_BATCH, BatchWriter

@@ -26,7 +26,7 @@ from monitor.model import Match, ParsedFeed
 from monitor.refresh.decide import Holds, Routing, error_outcome, poll_intervals, route, success_outcome
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, Prepared
 from monitor.refresh.parse_runner import parse_here
-from monitor.refresh.report import FeedReport
+from monitor.refresh.poll_report import FeedReport
 from monitor.refresh.runtime import Runtime
 from monitor.store.articles import ArticleChange, save_articles, save_feed_matches
 from monitor.store.clusters import routed_in_cluster
@@ -36,7 +36,7 @@ from monitor.store.outbox import add_routed_items, alerted_for_story
 from monitor.store.snoozes import active_snoozes_in
 from monitor.store.subscriptions import opted_out_in
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger("monitor.refresh.poller")
 
 Parsed = Prepared | ParseError | None
 """A body parsed off the writer thread (with its fingerprints), its parse error, or None: parse it here."""

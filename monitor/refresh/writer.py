@@ -13,8 +13,8 @@ import time
 
 from monitor.fetch import FetchResult
 from monitor.refresh.parse_pool import Prepared
+from monitor.refresh.poll_report import FeedReport, PollSummary
 from monitor.refresh.refresh import Fetched, RefreshContext, StoreFailed, refresh_feed
-from monitor.refresh.report import FeedReport, PollSummary
 from monitor.refresh.write_gate import BatchStories, WriteGate
 from monitor.store.feeds import FeedRepository
 

@@ -21,8 +21,8 @@ from monitor.clock import Clock, system_clock
 from monitor.config import load_config
 from monitor.errors import ConfigurationError, MonitorError, ServiceRunning
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
+from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
-from monitor.refresh.report import PollSummary
 from monitor.refresh.runtime import Runtime
 from monitor.service.jobs import Ticks, register_jobs, register_spike_job, sync_digest_jobs
 from monitor.service.workers import WorkerProcesses, parent_gone

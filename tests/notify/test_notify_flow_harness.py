@@ -19,8 +19,8 @@ from monitor.cli import main
 from monitor.clock import CommandContext
 from monitor.config import load_config
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
+from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller
-from monitor.refresh.report import PollSummary
 from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository

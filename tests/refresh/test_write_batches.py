@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 import monitor.refresh.refresh as pipeline
 from monitor.model import Article
+from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller
 from monitor.refresh.refresh import Fetched
-from monitor.refresh.report import PollSummary
 from monitor.store.db import Database
 from monitor.store.models import ArticleRow, Feed, RoutedItem, Sighting
 from monitor.store.sql import begin_writes, insert_ignore
