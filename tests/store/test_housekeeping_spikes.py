@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
+from monitor.service.process import Service
 from monitor.store.db import Database
 from monitor.store.housekeeping import purge_spikes
 from monitor.store.models import Delivery, SpikeAlertRow, SpikeStateRow
@@ -85,3 +87,24 @@ def test_spike_state_of_entries_no_longer_configured_goes(db: Database) -> None:
     assert removed == {"spike_alerts": 0, "spike_state": 2}
     assert states(db) == {("w", "a")}
     assert len(alerts(db)) == 2, "young alerts stay, whatever their entry"
+
+
+def test_the_services_housekeeping_applies_the_retention_to_spikes(db: Database, database_url: str,
+                                                                   tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    (config / "watchlists").mkdir(parents=True)
+    (config / "monitor.yaml").write_text(f"database: {database_url}\nretention: 30d\n", encoding="utf-8")
+    (config / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    (config / "watchlists" / "w.yaml").write_text(
+        "id: w\nname: W\nactors:\n  - id: a\n    name: A\n", encoding="utf-8")
+    (config / "subscribers.yaml").write_text("subscribers: []\n", encoding="utf-8")
+    old = raise_alert(db, "a", NOW - timedelta(days=31))
+    mark(db, old, "sent")
+    young = raise_alert(db, "b", NOW - timedelta(days=29))
+    service = Service(config, {}, clock=lambda: NOW)
+    try:
+        service.housekeeping()
+    finally:
+        service.db.dispose()
+    assert alerts(db) == {young}, "31 days is past a retention of 30d"
+    assert states(db) == {("w", "a")}, "entry b is not configured any more"
