@@ -126,7 +126,25 @@ def set_fields(item: CommentedMap, values: Mapping[str, Any], order: Sequence[st
             before = [k for k in order[: order.index(key)] if k in item]
             if before:
                 position = list(item.keys()).index(before[-1]) + 1
+        if position == len(item):
+            _hand_on_trailing_blank_lines(item, key)
         item.insert(position, key, like(None, value))
+
+
+def _hand_on_trailing_blank_lines(item: CommentedMap, key: str) -> None:
+    """Before appending `key` to a mapping: the blank lines that end it (before the next item) move below `key`."""
+    if not len(item):
+        return
+    slots = item.ca.items.get(list(item.keys())[-1])
+    token = slots[2] if slots else None
+    if token is None:
+        return
+    kept = token.value.rstrip("\n")
+    newlines = len(token.value) - len(kept)
+    if newlines < 2:
+        return
+    token.value = kept + "\n"  # its own end of line (and its comment lines) stay with it
+    item.ca.items[key] = [None, None, CommentToken("\n" * newlines, CommentMark(0), None), None]
 
 
 def _keep_trailing_lines(item: CommentedMap, key: str) -> None:

@@ -29,7 +29,7 @@ from monitor.service.workers import WorkerProcesses, parent_gone
 from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
-from monitor.store.housekeeping import purge_older_than
+from monitor.store.housekeeping import purge_older_than, purge_spikes
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
 from monitor.usecases.check import CheckedConfig, check_configuration
@@ -245,9 +245,12 @@ class Service:
         with advisory_lock(self.db, HOUSEKEEPING_LOCK, wait=False) as mine:
             if not mine:
                 return  # another process is at it
-            cutoff = self.clock() - self.runtime().config.settings.retention
+            config = self.runtime().config
+            cutoff = self.clock() - config.settings.retention
             removed = purge_older_than(self.db, cutoff)
             self.outbox.purge_empty(cutoff)
+            configured = [(wid, e) for wid, w in config.watchlists.items() for e in w.entry_ids()]
+            removed |= purge_spikes(self.db, cutoff, configured)
         log.info("housekeeping cutoff=%s removed=%s", cutoff.isoformat(timespec="seconds"), removed)
 
     def spike_tick(self) -> list[RaisedSpike]:

@@ -1,14 +1,24 @@
-"""Retention: delete articles, matches and deliveries older than the retention period, in batches."""
+"""Retention: delete articles, matches, deliveries and spike alerts older than the retention period, in batches."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, delete, select
 
 from monitor.store.clusters import delete_band_keys, stored_band_keys
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, Delivery, MatchRow, RoutedItem, Sighting
+from monitor.store.models import (
+    ArticleRow,
+    Delivery,
+    MatchRow,
+    RoutedItem,
+    Sighting,
+    SpikeAlertRow,
+    SpikeStateRow,
+)
+from monitor.store.spike_state import SPIKE_PERIOD_PREFIX
 
 BATCH = 1000
 
@@ -56,4 +66,38 @@ def purge_older_than(db: Database, cutoff: datetime) -> dict[str, int]:
         session.execute(delete(RoutedItem).where(RoutedItem.delivery_id.in_(old)))
         result = session.execute(delete(Delivery).where(Delivery.id.in_(old)))
         removed["deliveries"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return removed
+
+
+def purge_spikes(db: Database, cutoff: datetime, configured: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """Delete spike alerts raised before `cutoff` that no pending delivery still sends, and the spike state
+    of entries no longer configured (`configured`: (watchlist, entry id) of every entry in the configuration)."""
+    removed = {"spike_alerts": 0, "spike_state": 0}
+    after = ""
+    while True:
+        with db.transaction() as session:
+            ids = list(session.scalars(
+                select(SpikeAlertRow.id).where(SpikeAlertRow.created_at < cutoff, SpikeAlertRow.id > after)
+                .order_by(SpikeAlertRow.id).limit(BATCH)))
+            if not ids:
+                break
+            after = ids[-1]  # kept alerts are passed over, not read again
+            # A pending delivery (or the original of a pending resend) still renders its alert: keep it.
+            wanted = set(session.scalars(
+                select(Delivery.period_key)
+                .where(Delivery.period_key.in_([SPIKE_PERIOD_PREFIX + i for i in ids]))
+                .where((Delivery.status == "pending") | Delivery.id.in_(_resent_while_pending()))))
+            doomed = [i for i in ids if SPIKE_PERIOD_PREFIX + i not in wanted]
+            if doomed:
+                result = session.execute(delete(SpikeAlertRow).where(SpikeAlertRow.id.in_(doomed)))
+                removed["spike_alerts"] += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    keep = set(configured)
+    with db.transaction() as session:
+        # One row per entry ever judged: a small table, compared in Python rather than a NOT IN of every entry.
+        stale = [key for key in session.execute(select(SpikeStateRow.watchlist, SpikeStateRow.entry_id))
+                 if (key[0], key[1]) not in keep]
+        for watchlist, entry_id in stale:
+            session.execute(delete(SpikeStateRow).where(SpikeStateRow.watchlist == watchlist,
+                                                        SpikeStateRow.entry_id == entry_id))
+        removed["spike_state"] = len(stale)
     return removed

@@ -44,10 +44,12 @@ SAVING_LOCK = threading.Lock()
 Section = Literal["actors", "topics"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 ORDER: dict[str, tuple[str, ...]] = {
-    "actors": ("id", "name", "kind", "description", "aliases", "exact_case", "exclude", "spikes"),
-    "topics": ("id", "name", "description", "query", "spikes"),
+    "actors": ("id", "name", "kind", "description", "aliases", "exact_case", "exclude", "forms", "spikes"),
+    "topics": ("id", "name", "description", "query", "forms", "spikes"),
 }
 ACTOR_KINDS = ("person", "organization", "place", "other")
+FORMS = ("inflected", "exact")
+"""An entry's `forms:` (docs/query-language.md "Word forms"); no key: the watchlist's."""
 
 
 @dataclass
@@ -63,11 +65,15 @@ class EntryDraft:
     exact_case: list[str] = field(default_factory=list)
     exclude: str = ""
     query: str = ""
+    # "exact" or "inflected"; "" (or anything else): the watchlist's, the key removed; None: left as it is.
+    forms: str | None = None
 
     def values(self) -> dict[str, Any]:
         """The keys this draft sets in the YAML (an empty value removes its key)."""
         common: dict[str, Any] = {"id": self.id.strip(), "name": self.name.strip(),
                                   "description": self.description.strip() or None}
+        if self.forms is not None:
+            common["forms"] = self.forms if self.forms in FORMS else None
         if self.section == "topics":
             return {**common, "query": self.query.strip()}
         kind = self.kind if self.kind in ACTOR_KINDS else "other"
@@ -123,6 +129,7 @@ def read_draft(opened: OpenedFile, entry_id: str) -> EntryDraft:
                 aliases=[str(a) for a in item.get("aliases") or []],
                 exact_case=[str(a) for a in item.get("exact_case") or []],
                 exclude=str(item.get("exclude") or ""), query=str(item.get("query") or ""),
+                forms=str(item.get("forms") or ""),
             )
     raise EditRefused(f"watchlist {opened.watchlist!r} has no entry {entry_id!r}")
 

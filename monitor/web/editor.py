@@ -58,7 +58,7 @@ def _draft(form: dict[str, str]) -> EntryDraft:
     return EntryDraft(
         section=section, id=form.get("id", ""), name=form.get("name", ""), description=form.get("description", ""),
         kind=form.get("kind", "other"), aliases=lines("aliases"), exact_case=lines("exact_case"),
-        exclude=form.get("exclude", ""), query=form.get("query", ""),
+        exclude=form.get("exclude", ""), query=form.get("query", ""), forms=form.get("forms"),
     )
 
 

@@ -23,13 +23,15 @@ from jinja2.sandbox import SandboxedEnvironment
 from monitor.config.models import NotifyConfig, SubscriberConfig
 from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.channels.base import DeliveryKind, SendContext
-from monitor.notify.content import DeliveryContent, DeliveryItem
+from monitor.notify.content import DeliveryContent, DeliveryItem, SpikeContent
 from monitor.notify.render import format_local_time, plain_text, safe_url
 from monitor.store.outbox_assembly import Grouping
 
 PACKAGED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "chat"
 DELIVERY_HEADER = "X-Monitor-Delivery"
 DIGEST_TOP = 10
+SPIKE_TOP = 5
+"""Top stories a spike message lists (the spike tick stores five)."""
 """Articles a digest message lists; the rest are counted ("N more") and linked to the dashboard."""
 _ALERT_GROUPING = Grouping(per_delivery=1, count_following=False)  # one message per article, as webhook alerts
 # A digest period is one message; only past the outbox's 100-article cap does a second one follow,
@@ -162,6 +164,7 @@ def render_message(content: DeliveryContent, subscriber: SubscriberConfig, *, ba
 
     With a `limit` (the service's message size), the message is made to fit by listing fewer entries
     per article, then (digests) fewer articles, the rest counted ("N more"); never fewer than one.
+    A spike message lists fewer top stories, then clips their titles, then lists none.
     """
     body = ""
     for top, max_entries in _FITTINGS[content.kind] if limit > 0 else _FITTINGS[content.kind][:1]:
@@ -174,11 +177,67 @@ def render_message(content: DeliveryContent, subscriber: SubscriberConfig, *, ba
 _FITTINGS: dict[str, tuple[tuple[int, int | None], ...]] = {
     "alert": ((1, None), (1, 5), (1, 3), (1, 1)),
     "digest": ((DIGEST_TOP, None), (DIGEST_TOP, 1), (7, 1), (5, 1), (3, 1), (2, 1), (1, 1)),
+    # A spike: its top stories (as many as were stored, five), then fewer, then their titles clipped
+    # (the second number), then none: the count against the usual and the entry's link always fit.
+    "spike": ((SPIKE_TOP, None), (3, None), (3, 80), (1, 80), (0, None)),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeStoryLine:
+    """One top story of a surge as a chat message shows it (plain text; the template escapes)."""
+
+    title: str
+    url: str
+    outlets: int
+    time: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeWindowLine:
+    """One window that spiked: "42 stories in the last hour, usually 3" and its span in the reader's zone."""
+
+    headline: str
+    start: str
+    end: str
+
+
+def spike_heading(spike: SpikeContent) -> str:
+    """The first line of a spike message: "Spike: Hakan Fidan" ("Spike growing:" when it doubled)."""
+    growing = "Spike growing" if spike.reason == "grew" else "Spike"
+    return f"{growing}: {_clip(plain_text(spike.name) or spike.entry_id, _TITLE_MAX)}"
+
+
+def _spike_context(content: DeliveryContent, subscriber: SubscriberConfig, top: int,
+                   title_max: int | None) -> dict[str, Any]:
+    spike = content.spike
+    if spike is None:
+        raise DeliveryError(f"delivery {content.delivery_id} is a spike without its spike", permanent=True)
+    stories = [SpikeStoryLine(_clip(plain_text(s.title) or "(untitled)", title_max or _TITLE_MAX), safe_url(s.url),
+                              s.outlets, format_local_time(s.published_at, subscriber.zone))
+               for s in spike.top_stories]
+    return {
+        "title": spike_heading(spike),
+        "watchlist": plain_text(spike.watchlist_name) or spike.watchlist,
+        "reason": spike.reason,
+        "windows": [SpikeWindowLine(w.headline, format_local_time(w.start, subscriber.zone),
+                                    format_local_time(w.end, subscriber.zone)) for w in spike.windows],
+        "articles": spike.articles,
+        "stories": stories[:top],
+        "more_stories": len(stories) - len(stories[:top]),
+        # build_spike_content sets it only when base_url is configured.
+        "entry_url": safe_url(spike.entry_url),
+    }
 
 
 def _render(content: DeliveryContent, subscriber: SubscriberConfig, base_url: str, templates_dir: Path | None,
             markdown: bool, top: int, max_entries: int | None) -> str:
+    ext = "md" if markdown else "txt"
+    if content.kind == "spike":
+        spike_context = {**_spike_context(content, subscriber, top, max_entries), "kind": content.kind,
+                         "delivery_id": content.delivery_id, "subscriber_name": subscriber.name or subscriber.id,
+                         "timezone": subscriber.timezone}
+        return template_environment(templates_dir).get_template(f"spike.{ext}").render(spike_context).strip() + "\n"
     items = [chat_item(i, content, subscriber, base_url, max_entries) for i in content.items]
     shown = items if content.kind == "alert" else items[:top]
     watchlists = list(dict.fromkeys(m.watchlist for i in content.items for m in i.matches))
@@ -195,7 +254,6 @@ def _render(content: DeliveryContent, subscriber: SubscriberConfig, base_url: st
         "subscriber_name": subscriber.name or subscriber.id,
         "timezone": subscriber.timezone,
     }
-    ext = "md" if markdown else "txt"
     template = template_environment(templates_dir).get_template(f"{content.kind}.{ext}")
     return template.render(context).strip() + "\n"
 
