@@ -9,12 +9,15 @@ Jaccard similarity of the two texts' shingle sets. See docs/feeds.md for the thr
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import struct
 import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 SHINGLE_WORDS = 3
 """Word 3-shingles: long enough that two stories on one topic share few, short enough that a
@@ -37,13 +40,22 @@ signature (32 bins) says at once that only the band's 2 bins agree. A pair at J 
 fewer than 8 of 32 bins with p ≈ 0.02 (binomial), at J = 0.5 with p < 0.001."""
 
 _WORD = re.compile(r"\w+")
+_ASCII_WORD = re.compile(rb"\w+")  # on an ASCII text \w is [A-Za-z0-9_] either way; bytes skip an encode per word
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-_MASK64 = (1 << 64) - 1
-_M1, _M2, _M3 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+_M1, _M2, _M3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
 _BIN_BITS = BINS.bit_length() - 1
-_VALUE_MASK = (1 << (64 - _BIN_BITS)) - 1
+_BIN_SHIFT = np.uint64(64 - _BIN_BITS)
+_VALUE_MASK = np.uint64((1 << (64 - _BIN_BITS)) - 1)
+_TAG_SHIFT = np.uint64(5)  # a rotated bin is (value << 5) | distance: values are < 2**59, so it fits 64 bits
+_MIX_SHIFT = np.uint64(31)
+_BIN_STARTS = np.arange(BINS, dtype=np.uint64) << _BIN_SHIFT
+_COLUMNS = np.arange(BINS)
 _EMPTY = -1
-_SIGNATURE = struct.Struct(f"<{BINS}Q")  # bin values are < 2**64: the rotation tag is 5 bits over 59
+assert ROWS == 2, "_band_keys formats two values per band"
+_KEYS = struct.Struct(f"<{BINS // ROWS}q")  # BIGINT is signed on PostgreSQL
+_SIGNATURE = struct.Struct(f"<{BINS}Q")
+_U64 = np.dtype("<u8")
+
 
 def _fold(text: str) -> str:
     # Syndicated copies differ in typography (quotes, diacritics, case) more than in words.
@@ -51,18 +63,59 @@ def _fold(text: str) -> str:
     return text if text.isascii() else _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
+def _word_ids(text: str) -> list[int]:
+    """crc32 of each folded word (zlib's C code; stable across processes, unlike Python's hash())."""
+    folded = _fold(text)
+    if folded.isascii():
+        return list(map(zlib.crc32, _ASCII_WORD.findall(folded.encode("ascii"))))
+    return [zlib.crc32(word.encode()) for word in _WORD.findall(folded)]
+
+
+def _mix(ids: np.ndarray) -> np.ndarray:
+    """The 64-bit hash of each 3-shingle starting at ids[i] (uint64 arithmetic wraps mod 2**64)."""
+    # A multiplicative mix per shingle: a tenth of the cost of a cryptographic hash per shingle.
+    h = ((ids[:-2] * _M1 + ids[1:-1]) * _M2 + ids[2:]) * _M3
+    h ^= h >> _MIX_SHIFT
+    return h
+
+
+def _unique_hashes(text: str) -> np.ndarray:
+    """The text's shingle hashes, sorted and without repeats (uint64)."""
+    ids = np.array(_word_ids(text), dtype=np.uint64)
+    if len(ids) < SHINGLE_WORDS:
+        return np.empty(0, dtype=np.uint64)
+    return np.unique(_mix(ids))
+
+
 def shingles(text: str) -> frozenset[int]:
     """The 64-bit hashes of the text's word 3-shingles (stable across processes and runs)."""
-    # crc32 per word and a multiplicative mix per shingle: a tenth of the cost of a
-    # cryptographic hash per shingle, and Python's own hash() differs from process to process.
-    ids = [zlib.crc32(word.encode()) for word in _WORD.findall(_fold(text))]
-    if len(ids) < SHINGLE_WORDS:
-        return frozenset()
-    out = set()
-    for a, b, c in zip(ids, ids[1:], ids[2:], strict=False):
-        h = (((a * _M1 + b) * _M2 + c) * _M3) & _MASK64
-        out.add(h ^ (h >> 31))
-    return frozenset(out)
+    return frozenset(_unique_hashes(text).tolist())
+
+
+def _densify(mins: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """Rows of bin minima with empty bins filled by rotation: the next non-empty bin's value tagged with the distance.
+
+    `filled` says which bins hold a value; every row has at least one. Shrivastava and Li (2014).
+    """
+    # The next non-empty bin at or after each column, circularly: a running minimum from the right over
+    # the row written twice. Distance 0 keeps the bin's own value.
+    twice = np.where(np.concatenate([filled, filled], axis=1), np.arange(2 * BINS), 2 * BINS)
+    nearest = np.minimum.accumulate(twice[:, ::-1], axis=1)[:, ::-1][:, :BINS]
+    distance = (nearest - _COLUMNS).astype(np.uint64)
+    source = np.take_along_axis(mins, nearest % BINS, axis=1)
+    return np.where(filled, mins, (source << _TAG_SHIFT) | distance)
+
+
+def _signature_of_sorted(hashes: np.ndarray) -> np.ndarray:
+    """The signature (uint64[BINS]) of sorted, unique, non-empty hashes."""
+    # The bin is the top 5 bits, so sorted hashes are sorted by bin, then value: a bin's minimum is its first.
+    starts = np.searchsorted(hashes, _BIN_STARTS)
+    filled = np.diff(starts, append=len(hashes)) > 0
+    mins = np.zeros(BINS, dtype=np.uint64)
+    mins[filled] = hashes[starts[filled]] & _VALUE_MASK
+    if filled.all():
+        return mins
+    return _densify(mins[None, :], filled[None, :])[0]
 
 
 def signature(hashes: Iterable[int]) -> list[int]:
@@ -71,33 +124,25 @@ def signature(hashes: Iterable[int]) -> list[int]:
     O(n) instead of the O(n*k) of k hash functions; empty bins are filled by rotation
     (Shrivastava and Li, 2014): the next non-empty bin's value, tagged with the distance.
     """
-    sig = [_EMPTY] * BINS
-    for h in hashes:
-        b, value = h >> (64 - _BIN_BITS), h & _VALUE_MASK
-        if sig[b] == _EMPTY or value < sig[b]:
-            sig[b] = value
-    if _EMPTY in sig and any(v != _EMPTY for v in sig):
-        filled = list(sig)
-        for i in range(BINS):
-            if sig[i] != _EMPTY:
-                continue
-            for distance in range(1, BINS):
-                j = (i + distance) % BINS
-                if sig[j] != _EMPTY:
-                    filled[i] = (sig[j] << 5) | distance
-                    break
-        sig = filled
-    return sig
+    unique = np.unique(np.fromiter(hashes, dtype=np.uint64))
+    if not len(unique):
+        return [_EMPTY] * BINS
+    return _signature_of_sorted(unique).tolist()  # type: ignore[no-any-return]
 
 
 def band_keys(sig: Sequence[int]) -> list[int]:
     """One signed 64-bit key per LSH band (the band number is hashed in, so one column suffices)."""
-    keys = []
-    for band in range(BINS // ROWS):
-        part = ",".join(str(v) for v in sig[band * ROWS : (band + 1) * ROWS])
-        digest = hashlib.blake2b(f"{band}:{part}".encode(), digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))  # BIGINT is signed on PostgreSQL
-    return keys
+    return list(_band_keys(sig))
+
+
+def _band_keys(sig: Sequence[int]) -> tuple[int, ...]:
+    # The key hashes the band's values as decimal text ("3:v6,v7"): stored keys depend on that exact text.
+    blake2b = hashlib.blake2b
+    digests = b"".join([
+        blake2b(b"%d:%d,%d" % (band, first, second), digest_size=8).digest()
+        for band, first, second in zip(range(BINS // ROWS), sig[0::ROWS], sig[1::ROWS], strict=True)
+    ])
+    return _KEYS.unpack(digests)  # type: ignore[return-value]
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
@@ -123,11 +168,60 @@ class Fingerprint:
 
 def fingerprint(text: str) -> Fingerprint:
     """Shingles, signature and band keys of a cluster text (pure: safe to compute in a pool process)."""
-    sh = shingles(text)
-    if len(sh) < MIN_SHINGLES:
+    hashes = _unique_hashes(text)
+    sh = frozenset(hashes.tolist())
+    if len(hashes) < MIN_SHINGLES:
         return Fingerprint(sh, ())
-    sig = signature(sh)
-    return Fingerprint(sh, tuple(band_keys(sig)), _SIGNATURE.pack(*sig))
+    sig = _signature_of_sorted(hashes)
+    return Fingerprint(sh, _band_keys(sig.tolist()), sig.astype(_U64, copy=False).tobytes())
+
+
+def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
+    """`fingerprint` of each text, computed together: one numpy pass for a feed's articles instead of one each."""
+    ids_per_text = [_word_ids(text) for text in texts]
+    lengths = np.array([len(ids) for ids in ids_per_text], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    ids = np.fromiter(itertools.chain.from_iterable(ids_per_text), dtype=np.uint64, count=int(ends[-1]) if len(ends) else 0)
+    # A shingle starts at every word but a text's last two: it must not run into the next text.
+    starts_ok = np.ones(len(ids), dtype=bool)
+    starts_ok[ends[lengths > 0] - 1] = False
+    starts_ok[ends[lengths > 1] - 2] = False
+    position = np.flatnonzero(starts_ok[:-2]) if len(ids) >= SHINGLE_WORDS else np.empty(0, dtype=np.int64)
+    hashes = _mix(ids)[position] if len(position) else np.empty(0, dtype=np.uint64)
+    owner = np.searchsorted(ends, position, side="right")
+    # Sorted by text, then hash; repeats within a text dropped.
+    # (np.lexsort is 7x slower here: a sort by hash, then a stable radix sort by text on small integers.)
+    by_hash = np.argsort(hashes)
+    by_text = np.argsort(owner[by_hash].astype(np.uint16 if len(texts) <= 0xFFFF else np.int64), kind="stable")
+    order = by_hash[by_text]
+    hashes, owner = hashes[order], owner[order]
+    keep = np.ones(len(hashes), dtype=bool)
+    keep[1:] = (hashes[1:] != hashes[:-1]) | (owner[1:] != owner[:-1])
+    hashes, owner = hashes[keep], owner[keep]
+    bounds = np.searchsorted(owner, np.arange(len(texts) + 1))
+    counts = np.diff(bounds)
+    # A bin's minimum is the first hash of its (text, bin) run: the bin is the hash's top 5 bits.
+    slot = owner * BINS + (hashes >> _BIN_SHIFT).astype(np.int64)
+    first = np.ones(len(slot), dtype=bool)
+    first[1:] = slot[1:] != slot[:-1]
+    mins = np.zeros(len(texts) * BINS, dtype=np.uint64)
+    filled = np.zeros(len(texts) * BINS, dtype=bool)
+    mins[slot[first]] = hashes[first] & _VALUE_MASK
+    filled[slot[first]] = True
+    clustered = counts >= MIN_SHINGLES
+    sigs = _densify(mins.reshape(-1, BINS)[clustered], filled.reshape(-1, BINS)[clustered]).astype(_U64, copy=False)
+    all_hashes = hashes.tolist()
+    out = []
+    row = 0
+    for i in range(len(texts)):
+        sh = frozenset(all_hashes[bounds[i] : bounds[i + 1]])
+        if clustered[i]:
+            sig = sigs[row]
+            row += 1
+            out.append(Fingerprint(sh, _band_keys(sig.tolist()), sig.tobytes()))
+        else:
+            out.append(Fingerprint(sh, ()))
+    return out
 
 
 def estimated_similarity(a: bytes, b: bytes) -> float:
