@@ -19,6 +19,7 @@ from monitor.store.db import Database
 from monitor.web.app import create_app
 from monitor.web.auth import AuthSettings
 from tests.conftest import create_postgres_from_template, drop_postgres, postgres_or_skip
+from tests.web.editor_fixtures import Editable, editable_copy
 from tests.web.seed import Seeded, seed, seed_clock
 
 
@@ -96,3 +97,18 @@ def authed_client(seeded: Seeded, db: Database, **auth: str) -> TestClient:
     """A client of the app with the given credentials configured."""
     app = create_app(seeded.config, db, auth=AuthSettings(**auth), clock=seed_clock)  # type: ignore[arg-type]
     return TestClient(app, base_url=LOCAL_BASE_URL)
+
+
+@pytest.fixture
+def editable(seeded_template: Seeded, tmp_path: Path) -> Editable:
+    """A private, writable copy of the seeded demo."""
+    return editable_copy(seeded_template, tmp_path)
+
+
+@pytest.fixture
+def app_client(editable: Editable) -> Iterator[TestClient]:
+    """The dashboard on the editable copy, without authentication (loopback)."""
+    db = Database(editable.database_url)
+    with TestClient(create_app(editable.config, db, clock=seed_clock), base_url=LOCAL_BASE_URL) as client:
+        yield client
+    db.dispose()

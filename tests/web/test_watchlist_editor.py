@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from monitor.store.db import Database
@@ -14,25 +12,10 @@ from monitor.usecases.check import check_configuration_with_warnings
 from monitor.web.app import create_app
 from monitor.web.auth import CSRF_FIELD, AuthSettings
 from tests.web.conftest import LOCAL_BASE_URL
-from tests.web.editor_fixtures import Editable, editable_copy
-from tests.web.seed import Seeded, seed_clock
+from tests.web.editor_fixtures import Editable
+from tests.web.seed import seed_clock
 
 BAD_QUERY = '"Red Sea" AND (ship* OR'
-
-
-@pytest.fixture
-def editable(seeded_template: Seeded, tmp_path: Path) -> Editable:
-    """A private, writable copy of the seeded demo."""
-    return editable_copy(seeded_template, tmp_path)
-
-
-@pytest.fixture
-def app_client(editable: Editable) -> Iterator[TestClient]:
-    """The dashboard on the editable copy, without authentication (loopback)."""
-    db = Database(editable.database_url)
-    with TestClient(create_app(editable.config, db, clock=seed_clock), base_url=LOCAL_BASE_URL) as client:
-        yield client
-    db.dispose()
 
 
 def _form(html: str) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,16 +17,10 @@ from monitor.usecases.check import check_configuration_with_warnings
 from monitor.web.app import create_app
 from monitor.web.auth import CSRF_FIELD
 from tests.web.conftest import LOCAL_BASE_URL
-from tests.web.editor_fixtures import Editable, editable_copy
-from tests.web.seed import Seeded, seed_clock
+from tests.web.editor_fixtures import Editable
+from tests.web.seed import seed_clock
 
 ENTRY = "mena-security/turkiye"
-
-
-@pytest.fixture
-def editable(seeded_template: Seeded, tmp_path: Path) -> Editable:
-    """A private, writable copy of the seeded demo."""
-    return editable_copy(seeded_template, tmp_path)
 
 
 @pytest.fixture

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from monitor.config import load_config
-from monitor.store.db import Database
 from monitor.usecases.edit_watchlist import open_file, read_draft, save_entry
-from monitor.web.app import create_app
-from tests.web.conftest import LOCAL_BASE_URL
-from tests.web.editor_fixtures import Editable, editable_copy
-from tests.web.seed import Seeded, seed_clock
-
-
-@pytest.fixture
-def editable(seeded_template: Seeded, tmp_path: Path) -> Editable:
-    """A private, writable copy of the seeded demo."""
-    return editable_copy(seeded_template, tmp_path)
-
-
-@pytest.fixture
-def app_client(editable: Editable) -> Iterator[TestClient]:
-    """The dashboard on the editable copy, without authentication (loopback)."""
-    db = Database(editable.database_url)
-    with TestClient(create_app(editable.config, db, clock=seed_clock), base_url=LOCAL_BASE_URL) as client:
-        yield client
-    db.dispose()
+from tests.web.editor_fixtures import Editable
 
 
 def _entry(path: Path, entry_id: str) -> str:

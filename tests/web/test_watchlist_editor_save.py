@@ -22,16 +22,10 @@ from monitor.usecases.edit_watchlist import (
     save_entry,
 )
 from monitor.usecases.entry_preview import entry_tests, preview_entry
-from tests.web.editor_fixtures import Editable, editable_copy
-from tests.web.seed import Seeded, seed_clock
+from tests.web.editor_fixtures import Editable
+from tests.web.seed import seed_clock
 
 BAD_QUERY = '"Red Sea" AND (ship* OR'
-
-
-@pytest.fixture
-def editable(seeded_template: Seeded, tmp_path: Path) -> Editable:
-    """A private, writable copy of the seeded demo."""
-    return editable_copy(seeded_template, tmp_path)
 
 
 def _topic(query: str, entry_id: str = "red-sea") -> EntryDraft:
