@@ -7,6 +7,7 @@ run the same set side by side.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,6 +88,29 @@ class JobTarget(Protocol):
         """Apply the retention period."""
 
 
+class JitteredInterval(IntervalTrigger):
+    """An interval trigger whose jitter is drawn once per previous fire time (at random per process).
+
+    APScheduler's own jitter is drawn afresh on every call, and the scheduler computes a job's next run
+    twice from the same last run (once while collecting the missed runs, once to store it): after a stall
+    the second draw can fall at or before now, and the job ran again at once. One draw per previous fire
+    time keeps both the same, which is after now; a random salt per trigger keeps processes apart.
+    """
+
+    def __init__(self, *, seconds: float, timezone: Any, max_jitter: float = 0.0) -> None:
+        super().__init__(seconds=seconds, timezone=timezone)
+        self.max_jitter = max_jitter
+        self._salt = random.random()
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        """The next fire time after `previous_fire_time`, with the same jitter for the same previous time."""
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        if fire is None or not self.max_jitter:
+            return fire
+        key = (previous_fire_time or fire).timestamp()
+        return fire + timedelta(seconds=random.Random(f"{self._salt}:{key}").uniform(0, self.max_jitter))
+
+
 def grace(interval: timedelta) -> int:
     """misfire_grace_time of an interval job: at least one interval, so a stalled process runs it once."""
     return int(max(interval, MIN_TICK_GRACE).total_seconds())
@@ -108,7 +132,7 @@ def register_jobs(
     ]
     for job_id, func, every, first, jitter in interval_jobs:
         seconds = every.total_seconds()
-        trigger = IntervalTrigger(seconds=seconds, timezone=now.tzinfo, jitter=seconds * jitter or None)
+        trigger = JitteredInterval(seconds=seconds, timezone=now.tzinfo, max_jitter=seconds * jitter)
         scheduler.add_job(
             func, trigger, id=job_id, name=job_id,
             next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,

@@ -9,11 +9,19 @@ from typing import Any
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
 from monitor.config.models import SubscriberConfig
 from monitor.notify.deliver import DeliveryWorker
-from monitor.service.jobs import DIGEST_PREFIX, Ticks, grace, register_jobs, sync_digest_jobs
+from monitor.service.jobs import (
+    DIGEST_PREFIX,
+    JitteredInterval,
+    Ticks,
+    grace,
+    register_jobs,
+    sync_digest_jobs,
+)
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
 from monitor.store.models import Delivery
@@ -162,3 +170,32 @@ def test_digest_after_outage_is_one_catch_up_whichever_path_builds_it(tmp_path: 
     assert keys == ["digest@2026-11-24T10:00Z"], "the missed 09:00 and 10:00 periods collapse into one"
     assert sum(built) <= 1
     db.dispose()
+
+
+def _next_after_stall(trigger: IntervalTrigger, start: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """What the scheduler does after a stall: walk the missed fire times up to now, then compute the next again."""
+    run_time = start
+    while True:
+        following = trigger.get_next_fire_time(run_time, now)
+        assert following is not None
+        if following > now:
+            break
+        run_time = following
+    stored = trigger.get_next_fire_time(run_time, now)  # the scheduler's second computation (job_next_run)
+    assert stored is not None
+    return following, stored
+
+
+def test_a_jittered_tick_is_next_due_after_now_whatever_the_jitter_draws() -> None:
+    # APScheduler computes a job's next run twice from its last missed run; with its own jitter (drawn
+    # afresh each time) the second can fall at or before now, and the tick ran twice in a row.
+    now = T0 + timedelta(hours=2, seconds=1)
+    for _ in range(300):
+        trigger = JitteredInterval(seconds=10, timezone=UTC, max_jitter=2.5)
+        walked, stored = _next_after_stall(trigger, T0, now)
+        assert stored == walked and stored > now
+    plain_runs_again = 0
+    for _ in range(300):  # the reason: APScheduler's own jitter does run again now and then
+        _, stored = _next_after_stall(IntervalTrigger(seconds=10, timezone=UTC, jitter=2.5), T0, now)
+        plain_runs_again += stored <= now
+    assert plain_runs_again > 0
