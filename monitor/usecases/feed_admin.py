@@ -184,7 +184,8 @@ def read_feed(opened: FeedsFile, feed_id: str) -> FeedDraft:
                      paused=bool(item.get("paused")))
 
 
-def add_feed(directory: Path, env: Mapping[str, str], draft: FeedDraft, expected_sha256: str) -> str:
+def add_feed(directory: Path, env: Mapping[str, str], draft: FeedDraft, expected_sha256: str, *,
+             author: str = "") -> str:
     """Append the feed to feeds.yaml; its id. EditRefused when its id or URL is already there."""
     new_id = draft.id.strip() or feed_id_from_url(draft.url.strip())
 
@@ -197,27 +198,30 @@ def add_feed(directory: Path, env: Mapping[str, str], draft: FeedDraft, expected
         set_fields(entry, draft.values(), ORDER)
         append_item(feeds, entry)
 
-    _write(directory, env, expected_sha256, change, f"add {new_id}")
+    _write(directory, env, expected_sha256, change, f"add {new_id}", author)
     return new_id
 
 
-def edit_feed(directory: Path, env: Mapping[str, str], feed_id: str, draft: FeedDraft, expected_sha256: str) -> None:
+def edit_feed(directory: Path, env: Mapping[str, str], feed_id: str, draft: FeedDraft, expected_sha256: str, *,
+              author: str = "") -> None:
     """Set a feed's interval, tags and pause (the other keys as they are)."""
     values = draft.values()
 
     def change(feeds: CommentedSeq) -> None:
         set_fields(feeds[_index(feeds, feed_id)], {k: values[k] for k in ("interval", "tags", "paused")}, ORDER)
 
-    _write(directory, env, expected_sha256, change, f"edit {feed_id}")
+    _write(directory, env, expected_sha256, change, f"edit {feed_id}", author)
 
 
-def remove_feed(directory: Path, env: Mapping[str, str], feed_id: str, expected_sha256: str) -> None:
+def remove_feed(directory: Path, env: Mapping[str, str], feed_id: str, expected_sha256: str, *,
+                author: str = "") -> None:
     """Remove a feed from feeds.yaml (its stored articles stay; the service retires its row)."""
-    _write(directory, env, expected_sha256, lambda feeds: feeds.pop(_index(feeds, feed_id)), f"remove {feed_id}")
+    _write(directory, env, expected_sha256, lambda feeds: feeds.pop(_index(feeds, feed_id)),
+           f"remove {feed_id}", author)
 
 
 def _write(directory: Path, env: Mapping[str, str], expected_sha256: str,
-           change: Callable[[CommentedSeq], object], what: str) -> None:
+           change: Callable[[CommentedSeq], object], what: str, author: str) -> None:
     """Apply `change` to feeds.yaml's list, check the result as `monitor check` would, and write it atomically."""
     path = directory / "feeds.yaml"
     with SAVING_LOCK:
@@ -234,7 +238,7 @@ def _write(directory: Path, env: Mapping[str, str], expected_sha256: str,
                                   brought)
         check_unchanged(path, expected_sha256 or None)  # again: the check took a while
         write_atomically(path, text)
-    log.info("feeds_saved file=%s change=%s", path, what)
+    log.info("feeds_saved file=%s change=%s by=%s", path, what, author or "unknown")
 
 
 __all__ = ["FetchError", "FeedDraft", "FeedsFile", "PreviewItem", "Probe", "add_feed", "current_config", "edit_feed",

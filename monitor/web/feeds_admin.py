@@ -30,6 +30,7 @@ from monitor.usecases.feed_admin import (
 from monitor.usecases.feeds_opml import MAX_OPML_BYTES, export_opml, import_opml
 from monitor.web.auth import CSRF_COOKIE, CSRF_FIELD, csrf_valid, same_origin, verify_csrf
 from monitor.web.context import Ctx, WebContext, page
+from monitor.web.editor import editor_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,8 +73,8 @@ async def new_feed(request: Request, ctx: Ctx, url: str = "") -> HTMLResponse:
         return _new(request, ctx, url, error=str(exc), status_code=422)
     draft = None
     if found.is_feed:
-        draft = FeedDraft(url=found.final_url if found.final_url != found.url else found.url, id=found.suggested_id,
-                          name=found.title, language=found.language or "")
+        # The URL as chosen, not where it redirected: polling follows (and records) redirects itself.
+        draft = FeedDraft(url=found.url, id=found.suggested_id, name=found.title, language=found.language or "")
     return _new(request, ctx, url, found=found, draft=draft)
 
 
@@ -85,7 +86,8 @@ async def save_new_feed(request: Request, ctx: Ctx) -> Response:
         return _forged(request, ctx)
     draft = _draft(form)
     try:
-        feed_id = add_feed(ctx.config.directory, os.environ, draft, form.get("sha256", ""))
+        feed_id = add_feed(ctx.config.directory, os.environ, draft, form.get("sha256", ""),
+                           author=editor_name(request))
     except EditRefused as exc:
         return _new(request, ctx, draft.url, draft=draft, refused=exc, sha256=form.get("sha256", ""),
                     status_code=409 if isinstance(exc, StaleFile) else 422)
@@ -117,7 +119,8 @@ async def save_feed(request: Request, feed_id: str, ctx: Ctx) -> Response:
         return _forged(request, ctx)
     draft = _draft(form)
     try:
-        edit_feed(ctx.config.directory, os.environ, feed_id, draft, form.get("sha256", ""))
+        edit_feed(ctx.config.directory, os.environ, feed_id, draft, form.get("sha256", ""),
+                  author=editor_name(request))
     except EditRefused as exc:
         return _edit(request, ctx, feed_id, draft, form.get("sha256", ""), refused=exc,
                      status_code=409 if isinstance(exc, StaleFile) else 422)
@@ -134,7 +137,8 @@ async def remove(request: Request, feed_id: str, ctx: Ctx) -> Response:
         return page(request, ctx, "error.html", status_code=422, title="Not removed",
                     message=f"Tick the confirmation box to remove {feed_id}; nothing was changed.")
     try:
-        remove_feed(ctx.config.directory, os.environ, feed_id, form.get("sha256", ""))
+        remove_feed(ctx.config.directory, os.environ, feed_id, form.get("sha256", ""),
+                    author=editor_name(request))
     except EditRefused as exc:
         return page(request, ctx, "error.html", status_code=409 if isinstance(exc, StaleFile) else 422,
                     title="Not removed", message=str(exc))

@@ -69,6 +69,14 @@ def test_a_page_offers_its_feed_links_and_a_feed_previews_its_items_and_matches(
     assert "mena-security/ibrahim-kalin" in first.matches and second.matches == ()
 
 
+def test_a_page_without_feed_links_is_refused_with_the_parse_message(editable: Editable) -> None:
+    with running_feed_server() as server:
+        server.routes["/plain"] = Route(b"<html><head><title>x</title></head><body>hi</body></html>",
+                                        content_type="text/html")
+        with pytest.raises(EditRefused, match="advertises no feed"):
+            asyncio.run(probe(server.url("/plain"), editable.config))
+
+
 def test_a_private_address_is_refused_as_polling_refuses_it(editable: Editable, site: FeedServer) -> None:
     with pytest.raises(FetchError) as caught:
         asyncio.run(probe(site.url("/"), _private_refused(editable.config)))
