@@ -49,3 +49,27 @@ def test_add_a_feed_from_a_site_url(browser: Any, served: tuple[str, Editable]) 
     feed = next(f for f in load_config(editable.config_dir, {}).config.feeds if f.id == "anatolia-daily-news")
     assert feed.tags == ("turkey", "english") and feed.url == site.url("/feed.xml")
     assert errors == []
+
+
+def test_opml_round_trip_of_the_demo_feeds(browser: Any, served: tuple[str, Editable], tmp_path: Any) -> None:  # noqa: F811
+    url, editable = served
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url + "/feeds")
+    exported = page.request.get(url + "/feeds/export.opml")
+    assert exported.ok and "levant-wire" in exported.text()
+    # Remove a demo feed by hand, then import the export: it comes back, the others are skipped.
+    feeds_yaml = editable.config_dir / "feeds.yaml"
+    text = feeds_yaml.read_text(encoding="utf-8")
+    start = text.rindex("  - url: ", 0, text.index("gulf-observer.atom"))
+    feeds_yaml.write_text(text[:start] + text[text.index("  - url:", start + 1):], encoding="utf-8")
+    opml = tmp_path / "demo.opml"
+    opml.write_bytes(exported.body())
+    page.click("#import-opml")
+    page.set_input_files("#opml-file", str(opml))
+    page.click("#opml-import-button")
+    page.wait_for_selector("#import-result")
+    assert "Added 1 feed(s)" in page.inner_text("#import-result")
+    assert page.locator("li.skipped").count() >= 2
+    context.close()
+    assert "gulf-observer.atom" in feeds_yaml.read_text(encoding="utf-8")
