@@ -63,6 +63,8 @@ class FeedConfig(_Strict):
     tags: tuple[str, ...] = ()
     language: str | None = None
     full_text: bool = False
+    # A paused feed stays in feeds.yaml but is not polled (the dashboard's Pause; docs/feeds.md).
+    paused: bool = False
 
     @field_validator("url")
     @classmethod

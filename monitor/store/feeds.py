@@ -144,8 +144,9 @@ class FeedRepository:
         self.db = db
 
     def sync(self, feeds: Sequence[FeedConfig], now: datetime) -> None:
-        """Make the rows follow the configuration: add new feeds (due now), retire removed ones."""
-        wanted = {feed.id: feed for feed in feeds}
+        """Make the rows follow the configuration: add new feeds (due now), retire removed and paused ones."""
+        # A paused feed is retired like a removed one (never claimed); unpausing makes it due at once.
+        wanted = {feed.id: feed for feed in feeds if not feed.paused}
         with self.db.transaction() as session:
             existing = {row.id: row for row in session.scalars(select(Feed))}
             for feed_id, feed in wanted.items():

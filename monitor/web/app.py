@@ -17,7 +17,18 @@ from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
-from monitor.web import api, editor, entries, feedback, login, metrics, pages, unsubscribe, watchlists
+from monitor.web import (
+    api,
+    editor,
+    entries,
+    feedback,
+    feeds_admin,
+    login,
+    metrics,
+    pages,
+    unsubscribe,
+    watchlists,
+)
 from monitor.web.auth import AuthSettings, check_bind, make_middleware, trusted_hosts
 from monitor.web.context import WebContext
 from monitor.web.render import STATIC, Renderer
@@ -67,6 +78,7 @@ def create_app(
     app.include_router(watchlists.router)
     app.include_router(editor.router)
     app.include_router(feedback.router)
+    app.include_router(feeds_admin.router)
     metrics.register(app, ctx)
     return app
 
