@@ -17,7 +17,8 @@ subprocess, twice over every feed: a first pass (all changed) and a second (all 
 CPU is the whole process tree's (start-up, both passes, monitor's parse workers): the parent's
 RUSAGE_CHILDREN before and after the subprocess, divided by the changed feeds. The child also
 reports its first pass alone (its own CPU plus, for monitor, its parse workers' from /proc).
-Peak RSS is the largest process of the tree (wait4's ru_maxrss). PostgreSQL's own CPU: the
+Peak RSS is the largest process of the tree (wait4's ru_maxrss); "sum of peaks" adds each process's
+own peak (monitor's parse workers and fork server from /proc VmHWM), an upper bound. PostgreSQL's own CPU: the
 utime+stime of every `postgres` process in /proc plus the postmaster's cutime+cstime (the backends
 it reaped), before and after the run; on a shared server that includes others' queries.
 """
@@ -43,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 PEERS = ("monitor", "reader", "feedparser")
 INSTALL = "pip install -e '.[bench]'"
 LAST_MODIFIED = "Wed, 20 Nov 2024 11:00:00 GMT"
+READER_WORKERS = 1  # reader's own default; --reader-workers changes it (set in the child by main)
 
 
 def serve_farm(port_out: Any, feeds: int) -> None:
@@ -75,6 +77,17 @@ def serve_farm(port_out: Any, feeds: int) -> None:
 def _self_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _peak_kib(pid: int) -> int:
+    """A live process's peak RSS (VmHWM) in KiB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _urls(port: int, feeds: int) -> list[str]:
@@ -116,6 +129,10 @@ def child_monitor(port: int, feeds: int, tmp: Path, database: str | None) -> dic
         out[label] = summary.ok if label == "changed" else summary.not_modified
         out[f"{label}_errors"] = summary.errors
     out["articles"], out["matches"] = summary.new_articles, summary.matches
+    # The other processes of the tree, while they still live: the parse workers and the fork server.
+    others = list(getattr(poller.parsing.running_pool, "_processes", None) or {})
+    others.append(getattr(forkserver._forkserver, "_forkserver_pid", None) or 0)
+    out["others_peak_kib"] = sum(_peak_kib(pid) for pid in others if pid)
     poller.close()
     db.dispose()
     # Stop the fork server here, so that it (and the parse workers it reaped) are reaped by this
@@ -137,7 +154,7 @@ def child_reader(port: int, feeds: int, tmp: Path, database: str | None) -> dict
     for label in ("changed", "not_modified"):
         cpu, wall = _self_cpu(), time.perf_counter()
         # scheduled=False: reader 3.13+ would otherwise skip the feeds it just updated (not due yet).
-        results = list(reader.update_feeds_iter(scheduled=False))
+        results = list(reader.update_feeds_iter(scheduled=False, workers=READER_WORKERS))
         out[f"{label}_wall"] = time.perf_counter() - wall
         out[f"{label}_cpu"] = _self_cpu() - cpu
         out[f"{label}_errors"] = sum(1 for r in results if r.error is not None)
@@ -256,9 +273,10 @@ class FreshDatabase:
         self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def run_peer(name: str, port: int, feeds: int, database: str | None) -> dict[str, Any] | None:
+def run_peer(name: str, port: int, feeds: int, database: str | None, reader_workers: int) -> dict[str, Any] | None:
     """Run one peer in a subprocess; its figures plus the tree's CPU, peak RSS and PostgreSQL's CPU."""
-    command = [sys.executable, __file__, "--child", name, "--port", str(port), "--feeds", str(feeds)]
+    command = [sys.executable, __file__, "--child", name, "--port", str(port), "--feeds", str(feeds),
+               "--reader-workers", str(reader_workers)]
     if database:
         command += ["--database", database]
     pg_before = postgres_cpu() if database else None
@@ -290,6 +308,8 @@ def metrics(figures: dict[str, Any], feeds: int) -> dict[str, float]:
         "changed feeds/s": figures["changed"] / figures["changed_wall"],
         "304 feeds/s": figures["not_modified"] / figures["not_modified_wall"],
         "peak RSS MiB": figures["tree_maxrss_kib"] / 1024,
+        # Each process's peak, added up: an upper bound (pages shared with the fork server count twice).
+        "sum of peaks MiB": (figures["self_maxrss_kib"] + figures.get("others_peak_kib", 0)) / 1024,
     }
     if "parse_cpu" in figures:
         out["parse only ms/feed"] = figures["parse_cpu"] * 1000 / changed
@@ -320,11 +340,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", metavar="URL", help="also run monitor on a fresh database of this server")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
+    parser.add_argument("--reader-workers", type=int, default=1,
+                        help="reader's update_feeds workers (threads fetching; default 1, reader's own default)")
     parser.add_argument("--child", choices=PEERS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        global READER_WORKERS
+        READER_WORKERS = args.reader_workers
         run_child(args.child, args.port, args.feeds, args.database)
         return
     peers = available([p.strip() for p in args.peers.split(",") if p.strip()])
@@ -336,6 +360,7 @@ def main() -> None:
     server.start()
     port = queue.get(timeout=120)
     print(f"farm: {args.feeds} feeds x 20 items on 127.0.0.1:{port}; rounds={args.rounds}; "
+          f"reader workers={args.reader_workers}; "
           f"cpus={os.cpu_count()}; load={os.getloadavg()[0]:.2f}", flush=True)
     results: dict[str, list[dict[str, float]]] = {}
     try:
@@ -345,9 +370,9 @@ def main() -> None:
                 label = f"{name}-{'postgresql' if postgres else 'sqlite'}" if name == "monitor" else name
                 if postgres:
                     with FreshDatabase(postgres, f"peers_bench_{os.getpid()}") as url:
-                        figures = run_peer(name, port, args.feeds, url)
+                        figures = run_peer(name, port, args.feeds, url, args.reader_workers)
                 else:
-                    figures = run_peer(name, port, args.feeds, None)
+                    figures = run_peer(name, port, args.feeds, None, args.reader_workers)
                 if figures is None:
                     continue
                 row = metrics(figures, args.feeds)
