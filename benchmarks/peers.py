@@ -1,6 +1,6 @@
 """Peers: monitor against lemon24/reader and bare feedparser on one local feed farm, alternating rounds.
 
-Run: .venv/bin/python benchmarks/peers.py [--feeds 1000] [--rounds 3] [--postgres URL] [--peers ...]
+Run: .venv/bin/python benchmarks/peers.py [--feeds 1000] [--rounds 3] [--postgres URL] [--peers ...] [--reader-workers N]
 The peers install from the `bench` extra: .venv/bin/pip install -e '.[bench]'
 
 One farm (ingest_bench.py's realistic 20-item RSS feeds, ETag and Last-Modified, 304 on a conditional
@@ -10,7 +10,7 @@ subprocess, twice over every feed: a first pass (all changed) and a second (all 
 - monitor: FeedPoller.poll_due twice, as ingest_bench.py does (demo watchlists: parse, store,
   cluster, match, route), on SQLite and, with --postgres, on a fresh PostgreSQL database per run.
 - reader: make_reader(path), add_feed for each URL, update_feeds twice (scheduled=False: reader
-  3.13+ otherwise skips feeds not yet due; default workers=1, its documented default).
+  3.26 by default skips feeds not yet due; default workers=1, its documented default).
 - feedparser: a plain loop with httpx (monitor's HTTP client), feedparser.parse on each body,
   then again with If-None-Match / If-Modified-Since.
 
@@ -153,7 +153,7 @@ def child_reader(port: int, feeds: int, tmp: Path, database: str | None) -> dict
     out: dict[str, Any] = {}
     for label in ("changed", "not_modified"):
         cpu, wall = _self_cpu(), time.perf_counter()
-        # scheduled=False: reader 3.13+ would otherwise skip the feeds it just updated (not due yet).
+        # scheduled=False: reader (3.26) would by default skip the feeds it just updated (not due yet).
         results = list(reader.update_feeds_iter(scheduled=False, workers=READER_WORKERS))
         out[f"{label}_wall"] = time.perf_counter() - wall
         out[f"{label}_cpu"] = _self_cpu() - cpu
