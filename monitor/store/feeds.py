@@ -67,6 +67,7 @@ class FeedHealth:
     next_poll_at: datetime
     items_per_day: float
     kind: str | None  # rss, atom, rdf, json or sitemap, as last parsed; None before the first parse
+    paused: bool  # paused in feeds.yaml: not polled until `paused: true` is taken out
 
     @classmethod
     def from_row(cls, row: Feed, *, items_per_day: float, **extra: Any) -> Self:
@@ -76,13 +77,16 @@ class FeedHealth:
             disabled_reason=row.disabled_reason, last_polled_at=row.last_polled_at,
             last_success_at=row.last_success_at, last_status=row.last_status, error_kind=row.error_kind,
             error_message=row.error_message, consecutive_errors=row.consecutive_errors or 0,
-            next_poll_at=row.next_poll_at, items_per_day=items_per_day, kind=row.kind, **extra,
+            next_poll_at=row.next_poll_at, items_per_day=items_per_day, kind=row.kind, paused=bool(row.paused),
+            **extra,
         )
 
     @property
     def state(self) -> str:
-        """active, disabled (410 Gone) or removed (no longer in feeds.yaml)."""
-        return "disabled" if self.disabled_reason else ("active" if self.active else "removed")
+        """active, paused (in feeds.yaml), disabled (410 Gone) or removed (no longer in feeds.yaml)."""
+        if self.disabled_reason:
+            return "disabled"
+        return "active" if self.active else ("paused" if self.paused else "removed")
 
 
 def feed_titles_in(session: Session) -> dict[str, str | None]:
@@ -170,9 +174,17 @@ class FeedRepository:
                     row.active = True
                     row.next_poll_at = now
                 row.name = feed.name
+            paused = {feed.id for feed in feeds if feed.paused}
+            for feed in feeds:
+                if feed.paused and feed.id not in existing:  # listed, paused from the start: shown, never polled
+                    session.add(Feed(id=feed.id, url=feed.url, configured_url=feed.url, name=feed.name,
+                                     next_poll_at=now, active=False, paused=True, consecutive_errors=0,
+                                     poll_count=0, created_at=now))
             for feed_id, row in existing.items():
                 if feed_id not in wanted and row.active:
                     row.active = False
+                if row.paused != (feed_id in paused):
+                    row.paused = feed_id in paused
 
     def claim_due(
         self, owner: str, now: datetime, *, limit: int, lease: timedelta, feed_ids: Sequence[str] | None = None

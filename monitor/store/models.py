@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -79,6 +80,8 @@ class Feed(Base):
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
     last_fetch_ms: Mapped[float | None] = mapped_column(Float)
     kind: Mapped[str | None] = mapped_column(String(16))  # rss, atom, rdf, json, sitemap: of the last parsed body
+    # Paused in feeds.yaml (`paused: true`): kept, never claimed (active is False too), shown as paused.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)

@@ -121,10 +121,12 @@ def test_a_paused_feed_is_not_polled_and_unpausing_makes_it_due(editable: Editab
         feeds.sync(config.feeds, now)
         claimed = {c.id for c in feeds.claim_due("test", now, limit=100, lease=timedelta(minutes=5))}
         assert "levant-wire" not in claimed and "gulf-observer" in claimed
+        assert {h.id: h.state for h in feeds.health(now)}["levant-wire"] == "paused"  # not "removed"
         edit_feed(directory, {}, "levant-wire", FeedDraft(url="", tags=["mena"]), open_feeds(directory).sha256)
         feeds.sync(load_config(directory, {}).config.feeds, now)
         claimed = {c.id for c in feeds.claim_due("test2", now, limit=100, lease=timedelta(minutes=5))}
         assert "levant-wire" in claimed
+        assert {h.id: h.state for h in feeds.health(now)}["levant-wire"] == "active"
     finally:
         db.dispose()
     remove_feed(directory, {}, "levant-wire", open_feeds(directory).sha256)

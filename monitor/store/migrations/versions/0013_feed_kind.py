@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-# 0011 and 0012 are other branches' of issue #19's batch: at merge this revises the last of them.
+# Follows the spike state (0012).
 down_revision = "0012"
 branch_labels = None
 depends_on = None
