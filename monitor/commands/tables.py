@@ -11,8 +11,8 @@ from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
-from monitor.store.models import Delivery
 from monitor.store.outbox import Outbox
+from monitor.store.rows import Delivery
 from monitor.store.subscriptions import Subscriptions
 
 

@@ -124,7 +124,7 @@ class ParseRunner:
         # A worker also imports the parent's main module (as `__mp_main__`), and with it SQLAlchemy and the
         # store's models, which parsing never uses: loaded once in the fork server, they are shared by every
         # worker instead of imported again in each (~0.2 s of CPU a worker, benchmarks/ingest_bench.py).
-        context.set_forkserver_preload(["monitor.refresh.parse_pool", "monitor.store.models"])
+        context.set_forkserver_preload(["monitor.refresh.parse_pool", "monitor.store.rows"])
         return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(self._limits(),))
 
     def _drop(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from monitor.store.db import Database
 from monitor.store.feeds import feed_title_in, feed_titles_in
-from monitor.store.models import ArticleRow
+from monitor.store.rows import ArticleRow
 
 
 def articles_published_between(db: Database, start: datetime, end: datetime) -> Iterator[ArticleRow]:

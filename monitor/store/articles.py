@@ -20,7 +20,7 @@ from monitor.store.clusters import (
     stored_band_keys,
 )
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, MatchRow, Sighting
+from monitor.store.rows import ArticleRow, MatchRow, Sighting
 from monitor.store.sql import insert_many, insert_new
 
 _ARTICLES = cast(Table, ArticleRow.__table__)

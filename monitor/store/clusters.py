@@ -26,7 +26,7 @@ from monitor.dedupe.minhash import (
     jaccard,
     shingles,
 )
-from monitor.store.models import ArticleRow, ClusterKey, Feed, RoutedItem, Sighting
+from monitor.store.rows import ArticleRow, ClusterKey, Feed, RoutedItem, Sighting
 from monitor.store.sql import chunked, insert_many, select_by_keys
 
 WINDOW = timedelta(days=7)

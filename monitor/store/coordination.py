@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import update
 
 from monitor.store.db import Database
-from monitor.store.models import Delivery, Feed
+from monitor.store.rows import Delivery, Feed
 
 SYNC_LOCK, HOUSEKEEPING_LOCK = 4242002, 4242003
 """PostgreSQL advisory lock keys: config sync at start/reload, and one housekeeper at a time

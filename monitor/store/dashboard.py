@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from monitor.clock import day_window, days_between, local_day
 from monitor.store.db import Database
 from monitor.store.feeds import FeedHealth
-from monitor.store.models import ArticleRow, Delivery, Feed, MatchRow, RoutedItem, Sighting
+from monitor.store.rows import ArticleRow, Delivery, Feed, MatchRow, RoutedItem, Sighting
 
 FEED_SORTS = ("id", "name", "status", "last_polled_at", "next_poll_at", "errors", "items_per_day", "fetch_ms")
 

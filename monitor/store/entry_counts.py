@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from monitor.store.db import Database, database_errors
-from monitor.store.models import ArticleRow, MatchRow
+from monitor.store.rows import ArticleRow, MatchRow
 
 
 def matches_per_entry(db: Database, since: datetime, until: datetime) -> dict[tuple[str, str], int]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config.models import FeedConfig
 from monitor.store.db import Database, database_errors
-from monitor.store.models import Feed, Sighting
+from monitor.store.rows import Feed, Sighting
 from monitor.store.sql import begin_writes, chunked, lock_rows
 
 _FEEDS = cast(Table, Feed.__table__)

@@ -9,7 +9,7 @@ from sqlalchemy import Select, delete, select
 
 from monitor.store.clusters import delete_band_keys, stored_band_keys
 from monitor.store.db import Database
-from monitor.store.models import (
+from monitor.store.rows import (
     ArticleRow,
     Delivery,
     MatchRow,

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from monitor.store import outbox_assembly, outbox_items
 from monitor.store.db import Database, database_errors
-from monitor.store.models import ArticleRow, Delivery, RoutedItem, SubscriberState
 from monitor.store.outbox_assembly import Grouping, new_delivery_id
 from monitor.store.outbox_items import StoredItem
+from monitor.store.rows import ArticleRow, Delivery, RoutedItem, SubscriberState
 from monitor.store.sql import chunked, insert_ignore, lock_rows
 
 _DEFAULT_GROUPING = Grouping()

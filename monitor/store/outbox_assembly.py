@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor.store.models import ArticleRow, Delivery, RoutedItem
+from monitor.store.rows import ArticleRow, Delivery, RoutedItem
 from monitor.store.snoozes import ActiveSnoozes, active_snoozes_in
 from monitor.store.sql import chunked, insert_ignore, lock_rows
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.store.clusters import cluster_feeds
-from monitor.store.models import ArticleRow, Delivery, MatchRow, RoutedItem
+from monitor.store.rows import ArticleRow, Delivery, MatchRow, RoutedItem
 from monitor.store.sql import chunked
 
 

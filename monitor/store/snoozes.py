@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor.store.db import Database, database_errors
-from monitor.store.models import ArticleRow, Snooze
+from monitor.store.rows import ArticleRow, Snooze
 
 SnoozeKind = Literal["entry", "story"]
 

@@ -20,8 +20,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from monitor.store.db import Database, database_errors
-from monitor.store.models import Delivery, SpikeAlertRow, SpikeStateRow
 from monitor.store.outbox_assembly import new_delivery_id
+from monitor.store.rows import Delivery, SpikeAlertRow, SpikeStateRow
 from monitor.store.sql import insert_ignore, insert_new
 
 SPIKES_LOCK = 4242004

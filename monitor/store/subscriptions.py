@@ -10,8 +10,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.store.db import Database
-from monitor.store.models import Delivery, RoutedItem, StoredSecret, SubscriberState, utcnow
 from monitor.store.outbox_assembly import new_delivery_id
+from monitor.store.rows import Delivery, RoutedItem, StoredSecret, SubscriberState, utcnow
 from monitor.store.sql import insert_ignore, lock_rows
 
 UNSUBSCRIBE_SECRET = "unsubscribe"

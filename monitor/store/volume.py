@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, String, func, select
 from sqlalchemy.orm import Session
 
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, MatchRow, Sighting
+from monitor.store.rows import ArticleRow, MatchRow, Sighting
 
 EntryKey = tuple[str, str]
 """(watchlist id, entry id)."""

@@ -25,7 +25,7 @@ from monitor.model import Article, Document, Match
 from monitor.parse import parse_document, parse_feed
 from monitor.store.archive import feed_title, feed_titles
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow
+from monitor.store.rows import ArticleRow
 
 
 def stored_labels(config: Config, db: Database, *, every_feed: bool = False) -> FeedLabels:

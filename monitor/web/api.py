@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from monitor.clock import MAX_DAYS
 from monitor.parse.urls import http_link
 from monitor.store.dashboard import FEED_SORTS, FeedStats, MatchView
-from monitor.store.models import ArticleRow, Delivery
+from monitor.store.rows import ArticleRow, Delivery
 from monitor.usecases.match_documents import stored_document
 from monitor.web.context import Ctx
 from monitor.web.query import MAX_QUERY_LENGTH, run_query

@@ -21,7 +21,7 @@ from typing import NoReturn
 import pytest
 
 from monitor.notify.retry import JITTER, SCHEDULE
-from monitor.store.models import Delivery
+from monitor.store.rows import Delivery
 from tests.conftest import IN_CI
 from tests.notify.test_notify_flow_harness import Flow
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from monitor.store.models import ArticleRow, MatchRow, RoutedItem, Sighting
 from monitor.store.outbox_assembly import MAX_ITEMS_PER_DELIVERY
+from monitor.store.rows import ArticleRow, MatchRow, RoutedItem, Sighting
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories
 from tests.support.feedserver import FeedServer
 

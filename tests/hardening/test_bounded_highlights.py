@@ -18,7 +18,7 @@ from monitor.config.models import WatchlistConfig
 from monitor.match import CompiledWatchlists
 from monitor.match.matcher import MAX_HIGHLIGHT_CHARS, MAX_HIGHLIGHTS_PER_FIELD, SNIPPET_WIDTH, compile_adhoc
 from monitor.model import Document
-from monitor.store.models import MatchRow
+from monitor.store.rows import MatchRow
 from tests.notify.test_notify_flow_harness import Flow, Story, email_subscriber
 from tests.support.feedserver import FeedServer
 

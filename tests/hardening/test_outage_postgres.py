@@ -25,7 +25,7 @@ from monitor.errors import DatabaseUnavailable
 from monitor.notify.channels.email import EmailChannel
 from monitor.notify.channels.email_transports import Transport
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, Delivery, RoutedItem
+from monitor.store.rows import ArticleRow, Delivery, RoutedItem
 from tests.hardening.support import PrivatePostgres, private_postgres
 from tests.notify.conftest import SmtpServer
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories, utc
@@ -234,7 +234,7 @@ def test_a_feed_whose_write_failed_is_polled_again_on_the_first_tick_after(
     from monitor.refresh.runtime import Runtime
     from monitor.store.feeds import FeedRepository
     from monitor.store.migrate import upgrade
-    from monitor.store.models import Feed
+    from monitor.store.rows import Feed
 
     with private_postgres() as pg, running_farm() as farm:
         farm.publish(0, "s0", "Hostages: opening story 0")

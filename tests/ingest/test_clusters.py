@@ -14,7 +14,7 @@ from monitor.parse import parse_feed
 from monitor.store.articles import save_articles
 from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, ClusterKey, Feed
+from monitor.store.rows import ArticleRow, ClusterKey, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, UPDATE, UPDATE_TITLE, WIRE, WIRE_TITLE
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

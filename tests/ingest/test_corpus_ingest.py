@@ -16,7 +16,7 @@ from monitor.parse import parse_feed
 from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow
+from monitor.store.rows import ArticleRow
 from tests.support.corpora import FEEDPARSER_TESTS
 
 CORPUS = FEEDPARSER_TESTS

@@ -31,7 +31,7 @@ from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import MatchRow
+from monitor.store.rows import MatchRow
 from monitor.usecases.backtest import backtest
 from monitor.web.app import create_app
 from monitor.web.render import highlight_text

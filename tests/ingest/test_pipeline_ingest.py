@@ -18,8 +18,8 @@ from monitor.store.clusters import cluster_feeds
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, RoutedItem
 from monitor.store.outbox import Outbox
+from monitor.store.rows import ArticleRow, RoutedItem
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.support.feedserver import FeedServer, Route, running_feed_server
 

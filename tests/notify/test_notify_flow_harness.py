@@ -25,8 +25,8 @@ from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import Delivery
 from monitor.store.outbox import Outbox
+from monitor.store.rows import Delivery
 from tests.notify.conftest import SCHEMA_PATH, WEBHOOK_SECRET, Received, WebhookReceiver
 from tests.support.feedserver import FeedServer, Route
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from monitor.store.models import Delivery
+from monitor.store.rows import Delivery
 from monitor.store.subscriptions import Subscriptions
 from tests.notify.conftest import SmtpServer, body_text
 from tests.notify.test_notify_flow_harness import Flow, email_subscriber, stories, utc

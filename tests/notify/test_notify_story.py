@@ -9,7 +9,7 @@ from sqlalchemy import select
 from monitor.config import load_config
 from monitor.config.models import SubscriberConfig
 from monitor.refresh.runtime import Runtime
-from monitor.store.models import ArticleRow
+from monitor.store.rows import ArticleRow
 from tests.notify.conftest import body_text
 from tests.notify.test_notify_flow_harness import (
     Flow,

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
-from monitor.store.models import Delivery, RoutedItem
 from monitor.store.outbox import add_routed_items
+from monitor.store.rows import Delivery, RoutedItem
 from monitor.store.subscriptions import Subscriptions
 from monitor.web.auth import AuthSettings
 from tests.notify.conftest import SmtpServer, body_text

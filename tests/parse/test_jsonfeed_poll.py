@@ -18,7 +18,7 @@ from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, MatchRow, RoutedItem
+from monitor.store.rows import ArticleRow, MatchRow, RoutedItem
 from tests.support.feedserver import FeedServer, Route, running_feed_server
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

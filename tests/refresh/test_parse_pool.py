@@ -23,7 +23,7 @@ from monitor.refresh import refresh as refresh_step
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed
 from monitor.refresh.parse_runner import parse_here
 from monitor.refresh.poller import FeedPoller
-from monitor.store.models import ArticleRow, Feed
+from monitor.store.rows import ArticleRow, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_pipeline_ingest import Setup, rss, serve
 from tests.support.feedserver import FeedServer, Route, running_feed_server

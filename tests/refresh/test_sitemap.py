@@ -17,7 +17,7 @@ from monitor.refresh.sitemap import MAX_CHILD_SITEMAPS, MAX_SITEMAP_PAGES
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, RoutedItem
+from monitor.store.rows import ArticleRow, RoutedItem
 from tests.support.feedserver import FeedServer, Route, running_feed_server
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

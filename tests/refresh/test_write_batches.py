@@ -18,7 +18,7 @@ from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller
 from monitor.refresh.refresh import Fetched
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, Feed, RoutedItem, Sighting
+from monitor.store.rows import ArticleRow, Feed, RoutedItem, Sighting
 from monitor.store.sql import begin_writes, insert_ignore
 from tests.ingest.test_pipeline_ingest import NOW, Setup, serve
 from tests.support.feedserver import FeedServer, Route, running_feed_server

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from monitor.cli import main
 from monitor.store.db import Database
-from monitor.store.models import Feed
+from monitor.store.rows import Feed
 from tests.service.support import Monitor, running_farm, wait_for, write_config
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, Delivery, RoutedItem
 from monitor.store.outbox import Outbox
+from monitor.store.rows import ArticleRow, Delivery, RoutedItem
 from tests.service.support import (
     Monitor,
     article_links,

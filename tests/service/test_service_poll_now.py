@@ -13,7 +13,7 @@ from monitor.config import load_config
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, Feed
+from monitor.store.rows import ArticleRow, Feed
 from tests.service.support import Monitor, running_farm, wait_for, write_config
 
 

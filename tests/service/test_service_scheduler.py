@@ -24,8 +24,8 @@ from monitor.service.jobs import (
 )
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import Delivery
 from monitor.store.outbox import Outbox
+from monitor.store.rows import Delivery
 
 T0 = datetime(2026, 11, 24, 8, 0, 30, tzinfo=UTC)
 

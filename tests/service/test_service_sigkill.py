@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, Delivery, RoutedItem
+from monitor.store.rows import ArticleRow, Delivery, RoutedItem
 from tests.service.support import (
     Monitor,
     Publisher,

@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, MatchRow, Sighting, SpikeStateRow
+from monitor.store.rows import ArticleRow, MatchRow, Sighting, SpikeStateRow
 from tests.service.support import Monitor, running_farm, running_smtp, wait_for, write_config
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.config.models import ActorConfig, Config, WatchlistConfig
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, MatchRow, Sighting
+from monitor.store.rows import ArticleRow, MatchRow, Sighting
 
 NOW = datetime(2026, 12, 15, 12, 30, tzinfo=UTC)
 TODAY = datetime(2026, 12, 15, tzinfo=UTC)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from monitor.config.models import Config, SubscriberConfig
 from monitor.store.db import Database
-from monitor.store.models import Delivery
+from monitor.store.rows import Delivery
 from monitor.store.spike_state import load_states, spike_alerts, spike_for_delivery
 from monitor.usecases.spikes import SpikeTicker
 from tests.spikes.history import TODAY, add_story, config, quiet_history

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from monitor.store.articles import ArticleChange, save_articles
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
-from monitor.store.models import ArticleRow, ClusterKey, Sighting
+from monitor.store.rows import ArticleRow, ClusterKey, Sighting
 from tests.conftest import drop_postgres, postgres_or_skip
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_clusters import story

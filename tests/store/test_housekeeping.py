@@ -11,7 +11,7 @@ from monitor.store.articles import save_articles
 from monitor.store.db import Database
 from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import alembic_config, head_revision, upgrade
-from monitor.store.models import ArticleRow, ClusterKey, Sighting
+from monitor.store.rows import ArticleRow, ClusterKey, Sighting
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_clusters import story
 

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from monitor.service.process import Service
 from monitor.store.db import Database
 from monitor.store.housekeeping import purge_spikes
-from monitor.store.models import Delivery, SpikeAlertRow, SpikeStateRow
 from monitor.store.outbox import Outbox
+from monitor.store.rows import Delivery, SpikeAlertRow, SpikeStateRow
 from monitor.store.spike_state import StoredSpikeState, save_state, spike_for_delivery
 
 NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)

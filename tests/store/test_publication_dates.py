@@ -16,7 +16,7 @@ from monitor.config.models import Config
 from monitor.model import Article
 from monitor.store.articles import save_articles
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow
+from monitor.store.rows import ArticleRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo, 07:00 in New York
 WATCHLIST = """\

@@ -11,8 +11,8 @@ from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository, PollOutcome
 from monitor.store.migrate import current_revision, head_revision, upgrade
-from monitor.store.models import ArticleRow
 from monitor.store.outbox import Outbox, add_routed_items
+from monitor.store.rows import ArticleRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -74,7 +74,7 @@ def test_article_in_two_feeds_is_one_article_and_updates_are_not_duplicates(db: 
         assert [c.is_new for c in changes] == [False], "changed content is an update"
     from sqlalchemy import func, select
 
-    from monitor.store.models import ArticleRow, Sighting
+    from monitor.store.rows import ArticleRow, Sighting
 
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ArticleRow)) == 1
@@ -129,7 +129,7 @@ def test_models_and_migrations_agree(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from monitor.store.models import Base
+    from monitor.store.rows import Base
 
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})

@@ -14,7 +14,7 @@ from monitor.config import load_config
 from monitor.config.models import Config
 from monitor.service.process import Service
 from monitor.store.db import Database
-from monitor.store.models import Delivery
+from monitor.store.rows import Delivery
 from tests.support.corpora import SANITIZE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from monitor.store.db import Database
-from monitor.store.models import MatchRow
+from monitor.store.rows import MatchRow
 from tests.web.seed import BOTH_BACKENDS, Seeded
 from tests.web.test_article_snooze import a_matched_article
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from monitor.store.db import Database
-from monitor.store.models import MatchRow
+from monitor.store.rows import MatchRow
 from monitor.store.snoozes import Snoozes
 from monitor.web.auth import CSRF_FIELD
 from tests.web.seed import BOTH_BACKENDS, Seeded, seed_clock

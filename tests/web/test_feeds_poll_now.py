@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from monitor.store.db import Database
-from monitor.store.models import Feed
+from monitor.store.rows import Feed
 from monitor.web.auth import CSRF_FIELD
 from tests.web.seed import BOTH_BACKENDS, seed_clock
 from tests.web.test_pages import csrf_from

@@ -28,7 +28,7 @@ from monitor.cli import main
 from monitor.config.models import Settings
 from monitor.errors import BindRefused
 from monitor.store.db import Database
-from monitor.store.models import Delivery
+from monitor.store.rows import Delivery
 from monitor.web.auth import CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE, AuthSettings, trusted_hosts
 from tests.web.conftest import authed_client
 from tests.web.seed import Seeded

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from monitor.store.db import Database
-from monitor.store.models import ArticleRow, MatchRow
+from monitor.store.rows import ArticleRow, MatchRow
 from tests.web.seed import BOTH_BACKENDS
 
 pytestmark = BOTH_BACKENDS

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from monitor.store.db import Database
-from monitor.store.models import Delivery, MatchRow
+from monitor.store.rows import Delivery, MatchRow
 from monitor.web.auth import CONTENT_SECURITY_POLICY, CSRF_COOKIE, CSRF_FIELD
 from tests.web.conftest import LOCAL_BASE_URL
 from tests.web.seed import BOTH_BACKENDS, FAILED_ERROR, Seeded

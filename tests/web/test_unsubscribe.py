@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from monitor.notify.channels.email_message import unsubscribe_url
 from monitor.store.db import Database
-from monitor.store.models import Delivery, RoutedItem, StoredSecret
+from monitor.store.rows import Delivery, RoutedItem, StoredSecret
 from monitor.store.subscriptions import Subscriptions
 from tests.web.conftest import authed_client
 from tests.web.seed import BOTH_BACKENDS, Seeded

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from monitor.config import load_config
 from monitor.store.db import Database
-from monitor.store.models import MatchRow
+from monitor.store.rows import MatchRow
 from monitor.usecases.check import check_configuration_with_warnings
 from monitor.web.app import create_app
 from monitor.web.auth import CSRF_FIELD

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from monitor.store.models import Base
+from monitor.store.rows import Base
 
 target_metadata = Base.metadata
 
