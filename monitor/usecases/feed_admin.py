@@ -38,7 +38,7 @@ from monitor.parse.discovery import find_feed_links
 from monitor.parse.feed import parse_feed
 from monitor.usecases.check import check_configuration_with_warnings
 from monitor.usecases.edit_watchlist import SAVING_LOCK, check_replaced
-from monitor.usecases.feeds_opml import FEED_ORDER
+from monitor.usecases.feeds_opml import FEED_ORDER, feeds_sequence
 
 log = logging.getLogger(__name__)
 PREVIEW_ITEMS = 10
@@ -155,18 +155,6 @@ def _id_of(item: Mapping[str, Any]) -> str:
     return str(item.get("id") or feed_id_from_url(str(item.get("url", "")).strip()))
 
 
-def _feeds(document: RoundTrip) -> CommentedSeq:
-    if document.data is None:
-        document.data = CommentedMap()
-    if not isinstance(document.data, CommentedMap):
-        raise EditRefused("feeds.yaml does not hold a mapping at the top; fix it by hand first")
-    feeds = document.data.get("feeds")
-    if not isinstance(feeds, CommentedSeq):
-        feeds = CommentedSeq()
-        document.data["feeds"] = feeds
-    return feeds
-
-
 def _index(feeds: CommentedSeq, feed_id: str) -> int:
     for index, item in enumerate(feeds):
         if isinstance(item, Mapping) and _id_of(item) == feed_id:
@@ -176,7 +164,7 @@ def _index(feeds: CommentedSeq, feed_id: str) -> int:
 
 def read_feed(opened: FeedsFile, feed_id: str) -> FeedDraft:
     """The draft of a feed in feeds.yaml; EditRefused when there is none with that id."""
-    feeds = _feeds(RoundTrip(opened.text or "feeds: []\n"))
+    feeds = feeds_sequence(RoundTrip(opened.text or "feeds: []\n"))
     item = feeds[_index(feeds, feed_id)]
     return FeedDraft(url=str(item.get("url", "")), id=str(item.get("id") or ""), name=str(item.get("name") or ""),
                      interval=str(item.get("interval") or ""), tags=[str(t) for t in item.get("tags") or []],
@@ -227,7 +215,7 @@ def _write(directory: Path, env: Mapping[str, str], expected_sha256: str,
     with SAVING_LOCK:
         current = check_unchanged(path, expected_sha256 or None)
         document = RoundTrip(current.decode("utf-8") or "feeds: []\n")
-        change(_feeds(document))
+        change(feeds_sequence(document))
         text = document.dump()
         checked = check_replaced(directory, env, path, text)
         if checked.problems:

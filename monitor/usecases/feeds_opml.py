@@ -85,6 +85,19 @@ def _same_url(url: str) -> str:
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
 
 
+def feeds_sequence(document: RoundTrip) -> CommentedSeq:
+    """The `feeds:` list of a feeds.yaml round-trip document, created when absent; EditRefused if the top is no mapping."""
+    if document.data is None:
+        document.data = CommentedMap()
+    if not isinstance(document.data, CommentedMap):
+        raise EditRefused("feeds.yaml does not hold a mapping at the top; fix it by hand first")
+    feeds = document.data.get("feeds")
+    if not isinstance(feeds, CommentedSeq):
+        feeds = CommentedSeq()
+        document.data["feeds"] = feeds
+    return feeds
+
+
 def import_opml(directory: Path, env: Mapping[str, str], data: bytes, *, dry_run: bool = False) -> ImportResult:
     """Add the OPML file's feeds to feeds.yaml (comments kept), skipping those already there or unusable."""
     path = directory / "feeds.yaml"
@@ -92,12 +105,7 @@ def import_opml(directory: Path, env: Mapping[str, str], data: bytes, *, dry_run
     document = RoundTrip(text)
     if document.data is None:
         document = RoundTrip("feeds: []\n")
-    if not isinstance(document.data, CommentedMap):
-        raise EditRefused("feeds.yaml does not hold a mapping at the top; fix it by hand first")
-    feeds = document.data.get("feeds")
-    if not isinstance(feeds, CommentedSeq):
-        feeds = CommentedSeq()
-        document.data["feeds"] = feeds
+    feeds = feeds_sequence(document)
     known_urls = {_same_url(str(item.get("url", ""))) for item in feeds if isinstance(item, Mapping)}
     known_ids = {str(item.get("id") or feed_id_from_url(str(item.get("url", ""))))
                  for item in feeds if isinstance(item, Mapping)}
