@@ -86,12 +86,7 @@ def propose(verdict: Verdict, directory: Path, env: Mapping[str, str], config: C
     if verdict == "missed":
         return _propose_missed(directory, env, config, db, article_id, watchlist, entry_id, fix)
     exclusion = fix
-    row = article_row(db, article_id)
-    if row is None:
-        raise EditRefused(f"there is no stored article {article_id!r}")
-    opened = open_file(directory, watchlist)
-    draft = read_draft(opened, entry_id)
-    document = stored_document(config, db, row)
+    opened, draft, document = _opened(directory, config, db, article_id, watchlist, entry_id)
     compiled = CompiledWatchlists.compile(config.watchlists, strict=False)
     match = next((m for m in compiled.match(document, only=(watchlist,)) if m.id == entry_id), None)
     title, text = document.title, _test_text(document.body, [h.start for h in match.highlights if h.field == "body"]
@@ -105,14 +100,19 @@ def propose(verdict: Verdict, directory: Path, env: Mapping[str, str], config: C
                      new_text)
 
 
-def _propose_missed(directory: Path, env: Mapping[str, str], config: Config, db: Database, article_id: str,
-                    watchlist: str, entry_id: str, fix: str | None) -> Proposal:
+def _opened(directory: Path, config: Config, db: Database, article_id: str, watchlist: str,
+            entry_id: str) -> tuple[OpenedFile, EntryDraft, Document]:
+    """The watchlist file as opened, the entry's draft and the stored article as the matcher reads it."""
     row = article_row(db, article_id)
     if row is None:
         raise EditRefused(f"there is no stored article {article_id!r}")
     opened = open_file(directory, watchlist)
-    draft = read_draft(opened, entry_id)
-    document = stored_document(config, db, row)
+    return opened, read_draft(opened, entry_id), stored_document(config, db, row)
+
+
+def _propose_missed(directory: Path, env: Mapping[str, str], config: Config, db: Database, article_id: str,
+                    watchlist: str, entry_id: str, fix: str | None) -> Proposal:
+    opened, draft, document = _opened(directory, config, db, article_id, watchlist, entry_id)
     title, text = document.title, _test_text(document.body, [])
     changed = dataclasses.replace(draft, aliases=list(draft.aliases))
     if fix is None:
