@@ -163,11 +163,13 @@ def _route(
         for c, s in zip(changes, saved, strict=True)
         if s and c.cluster and c.cluster.joined
     }
-    # One alert per story: the subscribers each matched article's story was already delivered to.
+    # One alert per story: the subscribers each matched article's story was already delivered to. Asked
+    # only where it can be anyone: a new article that joined no stored story is a story nobody has had yet
+    # (deliveries are cut by the deliver tick, never in this transaction), so most articles cost no query.
     alerted = {
         c.article.id: alerted_for_story(session, c.article.id, c.cluster.cluster_id if c.cluster else None)
         for c, s in zip(changes, saved, strict=True)
-        if s
+        if s and (not c.is_new or (c.cluster is not None and c.cluster.joined))
     }
     stories = {c.article.id: c.cluster.cluster_id if c.cluster else c.article.id for c in changes}
     routing = route(
