@@ -4,12 +4,20 @@
     python benchmarks/spikes_bench.py --matches 50000 --runs 3    # a quick run
     python benchmarks/spikes_bench.py --db /tmp/spikes.db --keep   # reuse a generated store
     python benchmarks/spikes_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/spikes   # empty db
+    python benchmarks/spikes_bench.py --db /tmp/spikes.db --keep --ticks 72   # and the service's tick, 6 h of it, A/B
 
 The store is generated directly in SQLite (no feeds are fetched): `--matches` matches of `--entries`
 entries over `--days` days, on articles of which a third are copies of a story (clusters of 2-6),
 each seen in 1-4 of 10,000 feeds, plus `--unmatched` articles that matched nothing (they share the
 publication-time index the query reads). One update is what a tick would do: read the series of all
 entries over the rule's look-back (15 days) and judge the last complete hour for each entry.
+
+`--ticks N` then runs the service's own spike tick (`SpikeTicker.tick`, every entry with spikes on, one
+subscriber) N times, 5 simulated minutes apart, as `monitor run` does: the CPU seconds it costs (this
+process, plus the PostgreSQL backend's own from /proc when the server is local), per tick and per hour,
+against the CPU of an hour of polling 10,000 feeds (`--poll-cpu-per-hour`, from the soak). It alternates
+`--rounds` times between the tick as it was before (the whole look-back re-read every hour, the recent
+hours hash-joined on PostgreSQL) and as it is now, in one process.
 """
 
 from __future__ import annotations
@@ -31,11 +39,15 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitor.config.models import ActorConfig, Config, SubscriberConfig, WatchlistConfig  # noqa: E402
 from monitor.spikes import LOOKBACK, SpikeRule, check_hour, floor_hour, step  # noqa: E402
 from monitor.spikes.state import SpikeState  # noqa: E402
+from monitor.store import volume as volume_store  # noqa: E402
 from monitor.store.db import Database  # noqa: E402
 from monitor.store.migrate import upgrade  # noqa: E402
 from monitor.store.volume import history_start, hourly_volume  # noqa: E402
+from monitor.usecases import spikes as spikes_usecase  # noqa: E402
+from monitor.usecases.spikes import SpikeTicker  # noqa: E402
 
 _FMT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -152,6 +164,81 @@ def update(db: Database, now: datetime, rule: SpikeRule) -> tuple[float, float, 
     return t1 - t0, time.perf_counter() - t1, spikes
 
 
+def spike_config(entries: int) -> Config:
+    """The generated store's entries (`entry-N` in watchlists `list0`-`list9`), spikes on, one subscriber."""
+    watchlists = {}
+    for w in range(10):
+        actors = [ActorConfig(id=f"entry-{e}", name=f"Entry {e}") for e in range(entries) if e % 10 == w]
+        watchlists[f"list{w}"] = WatchlistConfig.model_validate(
+            {"id": f"list{w}", "name": f"List {w}", "actors": actors, "spikes": True})
+    desk = SubscriberConfig.model_validate({"id": "desk", "email": "desk@example.org", "spikes": True,
+                                             "watchlists": list(watchlists)})
+    return Config(directory=Path(tempfile.gettempdir()), watchlists=watchlists, subscribers=(desk,))
+
+
+def _backend_cpu(db: Database) -> Callable[[], float]:
+    """CPU seconds used so far by this process's PostgreSQL backend (0 for SQLite or a remote server)."""
+    if not db.url.startswith("postgresql"):
+        return lambda: 0.0
+    with db.sessions() as session:
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return lambda: 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    return read
+
+
+def ticker(db: Database, now: datetime, entries: int, ticks: int) -> list[tuple[float, float, bool]]:
+    """The service's spike tick `ticks` times, 5 minutes apart: (own CPU s, server CPU s, full read) per tick."""
+    config = spike_config(entries)
+    spike_ticker = SpikeTicker(db)
+    server = _backend_cpu(db)  # the pool keeps one connection: the same backend for every tick
+    out = []
+    # The ticks end at `now`, where the generated history ends: every tick reads as many recent matches as
+    # a live one would (ticks after `now` would read empty hours).
+    first_tick = floor_hour(now) - timedelta(minutes=5 * ticks)
+    for i in range(ticks):
+        moment = first_tick + timedelta(minutes=2 + 5 * i)
+        read_at = spike_ticker._read_at
+        full = read_at is None or moment - read_at >= spikes_usecase.FULL_READ_EVERY
+        c0, s0 = time.process_time(), server()
+        spike_ticker.tick(config, moment)
+        out.append((time.process_time() - c0, server() - s0, full))
+    return out
+
+
+def report(label: str, measured: list[tuple[float, float, bool]], poll_cpu_per_hour: float) -> None:
+    """Print a tick series' CPU: the full reads, the incremental ticks, and per hour against polling."""
+    full = [c + s for c, s, f in measured if f]
+    incremental = [c + s for c, s, f in measured if not f] or [0.0]
+    per_hour = sum(c + s for c, s, _ in measured) * 12 / len(measured)
+    server = sum(s for _, s, _ in measured)
+    print(f"{label}: {len(measured)} ticks 5 min apart: full read median {statistics.median(full) * 1000:.0f} ms CPU"
+          f" (x{len(full)}), incremental median {statistics.median(incremental) * 1000:.0f} ms CPU (min"
+          f" {min(incremental) * 1000:.0f}, max {max(incremental) * 1000:.0f}), the server's share {server:.2f} s;"
+          f" per hour {per_hour:.2f} CPU s = {100 * per_hour / poll_cpu_per_hour:.1f} % of"
+          f" {poll_cpu_per_hour:.0f} CPU s of polling")
+
+
+def ab_ticks(db: Database, now: datetime, entries: int, ticks: int, rounds: int, poll_cpu_per_hour: float) -> None:
+    """The tick as before (full read hourly, hash joins for the recent hours) and as now, alternating in one process."""
+    ways = {
+        "before": (timedelta(hours=1), timedelta(0)),
+        "now": (spikes_usecase.FULL_READ_EVERY, volume_store.SHORT_WINDOW),
+    }
+    for round_ in range(rounds):
+        for label, (full_every, short_window) in ways.items():
+            spikes_usecase.FULL_READ_EVERY, volume_store.SHORT_WINDOW = full_every, short_window
+            report(f"round {round_ + 1} {label}", ticker(db, now, entries, ticks), poll_cpu_per_hour)
+    spikes_usecase.FULL_READ_EVERY, volume_store.SHORT_WINDOW = ways["now"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--matches", type=int, default=500_000)
@@ -161,12 +248,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (generated when missing)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument("--ticks", type=int, default=0, help="then run the service's spike tick N times")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the tick, before and now")
+    parser.add_argument("--poll-cpu-per-hour", type=float, default=128.0,
+                        help="CPU s of an hour of polling 10k feeds (the soak's figure, benchmarks/README.md)")
     parser.add_argument("--postgres", default=None, metavar="URL",
                         help="an empty PostgreSQL database to fill and measure instead of SQLite (fills it once)")
     args = parser.parse_args()
     now = datetime(2026, 12, 15, 12, 30, tzinfo=UTC)
     path = args.db or Path(tempfile.mkdtemp()) / "spikes.db"
     url = args.postgres or f"sqlite:///{path}"
+    if args.postgres and "?" not in url:
+        # Parallel query workers are processes of their own, which the backend's CPU figure would miss: keep
+        # the whole query in the one backend, so what it costs is counted.
+        url += "?options=-c%20max_parallel_workers_per_gather%3D0"
     db = Database(url)
     upgrade(db)
     with db.sessions() as session:
@@ -187,6 +282,8 @@ def main() -> None:
           f"rule for every entry median {statistics.median(rules) * 1000:.1f} ms, spikes {results[0][2]}")
     deltas = [recent(db, now) for _ in range(args.runs)]
     print(f"the last two hours only: median {statistics.median(deltas) * 1000:.1f} ms")
+    if args.ticks:
+        ab_ticks(db, now, args.entries, args.ticks, args.rounds, args.poll_cpu_per_hour)
     db.dispose()
     if args.db is None and args.postgres is None and not args.keep:
         for suffix in ("", "-wal", "-shm"):

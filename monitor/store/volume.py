@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, String, func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.store.db import Database
@@ -28,6 +28,8 @@ EntryKey = tuple[str, str]
 """(watchlist id, entry id)."""
 
 _HOUR_KEY = "%Y-%m-%d %H"
+SHORT_WINDOW = timedelta(days=1)
+"""A window up to this long is read article by article (the spike tick's recent hours)."""
 
 
 @dataclass(slots=True)
@@ -70,6 +72,12 @@ def hourly_volume(db: Database, start: datetime, end: datetime, entry: EntryKey 
     """Stories and articles per hour for every entry with a match published in [start, end), or just `entry`."""
     series: dict[EntryKey, EntryVolume] = defaultdict(EntryVolume)
     with db.sessions() as session:
+        if session.get_bind().dialect.name == "postgresql" and end - start <= SHORT_WINDOW:
+            # PostgreSQL costs a probe per windowed article above one pass over all matches and hashes them (at
+            # 500k matches: ~400 ms against ~140 ms probing, benchmarks/README.md "Spikes"); the few thousand
+            # articles of a short window are cheaper looked up one by one. LOCAL: for this transaction only.
+            session.execute(text("SET LOCAL enable_hashjoin = off"))
+            session.execute(text("SET LOCAL enable_mergejoin = off"))
         hour = _hour_key(session)
         where = [ArticleRow.published_at >= start, ArticleRow.published_at < end]
         if entry is not None:

@@ -108,8 +108,11 @@ def spike_backtest(
 
 RECENT = timedelta(hours=3)
 """Each tick re-reads the series from this long before the current hour: articles often arrive with
-publication times an hour or more in the past. The whole look-back is re-read once an hour."""
-FULL_READ_EVERY = timedelta(hours=1)
+publication times an hour or more in the past. The whole look-back is re-read every 6 hours: what it
+corrects (an article published more than 3 hours before it was seen, clusters joined across old hours)
+moves a 14-day baseline by a story or two, and the full read is most of the tick's cost (docs/spikes.md,
+"Cost")."""
+FULL_READ_EVERY = timedelta(hours=6)
 MAX_CATCH_UP = timedelta(hours=3)
 """After an outage, complete hours older than this are not judged: a spike that ended hours ago is
 not news any more (`monitor spikes` still shows it)."""
