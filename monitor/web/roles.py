@@ -8,6 +8,8 @@ and as an editor and checks the outcome against this table.
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 
 from monitor.model import Role
@@ -41,15 +43,31 @@ class RoleRefused(Exception):
         self.user = user
 
 
+def _patterns(templates: frozenset[str]) -> re.Pattern[str]:
+    """One regex for route templates: a `{parameter}` matches one path segment (and itself)."""
+    parts = [re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(t)) for t in sorted(templates)]
+    return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)")
+
+
+_PUBLIC = _patterns(PUBLIC)
+_EDIT_FORMS = _patterns(EDIT_FORMS)
+
+
 def required_role(method: str, path: str) -> Role | None:
-    """The least role a request needs: `path` is the route's template (`/feeds/{feed_id}/edit`); None for public."""
-    if path in PUBLIC:
+    """The least role a request needs: `path` is the URL path or the route's template; None for public.
+
+    Decided from the URL rather than the route FastAPI matched, so it does not depend on how FastAPI
+    nests included routers (and a router's prefix cannot hide a path from the /admin rule).
+    """
+    method = method.upper()
+    if _PUBLIC.fullmatch(path):
         return None
     if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
         return "admin"
-    if method.upper() in SAFE_METHODS:
-        return "editor" if path in EDIT_FORMS else "viewer"
-    return "viewer" if (method.upper(), path) in PERSONAL_WRITES else "editor"
+    if method in SAFE_METHODS:
+        return "editor" if _EDIT_FORMS.fullmatch(path) else "viewer"
+    personal = any(m == method and re.fullmatch(_patterns(frozenset({p})), path) for m, p in PERSONAL_WRITES)
+    return "viewer" if personal else "editor"
 
 
 def allows(user: WebUser | None, needed: Role | None) -> bool:
@@ -61,10 +79,8 @@ def allows(user: WebUser | None, needed: Role | None) -> bool:
 
 def enforce_role(request: Request) -> None:
     """Refuse the request when its user's role is below the route's (a dependency of every route)."""
-    route = request.scope.get("route")
-    # The route's template, not the URL: `/feeds/x/edit` and `/feeds/y/edit` are one rule.
-    path = str(getattr(route, "path", request.url.path))
-    needed = required_role(request.method, path)
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    needed = required_role(request.method, path.removeprefix(root) if root else path)
     user = getattr(request.state, "user", None)
     user = user if isinstance(user, WebUser) else None
     if not allows(user, needed):
