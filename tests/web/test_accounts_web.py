@@ -189,3 +189,15 @@ def test_the_login_page_offers_what_is_configured(seeded: Seeded, db: Database) 
 
 def test_accounts_count_as_credentials_for_a_public_bind() -> None:
     check_bind("0.0.0.0", AuthSettings(), accounts=True)
+
+
+def test_an_editors_save_is_signed_with_the_account_name() -> None:
+    from starlette.requests import Request
+
+    from monitor.web.editor import editor_name
+    from monitor.web.identity import WebUser
+
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": [], "state": {}})
+    assert editor_name(request) == "monitor dashboard"
+    request.state.user, request.state.signed_in = WebUser("ed", "editor"), True
+    assert editor_name(request) == "ed"
