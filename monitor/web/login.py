@@ -19,7 +19,6 @@ from monitor.web.sessions import (
     SESSION_COOKIE,
     accounts_of,
     set_session_cookie,
-    throttle_keys,
     throttle_of,
 )
 
@@ -60,7 +59,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
 
 async def _account_login(request: Request, ctx: WebContext, name: str, password: str, target: str) -> Response:
     accounts, throttle = accounts_of(request), throttle_of(request)
-    keys = throttle_keys(request, name)
+    keys = throttle.keys(request, name)
     if wait := throttle.wait(keys):
         minutes = math.ceil(wait / 60)
         return await run_in_threadpool(

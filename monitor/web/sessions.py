@@ -47,45 +47,48 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
 
 
 class LoginThrottle:
-    """At most `limit` failed sign-ins per `window` seconds for one client address and for one name.
+    """Failed sign-ins counted per key over a sliding `window` (seconds); a key at its limit waits.
 
-    In memory, per process: it slows guessing to a crawl without locking anyone out for long, and a
+    In memory, per process. The keys (see `throttle_keys`) are one name from one address, which stops
+    guessing one account's password, and the address alone with a higher limit, which stops trying
+    many names; no key is a name alone, so nobody can lock an account out from another address. A
     refused attempt is not checked at all (so it cannot tell a right password either).
     """
 
-    def __init__(self, limit: int = 10, window: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
+    def __init__(self, window: float = 900.0, clock: Callable[[], float] = time.monotonic, *,
+                 per_name_and_address: int = 10, per_address: int = 50) -> None:
+        self.window, self.clock = window, clock
+        self.per_name_and_address, self.per_address = per_name_and_address, per_address
         self._failures: dict[str, deque[float]] = {}
 
-    def wait(self, keys: Iterable[str]) -> float:
-        """Seconds until these keys may try again (0 when they may now)."""
+    def keys(self, request: Request, name: str) -> list[tuple[str, int]]:
+        """What a failed sign-in counts against, with each key's limit: the name from this address, the address."""
+        client = request.client.host if request.client else "unknown"
+        return [(f"name:{name.lower()[:64]}@{client}", self.per_name_and_address), (f"addr:{client}", self.per_address)]
+
+    def wait(self, keys: Iterable[tuple[str, int]]) -> float:
+        """Seconds until these (key, limit) pairs may try again (0 when they may now)."""
         now = self.clock()
         longest = 0.0
-        for key in keys:
+        for key, limit in keys:
             times = self._recent(key, now)
-            if len(times) >= self.limit:
-                longest = max(longest, times[0] + self.window - now)
+            if len(times) >= limit:
+                longest = max(longest, times[-limit] + self.window - now)
         return longest
 
-    def failed(self, keys: Iterable[str]) -> None:
+    def failed(self, keys: Iterable[tuple[str, int]]) -> None:
         """Count a failed sign-in against each key."""
         now = self.clock()
         if len(self._failures) > 10_000:  # bound the memory a flood of names can take
             self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
+        for key, _ in keys:
+            self._failures.setdefault(key, deque(maxlen=1000)).append(now)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.get(key, deque())
         while times and times[0] <= now - self.window:
             times.popleft()
         return times
-
-
-def throttle_keys(request: Request, name: str) -> list[str]:
-    """What failed sign-ins are counted against: the client's address and the name tried."""
-    client = request.client.host if request.client else "unknown"
-    return [f"addr:{client}", f"name:{name.lower()[:64]}"]
 
 
 def accounts_of(request: Request) -> Accounts:

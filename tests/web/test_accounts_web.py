@@ -15,7 +15,7 @@ from monitor.store.db import Database
 from monitor.usecases.accounts import SESSION_LIFETIME, Accounts
 from monitor.web.app import create_app
 from monitor.web.auth import CSRF_COOKIE, CSRF_FIELD, AuthSettings, check_bind
-from monitor.web.sessions import SESSION_COOKIE
+from monitor.web.sessions import SESSION_COOKIE, LoginThrottle
 from tests.web.conftest import LOCAL_BASE_URL
 from tests.web.seed import Seeded, seed_clock
 
@@ -94,12 +94,23 @@ def test_sign_in_needs_the_forms_csrf_token(client: TestClient) -> None:
     assert response.status_code == 403 and SESSION_COOKIE not in client.cookies
 
 
-def test_repeated_failures_are_throttled_even_for_the_right_password(client: TestClient) -> None:
+def test_repeated_failures_are_throttled_even_for_the_right_password(client: TestClient, app: FastAPI) -> None:
+    now = [0.0]
+    app.state.login_throttle = LoginThrottle(clock=lambda: now[0])
     for _ in range(10):
         assert sign_in(client, "ed", "wrong password").status_code == 401  # type: ignore[attr-defined]
     blocked = sign_in(client, "ed")
     assert blocked.status_code == 429 and "Too many failed sign-ins; try again in 15 minutes" in blocked.text  # type: ignore[attr-defined]
     assert SESSION_COOKIE not in client.cookies
+    # Another name from the same address is not locked out by them; the name is again after the window.
+    assert sign_in(client, "vera").status_code == 303  # type: ignore[attr-defined]
+    now[0] += 15 * 60
+    assert sign_in(client, "ed").status_code == 303  # type: ignore[attr-defined]
+    # Many names tried from one address: that address waits (50 by default, 5 here).
+    app.state.login_throttle = LoginThrottle(clock=lambda: now[0], per_address=5)
+    for n in range(5):
+        sign_in(client, f"guess{n}", "wrong password")
+    assert sign_in(client, "ada").status_code == 429  # type: ignore[attr-defined]
 
 
 def test_sign_out_ends_the_session_for_good(client: TestClient) -> None:
