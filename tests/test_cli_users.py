@@ -51,20 +51,24 @@ def test_users_commands_manage_accounts_end_to_end(config_dir: Path, tmp_path: P
         ["ana", "admin", "active"], ["ben", "editor", "active"], ["cy", "viewer", "active"]]
     assert "2026-03-02 09:30 UTC" in table.output
 
-    db = Database(f"sqlite:///{tmp_path / 'monitor.db'}")
-    accounts = Accounts(db)
-    assert accounts.authenticate("ana", "a long password") and accounts.authenticate("ben", "another secret!")
     assert users(config_dir, "set-role", "cy", "editor").output.strip() == "cy is now editor"
     assert users(config_dir, "disable", "ben").output.strip() == "disabled ben"
-    assert accounts.authenticate("ben", "another secret!") is None
+    assert [r["disabled"] for r in listed_json(config_dir)] == [False, True, False]
     assert users(config_dir, "enable", "ben").exit_code == 0
+    db = Database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    accounts = Accounts(db)
+    assert accounts.authenticate("ben", "another secret!") is not None, "the prompted password was stored"
     assert users(config_dir, "passwd", "ben", "--password-stdin", stdin="a new long secret\n").exit_code == 0
-    assert accounts.authenticate("ben", "another secret!") is None
     assert accounts.authenticate("ben", "a new long secret") is not None
-    assert users(config_dir, "remove", "cy").output.strip() == "removed cy"
-    rows = [json.loads(line) for line in users(config_dir, "list", "--json").output.splitlines()]
-    assert [(r["name"], r["role"], r["disabled"]) for r in rows] == [("ana", "admin", False), ("ben", "editor", False)]
+    assert accounts.authenticate("ben", "another secret!") is None
     db.dispose()
+    assert users(config_dir, "remove", "cy").output.strip() == "removed cy"
+    assert [(r["name"], r["role"], r["disabled"]) for r in listed_json(config_dir)] == [
+        ("ana", "admin", False), ("ben", "editor", False)]
+
+
+def listed_json(config_dir: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in users(config_dir, "list", "--json").output.splitlines()]
 
 
 REFUSALS = [

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from monitor.errors import MonitorError
 from monitor.web.auth import TOKEN_COOKIE, safe_next, verify_csrf
 from monitor.web.context import Ctx, WebContext, page
 from monitor.web.sessions import (
@@ -27,8 +28,13 @@ router = APIRouter(include_in_schema=False)
 
 def _form(request: Request, ctx: WebContext, *, next: str, error: str | None, status_code: int = 200,
           name: str = "") -> HTMLResponse:
+    try:
+        accounts_on = accounts_of(request).any()
+    except MonitorError as exc:  # the token form still works without the database
+        accounts_on, status_code = False, 503
+        error = f"Accounts cannot be checked now: the database is unavailable ({exc}). Try again shortly."
     return page(request, ctx, "login.html", status_code=status_code, next=next, error=error, login_name=name,
-                token_auth=bool(ctx.auth.token), accounts_on=accounts_of(request).any())
+                token_auth=bool(ctx.auth.token), accounts_on=accounts_on)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -65,12 +71,17 @@ async def _account_login(request: Request, ctx: WebContext, name: str, password:
         return await run_in_threadpool(
             _form, request, ctx, next=target, name=name, status_code=429,
             error=f"Too many failed sign-ins; try again in {minutes} minute{'s' if minutes != 1 else ''}.")
-    user = await run_in_threadpool(accounts.authenticate, name, password)
-    if user is None:
+    try:
+        user = await run_in_threadpool(accounts.authenticate, name, password)
+        token = await run_in_threadpool(accounts.start_session, user) if user else None
+    except MonitorError as exc:
+        return await run_in_threadpool(_form, request, ctx, next=target, name=name, status_code=503,
+                                       error=f"Sign-in is not possible now: the database is unavailable ({exc}). "
+                                             "Try again shortly.")
+    if user is None or token is None:
         throttle.failed(keys)
         return await run_in_threadpool(_form, request, ctx, next=target, name=name, status_code=401,
                                        error="That name and password do not match an account.")
-    token = await run_in_threadpool(accounts.start_session, user)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, token)
     return response

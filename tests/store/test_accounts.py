@@ -29,6 +29,7 @@ class Clock:
 
 
 def test_passwords_are_argon2_hashes_and_sign_in_says_nothing_more_than_no(db: Database) -> None:
+    """Also: every change is checked, and the last enabled admin stays."""
     accounts = Accounts(db, Clock(), FAST)
     added = accounts.add("ana", "editor", "correct horse battery")
     assert "correct horse" not in repr(added)
@@ -48,22 +49,31 @@ def test_passwords_are_argon2_hashes_and_sign_in_says_nothing_more_than_no(db: D
     assert [(u.name, u.role, u.disabled) for u in accounts.list()] == [("ana", "editor", False), ("boss", "admin", False)]
     assert accounts.list()[0].created_at == START
 
+    for name, role, password, message in [
+        ("boss", "viewer", "a long password", "already exists"),
+        ("", "viewer", "a long password", "not allowed"),
+        ("two words", "viewer", "a long password", "not allowed"),
+        ("x" * 65, "viewer", "a long password", "not allowed"),
+        ("Operator", "viewer", "a long password", "reserved"),
+        ("cy", "superuser", "a long password", "unknown role"),
+        ("cy", "viewer", "short", "at least 10"),
+        ("cy", "viewer", " " * 12, "at least 10"),
+    ]:
+        with pytest.raises(AccountError, match=message):
+            accounts.add(name, role, password)
+    for change in (lambda: accounts.set_role("boss", "editor"), lambda: accounts.set_disabled("boss", True),
+                   lambda: accounts.remove("boss")):
+        with pytest.raises(AccountError, match="last enabled admin"):
+            change()
+    with pytest.raises(AccountError, match="no user named 'ghost'"):
+        accounts.set_role("ghost", "viewer")
+    accounts.set_role("ana", "admin")
+    accounts.set_role("boss", "editor")
+    assert accounts.users.active_admins() == 1
+    assert accounts.any()
 
-def test_a_hash_made_with_older_parameters_is_replaced_at_sign_in(db: Database) -> None:
-    Accounts(db, Clock(), PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)).add("ana", "viewer", "a long password")
-    stronger = Accounts(db, Clock(), PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
-    before = stronger.users.get("ana")
-    assert before is not None and stronger.hasher.check_needs_rehash(before.password_hash)
-    assert stronger.authenticate("ana", "wrong password!") is None
-    assert stronger.users.get("ana") == before, "a failed sign-in rehashes nothing"
-    assert stronger.authenticate("ana", "a long password") is not None
-    after = stronger.users.get("ana")
-    assert after is not None and after.password_hash != before.password_hash
-    assert "m=16,t=2" in after.password_hash and not stronger.hasher.check_needs_rehash(after.password_hash)
-    assert stronger.authenticate("ana", "a long password") is not None
 
-
-def test_sessions_are_stored_hashed_expire_and_end(db: Database) -> None:
+def test_sessions_are_stored_hashed_expire_and_end_and_old_hashes_are_replaced(db: Database) -> None:
     clock = Clock()
     accounts = Accounts(db, clock, FAST)
     user = accounts.add("ana", "viewer", "a long password")
@@ -103,30 +113,15 @@ def test_sessions_are_stored_hashed_expire_and_end(db: Database) -> None:
     assert accounts.session_user(token) is None and accounts.users.get("ana") is None
     with db.sessions() as session:
         assert session.scalar(select(WebSessionRow.token_hash).where(WebSessionRow.user_id == user.id)) is None
-
-
-def test_changes_are_checked_and_the_last_admin_stays(db: Database) -> None:
-    accounts = Accounts(db, Clock(), FAST)
-    accounts.add("boss", "admin", "another long secret")
-    for name, role, password, message in [
-        ("boss", "viewer", "a long password", "already exists"),
-        ("", "viewer", "a long password", "not allowed"),
-        ("two words", "viewer", "a long password", "not allowed"),
-        ("x" * 65, "viewer", "a long password", "not allowed"),
-        ("Operator", "viewer", "a long password", "reserved"),
-        ("ana", "superuser", "a long password", "unknown role"),
-        ("ana", "viewer", "short", "at least 10"),
-        ("ana", "viewer", " " * 12, "at least 10"),
-    ]:
-        with pytest.raises(AccountError, match=message):
-            accounts.add(name, role, password)
-    for change in (lambda: accounts.set_role("boss", "editor"), lambda: accounts.set_disabled("boss", True),
-                   lambda: accounts.remove("boss")):
-        with pytest.raises(AccountError, match="last enabled admin"):
-            change()
-    with pytest.raises(AccountError, match="no user named 'ghost'"):
-        accounts.set_role("ghost", "viewer")
-    accounts.add("ana", "admin", "a long password")
-    accounts.set_role("boss", "editor")
-    assert accounts.users.active_admins() == 1
-    assert accounts.any()
+    # A hash made with older parameters is replaced at the next successful sign-in, not at a failed one.
+    Accounts(db, Clock(), PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)).add("old", "viewer", "a long password")
+    stronger = Accounts(db, Clock(), PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
+    before = stronger.users.get("old")
+    assert before is not None and stronger.hasher.check_needs_rehash(before.password_hash)
+    assert stronger.authenticate("old", "wrong password!") is None
+    assert stronger.users.get("old") == before, "a failed sign-in rehashes nothing"
+    assert stronger.authenticate("old", "a long password") is not None
+    after = stronger.users.get("old")
+    assert after is not None and after.password_hash != before.password_hash
+    assert "m=16,t=2" in after.password_hash and not stronger.hasher.check_needs_rehash(after.password_hash)
+    assert stronger.authenticate("old", "a long password") is not None

@@ -212,3 +212,18 @@ def test_an_editors_save_is_signed_with_the_account_name() -> None:
     assert editor_name(request) == "monitor dashboard"
     request.state.user, request.state.signed_in = WebUser("ed", "editor"), True
     assert editor_name(request) == "ed"
+
+
+def test_when_the_database_cannot_say_who_you_are_the_answer_is_503_not_a_traceback(seeded: Seeded, tmp_path: object) -> None:
+    from pathlib import Path
+
+    empty = Database(f"sqlite:///{Path(str(tmp_path)) / 'empty.db'}")  # no tables: every lookup fails
+    with TestClient(create_app(seeded.config, empty, clock=seed_clock), base_url=LOCAL_BASE_URL) as client:
+        response = client.get("/feeds")
+        assert response.status_code == 503 and "database is unavailable" in response.json()["detail"]
+        login = client.get("/login")
+        assert login.status_code == 503 and "the database is unavailable" in login.text
+        posted = client.post("/login", data={CSRF_FIELD: csrf(client), "name": "ana", "password": PASSWORD})
+        assert posted.status_code == 503 and "Try again shortly" in posted.text
+        assert client.get("/static/dashboard.css").status_code == 200
+    empty.dispose()
