@@ -14,6 +14,7 @@ from monitor import __version__
 from monitor.clock import MAX_DAYS, Clock, CommandContext, system_clock
 from monitor.commands.snooze import snooze as snooze_command
 from monitor.commands.spikes import spikes as spikes_command
+from monitor.commands.users import users as users_command
 from monitor.errors import ConfigurationError, MonitorError, QuerySyntaxError
 
 if TYPE_CHECKING:  # imported where used: `monitor --help` loads neither the configuration nor the matcher
@@ -337,6 +338,7 @@ def serve(config_dir: Path, host: str, port: int) -> None:
 
 main.add_command(spikes_command)
 main.add_command(snooze_command)
+main.add_command(users_command)
 
 
 @main.group()

@@ -15,6 +15,7 @@
     │   ├── NoDatabase ................ a reading command found no database where configured
     │   └── ServiceRunning ............ another process holds the SQLite single-writer lock
     ├── BindRefused ................... the dashboard would be reachable from the network without credentials
+    ├── AccountError .................. a dashboard account change was refused (name, role, password, last admin)
     └── EditRefused ................... a configuration edit was not written (`problems` when it would not load)
         └── StaleFile ................. the file changed on disk since the editor opened it
 
@@ -187,6 +188,10 @@ class ServiceRunning(StorageError):
 
 class BindRefused(MonitorError):
     """The dashboard would be reachable from the network without credentials."""
+
+
+class AccountError(MonitorError):
+    """A dashboard account change was refused: unknown or taken name, bad role or password, the last admin."""
 
 
 class EditRefused(MonitorError):

@@ -178,3 +178,9 @@ class Match:
             "highlights": [h.to_json() for h in self.highlights],
             "snippet": self.snippet,
         }
+
+
+Role = Literal["viewer", "editor", "admin"]
+"""A dashboard account's role: viewers read, editors also change watchlists, feeds, feedback and snoozes,
+admins also manage accounts (monitor/web/roles.py enforces it)."""
+ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")

@@ -15,7 +15,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from monitor.errors import BindRefused
+from monitor.errors import BindRefused, MonitorError
+from monitor.web.identity import OPERATOR, WebUser
+from monitor.web.sessions import SessionAuth
 
 TOKEN_COOKIE = "monitor_token"
 CSRF_COOKIE = "monitor_csrf"
@@ -23,6 +25,8 @@ CSRF_FIELD = "csrf_token"
 # Paths anyone may reach: the health check (load balancers carry no credentials), the login form and
 # the stylesheet it needs, and unsubscribe links (their signed token is their authorisation).
 OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/")
+# Who the token and basic-auth modes, and an open loopback dashboard without accounts, act as.
+OPERATOR_USER = WebUser(OPERATOR, "admin")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -115,14 +119,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, auth: AuthSettings) -> None:
-    """Refuse a non-loopback bind without credentials, saying why and what to set."""
-    if is_loopback(host) or auth.enabled:
+def check_bind(host: str, auth: AuthSettings, *, accounts: bool = False) -> None:
+    """Refuse a non-loopback bind without credentials or accounts, saying why and what to set."""
+    if is_loopback(host) or auth.enabled or accounts:
         return
     raise BindRefused(
         f"refusing to serve the dashboard on {host}: it would be reachable from the network without "
-        "authentication. Set MONITOR_WEB_TOKEN (bearer token) or MONITOR_WEB_USERNAME and "
-        "MONITOR_WEB_PASSWORD (basic auth) in the environment, or bind to 127.0.0.1 (the default)."
+        "authentication. Add an account with `monitor users add NAME --role admin`, or set MONITOR_WEB_TOKEN "
+        "(bearer token) or MONITOR_WEB_USERNAME and MONITOR_WEB_PASSWORD (basic auth) in the environment, "
+        "or bind to 127.0.0.1 (the default)."
     )
 
 
@@ -208,35 +213,70 @@ async def verify_csrf(request: Request, auth: AuthSettings) -> dict[str, str] | 
 # ------------------------------------------------------------------ the middleware
 
 
-def make_middleware(auth: AuthSettings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
-                                                     Awaitable[Response]]:
-    """Authentication, a CSRF cookie for every visitor, and security headers on every response."""
+def make_middleware(auth: AuthSettings, sessions: SessionAuth | None = None) -> Callable[
+        [Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Authentication (setting `request.state.user`), a CSRF cookie for every visitor, and security headers.
+
+    Who a request is: the operator (every right) when it carries the token or basic-auth credentials, or
+    when nothing is configured and no account exists (an open loopback dashboard, as before accounts);
+    else the account of its session cookie; else nobody, and only the open paths answer.
+    """
 
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         cookie = request.cookies.get(CSRF_COOKIE)
         fresh = None if cookie and csrf_valid(auth, cookie, cookie) else new_csrf_token(auth)
         request.state.csrf_token = fresh or cookie
         path = request.url.path
-        if auth.enabled and not path.startswith(OPEN_PREFIXES) and not auth.check(request):
-            response = _unauthorized(request, auth)
+        is_open = path.startswith(OPEN_PREFIXES)
+        try:
+            user, accounts_on = await _identify(request, auth, sessions, needed=not is_open)
+        except MonitorError as exc:
+            if not is_open:
+                return _headers(request, auth, fresh, JSONResponse(
+                    {"detail": f"cannot check who you are: the database is unavailable ({exc})"}, status_code=503))
+            user, accounts_on = None, False
+        request.state.user = user
+        request.state.signed_in = user is not None and user.name != OPERATOR
+        if user is None and not is_open:
+            response = _unauthorized(request, auth, accounts_on)
         else:
             response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if auth.enabled:
-            response.headers.setdefault("Cache-Control", "no-store")
-        if fresh:
-            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
-                                secure=request.url.scheme == "https", path="/")
-        return response
+        return _headers(request, auth, fresh, response, private=auth.enabled or accounts_on)
 
     return middleware
 
 
-def _unauthorized(request: Request, auth: AuthSettings) -> Response:
+async def _identify(request: Request, auth: AuthSettings, sessions: SessionAuth | None, *,
+                    needed: bool) -> tuple[WebUser | None, bool]:
+    """The request's user (None: nobody), and whether accounts exist (sign-in by name and password)."""
+    if auth.enabled and auth.check(request):
+        return OPERATOR_USER, False
+    if not needed:  # an open path (health, login form, static files, unsubscribe links) asks no database
+        return None, False
+    if sessions is not None and (user := await sessions.user(request)) is not None:
+        return user, True
+    accounts_on = sessions is not None and await sessions.required()
+    if not auth.enabled and not accounts_on:
+        return OPERATOR_USER, False
+    return None, accounts_on
+
+
+def _headers(request: Request, auth: AuthSettings, fresh: str | None, response: Response, *,
+             private: bool = True) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if private:
+        response.headers.setdefault("Cache-Control", "no-store")
+    if fresh:
+        response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
+    return response
+
+
+def _unauthorized(request: Request, auth: AuthSettings, accounts_on: bool) -> Response:
     path = request.url.path
     wants_page = not path.startswith(("/api/", "/metrics", "/openapi.json"))
-    if wants_page and auth.token and not auth.username:
+    if wants_page and (accounts_on or (auth.token and not auth.username)):
         target = path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     challenge = 'Basic realm="monitor", charset="UTF-8"' if auth.username else 'Bearer realm="monitor"'

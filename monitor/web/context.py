@@ -17,6 +17,7 @@ from monitor.config.models import Config
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
 from monitor.web.auth import CSRF_FIELD, AuthSettings
+from monitor.web.identity import current_user
 from monitor.web.render import Renderer
 
 
@@ -41,10 +42,16 @@ Ctx = Annotated[WebContext, Depends(context)]
 
 
 def page(request: Request, ctx: WebContext, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
-    """Render a page with what every page needs (navigation, CSRF token, login state)."""
+    """Render a page with what every page needs (navigation, CSRF token, who is signed in and their role)."""
     html = ctx.renderer.render(
         template, request_path=request.url.path, csrf_field=CSRF_FIELD, csrf_token=request.state.csrf_token,
         auth_enabled=ctx.auth.enabled and bool(ctx.auth.token), now=ctx.clock(),
+        user=getattr(request.state, "user", None) or _anyone(request), signed_in=bool(getattr(request.state, "signed_in", False)),
         timezone=ctx.config.settings.timezone, **values,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def _anyone(request: Request) -> object:
+    # An open path (the login form) has nobody signed in: no role shows there, not the operator's.
+    return None if hasattr(request.state, "user") else current_user(request)

@@ -41,6 +41,7 @@ from monitor.usecases.entry_preview import entry_tests, preview_entry
 from monitor.web.auth import read_form, same_origin, verify_csrf
 from monitor.web.charts import bar_chart
 from monitor.web.context import Ctx, WebContext, page
+from monitor.web.identity import current_user
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_DAYS = 30
@@ -179,7 +180,9 @@ def _results(ctx: WebContext, problems: list[Any], warnings: list[Any], tests: l
 
 
 def editor_name(request: Request) -> str:
-    """Who saved, for the log and the git commit: the basic-auth user, else the dashboard."""
+    """Who saved, for the log and the git commit: the signed-in account, the basic-auth user, else the dashboard."""
+    if getattr(request.state, "signed_in", False):
+        return current_user(request).name
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic":
         try:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from starlette.requests import Request
 
-Role = Literal["viewer", "editor", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")
+from monitor.model import ROLES, Role
+
+__all__ = ["OPERATOR", "ROLES", "Role", "WebUser", "current_user"]
 
 # What the token and basic-auth modes (automation, a single operator) and an open loopback dashboard act as:
 # one user with every right, as before accounts existed.

@@ -1,0 +1,126 @@
+"""Accounts in headless Chromium: sign in, a viewer who sees no edit buttons and is refused, the admin page.
+
+Screenshots go to docs/screenshots/ (login.png, viewer-feeds.png, admin-users.png; the README shows them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from monitor.store.db import Database
+from monitor.usecases.accounts import Accounts
+from monitor.web.app import create_app
+from tests.web.seed import Seeded, seed_clock
+from tests.web.test_browser import REASON, _free_port, browser  # noqa: F401 (the browser fixture)
+
+pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "a long password"
+
+
+@pytest.fixture(scope="module")
+def served(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Accounts]]:
+    """The app with three accounts, under uvicorn on 127.0.0.1, on its own copy of the seeded demo."""
+    import uvicorn
+
+    target = tmp_path_factory.mktemp("accounts-browser") / "monitor.db"
+    shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
+    url = f"sqlite:///{target}"
+    config = seeded_template.config.model_copy(
+        update={"settings": seeded_template.config.settings.model_copy(update={"database": url})})
+    db = Database(url)
+    accounts = Accounts(db, seed_clock, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    for name, role in (("vera", "viewer"), ("ed", "editor"), ("ada", "admin")):
+        accounts.add(name, role, PASSWORD)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(config, db, clock=seed_clock, accounts=accounts),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", accounts
+    server.should_exit = True
+    thread.join(10)
+    db.dispose()
+
+
+def sign_in(page: Any, url: str, name: str, *, shoot: str = "") -> None:
+    page.goto(url + "/feeds")
+    assert page.url.startswith(url + "/login?next="), "the dashboard asks to sign in first"
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    if shoot:
+        page.screenshot(path=str(SCREENSHOTS / shoot), full_page=True)
+    page.click("#account-login button[type=submit]")
+    page.wait_for_url(url + "/feeds")
+
+
+def test_a_viewer_reads_sees_no_edit_buttons_and_is_refused(browser: Any, served: tuple[str, Accounts]) -> None:  # noqa: F811
+    url, _ = served
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url + "/feeds")
+    page.fill("#name", "vera")
+    page.fill("#password", "not the password")
+    page.click("#account-login button[type=submit]")
+    assert page.inner_text("#login-error") == "That name and password do not match an account."
+    sign_in(page, url, "vera", shoot="login.png")
+    assert page.inner_text("#whoami") == "vera (viewer)"
+    assert page.locator("#add-feed").count() == 0 and page.locator(".poll-now").count() == 0
+    assert page.locator(".edit-feed").count() == 0 and page.locator("#nav-users").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "viewer-feeds.png"), full_page=True)
+    page.click("#feeds tbody tr a")  # a feed's matches, then an article: readable, without snooze or feedback
+    page.locator("a[href^='/articles/']").first.click()
+    assert page.locator("h1").count() == 1 and page.locator("#snooze").count() == 0
+    assert page.locator("a.feedback").count() == 0
+    for path in ("/feeds/new", "/admin/users"):
+        response = page.goto(url + path)
+        assert response is not None and response.status == 403, path
+        assert page.inner_text("h1") == "Not allowed" and "you are signed in as vera (viewer)" in page.inner_text("main")
+    feed_id = page.request.get(url + "/api/feeds").json()["items"][0]["id"]
+    refused = page.request.post(url + f"/feeds/{feed_id}/poll", form={"csrf_token": "x"})
+    assert refused.status == 403
+    page.goto(url + "/")
+    page.click("header .logout button")
+    page.wait_for_url(url + "/login")
+    assert page.goto(url + "/feeds") is not None and page.url.startswith(url + "/login?next=")
+    assert errors == []
+    context.close()
+
+
+def test_an_admin_adds_a_user_and_changes_their_role(browser: Any, served: tuple[str, Accounts]) -> None:  # noqa: F811
+    url, accounts = served
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, url, "ada")
+    page.click("#nav-users")
+    page.wait_for_url(url + "/admin/users")
+    page.fill("#new-name", "nina")
+    page.select_option("#new-role", "editor")
+    page.fill("#new-password", "nina's long password")
+    page.click("#add-user button[type=submit]")
+    assert page.inner_text("#users-done") == "Added nina."
+    row = page.locator("tr[data-user='nina']")
+    assert row.locator(".role").inner_text() == "editor"
+    row.locator(".role-form select").select_option("viewer")
+    row.locator(".role-form button").click()
+    assert page.inner_text("#users-done") == "Changed the role of nina."
+    assert page.locator("tr[data-user='nina'] .role").inner_text() == "viewer"
+    page.screenshot(path=str(SCREENSHOTS / "admin-users.png"), full_page=True)
+    assert (accounts.users.get("nina") or pytest.fail("nina was not added")).role == "viewer"
+    context.close()
