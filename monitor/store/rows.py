@@ -306,3 +306,16 @@ class Snooze(Base):
     article_id: Mapped[str | None] = mapped_column(String(64))  # the article a story snooze was asked for
     until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxState(Base):
+    """One user's read and star state of one story (the inbox): absent means unread and not starred."""
+
+    __tablename__ = "inbox_state"
+
+    # The user's name (monitor/web/identity.py current_user); text, so accounts need no foreign key here.
+    user_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The story: its cluster id, else the article id (an article without a cluster is its own story).
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    starred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
