@@ -17,10 +17,11 @@
     rows[current].scrollIntoView({ block: "nearest" });
   }
 
-  // Posts a row's form; resolves true when the server took it (it answers with a redirect).
+  // Posts a row's form; resolves true when the server took it (it answers with a redirect). The attribute,
+  // not form.action: the form's input named "action" shadows that property.
   function post(form) {
     var body = new URLSearchParams(new FormData(form));
-    return fetch(form.action, { method: "POST", body: body, credentials: "same-origin", redirect: "manual" })
+    return fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin", redirect: "manual" })
       .then(function (r) { return r.type === "opaqueredirect" || r.ok; })
       .catch(function () { return false; });
   }
