@@ -151,7 +151,7 @@ class Inbox:
         with self.db.sessions() as session:
             total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one() or 0)
             page = session.execute(stmt.limit(limit).offset(offset)).all()
-            details = _details(session, [str(r.story) for r in page], self._matched(flt))
+            details = _details(session, [str(r.story) for r in page], self._matched(flt), flt)
         result = []
         for row in page:
             detail = details.get(str(row.story))
@@ -226,7 +226,14 @@ def _fields(flt: InboxFilter) -> dict[str, Any]:
     return {name: getattr(flt, name) for name in InboxFilter.__dataclass_fields__}
 
 
-def _details(session: Session, stories: list[str], matched: Select[Any]) -> dict[str, dict[str, Any]]:
+def _wanted_match(flt: InboxFilter, watchlist: str, entry_id: str) -> bool:
+    """True when a match is one the filter asked for (its snippet then tells the row)."""
+    wanted_watchlist, slash, wanted_entry = (flt.entry or "").rpartition("/")
+    return (not flt.watchlist or watchlist == flt.watchlist) and (not flt.entry or (
+        entry_id == wanted_entry and (not slash or watchlist == wanted_watchlist)))
+
+
+def _details(session: Session, stories: list[str], matched: Select[Any], flt: InboxFilter) -> dict[str, dict[str, Any]]:
     """Headline article, outlets, languages, entries and snippet of each story (read for one page)."""
     if not stories:
         return {}
@@ -266,7 +273,9 @@ def _details(session: Session, stories: list[str], matched: Select[Any]) -> dict
         own = sorted((x for x in matches if str(x.article_id) in member_ids), key=lambda x: (x.watchlist, x.entry_id))
         entries = list(dict.fromkeys(InboxEntry(str(x.watchlist), str(x.entry_id), str(x.entry_name),
                                                 str(x.entry_kind)) for x in own))
-        head_matches = sorted((x for x in own if x.article_id == head.id), key=lambda x: x.id)
+        # The snippet of a match the filter asked for first, then in the order they were found.
+        head_matches = sorted((x for x in own if x.article_id == head.id),
+                              key=lambda x: (not _wanted_match(flt, str(x.watchlist), str(x.entry_id)), x.id))
         seen = sorted((s for s in sightings if str(s.article_id) in member_ids), key=lambda s: (s.first_seen_at, s.feed_id))
         outlets = list(dict.fromkeys((str(s.feed_id), str(s.name or s.title or s.feed_id)) for s in seen))
         languages = sorted({str(m.language) for m in story["members"] if m.language})

@@ -114,3 +114,11 @@ def test_read_and_star_are_per_user_and_mark_all_read_follows_the_filter(db: Dat
     inbox.set_state("ann", [a, a], NOW, read=True)  # idempotent, duplicates ignored
     assert inbox.state("ann", a) == (True, False) and inbox.state("ann", b) == (False, False)
     assert inbox.story_of(a) == a and inbox.story_of("nope") is None
+
+
+def test_the_snippet_is_of_an_entry_the_filter_asked_for(db: Database) -> None:
+    inbox = Inbox(db)
+    article = add(db, ["w/kalin", "x/fidan"], T)
+    assert inbox.stories("ann", InboxFilter())[0][0].snippet == f"about [[kalin]] in {article}"
+    assert inbox.stories("ann", InboxFilter(watchlist="x"))[0][0].snippet == f"about [[fidan]] in {article}"
+    assert inbox.stories("ann", InboxFilter(entry="x/fidan"))[0][0].snippet == f"about [[fidan]] in {article}"

@@ -83,7 +83,6 @@ def test_keyboard_read_and_star_persist(browser: Any, live: Live) -> None:
     expected = _stories(live)
     assert _rows(tab) == expected and len(set(expected)) == len(expected) > 3, "one row per story, newest first"
     assert tab.locator("li.story.unread").count() == len(expected)
-    shot(tab, "inbox")
     tab.keyboard.press("j")
     tab.keyboard.press("j")
     tab.keyboard.press("j")
@@ -106,6 +105,12 @@ def test_keyboard_read_and_star_persist(browser: Any, live: Live) -> None:
     # The show filter keeps them apart.
     tab.goto(live.url + "/inbox?show=starred")
     assert _rows(tab) == [second]
+    # The README's picture: one watchlist, the keyboard on the third row.
+    tab.goto(live.url + "/inbox?watchlist=mena-security")
+    for key in "jjj":
+        tab.keyboard.press(key)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / "inbox.png"))
     assert_quiet(live)
 
 
@@ -153,7 +158,8 @@ def test_export_csv_and_html_report(browser: Any, live: Live, tmp_path: Path) ->
     assert report.locator("ol > li").count() == len(expected) and report.locator("mark").count() > 0
     assert report.evaluate("getComputedStyle(document.querySelector('mark')).backgroundColor") == "rgb(255, 224, 102)"
     assert requests == [], "the report loads nothing"
-    shot(report, "export-report")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report.screenshot(path=str(ARTIFACTS / "export-report.png"))
     assert_quiet(live)
 
 
