@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy import Select, Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.clock import days_between
@@ -96,14 +96,16 @@ class Inbox:
         """(story, published_at) of each matched article the filter keeps."""
         stmt = select(
             story_key().label("story"), ArticleRow.published_at.label("published_at"), ArticleRow.id.label("id"),
-        ).where(
-            select(MatchRow.id).where(MatchRow.article_id == ArticleRow.id, *self._match_terms(flt)).exists()
         )
+        terms = self._match_terms(flt)
+        # A narrowing filter is an IN list, which the database can start from (matches by entry, sightings by
+        # feed: both indexed); no filter is an EXISTS per article, read along the publication index.
+        if terms:
+            stmt = stmt.where(ArticleRow.id.in_(select(MatchRow.article_id).where(*terms)))
+        else:
+            stmt = stmt.where(select(MatchRow.id).where(MatchRow.article_id == ArticleRow.id).exists())
         if flt.outlet:
-            stmt = stmt.where(
-                select(Sighting.article_id)
-                .where(Sighting.article_id == ArticleRow.id, Sighting.feed_id == flt.outlet).exists()
-            )
+            stmt = stmt.where(ArticleRow.id.in_(select(Sighting.article_id).where(Sighting.feed_id == flt.outlet)))
         if flt.language:
             stmt = stmt.where(ArticleRow.language == flt.language)
         start, end = days_between(flt.day_from, flt.day_to, self.zone)
@@ -125,58 +127,76 @@ class Inbox:
                 terms.append(MatchRow.watchlist == watchlist)
         return terms
 
-    def _stories(self, user: str, flt: InboxFilter) -> Select[Any]:
-        """(story, latest, read_at, starred_at) per story the filter keeps, newest first."""
-        matched = self._matched(flt).subquery()
-        grouped = (
-            select(matched.c.story, func.max(matched.c.published_at).label("latest"))
-            .group_by(matched.c.story).subquery()
-        )
-        stmt = (
-            select(grouped.c.story, grouped.c.latest, InboxState.read_at, InboxState.starred_at)
-            .outerjoin(InboxState, and_(InboxState.story_id == grouped.c.story, InboxState.user_name == user))
-        )
-        if flt.show == "unread":
-            stmt = stmt.where(InboxState.read_at.is_(None))
-        elif flt.show == "read":
-            stmt = stmt.where(InboxState.read_at.is_not(None))
-        elif flt.show == "starred":
-            stmt = stmt.where(InboxState.starred_at.is_not(None))
-        # The story id breaks ties, so pages neither overlap nor skip on either backend.
-        return stmt.order_by(grouped.c.latest.desc(), grouped.c.story.desc())
+    @staticmethod
+    def _state_terms(user: str, show: Show) -> list[Any]:
+        """The condition on the user's state of each article's story that `show` asks for."""
+        if show == "all":
+            return []
+        flag = InboxState.starred_at if show == "starred" else InboxState.read_at
+        marked = select(InboxState.story_id).where(
+            InboxState.user_name == user, InboxState.story_id == story_key(), flag.is_not(None)).exists()
+        return [~marked if show == "unread" else marked]
+
+    def _page_ids(self, session: Session, user: str, flt: InboxFilter, limit: int | None, offset: int) -> list[str]:
+        """Story ids newest first: the kept articles by publication time, each story where it first appears.
+
+        A story's place is its newest kept article's, so reading the articles newest first (the publication
+        index, backwards) and stopping once the page is full gives the page without grouping every match;
+        the article id breaks ties, so pages neither overlap nor skip on either backend.
+        """
+        stmt = (self._matched(flt).where(*self._state_terms(user, flt.show))
+                .order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc()))
+        wanted = None if limit is None else offset + limit
+        order: dict[str, None] = {}
+        result = session.execute(stmt.execution_options(yield_per=500))
+        try:
+            for row in result:
+                order.setdefault(str(row.story))
+                if wanted is not None and len(order) >= wanted:
+                    break
+        finally:
+            result.close()
+        return list(order)[offset:]
+
+    def count(self, user: str, flt: InboxFilter) -> int:
+        """How many stories the user's inbox holds under the filter."""
+        matched = self._matched(flt).where(*self._state_terms(user, flt.show)).subquery()
+        with self.db.sessions() as session:
+            return int(session.execute(select(func.count(func.distinct(matched.c.story)))).scalar_one() or 0)
 
     def stories(self, user: str, flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[InboxStory], int]:
         """One page of the user's inbox under the filter, and the number of stories in all."""
-        stmt = self._stories(user, flt)
+        total = self.count(user, flt)
         with self.db.sessions() as session:
-            total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one() or 0)
-            page = session.execute(stmt.limit(limit).offset(offset)).all()
-            details = _details(session, [str(r.story) for r in page], self._matched(flt), flt)
+            page = self._page_ids(session, user, flt, limit, offset)
+            details = _details(session, page, self._matched(flt), flt)
+            states = {str(r.story_id): r for r in session.execute(
+                select(InboxState.story_id, InboxState.read_at, InboxState.starred_at)
+                .where(InboxState.user_name == user, InboxState.story_id.in_(page)))} if page else {}
         result = []
-        for row in page:
-            detail = details.get(str(row.story))
+        for story in page:
+            detail, state = details.get(story), states.get(story)
             if detail is not None:
-                result.append(InboxStory(**detail, read=row.read_at is not None, starred=row.starred_at is not None))
+                result.append(InboxStory(**detail, read=state is not None and state.read_at is not None,
+                                         starred=state is not None and state.starred_at is not None))
         return result, total
 
     def story_ids(self, user: str, flt: InboxFilter) -> list[str]:
         """Every story id of the user's inbox under the filter, newest first."""
         with self.db.sessions() as session:
-            return [str(r.story) for r in session.execute(self._stories(user, flt))]
+            return self._page_ids(session, user, flt, None, 0)
 
     def facets(self) -> InboxFacets:
-        """The watchlists, entries, outlets and languages that occur among matched articles."""
+        """The watchlists and entries that matched, every outlet (feed) and the stored articles' languages."""
         # Sorted in Python: ORDER BY on text follows the database's collation, which differs between backends.
         with self.db.sessions() as session:
             entries = sorted({(str(w), str(e)) for w, e in session.execute(
                 select(MatchRow.watchlist, MatchRow.entry_id).distinct())})
             outlets = sorted({(str(i), str(n or t or i)) for i, n, t in session.execute(
                 select(Feed.id, Feed.name, Feed.title))}, key=lambda o: (o[1].casefold(), o[0]))
+            # Of every stored article, not only matched ones: one pass over the table, no lookup per article.
             languages = sorted({str(lang) for lang in session.scalars(
-                select(ArticleRow.language).where(
-                    ArticleRow.language.is_not(None),
-                    select(MatchRow.id).where(MatchRow.article_id == ArticleRow.id).exists(),
-                ).distinct())})
+                select(ArticleRow.language).where(ArticleRow.language.is_not(None)).distinct())})
         return InboxFacets(sorted({w for w, _ in entries}), entries, outlets, languages)
 
     def story_of(self, article_id: str) -> str | None:

@@ -164,7 +164,11 @@ class MatchRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    __table_args__ = (UniqueConstraint("article_id", "watchlist", "entry_id", name="uq_match_entry"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "watchlist", "entry_id", name="uq_match_entry"),
+        # The inbox's watchlist and entry filters start from the matches of that entry.
+        Index("ix_matches_entry", "watchlist", "entry_id"),
+    )
 
 
 class Delivery(Base):

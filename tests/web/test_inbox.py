@@ -111,3 +111,14 @@ def test_csv_and_html_exports_follow_the_filters(client: TestClient) -> None:
     # Self-contained: nothing to load, nothing to run.
     assert not re.search(r"<(script|img|link|iframe)\b|src=|@import|url\(", html)
     assert client.get("/inbox/export.pdf").status_code == 404
+
+
+def test_the_inbox_page_has_the_security_headers_and_no_inline_script_or_style(client: TestClient) -> None:
+    from monitor.web.auth import CONTENT_SECURITY_POLICY
+
+    response = client.get("/inbox")
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", response.text, re.S)
+    assert scripts == [""] and re.findall(r"<script\b[^>]*>", response.text) == ['<script src="/static/inbox.js">']
+    assert "style=" not in response.text.lower()
+    assert client.get("/static/inbox.js").status_code == 200

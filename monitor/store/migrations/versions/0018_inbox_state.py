@@ -1,4 +1,4 @@
-"""inbox_state: each user's read and star state per story (the dashboard's inbox)
+"""inbox_state: each user's read and star state per story (the dashboard's inbox); matches indexed by entry
 
 Revision ID: 0018
 Revises: 0014
@@ -25,7 +25,10 @@ def upgrade() -> None:
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("starred_at", sa.DateTime(timezone=True), nullable=True),
     )
+    # The inbox's watchlist and entry filters start from that entry's matches instead of reading every article.
+    op.create_index("ix_matches_entry", "matches", ["watchlist", "entry_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_matches_entry", table_name="matches")
     op.drop_table("inbox_state")
