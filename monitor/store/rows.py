@@ -164,7 +164,11 @@ class MatchRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    __table_args__ = (UniqueConstraint("article_id", "watchlist", "entry_id", name="uq_match_entry"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "watchlist", "entry_id", name="uq_match_entry"),
+        # The inbox's watchlist and entry filters start from the matches of that entry.
+        Index("ix_matches_entry", "watchlist", "entry_id"),
+    )
 
 
 class Delivery(Base):
@@ -330,3 +334,16 @@ class WebSessionRow(Base):
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class InboxState(Base):
+    """One user's read and star state of one story (the inbox): absent means unread and not starred."""
+
+    __tablename__ = "inbox_state"
+
+    # The user's name (monitor/web/identity.py current_user); text, so accounts need no foreign key here.
+    user_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The story: its cluster id, else the article id (an article without a cluster is its own story).
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    starred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,6 +26,8 @@ from monitor.web import (
     entries,
     feedback,
     feeds_admin,
+    inbox,
+    inbox_api,
     login,
     metrics,
     pages,
@@ -79,9 +81,11 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(inbox.router)
     app.include_router(entries.router)
     app.include_router(login.router)
     app.include_router(api.router)
+    app.include_router(inbox_api.router)
     app.include_router(metrics.router)
     app.include_router(unsubscribe.router)
     app.include_router(watchlists.router)

@@ -31,7 +31,9 @@ EDIT_FORMS: frozenset[str] = frozenset({
 })
 # Writing routes that change only the caller's own state (e.g. read or starred marks), open to viewers.
 # Add a (METHOD, path) here only for such a route; the role test lists what is here.
-PERSONAL_WRITES: frozenset[tuple[str, str]] = frozenset()
+PERSONAL_WRITES: frozenset[tuple[str, str]] = frozenset({
+    ("POST", "/inbox/mark"), ("POST", "/inbox/mark-all-read"),  # the caller's own read and star marks
+})
 
 
 class RoleRefused(Exception):

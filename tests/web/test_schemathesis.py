@@ -15,7 +15,7 @@ from monitor.web.app import create_app  # noqa: E402
 from tests.web.seed import Seeded, seed_clock  # noqa: E402
 
 OPERATIONS = ["/api/feeds", "/api/articles", "/api/articles/{article_id}", "/api/matches", "/api/deliveries",
-              "/api/query"]
+              "/api/query", "/api/inbox"]
 
 
 @pytest.fixture(scope="module")
