@@ -24,6 +24,7 @@ from monitor.config.models import NotifyConfig, SubscriberConfig
 from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.channels.base import DeliveryKind, SendContext
 from monitor.notify.content import DeliveryContent, DeliveryItem, SpikeContent
+from monitor.notify.feed_health import feed_health_lines
 from monitor.notify.render import format_local_time, plain_text, safe_url
 from monitor.store.outbox_assembly import Grouping
 
@@ -166,6 +167,8 @@ def render_message(content: DeliveryContent, subscriber: SubscriberConfig, *, ba
     per article, then (digests) fewer articles, the rest counted ("N more"); never fewer than one.
     A spike message lists fewer top stories, then clips their titles, then lists none.
     """
+    if content.kind == "feed_health":
+        return _feed_health_message(content, subscriber, markdown)
     body = ""
     for top, max_entries in _FITTINGS[content.kind] if limit > 0 else _FITTINGS[content.kind][:1]:
         body = _render(content, subscriber, base_url, templates_dir, markdown, top, max_entries)
@@ -200,6 +203,16 @@ class SpikeWindowLine:
     headline: str
     start: str
     end: str
+
+
+def _feed_health_message(content: DeliveryContent, subscriber: SubscriberConfig, markdown: bool) -> str:
+    """A feed-health alert: its heading (bold in Markdown), then its lines (notify/feed_health.py)."""
+    if content.feed_health is None:
+        raise DeliveryError(f"delivery {content.delivery_id} is a feed-health alert without its alert", permanent=True)
+    lines = feed_health_lines(content.feed_health, subscriber.zone)
+    if not markdown:
+        return "\n".join(lines) + "\n"
+    return "\n".join([f"**{md_escape(lines[0])}**", *(md_escape(line) for line in lines[1:])]) + "\n"
 
 
 def spike_heading(spike: SpikeContent) -> str:
