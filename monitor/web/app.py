@@ -25,6 +25,7 @@ from monitor.web import (
     feeds_admin,
     login,
     metrics,
+    output_feeds,
     pages,
     unsubscribe,
     watchlists,
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(watchlists.router)
     app.include_router(editor.router)
     app.include_router(feedback.router)
+    app.include_router(output_feeds.router)  # before feeds_admin: /feeds/<token>.atom is not an admin page
     app.include_router(feeds_admin.router)
     metrics.register(app, ctx)
     return app

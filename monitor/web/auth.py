@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ CSRF_FIELD = "csrf_token"
 # Paths anyone may reach: the health check (load balancers carry no credentials), the login form and
 # the stylesheet it needs, and unsubscribe links (their signed token is their authorisation).
 OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/")
+# Output feeds (monitor/web/output_feeds.py): their token is their authorisation, so feed readers reach them
+# without credentials. Exactly `/feeds/<32 hex>.atom|.json`: the rest of /feeds/ (the admin pages) stays closed.
+OPEN_PATHS = re.compile(r"^/feeds/[0-9a-f]{32}\.(atom|json)$")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -217,7 +221,8 @@ def make_middleware(auth: AuthSettings) -> Callable[[Request, Callable[[Request]
         fresh = None if cookie and csrf_valid(auth, cookie, cookie) else new_csrf_token(auth)
         request.state.csrf_token = fresh or cookie
         path = request.url.path
-        if auth.enabled and not path.startswith(OPEN_PREFIXES) and not auth.check(request):
+        is_open = path.startswith(OPEN_PREFIXES) or OPEN_PATHS.match(path) is not None
+        if auth.enabled and not is_open and not auth.check(request):
             response = _unauthorized(request, auth)
         else:
             response = await call_next(request)
