@@ -60,12 +60,12 @@ def test_an_outage_alerts_once_and_its_recovery_once_across_a_restart(
         body = feed_server.routes["/wire.xml"].body
         feed_server.routes["/wire.xml"] = Route(b"upstream down", status=503, content_type="text/plain")
         raised = []
-        for _ in range(8):  # an hour apart: failing from 10:00, alerted at 16:00 (6 h), once
-            flow.advance(hours=1)
+        for hours in (1, 2, 2, 2, 1):  # failing from 10:00 (polls at 12, 14, 16, 17): alerted at 16:00 (6 h), once
+            flow.advance(hours=hours)
             poll(flow)
             raised += ticker.tick(flow.runtime.config, flow.now)
-            flow.deliver()
-        assert [(r.event, r.recipients) for r in raised] == [("failing", 2)]
+        assert [(r.event, r.recipients, r.feed_id) for r in raised] == [("failing", 2, "wire")]
+        flow.deliver()
         [message] = smtp_server.handler.received
         assert message["To"] == "ops@test.example"
         assert message["Subject"] == "[monitor] Feed failing: wire (http_5xx for 6 h)"
@@ -104,20 +104,21 @@ def test_an_outage_alerts_once_and_its_recovery_once_across_a_restart(
 
 
 def test_a_feed_that_stops_publishing_warns_once_and_once_when_it_publishes_again(
-    tmp_path, database_url, feed_server, smtp_server, webhook_receiver,
+    tmp_path, feed_server, smtp_server, webhook_receiver,
 ) -> None:
-    flow = make_flow(tmp_path, database_url, feed_server, smtp_server, webhook_receiver,
+    # SQLite only: the rule is the same on both, and the outage test above runs the stored state on both.
+    flow = make_flow(tmp_path, f"sqlite:///{tmp_path / 'monitor.db'}", feed_server, smtp_server, webhook_receiver,
                      settings="feed_stale_factor: 4\nfeed_stale_min: 2h\n")
     ticker = FeedHealthTicker(flow.db)
     try:
         published = []
-        for n in range(7):  # a new story every hour: a usual interval of 1 h after six gaps
+        for n in range(6):  # a new story every hour: a usual interval of 1 h after five gaps
             published.append(kalin_story(f"s{n}", flow.now))
             flow.set_feed("wire", published)
             poll(flow)
             flow.advance(hours=1)
         events = []
-        for _ in range(8):  # then eight quiet hours of successful polls: stale from 4 h of silence
+        for _ in range(6):  # then six quiet hours of successful polls: stale from 4 h of silence
             poll(flow)
             events += [r.event for r in ticker.tick(flow.runtime.config, flow.now)]
             flow.advance(hours=1)
@@ -150,3 +151,29 @@ def test_a_subscriber_needs_watchlists_or_feed_health(tmp_path) -> None:
         load_config(config, {})
     [problem] = info.value.problems
     assert "subscriber 'nobody'" in problem.format() and "feed_health: true" in problem.format()
+
+
+def test_a_chat_message_of_a_feed_health_alert() -> None:
+    from datetime import timedelta
+
+    from monitor.config.models import SubscriberConfig
+    from monitor.notify.channels.chat import render_message
+    from monitor.notify.content import DeliveryContent, FeedHealthContent
+
+    health = FeedHealthContent(
+        alert_id="fh_1", feed_id="wire", feed_name="Levant *Wire*", feed_url="https://wire.example/feed.xml",
+        event="failing", at=START + timedelta(hours=7), error_kind="dns", error_message="no such host",
+        hint="Check the URL for typos.", failing_since=START + timedelta(hours=1), consecutive_errors=7,
+        last_success_at=START, feeds_url="https://monitor.example.org/my_monitor/feeds",
+    )
+    content = DeliveryContent(delivery_id="dlv_1", kind="feed_health", subscriber_id="ops", created_at=health.at,
+                              items=(), feed_health=health)
+    ops = SubscriberConfig.model_validate({"id": "ops", "notify": {"url_env": "OPS_URL"}, "feed_health": True,
+                                           "timezone": "Europe/Istanbul"})
+    markdown = render_message(content, ops, base_url="https://monitor.example.org")
+    assert markdown.splitlines()[0] == r"**Feed failing: Levant \*Wire\***"
+    assert "Error: dns: no such host" in markdown and "What to do: Check the URL for typos" in markdown
+    assert "24 Nov 2026, 13:00 +03" in markdown, "failing since, in the subscriber's zone"
+    assert "https://monitor.example.org/my_monitor/feeds" in markdown, "URLs are not escaped"
+    text = render_message(content, ops, base_url="https://monitor.example.org", markdown=False)
+    assert text.startswith("Feed failing: Levant *Wire*\n") and "https://monitor.example.org/my_monitor/feeds" in text

@@ -42,6 +42,7 @@ _TITLE_MAX = 200
 _SNIPPET_MAX = 280
 _ERROR_MAX = 600
 _MARK = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
+_URL = re.compile(r"(https?://\S+)")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
 _SPACE = re.compile(r"\s+")
 _STATUS = re.compile(r"\berror[=:]\s*(\d{3})\b")
@@ -212,7 +213,12 @@ def _feed_health_message(content: DeliveryContent, subscriber: SubscriberConfig,
     lines = feed_health_lines(content.feed_health, subscriber.zone)
     if not markdown:
         return "\n".join(lines) + "\n"
-    return "\n".join([f"**{md_escape(lines[0])}**", *(md_escape(line) for line in lines[1:])]) + "\n"
+    return "\n".join([f"**{md_escape(lines[0])}**", *(_md_line(line) for line in lines[1:])]) + "\n"
+
+
+def _md_line(line: str) -> str:
+    """A line of plain text in Markdown: text escaped, its http(s) URLs left as they are (escaping would break them)."""
+    return "".join(md_url(part) if n % 2 else md_escape(part) for n, part in enumerate(_URL.split(line)))
 
 
 def spike_heading(spike: SpikeContent) -> str:
