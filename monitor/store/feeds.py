@@ -118,8 +118,10 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
     if outcome.error_kind:
         row.error_kind = outcome.error_kind
         row.error_message = outcome.error_message
-        if not row.consecutive_errors or row.failing_since is None:
-            row.failing_since = now  # the first failure of this run (or of a row from before migration 0015)
+        if not row.consecutive_errors:
+            row.failing_since = now  # the first failure of this run
+        elif row.failing_since is None:  # failing since before migration 0015: since its last success at most
+            row.failing_since = row.last_success_at or row.created_at or now
         row.consecutive_errors = (row.consecutive_errors or 0) + 1
     else:
         row.error_kind = row.error_message = None
