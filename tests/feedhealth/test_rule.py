@@ -111,3 +111,19 @@ def test_every_error_kind_has_a_hint() -> None:
         kinds |= set(get_args(part)) if get_args(part) else {part}
     assert kinds and kinds <= set(ERROR_HINTS), kinds - set(ERROR_HINTS)
     assert hint_for(None) == "" and "docs/feeds.md" in hint_for("something-new")
+
+
+def test_the_service_registers_the_feed_health_tick() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from monitor.service.jobs import FEED_HEALTH_TICK, Ticks, register_feed_health_job
+
+    class Target:
+        async def feed_health_job(self) -> None:
+            """Nothing."""
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    register_feed_health_job(scheduler, Target(), Ticks(), T0)
+    [job] = scheduler.get_jobs()
+    assert job.id == "feed-health" and job.coalesce and job.max_instances == 1
+    assert job.misfire_grace_time >= FEED_HEALTH_TICK.total_seconds() and job.next_run_time == T0 + timedelta(minutes=1)
