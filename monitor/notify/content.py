@@ -147,7 +147,8 @@ class DeliveryContent:
     more_items: int = 0  # articles that did not fit (MAX_ITEMS_PER_DELIVERY): they follow in the next delivery
     spike: SpikeContent | None = None  # set on a spike delivery (which has no items)
     overflow: bool = False  # the "N more alerts" digest of what went over the subscriber's max_alerts_per_hour
-    feed_health: FeedHealthContent | None = None  # set on a feed-health delivery (which has no items)
+    # Set on a feed-health delivery (which has no items): the alerts of one feed-health tick, feed by feed.
+    feed_health: tuple[FeedHealthContent, ...] = ()
 
 
 def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
@@ -252,14 +253,20 @@ def _maybe_span(value: object) -> timedelta | None:
 
 
 def build_feed_health_content(
-    delivery_id: str, subscriber_id: str, created_at: datetime, alert: FeedHealthAlert, config: Config,
+    delivery_id: str, subscriber_id: str, created_at: datetime, alerts: list[FeedHealthAlert], config: Config,
 ) -> DeliveryContent:
-    """The content of a feed-health delivery, from the alert stored when the feed-health tick raised it."""
+    """The content of a feed-health delivery, from the alerts the feed-health tick stored when it raised them."""
+    base_url = config.settings.base_url
+    return DeliveryContent(delivery_id=delivery_id, kind="feed_health", subscriber_id=subscriber_id,
+                           created_at=created_at, items=(),
+                           feed_health=tuple(_feed_health(alert, base_url) for alert in alerts))
+
+
+def _feed_health(alert: FeedHealthAlert, base_url: str) -> FeedHealthContent:
     data = alert.content
     feed = data.get("feed") or {}
     event = alert.event if alert.event in ("failing", "recovered", "stale", "resumed") else "failing"
-    base_url = config.settings.base_url
-    health = FeedHealthContent(
+    return FeedHealthContent(
         alert_id=alert.id, feed_id=alert.feed_id, feed_name=str(feed.get("name") or alert.feed_id),
         feed_url=str(feed.get("url") or ""), event=event,  # type: ignore[arg-type]
         at=_maybe_time(data.get("at")) or alert.created_at,
@@ -270,5 +277,3 @@ def build_feed_health_content(
         usual_interval=_maybe_span(data.get("usual_interval_seconds")), silent_for=_maybe_span(data.get("silent_seconds")),
         feeds_url=f"{base_url.rstrip('/')}/feeds" if base_url else "",
     )
-    return DeliveryContent(delivery_id=delivery_id, kind="feed_health", subscriber_id=subscriber_id,
-                           created_at=created_at, items=(), feed_health=health)

@@ -265,8 +265,8 @@ class DeliveryWorker:
             return build_spike_content(delivery.id, subscriber.id, delivery.created_at, alert, config)
         if delivery.kind == "feed_health":  # no routed items either: the stored alert says what to show
             health = feed_health_for_delivery(self.outbox.db, delivery.id)
-            if health is None:
-                raise LookupError(f"the feed-health alert of delivery {delivery.id} is gone")
+            if not health:
+                raise LookupError(f"the feed-health alerts of delivery {delivery.id} are gone")
             return build_feed_health_content(delivery.id, subscriber.id, delivery.created_at, health, config)
         return build_content(
             delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config,

@@ -2,10 +2,13 @@
 
 The email, chat and webhook channels all render from these (the webhook sends the fields as JSON);
 the texts are not templates: an operator's alert about the service itself reads the same everywhere.
+A delivery holds the alerts of one feed-health tick (one feed, or every feed of a mass outage).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,8 +40,17 @@ def feed_health_heading(health: FeedHealthContent) -> str:
     return f"{_HEADINGS[health.event]}: {' '.join(plain_text(health.feed_name).split()) or health.feed_id}"
 
 
+def feed_health_summary(alerts: Sequence[FeedHealthContent]) -> str:
+    """The email subject of a delivery: one alert's own, or the counts, e.g. "[monitor] Feed health: 3 failing, 1 recovered"."""
+    if len(alerts) == 1:
+        return feed_health_subject(alerts[0])
+    counts: Counter[str] = Counter(a.event for a in alerts)
+    words = {"failing": "failing", "recovered": "recovered", "stale": "stopped publishing", "resumed": "publishing again"}
+    return "[monitor] Feed health: " + ", ".join(f"{counts[e]} {w}" for e, w in words.items() if counts[e])
+
+
 def feed_health_subject(health: FeedHealthContent) -> str:
-    """The email subject, e.g. "[monitor] Feed failing: Gulf Observer (http_5xx for 6 h)"."""
+    """The subject of one alert, e.g. "[monitor] Feed failing: Gulf Observer (http_5xx for 6 h)"."""
     heading = f"[monitor] {feed_health_heading(health)}"
     if health.event == "failing" and health.error_kind and health.failing_since is not None:
         return f"{heading} ({health.error_kind} for {span(health.at - health.failing_since)})"

@@ -330,6 +330,8 @@ class FeedHealthAlertRow(Base):
     __tablename__ = "feed_health_alerts"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The alerts one tick raised share a batch: each operator gets them in one delivery (period_key feedhealth:<batch>).
+    batch: Mapped[str] = mapped_column(String(40), index=True)
     feed_id: Mapped[str] = mapped_column(String(200), index=True)
     event: Mapped[str] = mapped_column(String(16))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from monitor.config.models import Config
 from monitor.feedhealth import Alerted, FeedFacts, HealthEvent, HealthRule, Judgement, hint_for, judge
@@ -13,9 +13,10 @@ from monitor.store.db import Database
 from monitor.store.feed_health import (
     FEED_HEALTH_LOCK,
     FeedRecord,
+    StateChange,
     load_alerted,
     load_feed_records,
-    save_alerted,
+    save_changes,
 )
 
 
@@ -67,7 +68,7 @@ def alert_content(record: FeedRecord, event: HealthEvent, judgement: Judgement, 
 
 
 class FeedHealthTicker:
-    """The feed-health tick: one judgement per feed, its alerts raised to every `feed_health: true` subscriber."""
+    """The feed-health tick: one judgement per feed; a tick's alerts go to every `feed_health: true` subscriber as one delivery."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -83,7 +84,7 @@ class FeedHealthTicker:
         rule = rule_of(config)
         alerted = load_alerted(self.db)
         recipients = [(s.id, s.channel) for s in config.subscribers if s.feed_health]
-        raised: list[RaisedHealthAlert] = []
+        changes: list[StateChange] = []
         seen: set[str] = set()
         for record in load_feed_records(self.db):
             feed_id = record.facts.feed_id
@@ -92,12 +93,11 @@ class FeedHealthTicker:
             judgement = judge(record.facts, stored, rule, now)
             if judgement.alerted == stored and not judgement.events:
                 continue
-            alerts = [(event, alert_content(record, event, judgement, rule, now)) for event in judgement.events]
-            ids = save_alerted(self.db, feed_id, expected=stored, new=judgement.alerted,
-                               now=now, alerts=alerts, recipients=recipients)
-            for alert_id, event in zip(ids or (), judgement.events, strict=False):
-                raised.append(RaisedHealthAlert(alert_id, feed_id, event, len(recipients)))
-        for feed_id, stored in alerted.items():
-            if feed_id not in seen:  # its row is gone: forget what was alerted
-                save_alerted(self.db, feed_id, expected=stored, new=Alerted(), now=now)
-        return raised
+            alerts = tuple((event, alert_content(record, event, judgement, rule, now)) for event in judgement.events)
+            changes.append(StateChange(feed_id, stored, judgement.alerted, alerts))
+        # A feed whose row is gone: forget what was alerted about it.
+        changes += [StateChange(feed_id, stored, Alerted()) for feed_id, stored in alerted.items() if feed_id not in seen]
+        if not changes:
+            return []
+        raised = save_changes(self.db, changes, now=now, recipients=recipients)
+        return [RaisedHealthAlert(a.id, a.feed_id, cast(HealthEvent, a.event), len(recipients)) for a in raised]

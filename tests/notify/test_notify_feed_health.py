@@ -94,9 +94,9 @@ def test_an_outage_alerts_once_and_its_recovery_once_across_a_restart(
         subjects = [m["Subject"] for m in smtp_server.handler.received]
         assert subjects == ["[monitor] Feed failing: wire (http_5xx for 6 h)", "[monitor] Feed recovered: wire"]
         hooks = [r.payload for r in checked_requests(webhook_receiver)]
-        assert [(p["type"], p["feed_health"]["event"], p["feed_health"]["error_kind"]) for p in hooks] == [
+        assert [(p["type"], p["feed_health"][0]["event"], p["feed_health"][0]["error_kind"]) for p in hooks] == [
             ("feed_health", "failing", "http_5xx"), ("feed_health", "recovered", None)]
-        assert hooks[0]["feed_health"]["failing_since"] == "2026-11-24T10:00:00Z" and hooks[0]["items"] == []
+        assert hooks[0]["feed_health"][0]["failing_since"] == "2026-11-24T10:00:00Z" and hooks[0]["items"] == []
         assert [a.event for a in feed_health_alerts(flow.db)] == ["recovered", "failing"]
         assert {d.status for d in flow.deliveries()} == {"sent"} and len(flow.deliveries()) == 4
     finally:
@@ -134,7 +134,7 @@ def test_a_feed_that_stops_publishing_warns_once_and_once_when_it_publishes_agai
                             "[monitor] Feed publishing again: wire"]
         stale = body_text(smtp_server.handler.received[0], "plain")
         assert "it usually brings one every 1 h" in stale
-        [hook, _] = [r.payload["feed_health"] for r in checked_requests(webhook_receiver)]
+        [[hook], _] = [r.payload["feed_health"] for r in checked_requests(webhook_receiver)]
         assert hook["usual_interval_seconds"] == 3600 and hook["silent_seconds"] == 4 * 3600
     finally:
         flow.close()
@@ -167,7 +167,7 @@ def test_a_chat_message_of_a_feed_health_alert() -> None:
         last_success_at=START, feeds_url="https://monitor.example.org/my_monitor/feeds",
     )
     content = DeliveryContent(delivery_id="dlv_1", kind="feed_health", subscriber_id="ops", created_at=health.at,
-                              items=(), feed_health=health)
+                              items=(), feed_health=(health,))
     ops = SubscriberConfig.model_validate({"id": "ops", "notify": {"url_env": "OPS_URL"}, "feed_health": True,
                                            "timezone": "Europe/Istanbul"})
     markdown = render_message(content, ops, base_url="https://monitor.example.org")
@@ -177,3 +177,31 @@ def test_a_chat_message_of_a_feed_health_alert() -> None:
     assert "https://monitor.example.org/my_monitor/feeds" in markdown, "URLs are not escaped"
     text = render_message(content, ops, base_url="https://monitor.example.org", markdown=False)
     assert text.startswith("Feed failing: Levant *Wire*\n") and "https://monitor.example.org/my_monitor/feeds" in text
+
+
+def test_a_mass_outage_is_one_delivery_per_operator_listing_every_feed(
+    tmp_path, feed_server, smtp_server, webhook_receiver,
+) -> None:
+    flow = Flow(tmp_path, f"sqlite:///{tmp_path / 'monitor.db'}", feed_server, subscribers=operators(webhook_receiver.url),
+                feeds={name: stories(f"{name}-1") for name in ("alpha", "beta", "gamma")}, start=START,
+                smtp_port=smtp_server.settings.port)
+    ticker = FeedHealthTicker(flow.db)
+    try:
+        poll(flow)
+        for name in ("alpha", "beta", "gamma"):
+            feed_server.routes[f"/{name}.xml"] = Route(b"", status=500, content_type="text/plain")
+        for hours in (1, 6):
+            flow.advance(hours=hours)
+            poll(flow)
+        raised = ticker.tick(flow.runtime.config, flow.now)
+        assert sorted((r.feed_id, r.event) for r in raised) == [("alpha", "failing"), ("beta", "failing"),
+                                                                  ("gamma", "failing")]
+        assert flow.deliver().sent == 2, "one email and one webhook, not one per feed"
+        [message] = smtp_server.handler.received
+        assert message["Subject"] == "[monitor] Feed health: 3 failing"
+        text = body_text(message, "plain")
+        assert all(f"Feed failing: {name}" in text for name in ("alpha", "beta", "gamma"))
+        [hook] = checked_requests(webhook_receiver)
+        assert [a["feed"]["id"] for a in hook.payload["feed_health"]] == ["alpha", "beta", "gamma"]
+    finally:
+        flow.close()

@@ -1,4 +1,4 @@
-"""The feed-health state in the database: compare-and-set per feed, one delivery per operator and alert, housekeeping."""
+"""The feed-health state in the database: compare-and-set per feed, one delivery per operator and tick, housekeeping."""
 
 from __future__ import annotations
 
@@ -8,38 +8,46 @@ from sqlalchemy import select
 
 from monitor.feedhealth import Alerted
 from monitor.store.db import Database
-from monitor.store.feed_health import feed_health_alerts, load_alerted, purge_feed_health, save_alerted
+from monitor.store.feed_health import (
+    StateChange,
+    feed_health_alerts,
+    feed_health_for_delivery,
+    load_alerted,
+    purge_feed_health,
+    save_changes,
+)
 from monitor.store.rows import Delivery
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+FAILING = Alerted(failing_at=NOW)
 
 
-def test_state_moves_only_from_what_was_read_and_alerts_go_to_each_operator_once(db: Database) -> None:
-    failing = Alerted(failing_at=NOW)
-    ids = save_alerted(db, "wire", expected=Alerted(), new=failing, now=NOW,
-                       alerts=[("failing", {"feed": {"id": "wire"}})], recipients=[("ops", "email"), ("hook", "webhook")])
-    assert ids is not None and len(ids) == 1
+def failing(feed_id: str) -> StateChange:
+    return StateChange(feed_id, Alerted(), FAILING, (("failing", {"feed": {"id": feed_id}}),))
+
+
+def test_state_moves_only_from_what_was_read_and_a_tick_is_one_delivery_per_operator(db: Database) -> None:
+    raised = save_changes(db, [failing("a"), failing("b")], now=NOW, recipients=[("ops", "email"), ("hook", "webhook")])
+    assert sorted(a.feed_id for a in raised) == ["a", "b"] and len({a.batch for a in raised}) == 1
     # A second process that read the state before this write changes nothing and raises nothing.
-    assert save_alerted(db, "wire", expected=Alerted(), new=failing, now=NOW, alerts=[("failing", {})],
-                        recipients=[("ops", "email")]) is None
-    assert load_alerted(db) == {"wire": failing}
+    assert save_changes(db, [failing("a")], now=NOW, recipients=[("ops", "email")]) == []
+    assert load_alerted(db) == {"a": FAILING, "b": FAILING}
     with db.sessions() as session:
         deliveries = session.scalars(select(Delivery).where(Delivery.kind == "feed_health")).all()
-        assert sorted((d.subscriber_id, d.channel, d.period_key) for d in deliveries) == [
-            ("hook", "webhook", f"feedhealth:{ids[0]}"), ("ops", "email", f"feedhealth:{ids[0]}")]
-    recovered = save_alerted(db, "wire", expected=failing, new=Alerted(), now=NOW + timedelta(hours=1),
-                             alerts=[("recovered", {})], recipients=[("ops", "email")])
-    assert recovered is not None and load_alerted(db) == {}, "nothing alerted: no state row"
-    assert [a.event for a in feed_health_alerts(db)] == ["recovered", "failing"]
+        assert sorted((d.subscriber_id, d.channel, d.item_count) for d in deliveries) == [("hook", "webhook", 2),
+                                                                                         ("ops", "email", 2)]
+    assert [a.feed_id for a in feed_health_for_delivery(db, deliveries[0].id)] == ["a", "b"]
+    recovered = save_changes(db, [StateChange("a", FAILING, Alerted(), (("recovered", {}),))],
+                             now=NOW + timedelta(hours=1), recipients=[("ops", "email")])
+    assert [a.event for a in recovered] == ["recovered"] and load_alerted(db) == {"b": FAILING}
+    assert [a.event for a in feed_health_alerts(db, "a")] == ["recovered", "failing"]
 
 
 def test_housekeeping_keeps_alerts_a_pending_delivery_still_sends(db: Database) -> None:
-    [old] = save_alerted(db, "a", expected=Alerted(), new=Alerted(failing_at=NOW), now=NOW,
-                         alerts=[("failing", {})], recipients=[("ops", "email")]) or []
-    [sent] = save_alerted(db, "b", expected=Alerted(), new=Alerted(failing_at=NOW), now=NOW,
-                          alerts=[("failing", {})], recipients=[("ops", "email")]) or []
+    [old] = save_changes(db, [failing("a")], now=NOW, recipients=[("ops", "email")])
+    [sent] = save_changes(db, [failing("b")], now=NOW, recipients=[("ops", "email")])
     with db.transaction() as session:
-        for delivery in session.scalars(select(Delivery).where(Delivery.period_key == f"feedhealth:{sent}")):
+        for delivery in session.scalars(select(Delivery).where(Delivery.period_key == f"feedhealth:{sent.batch}")):
             delivery.status = "sent"
     assert purge_feed_health(db, NOW + timedelta(days=1)) == 1
-    assert [a.id for a in feed_health_alerts(db)] == [old]
+    assert [a.id for a in feed_health_alerts(db)] == [old.id]

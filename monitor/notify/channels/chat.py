@@ -24,7 +24,7 @@ from monitor.config.models import NotifyConfig, SubscriberConfig
 from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.channels.base import DeliveryKind, SendContext
 from monitor.notify.content import DeliveryContent, DeliveryItem, SpikeContent
-from monitor.notify.feed_health import feed_health_lines
+from monitor.notify.feed_health import feed_health_lines, feed_health_summary
 from monitor.notify.render import format_local_time, plain_text, safe_url
 from monitor.store.outbox_assembly import Grouping
 
@@ -206,14 +206,26 @@ class SpikeWindowLine:
     end: str
 
 
+FEED_HEALTH_SHOWN = 10
+"""Feeds a chat message of a feed-health delivery lists (a mass outage says "N more" and links the Feeds page)."""
+
+
 def _feed_health_message(content: DeliveryContent, subscriber: SubscriberConfig, markdown: bool) -> str:
-    """A feed-health alert: its heading (bold in Markdown), then its lines (notify/feed_health.py)."""
-    if content.feed_health is None:
-        raise DeliveryError(f"delivery {content.delivery_id} is a feed-health alert without its alert", permanent=True)
-    lines = feed_health_lines(content.feed_health, subscriber.zone)
+    """Feed-health alerts: per feed its heading (bold in Markdown) and lines (notify/feed_health.py); at most ten."""
+    alerts = content.feed_health
+    if not alerts:
+        raise DeliveryError(f"delivery {content.delivery_id} is a feed-health alert without its alerts", permanent=True)
+    sections = [feed_health_lines(a, subscriber.zone) for a in alerts[:FEED_HEALTH_SHOWN]]
+    if len(alerts) > 1:
+        sections.insert(0, [feed_health_summary(alerts).removeprefix("[monitor] ")])
+    more = len(alerts) - FEED_HEALTH_SHOWN
+    if more > 0:
+        sections.append([f"{more} more: {alerts[0].feeds_url}".rstrip(": ")])
     if not markdown:
-        return "\n".join(lines) + "\n"
-    return "\n".join([f"**{md_escape(lines[0])}**", *(_md_line(line) for line in lines[1:])]) + "\n"
+        return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+    return "\n\n".join(
+        "\n".join([f"**{md_escape(lines[0])}**", *(_md_line(line) for line in lines[1:])]) for lines in sections
+    ) + "\n"
 
 
 def _md_line(line: str) -> str:

@@ -106,7 +106,7 @@ def _feed_health(health: FeedHealthContent) -> dict[str, Any]:
 
 def build_payload(content: DeliveryContent) -> dict[str, Any]:
     """The webhook body of DESIGN §5 (schema docs/webhook.schema.json, v1); a spike's has `spike` and no items,
-    a feed-health alert's `feed_health` and no items."""
+    a feed-health delivery's `feed_health` (one tick's alerts, feed by feed) and no items."""
     payload: dict[str, Any] = {
         "type": content.kind,
         "id": content.delivery_id,
@@ -116,8 +116,8 @@ def build_payload(content: DeliveryContent) -> dict[str, Any]:
     }
     if content.spike is not None:
         payload["spike"] = _spike(content.spike)
-    if content.feed_health is not None:
-        payload["feed_health"] = _feed_health(content.feed_health)
+    if content.feed_health:
+        payload["feed_health"] = [_feed_health(a) for a in content.feed_health]
     return payload
 
 

@@ -32,11 +32,13 @@ def upgrade() -> None:
     op.create_table(
         "feed_health_alerts",
         sa.Column("id", sa.String(length=40), primary_key=True),
+        sa.Column("batch", sa.String(length=40), nullable=False),
         sa.Column("feed_id", sa.String(length=200), nullable=False),
         sa.Column("event", sa.String(length=16), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index("ix_feed_health_alerts_batch", "feed_health_alerts", ["batch"])
     op.create_index("ix_feed_health_alerts_feed_id", "feed_health_alerts", ["feed_id"])
     op.create_index("ix_feed_health_alerts_created_at", "feed_health_alerts", ["created_at"])
 
@@ -44,6 +46,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_feed_health_alerts_created_at", table_name="feed_health_alerts")
     op.drop_index("ix_feed_health_alerts_feed_id", table_name="feed_health_alerts")
+    op.drop_index("ix_feed_health_alerts_batch", table_name="feed_health_alerts")
     op.drop_table("feed_health_alerts")
     op.drop_table("feed_health_state")
     with op.batch_alter_table("feeds") as batch:
