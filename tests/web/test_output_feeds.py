@@ -57,6 +57,8 @@ def test_a_watchlist_feed_reads_back_as_atom_and_json_feed_without_credentials(s
     assert [i["title"] for i in document["items"]] == [e.title for e in parsed.entries]
     assert document["feed_url"].endswith(path(feed, "json"))
     assert all("<mark><strong>" in item["content_html"] for item in document["items"])
+    again = client.get(path(feed, "atom"), headers={"If-None-Match": atom.headers["etag"]})
+    assert again.status_code == 304 and not again.content, "an unchanged feed is a 304 for the reader"
 
 
 def test_feeds_do_not_leak_other_scopes(seeded: Seeded, db: Database) -> None:
