@@ -291,7 +291,7 @@ def deliveries(config_dir: Path, failed: bool, retry_id: str | None, resend_id: 
               help="Undo this subscriber's unsubscribe: matches reach them again from now on.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per subscriber.")
 def subscribers(config_dir: Path, resubscribe_id: str | None, as_json: bool) -> None:
-    """Subscribers with their channel, schedule and watchlists, and who unsubscribed (and when)."""
+    """Subscribers with their channel, schedule, watchlists, cap, mutes, snoozes and feed-health flag, and who unsubscribed."""
     from monitor.commands.subscribers import print_subscribers, resubscribe
 
     config = _load(config_dir)
@@ -302,7 +302,19 @@ def subscribers(config_dir: Path, resubscribe_id: str | None, as_json: bool) -> 
         except MonitorError as exc:
             _fail(exc)
         return
-    print_subscribers(config, db, as_json=as_json, out=click.echo)
+    print_subscribers(config, db, as_json=as_json, out=click.echo, now=_clock()())
+
+
+@main.command("output-feeds")
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+def output_feeds(config_dir: Path, as_json: bool) -> None:
+    """The Atom and JSON Feed URLs of each watchlist and subscriber, for any feed reader."""
+    from monitor.commands.output_feeds import print_output_feeds
+
+    config = _load(config_dir)
+    db = _existing_database(config, config_dir)
+    print_output_feeds(config, db, as_json=as_json, out=click.echo)
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""`monitor subscribers`: who receives what, who opted out, and `--resubscribe ID` to undo an opt-out."""
+"""`monitor subscribers`: who receives what (cap, mutes, snoozes, feed health), who opted out, and `--resubscribe ID`."""
 
 from __future__ import annotations
 
@@ -11,18 +11,26 @@ from monitor.commands.tables import render_table
 from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.store.db import Database
+from monitor.store.snoozes import SnoozeInfo, Snoozes
 from monitor.store.subscriptions import Subscriptions
 
 
-def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Callable[[str], None]) -> None:
-    """Every configured subscriber with its state, then opt-outs of ids no longer configured."""
+def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Callable[[str], None],
+                      now: datetime | None = None) -> None:
+    """Every configured subscriber with its cap, mutes, snoozes in force, feed-health flag and state; then
+    opt-outs of ids no longer configured."""
     opted_out = Subscriptions(db).opted_out()
+    snoozes = Snoozes(db).active_list(now or datetime.now(UTC))
     rows: list[dict[str, object]] = []
     for s in config.subscribers:
         opt_out = opted_out.get(s.id)
         rows.append({
             "id": s.id, "channel": s.channel, "address": _address(getattr(s, s.channel)),
             "schedule": s.schedule.text, "watchlists": list(s.watchlists),
+            "max_alerts_per_hour": s.max_alerts_per_hour, "mute": list(s.mute),
+            # A snooze for everyone (no subscriber) holds this subscriber's routes back too.
+            "snoozes": [_snooze(z) for z in snoozes if z.subscriber_id in (None, s.id)],
+            "feed_health": s.feed_health,
             "state": "unsubscribed" if opt_out else "subscribed",
             "unsubscribed_at": opt_out.at.isoformat() if opt_out else None,
             "unsubscribed_address": opt_out.address if opt_out else None,
@@ -32,7 +40,7 @@ def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Calla
         if subscriber_id not in configured:
             rows.append({
                 "id": subscriber_id, "channel": "", "address": "", "schedule": "", "watchlists": [],
-                "state": "unsubscribed (not in subscribers.yaml)", "unsubscribed_at": opt_out.at.isoformat(),
+                "max_alerts_per_hour": None, "mute": [], "snoozes": [], "feed_health": False, "state": "unsubscribed (not in subscribers.yaml)", "unsubscribed_at": opt_out.at.isoformat(),
                 "unsubscribed_address": opt_out.address,
             })
     if as_json:
@@ -45,11 +53,28 @@ def print_subscribers(config: Config, db: Database, *, as_json: bool, out: Calla
         if row["unsubscribed_at"]:
             when = datetime.fromisoformat(str(row["unsubscribed_at"])).astimezone(UTC)
             state += f" {when:%Y-%m-%d %H:%M} UTC by {row['unsubscribed_address'] or '?'}"
+        cap = row["max_alerts_per_hour"]
         table.append([str(row["id"]), str(row["channel"]), str(row["address"]), str(row["schedule"]),
-                      ", ".join(row["watchlists"]), state])  # type: ignore[arg-type]
-    out(render_table(["id", "channel", "address", "schedule", "watchlists", "state"], table))
+                      ", ".join(row["watchlists"]), f"{cap}/h" if cap else "-",  # type: ignore[arg-type]
+                      _held(row), "yes" if row["feed_health"] else "-", state])
+    out(render_table(["id", "channel", "address", "schedule", "watchlists", "cap", "held back", "feed health", "state"],
+                     table))
     if opted_out:
         out(f"\n{len(opted_out)} unsubscribed; nothing is routed to them. Undo with: monitor subscribers --resubscribe ID")
+
+
+def _snooze(snooze: SnoozeInfo) -> dict[str, object]:
+    return {"id": snooze.id, "kind": snooze.kind, "target": snooze.article_id or snooze.target,
+            "until": snooze.until.isoformat(), "everyone": snooze.subscriber_id is None}
+
+
+def _held(row: dict[str, object]) -> str:
+    """Mutes and snoozes in force, e.g. "mute energy/lng; snoozed entry kalin until 2026-12-06 14:00 UTC"."""
+    parts = [f"mute {key}" for key in row["mute"]]  # type: ignore[attr-defined]
+    for z in row["snoozes"]:  # type: ignore[attr-defined]
+        until = datetime.fromisoformat(str(z["until"])).astimezone(UTC)
+        parts.append(f"snoozed {z['kind']} {z['target']} until {until:%Y-%m-%d %H:%M} UTC (#{z['id']})")
+    return "; ".join(parts) or "-"
 
 
 def _address(settings: object) -> str:

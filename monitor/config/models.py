@@ -242,7 +242,8 @@ class SubscriberConfig(_Strict):
     email: Annotated[str | None, CHANNEL] = None
     webhook: Annotated[WebhookConfig | None, CHANNEL] = None
     notify: Annotated[NotifyConfig | None, CHANNEL] = None
-    watchlists: tuple[str, ...] = Field(min_length=1)
+    # May be empty only for an operator who gets feed-health alerts alone (`feed_health: true`).
+    watchlists: tuple[str, ...] = ()
     schedule: Schedule = Field(default_factory=lambda: parse_schedule("immediate"))
     timezone: str = "UTC"
     send_empty: bool = False
@@ -255,8 +256,18 @@ class SubscriberConfig(_Strict):
     max_alerts_per_hour: int | None = Field(default=None, ge=1)
     # Entries whose routes this subscriber never gets: entry ids, or watchlist/entry keys.
     mute: tuple[str, ...] = ()
+    # An operator: told once when a feed has been failing for `feed_failing_after` and once when it
+    # recovers, and once when a feed stopped publishing and once when it publishes again (README).
+    feed_health: bool = False
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @model_validator(mode="after")
+    def _follows_something(self) -> SubscriberConfig:
+        if not self.watchlists and not self.feed_health:
+            raise ValueError("missing required field 'watchlists' (an operator who gets only feed-health alerts "
+                             "sets feed_health: true instead)")
+        return self
 
     @field_validator("spikes")
     @classmethod
@@ -362,6 +373,11 @@ class Settings(_Strict):
     # The dashboard's editor commits each save with the editor's name when the configuration directory is a
     # git work tree. A top-level key like the others (every setting outside email/fetch has its own variable).
     editor_git_commit: bool = False
+    # Feed-health alerts (subscribers with `feed_health: true`): a feed failing this long is alerted once;
+    # one with no new item for feed_stale_factor × its usual interval, and at least feed_stale_min, too.
+    feed_failing_after: Duration = timedelta(hours=6)
+    feed_stale_factor: float = Field(default=4.0, ge=1)
+    feed_stale_min: Duration = timedelta(days=3)
 
     @field_validator("timezone")
     @classmethod

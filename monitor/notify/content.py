@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import quote
 
 from monitor.config.models import Config, SubscriberConfig
 from monitor.model import Match
 from monitor.store.articles import match_from_row
+from monitor.store.feed_health import FeedHealthAlert
 from monitor.store.outbox_items import StoredItem
 from monitor.store.spike_state import SpikeAlert
 
@@ -111,11 +112,33 @@ def format_usual(value: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedHealthContent:
+    """What a feed-health delivery says (README, "Feed-health alerts"): which feed, what happened, what to do."""
+
+    alert_id: str
+    feed_id: str
+    feed_name: str
+    feed_url: str
+    event: Literal["failing", "recovered", "stale", "resumed"]
+    at: datetime  # when the alert was raised (UTC, aware)
+    error_kind: str | None = None
+    error_message: str | None = None
+    hint: str = ""
+    failing_since: datetime | None = None
+    consecutive_errors: int = 0
+    last_success_at: datetime | None = None
+    last_new_item_at: datetime | None = None
+    usual_interval: timedelta | None = None
+    silent_for: timedelta | None = None
+    feeds_url: str = ""  # the dashboard's Feeds page, when base_url is set
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryContent:
     """A whole delivery: one immediate alert, one digest, or one spike alert for one subscriber."""
 
     delivery_id: str
-    kind: Literal["alert", "digest", "spike"]
+    kind: Literal["alert", "digest", "spike", "feed_health"]
     subscriber_id: str
     created_at: datetime  # UTC, aware
     items: tuple[DeliveryItem, ...]
@@ -124,6 +147,8 @@ class DeliveryContent:
     more_items: int = 0  # articles that did not fit (MAX_ITEMS_PER_DELIVERY): they follow in the next delivery
     spike: SpikeContent | None = None  # set on a spike delivery (which has no items)
     overflow: bool = False  # the "N more alerts" digest of what went over the subscriber's max_alerts_per_hour
+    # Set on a feed-health delivery (which has no items): the alerts of one feed-health tick, feed by feed.
+    feed_health: tuple[FeedHealthContent, ...] = ()
 
 
 def period_label(subscriber: SubscriberConfig | None, created_at: datetime) -> str:
@@ -216,4 +241,39 @@ def build_spike_content(
     return DeliveryContent(
         delivery_id=delivery_id, kind="spike", subscriber_id=subscriber_id, created_at=created_at, items=(),
         watchlist_names={wid: w.name for wid, w in config.watchlists.items()}, spike=spike,
+    )
+
+
+def _maybe_time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _maybe_span(value: object) -> timedelta | None:
+    return timedelta(seconds=float(value)) if isinstance(value, int | float) else None
+
+
+def build_feed_health_content(
+    delivery_id: str, subscriber_id: str, created_at: datetime, alerts: list[FeedHealthAlert], config: Config,
+) -> DeliveryContent:
+    """The content of a feed-health delivery, from the alerts the feed-health tick stored when it raised them."""
+    base_url = config.settings.base_url
+    return DeliveryContent(delivery_id=delivery_id, kind="feed_health", subscriber_id=subscriber_id,
+                           created_at=created_at, items=(),
+                           feed_health=tuple(_feed_health(alert, base_url) for alert in alerts))
+
+
+def _feed_health(alert: FeedHealthAlert, base_url: str) -> FeedHealthContent:
+    data = alert.content
+    feed = data.get("feed") or {}
+    event = alert.event if alert.event in ("failing", "recovered", "stale", "resumed") else "failing"
+    return FeedHealthContent(
+        alert_id=alert.id, feed_id=alert.feed_id, feed_name=str(feed.get("name") or alert.feed_id),
+        feed_url=str(feed.get("url") or ""), event=event,  # type: ignore[arg-type]
+        at=_maybe_time(data.get("at")) or alert.created_at,
+        error_kind=data.get("error_kind"), error_message=data.get("error_message"), hint=str(data.get("hint") or ""),
+        failing_since=_maybe_time(data.get("failing_since")), consecutive_errors=int(data.get("consecutive_errors") or 0),
+        last_success_at=_maybe_time(data.get("last_success_at")),
+        last_new_item_at=_maybe_time(data.get("last_new_item_at")),
+        usual_interval=_maybe_span(data.get("usual_interval_seconds")), silent_for=_maybe_span(data.get("silent_seconds")),
+        feeds_url=f"{base_url.rstrip('/')}/feeds" if base_url else "",
     )

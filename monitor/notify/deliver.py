@@ -13,10 +13,16 @@ from monitor.config.models import Config, SubscriberConfig
 from monitor.errors import DatabaseUnavailable, DeliveryError, EndpointGone, StorageError
 from monitor.notify.channels.base import Channel, DeliveryKind, SendContext
 from monitor.notify.channels.registry import channel_for
-from monitor.notify.content import DeliveryContent, build_content, build_spike_content
+from monitor.notify.content import (
+    DeliveryContent,
+    build_content,
+    build_feed_health_content,
+    build_spike_content,
+)
 from monitor.notify.digests import latest_period, period_key
 from monitor.notify.lease import CLAIM_BATCH, DELIVERY_LEASE, LeaseHeartbeat
 from monitor.notify.retry import next_attempt_delay
+from monitor.store.feed_health import feed_health_for_delivery
 from monitor.store.outbox import ClaimedDelivery, Outbox
 from monitor.store.outbox_assembly import Grouping
 from monitor.store.spike_state import spike_for_delivery
@@ -257,6 +263,11 @@ class DeliveryWorker:
             if alert is None:
                 raise LookupError(f"the spike alert of delivery {delivery.id} is gone")
             return build_spike_content(delivery.id, subscriber.id, delivery.created_at, alert, config)
+        if delivery.kind == "feed_health":  # no routed items either: the stored alert says what to show
+            health = feed_health_for_delivery(self.outbox.db, delivery.id)
+            if not health:
+                raise LookupError(f"the feed-health alerts of delivery {delivery.id} are gone")
+            return build_feed_health_content(delivery.id, subscriber.id, delivery.created_at, health, config)
         return build_content(
             delivery.id, delivery.kind, subscriber.id, delivery.created_at, self.outbox.items(delivery.id), config,
             more_items=delivery.more_items,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.clock import Clock
@@ -106,7 +106,8 @@ def refresh_feed(
             # 6. Route them.
             routing = _route(session, runtime, changes, saved, now)
             routed = add_routed_items(session, routing.rows, now)
-            # 7. Record the feed's health (committed with its articles).
+            # 7. Record the feed's health (committed with its articles), with how many articles were new.
+            outcome = replace(outcome, new_items=sum(1 for c in changes if c.is_new))
             record_poll_in(session, feed.id, ctx.owner, outcome, now)
     except Exception as exc:
         if is_unavailable(exc):

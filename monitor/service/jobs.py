@@ -26,6 +26,8 @@ RELOAD_TICK = timedelta(seconds=30)
 HOUSEKEEPING_TICK = timedelta(hours=1)
 SPIKE_TICK = timedelta(minutes=5)
 """The spike tick judges the hours closed since the last one and the hour so far (docs/spikes.md)."""
+FEED_HEALTH_TICK = timedelta(minutes=5)
+"""The feed-health tick judges every feed's failures and silence (README, "Feed-health alerts")."""
 SPIKE_DELAY = timedelta(minutes=1)
 """The first spike tick runs a minute after start (or one tick, if shorter), after the first polls."""
 HOUSEKEEPING_DELAY = timedelta(minutes=1)
@@ -55,6 +57,7 @@ class Ticks:
     reload: timedelta = RELOAD_TICK
     housekeeping: timedelta = HOUSEKEEPING_TICK
     spikes: timedelta = SPIKE_TICK
+    feed_health: timedelta = FEED_HEALTH_TICK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Ticks:
@@ -175,3 +178,20 @@ def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: I
             misfire_grace_time=int(DIGEST_GRACE.total_seconds()), **JOB_DEFAULTS,
         )
     return sorted(wanted)
+
+
+class FeedHealthJobTarget(Protocol):
+    """What the feed-health job calls: the Service implements it."""
+
+    async def feed_health_job(self) -> None:
+        """Judge every feed's health and raise feed-health alerts."""
+
+
+def register_feed_health_job(scheduler: BaseScheduler, target: FeedHealthJobTarget, ticks: Ticks, now: datetime) -> None:
+    """Add the feed-health tick (first run a minute after start, after the first polls)."""
+    seconds = ticks.feed_health.total_seconds()
+    scheduler.add_job(
+        target.feed_health_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="feed-health",
+        name="feed-health", next_run_time=now + min(ticks.feed_health, SPIKE_DELAY),
+        misfire_grace_time=grace(ticks.feed_health), **JOB_DEFAULTS,
+    )

@@ -24,15 +24,23 @@ from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.runtime import Runtime
-from monitor.service.jobs import Ticks, register_jobs, register_spike_job, sync_digest_jobs
+from monitor.service.jobs import (
+    Ticks,
+    register_feed_health_job,
+    register_jobs,
+    register_spike_job,
+    sync_digest_jobs,
+)
 from monitor.service.workers import WorkerProcesses, parent_gone
 from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
+from monitor.store.feed_health import purge_feed_health
 from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than, purge_spikes
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
 from monitor.usecases.check import CheckedConfig, check_configuration
+from monitor.usecases.feed_health import FeedHealthTicker, RaisedHealthAlert
 from monitor.usecases.spikes import RaisedSpike, SpikeTicker
 
 log = logging.getLogger("monitor.service")
@@ -86,6 +94,7 @@ class Service:
         self.deliverer = DeliveryWorker(self.outbox, lambda: self.runtime().config, self.env, owner=self.owner,
                                         clock=clock)
         self.spikes = SpikeTicker(self.db)
+        self.feed_health = FeedHealthTicker(self.db)
         self._stopping = False
         self._lock_file: IO[str] | None = None
         self._reload_lock = threading.Lock()
@@ -213,6 +222,7 @@ class Service:
             self.feeds.make_all_due(self.clock())
             poll = asyncio.run(self.poller.poll_due())
             self._log_poll(poll)
+            self.feed_health_tick()  # cron's `run --once` tells operators of failing feeds too
             delivery = self.deliver_tick()
             return CycleSummary(poll, delivery)
         finally:
@@ -251,6 +261,7 @@ class Service:
             self.outbox.purge_empty(cutoff)
             configured = [(wid, e) for wid, w in config.watchlists.items() for e in w.entry_ids()]
             removed |= purge_spikes(self.db, cutoff, configured)
+            removed["feed_health_alerts"] = purge_feed_health(self.db, cutoff)
         log.info("housekeeping cutoff=%s removed=%s", cutoff.isoformat(timespec="seconds"), removed)
 
     def spike_tick(self) -> list[RaisedSpike]:
@@ -259,6 +270,14 @@ class Service:
         for spike in raised:
             log.info("spike_alert alert_id=%s watchlist=%s entry=%s reason=%s recipients=%d",
                      spike.alert_id, spike.watchlist, spike.entry_id, spike.reason, spike.recipients)
+        return raised
+
+    def feed_health_tick(self) -> list[RaisedHealthAlert]:
+        """Judge every feed's failures and silence; feed-health alerts go to the outbox."""
+        raised = self.feed_health.tick(self.runtime().config, self.clock())
+        for alert in raised:
+            log.info("feed_health_alert alert_id=%s feed_id=%s event=%s recipients=%d",
+                     alert.alert_id, alert.feed_id, alert.event, alert.recipients)
         return raised
 
     @staticmethod
@@ -308,6 +327,7 @@ class Service:
         started = system_clock()
         register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, started)
         register_spike_job(scheduler, self, self.ticks, started)
+        register_feed_health_job(scheduler, self, self.ticks, started)
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))
@@ -388,6 +408,10 @@ class Service:
     async def spikes_job(self) -> None:
         """The spike tick."""
         await self._in_thread("spike_tick", self.spike_tick)
+
+    async def feed_health_job(self) -> None:
+        """The feed-health tick."""
+        await self._in_thread("feed_health_tick", self.feed_health_tick)
 
     async def _in_thread(self, name: str, func: Callable[..., T], *args: object) -> T | None:
         try:

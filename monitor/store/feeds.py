@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config.models import FeedConfig
+from monitor.feedhealth import record_gap
 from monitor.store.db import Database, database_errors
 from monitor.store.rows import Feed, Sighting
 from monitor.store.sql import begin_writes, chunked, lock_rows
@@ -47,6 +48,7 @@ class PollOutcome:
     disable_reason: str | None = None
     fetch_ms: float | None = None
     kind: str | None = None  # the parsed body's format (rss, atom, rdf, json, sitemap); None: not parsed
+    new_items: int = 0  # articles this poll stored that the archive had not seen (the feed's publishing rhythm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +118,17 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
     if outcome.error_kind:
         row.error_kind = outcome.error_kind
         row.error_message = outcome.error_message
+        if not row.consecutive_errors:
+            row.failing_since = now  # the first failure of this run
+        elif row.failing_since is None:  # failing since before migration 0015: since its last success at most
+            row.failing_since = row.last_success_at or row.created_at or now
         row.consecutive_errors = (row.consecutive_errors or 0) + 1
     else:
         row.error_kind = row.error_message = None
+        row.failing_since = None
+        if outcome.new_items:
+            row.item_gaps = list(record_gap(row.item_gaps or (), row.last_new_item_at, now))
+            row.last_new_item_at = now
         row.consecutive_errors = 0
         row.last_success_at = now
         row.etag = outcome.etag if outcome.status != 304 else (outcome.etag or row.etag)

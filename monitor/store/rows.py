@@ -83,6 +83,11 @@ class Feed(Base):
     # Paused in feeds.yaml (`paused: true`): kept, never claimed (active is False too), shown as paused.
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Feed health (monitor/feedhealth/): the first failed poll of the current run of failures (None while
+    # it succeeds), the last poll that brought new articles, and the gaps (seconds) between such polls.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_new_item_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    item_gaps: Mapped[list[float] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_feeds_due", "active", "next_poll_at"),)
 
@@ -347,3 +352,28 @@ class InboxState(Base):
     story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     starred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedHealthStateRow(Base):
+    """What was already alerted about a feed's health (monitor/feedhealth/), shared by every process and restart."""
+
+    __tablename__ = "feed_health_state"
+
+    feed_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the failing alert, until it recovers
+    stale_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the stale warning, until it publishes
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedHealthAlertRow(Base):
+    """A feed-health alert raised (failing, recovered, stale, resumed): what its deliveries show, fixed when raised."""
+
+    __tablename__ = "feed_health_alerts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The alerts one tick raised share a batch: each operator gets them in one delivery (period_key feedhealth:<batch>).
+    batch: Mapped[str] = mapped_column(String(40), index=True)
+    feed_id: Mapped[str] = mapped_column(String(200), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

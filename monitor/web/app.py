@@ -30,6 +30,7 @@ from monitor.web import (
     inbox_api,
     login,
     metrics,
+    output_feeds,
     pages,
     unsubscribe,
     watchlists,
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(watchlists.router)
     app.include_router(editor.router)
     app.include_router(feedback.router)
+    app.include_router(output_feeds.router)  # before feeds_admin: /feeds/<token>.atom is not an admin page
     app.include_router(feeds_admin.router)
     app.include_router(admin_users.router)
     metrics.register(app, ctx)

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ CSRF_FIELD = "csrf_token"
 OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/")
 # Who the token and basic-auth modes, and an open loopback dashboard without accounts, act as.
 OPERATOR_USER = WebUser(OPERATOR, "admin")
+# Output feeds (monitor/web/output_feeds.py): their token is their authorisation, so feed readers reach them
+# without credentials. Exactly `/feeds/<32 hex>.atom|.json`: the rest of /feeds/ (the admin pages) stays closed.
+OPEN_PATHS = re.compile(r"^/feeds/[0-9a-f]{32}\.(atom|json)$")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -227,7 +231,7 @@ def make_middleware(auth: AuthSettings, sessions: SessionAuth | None = None) -> 
         fresh = None if cookie and csrf_valid(auth, cookie, cookie) else new_csrf_token(auth)
         request.state.csrf_token = fresh or cookie
         path = request.url.path
-        is_open = path.startswith(OPEN_PREFIXES)
+        is_open = path.startswith(OPEN_PREFIXES) or OPEN_PATHS.match(path) is not None
         try:
             user, accounts_on = await _identify(request, auth, sessions, needed=not is_open)
         except MonitorError as exc:

@@ -22,6 +22,8 @@ ADMIN_PREFIX = "/admin"
 # Routes whose authorisation is their own: signing in and out, and the signed unsubscribe links in emails.
 PUBLIC: frozenset[str] = frozenset({
     "/login", "/logout", "/healthz", "/unsubscribe/{subscriber_id}/{token}", "/unsubscribe/{subscriber_id}",
+    # Output feeds for feed readers: the unguessable token in the path is the authorisation.
+    "/feeds/{token}.atom", "/feeds/{token}.json",
 })
 # GET pages that exist only to change something (their forms post to editor routes): a viewer is refused
 # them too, rather than shown a form that cannot be sent.

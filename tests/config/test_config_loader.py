@@ -165,7 +165,8 @@ def test_five_mistakes_reported_at_once(config_dir: Path) -> None:
         "config/feeds.yaml:4:5: feed 'example-news': unknown key 'intervall'",
         "config/feeds.yaml:7:15: feed 'b': '15 minutes' is not a duration; write e.g. 30s, 15m, 2h, 1h30m or 7d",
         "config/feeds.yaml:9:9: feed 'example-news': duplicate feed id 'example-news'",
-        "config/subscribers.yaml:2:5: subscriber 'mena-desk': missing required field 'watchlists'",
+        "config/subscribers.yaml:2:5: subscriber 'mena-desk': missing required field 'watchlists' (an operator who "
+        "gets only feed-health alerts sets feed_health: true instead)",
         "config/watchlists/broken.yaml:4:14: the list opened here is never closed",
     ]
     unknown = problems[0]

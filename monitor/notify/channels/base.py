@@ -10,9 +10,10 @@ from monitor.config.models import Config, SubscriberConfig
 from monitor.notify.content import DeliveryContent
 from monitor.store.outbox_assembly import Grouping
 
-DeliveryKind = Literal["alert", "digest", "spike"]
-"""An immediate alert, the digest of a period, or a spike alert (docs/spikes.md: no articles of its own;
-`DeliveryContent.spike` says what it shows, and each channel renders it its own way)."""
+DeliveryKind = Literal["alert", "digest", "spike", "feed_health"]
+"""An immediate alert, the digest of a period, a spike alert (docs/spikes.md: no articles of its own;
+`DeliveryContent.spike` says what it shows, and each channel renders it its own way), or a feed-health
+alert to an operator (no articles either: `DeliveryContent.feed_health`)."""
 
 
 @dataclass(frozen=True, slots=True)

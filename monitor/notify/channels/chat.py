@@ -24,6 +24,7 @@ from monitor.config.models import NotifyConfig, SubscriberConfig
 from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.channels.base import DeliveryKind, SendContext
 from monitor.notify.content import DeliveryContent, DeliveryItem, SpikeContent
+from monitor.notify.feed_health import feed_health_lines, feed_health_summary
 from monitor.notify.render import format_local_time, plain_text, safe_url
 from monitor.store.outbox_assembly import Grouping
 
@@ -41,6 +42,7 @@ _TITLE_MAX = 200
 _SNIPPET_MAX = 280
 _ERROR_MAX = 600
 _MARK = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
+_URL = re.compile(r"(https?://\S+)")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
 _SPACE = re.compile(r"\s+")
 _STATUS = re.compile(r"\berror[=:]\s*(\d{3})\b")
@@ -166,6 +168,8 @@ def render_message(content: DeliveryContent, subscriber: SubscriberConfig, *, ba
     per article, then (digests) fewer articles, the rest counted ("N more"); never fewer than one.
     A spike message lists fewer top stories, then clips their titles, then lists none.
     """
+    if content.kind == "feed_health":
+        return _feed_health_message(content, subscriber, markdown)
     body = ""
     for top, max_entries in _FITTINGS[content.kind] if limit > 0 else _FITTINGS[content.kind][:1]:
         body = _render(content, subscriber, base_url, templates_dir, markdown, top, max_entries)
@@ -200,6 +204,33 @@ class SpikeWindowLine:
     headline: str
     start: str
     end: str
+
+
+FEED_HEALTH_SHOWN = 10
+"""Feeds a chat message of a feed-health delivery lists (a mass outage says "N more" and links the Feeds page)."""
+
+
+def _feed_health_message(content: DeliveryContent, subscriber: SubscriberConfig, markdown: bool) -> str:
+    """Feed-health alerts: per feed its heading (bold in Markdown) and lines (notify/feed_health.py); at most ten."""
+    alerts = content.feed_health
+    if not alerts:
+        raise DeliveryError(f"delivery {content.delivery_id} is a feed-health alert without its alerts", permanent=True)
+    sections = [feed_health_lines(a, subscriber.zone) for a in alerts[:FEED_HEALTH_SHOWN]]
+    if len(alerts) > 1:
+        sections.insert(0, [feed_health_summary(alerts).removeprefix("[monitor] ")])
+    more = len(alerts) - FEED_HEALTH_SHOWN
+    if more > 0:
+        sections.append([f"{more} more: {alerts[0].feeds_url}".rstrip(": ")])
+    if not markdown:
+        return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+    return "\n\n".join(
+        "\n".join([f"**{md_escape(lines[0])}**", *(_md_line(line) for line in lines[1:])]) for lines in sections
+    ) + "\n"
+
+
+def _md_line(line: str) -> str:
+    """A line of plain text in Markdown: text escaped, its http(s) URLs left as they are (escaping would break them)."""
+    return "".join(md_url(part) if n % 2 else md_escape(part) for n, part in enumerate(_URL.split(line)))
 
 
 def spike_heading(spike: SpikeContent) -> str:

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from monitor.config.models import SubscriberConfig
 from monitor.notify.channels.base import DeliveryKind, SendContext
-from monitor.notify.channels.email_message import build_email, build_spike_email
+from monitor.notify.channels.email_message import build_email, build_feed_health_email, build_spike_email
 from monitor.notify.channels.email_transports import FileTransport, SmtpTransport, Transport
 from monitor.notify.content import DeliveryContent
 from monitor.store.outbox_assembly import Grouping
@@ -45,7 +45,7 @@ class EmailChannel:
     @staticmethod
     def _message(content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> EmailMessage:
         settings = context.config.settings
-        build = build_spike_email if content.kind == "spike" else build_email
+        build = {"spike": build_spike_email, "feed_health": build_feed_health_email}.get(content.kind, build_email)
         return build(content, subscriber, settings.email, base_url=settings.base_url,
                      unsubscribe_secret=context.unsubscribe_secret())
 

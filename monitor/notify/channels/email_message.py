@@ -7,12 +7,14 @@ import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from html import escape
 
 import css_inline
 
 from monitor.config.models import EmailSettings, SubscriberConfig
 from monitor.errors import DeliveryError
 from monitor.notify.content import DeliveryContent, SpikeContent, format_usual
+from monitor.notify.feed_health import feed_health_lines, feed_health_summary
 from monitor.notify.render import (
     plain_text,
     render_email_html,
@@ -131,6 +133,43 @@ def build_spike_email(
     msg["From"] = settings.from_
     msg["To"] = Address(display_name=subscriber.name, addr_spec=subscriber.email) if subscriber.name else subscriber.email
     msg["Subject"] = spike_subject(content.spike)
+    msg["Date"] = format_datetime(content.created_at)
+    msg["Message-ID"] = message_id(content.delivery_id, settings.from_)
+    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg[DELIVERY_HEADER] = content.delivery_id
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    msg.set_boundary("=_monitor_" + hashlib.sha256(content.delivery_id.encode()).hexdigest()[:32])
+    return msg
+
+
+# ---------------------------------------------------------------- feed-health alerts (README, "Feed-health alerts")
+
+
+def build_feed_health_email(
+    content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings, *, base_url: str,
+    unsubscribe_secret: bytes,
+) -> EmailMessage:
+    """The message of one feed-health delivery (one tick's alerts) to one operator (the same headers as every delivery's)."""
+    alerts = content.feed_health
+    if not subscriber.email or not alerts:
+        raise DeliveryError(f"subscriber {subscriber.id!r} has no email address", permanent=True)
+    unsubscribe = unsubscribe_url(subscriber, settings, base_url, unsubscribe_secret)
+    sections = [feed_health_lines(a, subscriber.zone) for a in alerts]
+    text = "\n\n\n".join("\n\n".join(lines) for lines in sections)
+    text += f"\n\n-- \nmonitor feed-health alert {content.delivery_id}\nUnsubscribe: {unsubscribe}\n"
+    summary = f"<h1>{escape(feed_health_summary(alerts).removeprefix('[monitor] '))}</h1>" if len(alerts) > 1 else ""
+    body = "".join(f"<h2>{escape(lines[0])}</h2>" + "".join(f"<p>{escape(line)}</p>" for line in lines[1:])
+                   for lines in sections)
+    html = (f"<!doctype html><html><body>{summary}{body}"
+            f'<p style="color:#666;font-size:12px">monitor feed-health alert {escape(content.delivery_id)} · '
+            f'<a href="{escape(safe_url(unsubscribe))}">unsubscribe</a></p></body></html>')
+    msg = EmailMessage()
+    msg["From"] = settings.from_
+    msg["To"] = Address(display_name=subscriber.name, addr_spec=subscriber.email) if subscriber.name else subscriber.email
+    msg["Subject"] = feed_health_summary(alerts)
     msg["Date"] = format_datetime(content.created_at)
     msg["Message-ID"] = message_id(content.delivery_id, settings.from_)
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"

@@ -19,7 +19,7 @@ from monitor.errors import BlockedAddressError, DeliveryError, EndpointGone
 from monitor.fetch.addresses import AddressPolicy, is_blocked_address
 from monitor.fetch.result import parse_retry_after
 from monitor.notify.channels.base import DeliveryKind, SendContext
-from monitor.notify.content import DeliveryContent, DeliveryItem, SpikeContent
+from monitor.notify.content import DeliveryContent, DeliveryItem, FeedHealthContent, SpikeContent
 from monitor.notify.render import plain_text, safe_url
 from monitor.store.outbox_assembly import Grouping
 
@@ -81,8 +81,32 @@ def _spike(spike: SpikeContent) -> dict[str, Any]:
     }
 
 
+def _optional_z(value: datetime | None) -> str | None:
+    return _z(value) if value is not None else None
+
+
+def _feed_health(health: FeedHealthContent) -> dict[str, Any]:
+    return {
+        "id": health.alert_id,
+        "feed": {"id": health.feed_id, "name": plain_text(health.feed_name), "url": safe_url(health.feed_url)},
+        "event": health.event,
+        "at": _z(health.at),
+        "error_kind": health.error_kind,
+        "error_message": plain_text(health.error_message) if health.error_message is not None else None,
+        "hint": health.hint,
+        "failing_since": _optional_z(health.failing_since),
+        "consecutive_errors": health.consecutive_errors,
+        "last_success_at": _optional_z(health.last_success_at),
+        "last_new_item_at": _optional_z(health.last_new_item_at),
+        "usual_interval_seconds": round(health.usual_interval.total_seconds()) if health.usual_interval else None,
+        "silent_seconds": round(health.silent_for.total_seconds()) if health.silent_for else None,
+        "dashboard_url": safe_url(health.feeds_url),
+    }
+
+
 def build_payload(content: DeliveryContent) -> dict[str, Any]:
-    """The webhook body of DESIGN §5 (schema docs/webhook.schema.json, v1); a spike's has `spike` and no items."""
+    """The webhook body of DESIGN §5 (schema docs/webhook.schema.json, v1); a spike's has `spike` and no items,
+    a feed-health delivery's `feed_health` (one tick's alerts, feed by feed) and no items."""
     payload: dict[str, Any] = {
         "type": content.kind,
         "id": content.delivery_id,
@@ -92,6 +116,8 @@ def build_payload(content: DeliveryContent) -> dict[str, Any]:
     }
     if content.spike is not None:
         payload["spike"] = _spike(content.spike)
+    if content.feed_health:
+        payload["feed_health"] = [_feed_health(a) for a in content.feed_health]
     return payload
 
 
