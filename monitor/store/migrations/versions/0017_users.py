@@ -1,7 +1,7 @@
 """users and web_sessions: dashboard accounts with a role, and their signed-in sessions (token stored hashed)
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
 """
 

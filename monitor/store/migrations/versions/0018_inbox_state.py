@@ -1,7 +1,7 @@
 """inbox_state: each user's read and star state per story (the dashboard's inbox); matches indexed by entry
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-06
 """
 
