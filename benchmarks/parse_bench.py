@@ -1,0 +1,101 @@
+"""Parse CPU per feed: the fast path's XML parsers side by side (expat vs lxml), alternating rounds.
+
+Run: .venv/bin/python benchmarks/parse_bench.py [--feeds 200] [--rounds 7]
+
+The feeds are peers.py's (ingest_bench.py's realistic 20-item RSS feeds). Every round measures, for
+each backend in turn (the order alternates between rounds), the process CPU per feed of:
+- tree: the XML parse alone (ElementTree's XMLPullParser over expat, or lxml.etree.fromstring);
+- extract: fastpath.extract (decode check, parse, namespace checks, the walk replaying feedparser);
+- parse_feed: the whole parse stage (prolog scrub, extract, sanitising, plain text, ids, caps);
+and for reference feedparser alone (feedparser.parse with its sanitiser and URI resolution off, as
+formats/syndication.py calls it when the fast path declines). Figures are ranges over the rounds,
+and the lxml/expat ratio of each round (the two ran back to back, so a shared machine's drift
+cancels out better than in the ranges).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import feedparser  # noqa: E402
+from ingest_bench import _feed  # noqa: E402
+
+from monitor.parse import fastpath, parse_feed  # noqa: E402
+from monitor.parse.prolog import UTF8_XML, neutralise_prolog  # noqa: E402
+
+BASE = "http://127.0.0.1:8080/feed/"
+BACKENDS = ("expat", "lxml")
+
+
+def _cpu_ms_per_feed(fn: Callable[[bytes, int], object], bodies: list[bytes]) -> float:
+    start = time.process_time()
+    for i, body in enumerate(bodies):
+        fn(body, i)
+    return (time.process_time() - start) / len(bodies) * 1000
+
+
+def main() -> None:
+    """Measure and print CPU ms per feed, as ranges over alternating rounds."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    raw = [_feed(i) for i in range(args.feeds)]
+    scrubbed = [neutralise_prolog(body, base_url=BASE + str(i)).body for i, body in enumerate(raw)]
+    trees = {"expat": fastpath._expat_tree, "lxml": fastpath._lxml_tree}
+    assert all(fastpath.extract(body, base_url=BASE) is not None for body in scrubbed), "fast path declined"
+    results: dict[str, list[float]] = {}
+
+    def record(label: str, value: float) -> None:
+        results.setdefault(label, []).append(value)
+
+    for round_no in range(args.rounds):
+        order = BACKENDS if round_no % 2 == 0 else BACKENDS[::-1]
+        for backend in order:
+            fastpath.XML_BACKEND = backend
+            tree = trees[backend]
+            record(f"tree {backend}", _cpu_ms_per_feed(lambda body, i, tree=tree: tree(body), scrubbed))
+            record(
+                f"extract {backend}",
+                _cpu_ms_per_feed(lambda body, i: fastpath.extract(body, base_url=BASE + str(i)), scrubbed),
+            )
+            record(
+                f"parse_feed {backend}",
+                _cpu_ms_per_feed(
+                    lambda body, i: parse_feed(body, base_url=BASE + str(i), content_type="application/rss+xml"),
+                    raw,
+                ),
+            )
+        fastpath.XML_BACKEND = "expat"
+        record(
+            "feedparser alone",
+            _cpu_ms_per_feed(
+                lambda body, i: feedparser.parse(
+                    io.BytesIO(body),
+                    response_headers={"content-location": BASE + str(i), "content-type": UTF8_XML},
+                    sanitize_html=False,
+                    resolve_relative_uris=False,
+                ),
+                scrubbed,
+            ),
+        )
+    print(f"{args.feeds} feeds x {args.rounds} rounds, CPU ms per 20-item feed (min-max, median)")
+    for label, values in results.items():
+        print(f"  {label:22s} {min(values):6.3f}-{max(values):6.3f}  median {statistics.median(values):6.3f}")
+    print("lxml / expat, paired by round (the two ran back to back; < 1 is lxml faster)")
+    for stage in ("tree", "extract", "parse_feed"):
+        ratios = [new / old for new, old in zip(results[f"{stage} lxml"], results[f"{stage} expat"], strict=True)]
+        print(f"  {stage:22s} {min(ratios):6.2f}-{max(ratios):6.2f}  median {statistics.median(ratios):6.2f}")
+
+
+if __name__ == "__main__":
+    main()
