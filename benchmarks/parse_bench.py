@@ -1,15 +1,20 @@
-"""Parse CPU per feed: the fast path's XML parsers side by side (expat vs lxml), alternating rounds.
+"""Parse CPU per feed, variants side by side in one process, alternating rounds.
 
 Run: .venv/bin/python benchmarks/parse_bench.py [--feeds 200] [--rounds 7]
 
-The feeds are peers.py's (ingest_bench.py's realistic 20-item RSS feeds). Every round measures, for
-each backend in turn (the order alternates between rounds), the process CPU per feed of:
+The feeds are peers.py's (ingest_bench.py's realistic 20-item RSS feeds). The variants:
+- expat: the default (ElementTree's XMLPullParser over expat, URIs taken as written when they are);
+- lxml: the fast path's opt-in libxml2 tree (fastpath.XML_BACKEND = "lxml");
+- no-shortcut: expat with the as-written URI shortcuts off (fastpath_common._AS_WRITTEN and
+  urls._CANONICAL_AS_WRITTEN match nothing), i.e. the parse stage before they were added.
+Every round measures each variant in turn (the order alternates between rounds), the process CPU
+per feed of:
 - tree: the XML parse alone (ElementTree's XMLPullParser over expat, or lxml.etree.fromstring);
 - extract: fastpath.extract (decode check, parse, namespace checks, the walk replaying feedparser);
 - parse_feed: the whole parse stage (prolog scrub, extract, sanitising, plain text, ids, caps);
 and for reference feedparser alone (feedparser.parse with its sanitiser and URI resolution off, as
 formats/syndication.py calls it when the fast path declines). Figures are ranges over the rounds,
-and the lxml/expat ratio of each round (the two ran back to back, so a shared machine's drift
+and each variant's ratio to expat in each round (the two ran back to back, so a shared machine's drift
 cancels out better than in the ranges).
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import statistics
 import sys
 import time
@@ -29,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import feedparser  # noqa: E402
 from ingest_bench import _feed  # noqa: E402
 
-from monitor.parse import fastpath, parse_feed  # noqa: E402
+from monitor.parse import fastpath, fastpath_common, parse_feed, urls  # noqa: E402
 from monitor.parse.prolog import UTF8_XML, neutralise_prolog  # noqa: E402
 
 BASE = "http://127.0.0.1:8080/feed/"
-BACKENDS = ("expat", "lxml")
+VARIANTS = ("expat", "lxml", "no-shortcut")
+_NOTHING = re.compile(r"(?!)")
 
 
 def _cpu_ms_per_feed(fn: Callable[[bytes, int], object], bodies: list[bytes]) -> float:
@@ -41,6 +48,17 @@ def _cpu_ms_per_feed(fn: Callable[[bytes, int], object], bodies: list[bytes]) ->
     for i, body in enumerate(bodies):
         fn(body, i)
     return (time.process_time() - start) / len(bodies) * 1000
+
+
+def _use(variant: str) -> None:
+    fastpath.XML_BACKEND = "lxml" if variant == "lxml" else "expat"
+    shortcuts = variant != "no-shortcut"
+    fastpath_common._AS_WRITTEN = AS_WRITTEN if shortcuts else _NOTHING  # type: ignore[assignment]
+    urls._CANONICAL_AS_WRITTEN = CANONICAL_AS_WRITTEN if shortcuts else _NOTHING  # type: ignore[assignment]
+
+
+AS_WRITTEN = fastpath_common._AS_WRITTEN
+CANONICAL_AS_WRITTEN = urls._CANONICAL_AS_WRITTEN
 
 
 def main() -> None:
@@ -52,30 +70,36 @@ def main() -> None:
     raw = [_feed(i) for i in range(args.feeds)]
     scrubbed = [neutralise_prolog(body, base_url=BASE + str(i)).body for i, body in enumerate(raw)]
     trees = {"expat": fastpath._expat_tree, "lxml": fastpath._lxml_tree}
-    assert all(fastpath.extract(body, base_url=BASE) is not None for body in scrubbed), "fast path declined"
     results: dict[str, list[float]] = {}
+    outputs: dict[str, list[object]] = {}
 
     def record(label: str, value: float) -> None:
         results.setdefault(label, []).append(value)
 
     for round_no in range(args.rounds):
-        order = BACKENDS if round_no % 2 == 0 else BACKENDS[::-1]
-        for backend in order:
-            fastpath.XML_BACKEND = backend
-            tree = trees[backend]
-            record(f"tree {backend}", _cpu_ms_per_feed(lambda body, i, tree=tree: tree(body), scrubbed))
+        order = VARIANTS if round_no % 2 == 0 else VARIANTS[::-1]
+        for variant in order:
+            _use(variant)
+            if variant in trees:
+                tree = trees[variant]
+                record(f"tree {variant}", _cpu_ms_per_feed(lambda body, i, tree=tree: tree(body), scrubbed))
             record(
-                f"extract {backend}",
+                f"extract {variant}",
                 _cpu_ms_per_feed(lambda body, i: fastpath.extract(body, base_url=BASE + str(i)), scrubbed),
             )
             record(
-                f"parse_feed {backend}",
+                f"parse_feed {variant}",
                 _cpu_ms_per_feed(
                     lambda body, i: parse_feed(body, base_url=BASE + str(i), content_type="application/rss+xml"),
                     raw,
                 ),
             )
-        fastpath.XML_BACKEND = "expat"
+            if round_no == 0:  # the variants must agree, or their timings compare nothing
+                outputs[variant] = [
+                    parse_feed(body, base_url=BASE + str(i), content_type="application/rss+xml")
+                    for i, body in enumerate(raw)
+                ]
+        _use("expat")
         record(
             "feedparser alone",
             _cpu_ms_per_feed(
@@ -88,13 +112,16 @@ def main() -> None:
                 scrubbed,
             ),
         )
+    assert all(outputs[variant] == outputs["expat"] for variant in VARIANTS), "the variants disagree"
     print(f"{args.feeds} feeds x {args.rounds} rounds, CPU ms per 20-item feed (min-max, median)")
     for label, values in results.items():
-        print(f"  {label:22s} {min(values):6.3f}-{max(values):6.3f}  median {statistics.median(values):6.3f}")
-    print("lxml / expat, paired by round (the two ran back to back; < 1 is lxml faster)")
-    for stage in ("tree", "extract", "parse_feed"):
-        ratios = [new / old for new, old in zip(results[f"{stage} lxml"], results[f"{stage} expat"], strict=True)]
-        print(f"  {stage:22s} {min(ratios):6.2f}-{max(ratios):6.2f}  median {statistics.median(ratios):6.2f}")
+        print(f"  {label:24s} {min(values):6.3f}-{max(values):6.3f}  median {statistics.median(values):6.3f}")
+    print("variant / expat, paired by round (run back to back; > 1 means slower than expat)")
+    for label, values in results.items():
+        stage, _, variant = label.partition(" ")
+        if variant in VARIANTS and variant != "expat" and f"{stage} expat" in results:
+            ratios = [new / old for new, old in zip(values, results[f"{stage} expat"], strict=True)]
+            print(f"  {label:24s} {min(ratios):6.2f}-{max(ratios):6.2f}  median {statistics.median(ratios):6.2f}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse import fastpath, parse_feed
+from monitor.parse.fastpath_common import _AS_WRITTEN, _Walker
+from monitor.parse.feedparser_internals import urljoin
 from monitor.parse.formats import syndication
 from monitor.parse.prolog import neutralise_prolog
 from tests.support.corpora import FEEDPARSER_TESTS
@@ -172,3 +175,23 @@ def test_fast_path_matches_feedparser_on_tricky_but_accepted_details(backend: st
     for base_url in BASES:
         reference = _parse(body, fast=False, base_url=base_url, content_type=None)
         assert _parse(body, fast=True, base_url=base_url, content_type=None, backend=backend) == reference
+
+
+# Every combination of pieces on both sides of the as-written shortcut's edges (fastpath_common.py):
+# case, ports, user info, trailing dots, empty paths, parameters and queries, '#', brackets, spaces,
+# controls, non-ASCII, dot segments.
+_SCHEMES = ("http://", "https://", "HTTP://", "http:///", "", "//", "urn:", "urn://")
+_HOSTS = ("a0-b.example", "Ab.example.", "[::1]", "[x", "u@h", "\u00e9.fr", "", "a.example:80", "a:x")
+_PATHS = ("", "/", "/a/b", "/a;p", "/a;", "//a", "/%2F", "/a:b@c", "/\u00e9 b\t", "/a/../b")
+_SUFFIXES = ("", "?", "?x=1;y", "#", "?x#f", "??", " ")
+_JOIN_BASES = ("", "http://e.example/feed/", "examples/f.xml", "http://[x")
+
+
+def test_uris_taken_as_written_are_what_feedparser_joins_them_to() -> None:
+    taken = 0
+    for base in _JOIN_BASES:
+        walker = _Walker(base)
+        for uri in map("".join, itertools.product(_SCHEMES, _HOSTS, _PATHS, _SUFFIXES)):
+            assert walker.resolve(uri) == urljoin(base, uri), (base, uri)
+            taken += bool(_AS_WRITTEN.match(uri))
+    assert taken > 1000  # the shortcut is really exercised, not only the slow join
