@@ -7,7 +7,8 @@ detection (`convert_to_utf8`), its date parser, its URI joining, its text clean-
 "UTF-8 read as Latin-1" repair, the cp1252 remap) and its order-dependent dictionary updates.
 Anything outside the shapes it fully understands makes it decline (return None) so feedparser
 decides; the equivalence test over feedparser's own corpus (tests/parse/test_fastpath.py) holds
-it to that.
+it to that. The tree can also come from lxml (XML_BACKEND, opt-in): the same walks, the same
+declines, the same corpus test, but not faster (benchmarks/parse_bench.py).
 
 This module is the entry point (encoding, well-formedness, namespaces, dispatch); the walks live in
 fastpath_rss.py and fastpath_atom.py, on the shared rules in fastpath_common.py. It returns
