@@ -5,8 +5,9 @@ Run: .venv/bin/python benchmarks/parse_bench.py [--feeds 200] [--rounds 7]
 The feeds are peers.py's (ingest_bench.py's realistic 20-item RSS feeds). The variants:
 - expat: the default (ElementTree's XMLPullParser over expat, URIs taken as written when they are);
 - lxml: the fast path's opt-in libxml2 tree (fastpath.XML_BACKEND = "lxml");
-- no-shortcut: expat with the as-written URI shortcuts off (fastpath_common._AS_WRITTEN and
-  urls._CANONICAL_AS_WRITTEN match nothing), i.e. the parse stage before they were added.
+- no-shortcut: expat with the shortcuts off (fastpath_common._AS_WRITTEN and
+  urls._CANONICAL_AS_WRITTEN match nothing, htmltext._bare_markup_text always declines), i.e. the
+  parse stage before they were added.
 Every round measures each variant in turn (the order alternates between rounds), the process CPU
 per feed of:
 - tree: the XML parse alone (ElementTree's XMLPullParser over expat, or lxml.etree.fromstring);
@@ -37,6 +38,7 @@ from ingest_bench import _feed  # noqa: E402
 
 from monitor.parse import fastpath, fastpath_common, parse_feed, urls  # noqa: E402
 from monitor.parse.prolog import UTF8_XML, neutralise_prolog  # noqa: E402
+from monitor.text import htmltext  # noqa: E402
 
 BASE = "http://127.0.0.1:8080/feed/"
 VARIANTS = ("expat", "lxml", "no-shortcut")
@@ -55,10 +57,12 @@ def _use(variant: str) -> None:
     shortcuts = variant != "no-shortcut"
     fastpath_common._AS_WRITTEN = AS_WRITTEN if shortcuts else _NOTHING  # type: ignore[assignment]
     urls._CANONICAL_AS_WRITTEN = CANONICAL_AS_WRITTEN if shortcuts else _NOTHING  # type: ignore[assignment]
+    htmltext._bare_markup_text = BARE_MARKUP_TEXT if shortcuts else (lambda html: None)  # type: ignore[assignment]
 
 
 AS_WRITTEN = fastpath_common._AS_WRITTEN
 CANONICAL_AS_WRITTEN = urls._CANONICAL_AS_WRITTEN
+BARE_MARKUP_TEXT = htmltext._bare_markup_text
 
 
 def main() -> None:
