@@ -7,8 +7,10 @@ feedparser. The underscore names are internal to the fastpath modules.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.parse.feedparser_internals import CP1252_REMAP, NAMESPACES, map_content_type, urljoin
 
@@ -16,6 +18,18 @@ Entry = dict[str, Any]
 
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+# URIs that feedparser's join returns exactly as written, whatever the base (when the base itself
+# parses): an absolute http(s) URL of plain ASCII characters (its own scheme: urllib re-assembles
+# the same string; another scheme: returned as is), or a urn:/tag: id (never joined). No ';' in the
+# path (urllib would split and drop an empty parameter), no empty '?', no fragment, no brackets,
+# spaces or controls (urllib strips or refuses them). tests/parse/test_fastpath.py checks it against
+# feedparser's join on generated URIs.
+_AS_WRITTEN = re.compile(
+    r"(?:https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?(?:/[A-Za-z0-9._~!$&'()*+,=:@%/-]*)?"
+    r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?"
+    r"|(?:urn|tag):(?!//)[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)\Z"
+)
 
 # Namespaces the fast path knows; a declaration of any other makes it decline.
 _KNOWN_PREFIXES = frozenset({"", "content", "dc", "sy", "wfw", "slash", "feedburner", "xml"})
@@ -42,6 +56,11 @@ class _Walker:
 
     def __init__(self, base: str) -> None:
         self.base = base
+        try:
+            urlsplit(base)
+            self._base_parses = True
+        except ValueError:  # then feedparser's join returns '' for every URI
+            self._base_parses = False
 
     def name(self, element: ET.Element) -> str:
         """feedparser's name for an element: standard prefix + ':' + lowercased local name."""
@@ -63,6 +82,9 @@ class _Walker:
         return (element.text or "").strip()
 
     def resolve(self, uri: str) -> str:
+        """feedparser's join of `uri` to the base; the URIs it returns as written skip urllib's parse."""
+        if self._base_parses and _AS_WRITTEN.match(uri):
+            return uri
         return urljoin(self.base or "", uri)
 
 

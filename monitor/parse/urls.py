@@ -35,6 +35,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_EDGES = "".join(chr(c) for c in range(0x21))
 _URL_INSIDE = re.compile(r"[\t\r\n]")
 _HTTP_PREFIX = re.compile(r"https?://[^/?#\\]", re.IGNORECASE)
+# A link already canonical: http(s), lowercase host (no user, port or trailing dot), a path of plain
+# ASCII characters, no query or fragment. canonical_url returns it as written whatever the base, so
+# the join, split and re-assembly are skipped (tests/parse/test_urls.py checks it on generated URLs).
+_CANONICAL_AS_WRITTEN = re.compile(r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?/[A-Za-z0-9._~!$&'()*+,=:@%/-]*\Z")
 
 
 def _is_tracking(name: str) -> bool:
@@ -44,6 +48,12 @@ def _is_tracking(name: str) -> bool:
 
 def canonical_url(url: str, base: str | None = None) -> str:
     """Resolve `url` against `base`, lowercase scheme and host, drop tracking params, fragment and default port."""
+    if _CANONICAL_AS_WRITTEN.match(url):
+        return url
+    return _canonical_url(url, base)
+
+
+def _canonical_url(url: str, base: str | None) -> str:
     url = url.strip()
     if not url:
         return ""
@@ -106,5 +116,7 @@ def article_link(url: str, base: str | None = None) -> str:
     `javascript:`, `data:`, `mailto:` and relative links that no base makes absolute are dropped at
     parse time: the article then has no link (its id comes from its guid or the feed-scoped fallback).
     """
+    if _CANONICAL_AS_WRITTEN.match(url):
+        return url if len(url) <= URL_MAX_CHARS else ""
     link = canonical_url(url, base)
     return link if http_link(link) == link and link else ""

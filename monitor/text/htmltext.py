@@ -127,9 +127,43 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
     def text(self) -> str:
-        raw = "".join(self.parts)
-        lines = (_SPACES.sub(" ", line).strip() for line in raw.replace("\r", "\n").split("\n"))
-        return "\n".join(line for line in lines if line)
+        return _lines("".join(self.parts))
+
+
+# The commonest feed HTML, text between bare tags ("<p>...</p>"), reduced without html.parser: a
+# lowercase tag with no attribute, space or slash that is a block tag (one line break, as
+# _TextExtractor) or an inline tag (nothing), and text with no '<' or '&' (no markup, no entity).
+# Anything else returns None and goes through _TextExtractor; tests/parse/test_htmltext.py checks
+# both give the same on every combination of edge pieces. <title> is left out: newer Pythons read
+# its content as raw text.
+_BARE_TAG = re.compile(r"<(/?)([a-z][a-z0-9]*)>")
+_BARE_BLOCK_TAGS = _BLOCK_TAGS - {"title"}
+_BARE_INLINE_TAGS = frozenset(
+    {"a", "abbr", "b", "cite", "code", "em", "i", "kbd", "mark", "q", "s", "samp", "small", "span",
+     "strong", "sub", "sup", "time", "u"}
+)  # fmt: skip
+
+
+def _bare_markup_text(html: str) -> str | None:
+    pieces = _BARE_TAG.split(html)  # text, "/" or "", tag name, text, ...
+    raw: list[str] = []
+    for k in range(0, len(pieces), 3):
+        text = pieces[k]
+        if "<" in text or "&" in text:
+            return None
+        raw.append(text)
+        if k + 2 < len(pieces):
+            tag = pieces[k + 2]
+            if tag in _BARE_BLOCK_TAGS:
+                raw.append("\n")
+            elif tag not in _BARE_INLINE_TAGS:
+                return None
+    return _lines("".join(raw))
+
+
+def _lines(raw: str) -> str:
+    lines = (_SPACES.sub(" ", line).strip() for line in raw.replace("\r", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def html_to_text(html: str, *, skip_tags: frozenset[str] = frozenset()) -> str:
@@ -138,6 +172,14 @@ def html_to_text(html: str, *, skip_tags: frozenset[str] = frozenset()) -> str:
         return ""
     if "<" not in html and "&" not in html:
         return "\n".join(line for line in (_SPACES.sub(" ", x).strip() for x in html.splitlines()) if line)
+    if not skip_tags:
+        text = _bare_markup_text(html)
+        if text is not None:
+            return text
+    return _parsed_text(html, skip_tags)
+
+
+def _parsed_text(html: str, skip_tags: frozenset[str]) -> str:
     parser = _TextExtractor(skip_tags)
     try:
         parser.feed(html)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
-from monitor.text import html_to_text, sanitize_html
+from monitor.text import html_to_text, htmltext, sanitize_html
 
 
 def test_blocks_never_join_words() -> None:
@@ -91,3 +94,27 @@ def test_links_made_absolute_and_safe() -> None:
 
 def test_empty_href_does_not_become_the_base() -> None:
     assert "href" not in sanitize_html('<a href="">x</a>', "https://e.org/")
+
+
+# Pieces on both sides of the bare-markup shortcut's edges: block, inline, void, skipped and unknown
+# tags, upper case, attributes, spaces and slashes in tags, entities, stray '<' and '>', CR/LF and
+# the other line breaks, no-break and wide spaces, non-ASCII.
+_HTML_PIECES = (
+    "<p>", "</p>", "<br>", "</br>", "<b>", "</b>", "<div>", "<li>", "<title>", "</title>", "<script>",
+    "</script>", "<img>", "<body>", "<head>", "<x1>", "<p/>", "<P>", "<p >", '<a href="x">', "</a>",
+    "text", " two  words ", "\r\n", "\n\n", "\r", "\u2028", "\x0b", "\u00a0", "a&amp;b", "&", "x<y", ">",
+    "\t", "\u00e9",
+)  # fmt: skip
+
+
+def test_bare_markup_is_reduced_as_html_parser_would() -> None:
+    shortcut = 0
+    samples = ["".join(parts) for parts in itertools.product(_HTML_PIECES[:24], repeat=3)]
+    rng = random.Random(21)
+    samples += ["".join(rng.choices(_HTML_PIECES, k=rng.randint(4, 12))) for _ in range(2000)]
+    for html in samples:
+        if "<" not in html and "&" not in html:
+            continue  # text without markup or entities never reached html.parser
+        assert html_to_text(html) == htmltext._parsed_text(html, frozenset()), repr(html)
+        shortcut += htmltext._bare_markup_text(html) is not None
+    assert shortcut > 1000  # the shortcut is really exercised, not only html.parser

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from monitor.parse import canonical_url
+from monitor.parse import canonical_url, urls
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,26 @@ def test_canonical_url(url: str, base: str | None, expected: str) -> None:
 def test_canonical_url_is_idempotent() -> None:
     once = canonical_url("HTTP://Example.com:80/a?utm_term=x&k=v#f")
     assert canonical_url(once) == once == "http://example.com/a?k=v"
+
+
+# URLs built from pieces that sit on both sides of the as-written shortcut's edges: case, ports,
+# user info, trailing dots, empty paths and queries, ';', '#', brackets, spaces, controls, non-ASCII.
+# Every combination of pieces on both sides of the as-written shortcut's edges (urls.py): case,
+# ports, user info, trailing dots, empty paths and queries, ';', '#', brackets, spaces, controls,
+# non-ASCII, dot segments, tracking parameters, over-long links.
+_SCHEMES = ("http://", "https://", "HTTP://", "", "//", "javascript:")
+_HOSTS = ("a0-b.example", "Ab.example", "a.example.", "[::1]", "u@h", "\u00e9.fr", "", "a.example:80", "a:x")
+_PATHS = ("", "/", "/a/b", "/a;p", "//a", "/%2F", "/a:b@c", "/\u00e9 b\t", "/a/../b", "/" + "x" * 5000)
+_SUFFIXES = ("", "?", "?x=1", "#f", "?utm_source=a", " ")
+_BASES = (None, "http://feeds.example/rss", "examples/f.xml", "http://[bad")
+
+
+def test_the_as_written_shortcut_changes_no_result() -> None:
+    taken = 0
+    for base in _BASES:
+        for url in map("".join, itertools.product(_SCHEMES, _HOSTS, _PATHS, _SUFFIXES)):
+            slow = urls._canonical_url(url, base)
+            assert canonical_url(url, base) == slow, (url, base)
+            assert urls.article_link(url, base) == (slow if urls.http_link(slow) == slow and slow else ""), (url, base)
+            taken += bool(urls._CANONICAL_AS_WRITTEN.match(url))
+    assert taken > 50  # the shortcut is really exercised, not only the slow path
