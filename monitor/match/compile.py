@@ -32,6 +32,7 @@ from monitor.match.query import (
     Or,
     Tag,
     Term,
+    is_positional,
     parse_query,
     parse_query_with_warnings,
 )
@@ -141,9 +142,19 @@ class Compiler:
         """Parse and compile one query; @references resolve against `watchlist` (None: any list)."""
         return self.node(parse_query(text), watchlist, in_exclude)
 
-    def _entry_query(self, wl: str, entry: str, field: Literal["query", "exclude"], text: str) -> CNode:
-        """Compile a topic's query or an actor's exclude, keeping the parser's warnings about it."""
+    def _entry_query(self, wl: str, entry: str, field: Literal["query", "exclude"], text: str,
+                     positional: bool = False) -> CNode:
+        """Compile a topic's query or an actor's exclude, keeping the parser's warnings about it.
+
+        `positional`: an occurrence-scoped exclude, which must have occurrences to veto with.
+        """
         ast, warnings = parse_query_with_warnings(text)
+        if positional and not is_positional(ast):
+            raise QuerySyntaxError(
+                "exclude_scope: occurrence needs an exclude made of words, phrases, wildcards, @actors, "
+                "NEAR or OR-groups of those", 1,
+                "AND, NOT, lang: and tag: say something about the whole article: use exclude_scope: article, "
+                "or write the exclude as an OR of phrases")
         for w in warnings:
             self.warnings.append(QueryProblem(wl, entry, field, w.column, w.message, w.hint, severity="warning"))
         return self.node(ast, wl, field == "exclude")
@@ -192,13 +203,15 @@ class Compiler:
                 outer, self._compiling = self._compiling, key
                 inflect, self._inflect = self._inflect, self._actor_forms(wl_id, config)
                 try:
-                    exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude)
+                    exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude,
+                                                config.exclude_scope == "occurrence")
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, actor_id, "exclude", exc)
                 finally:
                     self._compiling = outer
                     self._inflect = inflect
-            found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors))
+            within = (config.exclude_within or 0) if config.exclude_scope == "occurrence" else None
+            found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors), within)
         return found
 
     def _resolve(self, ref: ActorRef, watchlist: str | None) -> tuple[str, ActorConfig]:
