@@ -22,6 +22,7 @@ from monitor.match.evaluate import (
     CTag,
 )
 from monitor.match.fold import QUOTES, fold_token_exact, fold_tokens, split_words
+from monitor.match.joins import joined_spelling
 from monitor.match.query import (
     ActorRef,
     And,
@@ -177,6 +178,11 @@ class Compiler:
                 tokens = tuple(fold_tokens(alias))
                 if tokens:
                     pids.append(self.table.add(tokens, forms=inflect, pinned=not inflect))
+                    # A name written with a hyphen or dotted initials (`al-Qassam`, `U.N.`) also matches
+                    # its one-word spelling; never across a space: names are not written run together.
+                    joined = joined_spelling(alias.translate(QUOTES), spaced=False) if len(tokens) > 1 else None
+                    if joined is not None:
+                        pids.append(self.table.add((joined,), forms=inflect, pinned=not inflect))
             # Exact-case aliases pin a spelling: they inflect only when the actor asks (`forms: inflected`).
             asked = actor.forms == "inflected"
             for alias in actor.exact_case:
@@ -262,8 +268,10 @@ class Compiler:
             case Term():
                 fields = self._fields(ast.field)
                 # A wildcard already says which forms it wants: `add` gives it none.
-                pid = self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)
-                return CPatterns((pid,), fields, self.table)
+                pids = [self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)]
+                if ast.joined is not None:  # `cease-fire` also matches `ceasefire`
+                    pids.append(self.table.add((ast.joined,), forms=self._inflect, pinned=not self._inflect))
+                return CPatterns(pids, fields, self.table)
             case ActorRef():
                 owner, config = self._resolve(ast, wl)
                 fields = self._fields(ast.field)

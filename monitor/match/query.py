@@ -13,6 +13,7 @@ from typing import TypeAlias, assert_never
 
 from monitor.errors import QuerySyntaxError
 from monitor.match.fold import QUOTES, fold_tokens
+from monitor.match.joins import joined_spelling
 from monitor.match.lexer import FIELDS, MAX_DISTANCE, QueryWarning, Tok, lex
 
 __all__ = ["FIELDS", "MAX_DISTANCE", "ActorRef", "And", "Lang", "Near", "Node", "Not", "Or", "QueryWarning", "Tag",
@@ -34,6 +35,7 @@ class Term:
     field: str | None
     text: str
     column: int
+    joined: str | None = None  # the one-word spelling of `cease-fire`, `"cease fire"`, `U.S.` (joins.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,8 @@ def _term(tok: Tok, field: str | None) -> Term:
             "short prefixes match too many words; write e.g. negotiat*",
         )
     text = f'"{tok.value}"' if tok.kind == "PHRASE" else tok.value
-    return Term(tokens, prefix, field, text, tok.column)
+    joined = None if prefix else joined_spelling(raw, spaced=True)
+    return Term(tokens, prefix, field, text, tok.column, joined)
 
 
 def parse_query(text: str) -> Node:
