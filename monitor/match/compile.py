@@ -267,6 +267,8 @@ class Compiler:
         match ast:
             case Term():
                 fields = self._fields(ast.field)
+                if ast.exact is not None:  # `raw:WHO`: as written, never inflected (like an exact_case alias)
+                    return CPatterns((self.table.add(ast.tokens, False, ast.exact),), fields, self.table)
                 # A wildcard already says which forms it wants: `add` gives it none.
                 pids = [self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)]
                 if ast.joined is not None:  # `cease-fire` also matches `ceasefire`
