@@ -118,10 +118,18 @@ class Analyzer:
         self._known: set[str] = set()  # tokens analysed so far
         self._forms: dict[str, str] = {}  # of those, each that is a form of a listed word → that word
         self.lexicon: dict[str, str] = {}
-        mine = [w for w in words if self._script.search(w)]
+        # Listed words that share a key with another (fr "ministre" and it "ministro" both stem to
+        # "ministr" in Italian): a token stands in the stream for the first (`canonical`, in sorted
+        # order, so that every process agrees), and is a form of each of them.
+        self.canonical: dict[str, str] = {}
+        self.sharing: dict[str, tuple[str, ...]] = {}  # a canonical word → the words that share its key
+        mine = sorted(w for w in words if self._script.search(w))
         for word, keys in zip(mine, self.listed_all(mine), strict=True):
             for key in keys:
-                self.lexicon.setdefault(key, word)
+                first = self.lexicon.setdefault(key, word)
+                if first != word and word not in self.canonical and word not in self.sharing:
+                    self.canonical[word] = first
+                    self.sharing[first] = (*self.sharing.get(first, ()), word)
 
     def listed_all(self, words: list[str]) -> list[tuple[str, ...]]:
         """`listed` of each word."""
@@ -149,7 +157,10 @@ class Analyzer:
         if not met:
             return None
         get = forms.get
-        return list(map(get, tokens, tokens)), {forms[t] for t in met}
+        words = {forms[t] for t in met}
+        if self.sharing and not words.isdisjoint(self.sharing):
+            words.update(*(self.sharing[w] for w in words.intersection(self.sharing)))
+        return list(map(get, tokens, tokens)), words
 
     def _fill(self, tokens: list[str]) -> None:
         """Record in `_forms` which of these new tokens are forms of a listed word."""

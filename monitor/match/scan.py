@@ -257,6 +257,7 @@ class Scan:
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
     analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
+    canonical: dict[str, str] = field(default_factory=dict)  # a listed word → the one its forms stand for
     joined: dict[str, list[Span]] = field(default_factory=dict)  # a listed word → the pairs that spell it
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
@@ -299,6 +300,7 @@ class Scan:
                 return True
             if self.joined and self._joined_spans(tok, fields):
                 return True
+            tok = self.canonical.get(tok, tok)
             return any(name in fields and tok in ft.words() for name, ft in self.analysed.items())
         if kind == PREFIX:
             return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
@@ -327,9 +329,11 @@ class Scan:
 
     def _single_spans(self, tok: str, fields: frozenset[str]) -> list[Span]:
         """Where the single word `tok` stands in `fields` (and, in an article with word forms, its forms)."""
-        if self.analysed:  # the word as written and its forms
-            return sorted({(name, i, i + 1) for texts in (self.fields, self.analysed) for name, ft in texts.items()
-                           if name in fields and tok in ft.words() for i in ft.positions(tok)})
+        if self.analysed:  # the word as written and its forms (which stand as its canonical word)
+            form = self.canonical.get(tok, tok)
+            return sorted({(name, i, i + 1) for texts, t in ((self.fields, tok), (self.analysed, form))
+                           for name, ft in texts.items() if name in fields and t in ft.words()
+                           for i in ft.positions(t)})
         # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
         return [
             (name, i, i + 1)
@@ -383,4 +387,5 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
                 starts = frozenset(table.sequence_keys.intersection(stream))
                 # The field's own text: exact-case patterns compare a form's original, never its word.
                 find_sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
-    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed, joined=joined)
+    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed, joined=joined,
+                canonical=analyzer.canonical if analyzer is not None else {})
