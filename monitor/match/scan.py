@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import itemgetter
 
-from monitor.match.fieldtext import ASCII_WORD, FieldText, words_with_prefix
+from monitor.match.fieldtext import ASCII_WORD, FieldText, FormStream, words_with_prefix
 from monitor.match.fold import (
     ascii_folded,
     fold_token,
@@ -256,7 +256,7 @@ class Scan:
     sequence_hits: dict[int, list[Span]]
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
-    analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
+    analysed: dict[str, FormStream] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
     canonical: dict[str, str] = field(default_factory=dict)  # a listed word → the one its forms stand for
     joined: dict[str, list[Span]] = field(default_factory=dict)  # a listed word → the pairs that spell it
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
@@ -331,8 +331,10 @@ class Scan:
         """Where the single word `tok` stands in `fields` (and, in an article with word forms, its forms)."""
         if self.analysed:  # the word as written and its forms (which stand as its canonical word)
             form = self.canonical.get(tok, tok)
-            return sorted({(name, i, i + 1) for texts, t in ((self.fields, tok), (self.analysed, form))
-                           for name, ft in texts.items() if name in fields and t in ft.words()
+            texts: tuple[tuple[dict[str, FieldText] | dict[str, FormStream], str], ...] = (
+                (self.fields, tok), (self.analysed, form))
+            return sorted({(name, i, i + 1) for named, t in texts
+                           for name, ft in named.items() if name in fields and t in ft.words()
                            for i in ft.positions(t)})
         # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
         return [
@@ -347,7 +349,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     found: set[str | int] = set()
     sequence_hits: dict[int, list[Span]] = {}
     texts: dict[str, FieldText] = {}
-    analysed: dict[str, FieldText] = {}
+    analysed: dict[str, FormStream] = {}
     joined: dict[str, list[Span]] = {}
     index = table._sequence_index
     analyzer = table.analyzer(primary(doc.language)) if doc.language else None
@@ -379,11 +381,12 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             forms = analyzer.stream(folded, ft.present)
             if forms is None:
                 continue
-            stream, met = forms
-            analysed[name] = FieldText(text, cleaned, stream, None, None, None)
+            analysed[name] = forms
+            met = forms.words()
             found |= met & table.single_keys
             # Sequences again only if a form stands for one of their words (most forms are of single names).
             if not met.isdisjoint(table.sequence_words):
+                stream = forms.stream()
                 starts = frozenset(table.sequence_keys.intersection(stream))
                 # The field's own text: exact-case patterns compare a form's original, never its word.
                 find_sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
