@@ -329,20 +329,21 @@ class Scan:
 
     def _single_spans(self, tok: str, fields: frozenset[str]) -> list[Span]:
         """Where the single word `tok` stands in `fields` (and, in an article with word forms, its forms)."""
-        if self.analysed:  # the word as written and its forms (which stand as its canonical word)
-            form = self.canonical.get(tok, tok)
-            texts: tuple[tuple[dict[str, FieldText] | dict[str, FormStream], str], ...] = (
-                (self.fields, tok), (self.analysed, form))
-            return sorted({(name, i, i + 1) for named, t in texts
-                           for name, ft in named.items() if name in fields and t in ft.words()
-                           for i in ft.positions(t)})
         # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
-        return [
+        spans = [
             (name, i, i + 1)
             for name, ft in self.fields.items()
             if name in fields and (ft.present is None or tok in ft.present)
             for i in ft.positions(tok)
         ]
+        if self.analysed:  # and its forms, which stand as its canonical word in the stream of forms
+            form = self.canonical.get(tok, tok)
+            forms = [(name, i, i + 1) for name, fs in self.analysed.items() if name in fields and form in fs.words()
+                     for i in fs.positions(form)]
+            if forms:
+                return sorted({*spans, *forms})
+        return spans
+
 
 def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     """Tokenize the given fields of a document and find which patterns occur."""
