@@ -118,10 +118,9 @@ class JoinTable(Protocol):
     """What `record_joins` needs of the pattern table (monitor/match/scan.py's `PatternTable`)."""
 
     sequence_keys: frozenset[str]
-    first_keys: frozenset[str]
-    wildcard_heads: frozenset[str]
     tokens: list[tuple[str, ...]]
 
+    def any_hit(self, words: list[str]) -> bool: ...
     def hits(self, present: set[str]) -> set[str | int]: ...
     def lone_words(self, word: str) -> list[int]: ...
 
@@ -132,9 +131,8 @@ def record_joins(table: JoinTable, cands: list[Join], ft: FieldText, src: str, n
 
     Pinned words (`forms: exact`) are sequences of one token: their occurrences go to `sequence_hits`.
     """
-    # The usual case, in C: no pair is a listed word, and no word before a separator begins a wildcard that
-    # it is too short for (`cease` of `ceasefir*`): a wildcard that fits in it matched that word already.
-    if all(table.first_keys.isdisjoint(c[1]) and table.wildcard_heads.isdisjoint(c[2]) for c in cands):
+    # The usual case, in C: no pair is a listed word or a wildcard's word.
+    if not any(table.any_hit(c[1]) for c in cands):
         return
     for sep, spelled, lefts, offsets in cands:
         for k, word in enumerate(spelled):

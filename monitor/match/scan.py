@@ -77,7 +77,6 @@ class PatternTable:
         self._prefix3: frozenset[str] | None = None
         # Single words and first tokens of sequences together: one lookup per token of ASCII text.
         self.first_keys: frozenset[str] = frozenset()
-        self.wildcard_heads: frozenset[str] = frozenset()
         # Wildcards on ASCII text: an automaton of " prefix" over " " + the lower-cased text (tokens
         # separated by spaces), so each match is a token start; its longest match at a token implies
         # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
@@ -151,9 +150,6 @@ class PatternTable:
         self._prefixes = [(itemgetter(slice(0, n)), d) for n, d in sorted(prefixes.items())]
         self._prefix3 = frozenset(self.by_prefix_key) if len(prefixes) > 1 else None
         self.first_keys = self.single_keys | self.sequence_keys
-        # The words a wildcard is longer than (`cease` of `ceasefir*`): `cease-fire` may spell one of its words.
-        self.wildcard_heads = frozenset(w[:k] for pids in self.by_prefix_key.values() for p in pids
-                                        for w in self.tokens[p][:1] for k in range(1, len(w)))
         self._build_automaton()
 
     def _build_automaton(self) -> None:
@@ -187,6 +183,12 @@ class PatternTable:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def any_hit(self, words: list[str]) -> bool:
+        """Whether one of `words` is a single-word pattern or a sequence start, or a wildcard matches it (in C)."""
+        if not self.first_keys.isdisjoint(words):
+            return True
+        return any(not by_prefix.keys().isdisjoint(map(cut, words)) for cut, by_prefix in self._prefixes)
 
     def lone_words(self, word: str) -> list[int]:
         """The patterns of one token, sought as sequences (pinned words), whose token is `word`."""
