@@ -61,12 +61,13 @@ def joined_spelling(text: str, *, spaced: bool) -> str | None:
     return "".join(map(fold_token, tokens))
 
 
-def joins(src: str, fold: Callable[[str], str]) -> list[Join]:
+def joins(src: str, fold: Callable[[str], str], initials: bool = True) -> list[Join]:
     """The words that the pairs of a field's text joined by a hyphen or a dot between initials spell.
 
     A Python step per hyphen costs as much as the rest of the scan on text with many: the words on both
     sides of every hyphen are cut, joined, stripped and folded by C-level maps over `src.split("-")`, and
-    only those that spell a listed word are located (`record_joins`). `fold` is `str.lower` for ASCII text.
+    only those that spell a listed word are located (`record_joins`). `fold` is `str.lower` for ASCII text;
+    `initials`: whether some listed word has two letters (`U.S.` can spell nothing else).
     """
     out: list[Join] = []
     for hyphen in HYPHENS:
@@ -76,7 +77,7 @@ def joins(src: str, fold: Callable[[str], str]) -> list[Join]:
             lefts = list(map(_LSTRIP, map(_LAST, map(_RPARTITION, map(_TAIL, pieces[:-1])))))
             rights = map(_FIRST, map(_PARTITION, map(_HEAD, pieces[1:])))
             out.append((hyphen, list(map(fold, map(_RSTRIP, map(add, lefts, rights)))), list(map(fold, lefts)), None))
-    if "." in src:
+    if initials and "." in src:
         offsets = [m.start() for m in _INITIAL.finditer(src)]
         offsets = [p for p in offsets if p >= 1 and src[p - 1].isalpha() and (p == 1 or not src[p - 2].isalnum())]
         if offsets:

@@ -77,6 +77,7 @@ class PatternTable:
         self._prefix3: frozenset[str] | None = None
         # Single words and first tokens of sequences together: one lookup per token of ASCII text.
         self.first_keys: frozenset[str] = frozenset()
+        self.initials = False
         # Wildcards on ASCII text: an automaton of " prefix" over " " + the lower-cased text (tokens
         # separated by spaces), so each match is a token start; its longest match at a token implies
         # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
@@ -150,6 +151,7 @@ class PatternTable:
         self._prefixes = [(itemgetter(slice(0, n)), d) for n, d in sorted(prefixes.items())]
         self._prefix3 = frozenset(self.by_prefix_key) if len(prefixes) > 1 else None
         self.first_keys = self.single_keys | self.sequence_keys
+        self.initials = any(len(k) == 2 and k.isalpha() for k in self.first_keys)  # `U.S.` may spell one
         self._build_automaton()
 
     def _build_automaton(self) -> None:
@@ -377,7 +379,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             starts = frozenset(present & table.sequence_keys)
         if starts:
             find_sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
-        cands = joins(src, str.lower if lower is not None else fold_token)
+        cands = joins(src, str.lower if lower is not None else fold_token, table.initials)
         if cands:  # pairs that may spell one word (`cease-fire`, `U.S.`): most spell no listed word
             record_joins(table, cands, ft, src, name, found, joined, sequence_hits)
         if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
