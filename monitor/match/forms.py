@@ -21,6 +21,7 @@ stricter rule (see `HEBREW_SHORT`, `ARABIC_SHORT` and `MIN_STEMMED`), documented
 from __future__ import annotations
 
 import re
+from itertools import filterfalse
 
 import Stemmer
 
@@ -144,9 +145,9 @@ class Analyzer:
         """The field's stream of forms (each token's listed word if it is a form of one, made when first
         needed) and the listed words met so; None when no token is a form, without a Python loop."""
         plain = self._plain
-        # The distinct tokens (a small set, built in cache) looked up once each in the large set of plain
-        # words leave the few that are forms or were never seen.
-        rest = (distinct if distinct is not None else set(tokens)) - plain
+        # One pass over the tokens leaves the few that are forms or were never seen (most are plain words);
+        # building the set of distinct tokens first to look each up once was measured 6 % slower at 100k/10k.
+        rest = distinct - plain if distinct is not None else set(filterfalse(plain.__contains__, tokens))
         forms = self._forms
         missing = rest - forms.keys()
         if missing:
