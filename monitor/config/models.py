@@ -140,6 +140,8 @@ def merge_spikes(*layers: SpikeSettings | None) -> SpikeSettings | None:
 
 Forms = Literal["exact", "inflected"]
 """Whether words and names match their forms in the article's language (docs/query-language.md)."""
+ExcludeScope = Literal["article", "occurrence"]
+"""What an actor's `exclude` vetoes: the whole article, or only the names it overlaps or sits next to."""
 
 
 class ActorConfig(_Strict):
@@ -149,11 +151,21 @@ class ActorConfig(_Strict):
     aliases: tuple[str, ...] = ()
     exact_case: tuple[str, ...] = ()
     exclude: str | None = None
+    # "article" is the default: an exclude written as context ("Cambridge" for MIT) keeps its meaning.
+    exclude_scope: ExcludeScope = "article"
+    exclude_within: int | None = Field(default=None, ge=0, le=1000)  # words between, with `occurrence`
     forms: Forms | None = None  # None: the watchlist's `forms`
     description: str | None = None
     spikes: SpikeSettings | None = None
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @model_validator(mode="after")
+    def _within_needs_occurrence(self) -> ActorConfig:
+        if self.exclude_within is not None and self.exclude_scope != "occurrence":
+            raise ValueError("exclude_within applies only with exclude_scope: occurrence "
+                             "(an article-wide exclude has no distance)")
+        return self
 
 
 class TopicConfig(_Strict):

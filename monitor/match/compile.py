@@ -22,6 +22,7 @@ from monitor.match.evaluate import (
     CTag,
 )
 from monitor.match.fold import QUOTES, fold_token_exact, fold_tokens, split_words
+from monitor.match.joins import joined_spelling
 from monitor.match.query import (
     ActorRef,
     And,
@@ -32,6 +33,7 @@ from monitor.match.query import (
     Or,
     Tag,
     Term,
+    is_positional,
     parse_query,
     parse_query_with_warnings,
 )
@@ -141,9 +143,19 @@ class Compiler:
         """Parse and compile one query; @references resolve against `watchlist` (None: any list)."""
         return self.node(parse_query(text), watchlist, in_exclude)
 
-    def _entry_query(self, wl: str, entry: str, field: Literal["query", "exclude"], text: str) -> CNode:
-        """Compile a topic's query or an actor's exclude, keeping the parser's warnings about it."""
+    def _entry_query(self, wl: str, entry: str, field: Literal["query", "exclude"], text: str,
+                     positional: bool = False) -> CNode:
+        """Compile a topic's query or an actor's exclude, keeping the parser's warnings about it.
+
+        `positional`: an occurrence-scoped exclude, which must have occurrences to veto with.
+        """
         ast, warnings = parse_query_with_warnings(text)
+        if positional and not is_positional(ast):
+            raise QuerySyntaxError(
+                "exclude_scope: occurrence needs an exclude made of words, phrases, wildcards, @actors, "
+                "NEAR or OR-groups of those", 1,
+                "AND, NOT, lang: and tag: say something about the whole article: use exclude_scope: article, "
+                "or write the exclude as an OR of phrases")
         for w in warnings:
             self.warnings.append(QueryProblem(wl, entry, field, w.column, w.message, w.hint, severity="warning"))
         return self.node(ast, wl, field == "exclude")
@@ -166,6 +178,11 @@ class Compiler:
                 tokens = tuple(fold_tokens(alias))
                 if tokens:
                     pids.append(self.table.add(tokens, forms=inflect, pinned=not inflect))
+                    # A name written with a hyphen or dotted initials (`al-Qassam`, `U.N.`) also matches
+                    # its one-word spelling; never across a space: names are not written run together.
+                    joined = joined_spelling(alias.translate(QUOTES), spaced=False) if len(tokens) > 1 else None
+                    if joined is not None:
+                        pids.append(self.table.add((joined,), forms=inflect, pinned=not inflect))
             # Exact-case aliases pin a spelling: they inflect only when the actor asks (`forms: inflected`).
             asked = actor.forms == "inflected"
             for alias in actor.exact_case:
@@ -192,13 +209,15 @@ class Compiler:
                 outer, self._compiling = self._compiling, key
                 inflect, self._inflect = self._inflect, self._actor_forms(wl_id, config)
                 try:
-                    exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude)
+                    exclude = self._entry_query(wl_id, actor_id, "exclude", config.exclude,
+                                                config.exclude_scope == "occurrence")
                 except QuerySyntaxError as exc:
                     self._problem(wl_id, actor_id, "exclude", exc)
                 finally:
                     self._compiling = outer
                     self._inflect = inflect
-            found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors))
+            within = (config.exclude_within or 0) if config.exclude_scope == "occurrence" else None
+            found = self._actors[key] = CActor(self.names(wl_id, config), exclude, len(self._actors), within)
         return found
 
     def _resolve(self, ref: ActorRef, watchlist: str | None) -> tuple[str, ActorConfig]:
@@ -248,9 +267,13 @@ class Compiler:
         match ast:
             case Term():
                 fields = self._fields(ast.field)
+                if ast.exact is not None:  # `raw:WHO`: as written, never inflected (like an exact_case alias)
+                    return CPatterns((self.table.add(ast.tokens, False, ast.exact),), fields, self.table)
                 # A wildcard already says which forms it wants: `add` gives it none.
-                pid = self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)
-                return CPatterns((pid,), fields, self.table)
+                pids = [self.table.add(ast.tokens, ast.prefix, forms=self._inflect, pinned=not self._inflect)]
+                if ast.joined is not None:  # `cease-fire` also matches `ceasefire`
+                    pids.append(self.table.add((ast.joined,), forms=self._inflect, pinned=not self._inflect))
+                return CPatterns(pids, fields, self.table)
             case ActorRef():
                 owner, config = self._resolve(ast, wl)
                 fields = self._fields(ast.field)

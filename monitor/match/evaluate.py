@@ -66,14 +66,20 @@ class CPatterns(CNode):
 
 
 class CActor(CNode):
-    """An actor: any of its names or aliases, unless its `exclude` query holds (memoised per document)."""
+    """An actor: any of its names or aliases, unless its `exclude` query holds (memoised per document).
 
-    __slots__ = ("names", "exclude", "key")
+    `within` None: the exclude vetoes the whole article (`exclude_scope: article`). A number: it vetoes
+    only the occurrences of the names it overlaps or has at most that many tokens between
+    (`exclude_scope: occurrence`), so "Cyber Monday" silences "Monday" there and nowhere else.
+    """
 
-    def __init__(self, names: CPatterns, exclude: CNode | None, key: int) -> None:
+    __slots__ = ("names", "exclude", "key", "within")
+
+    def __init__(self, names: CPatterns, exclude: CNode | None, key: int, within: int | None = None) -> None:
         self.names = names
         self.exclude = exclude
         self.key = key
+        self.within = within
 
     def _excluded(self, sc: Scan) -> bool:
         if self.exclude is None:
@@ -83,10 +89,33 @@ class CActor(CNode):
             cached = sc.memo[self.key] = self.exclude.true(sc)
         return bool(cached)
 
+    def _vetoes(self, sc: Scan) -> list[Span]:
+        """The occurrences of an occurrence-scoped exclude (memoised: every field restriction shares them)."""
+        assert self.exclude is not None
+        cached = sc.memo.get(self.key)
+        if cached is None:
+            cached = sc.memo[self.key] = self.exclude.spans(sc) if self.exclude.true(sc) else []
+        return cached  # type: ignore[return-value]
+
+    def _kept(self, sc: Scan) -> list[Span]:
+        """The names' occurrences that no vetoing occurrence overlaps or sits within `within` tokens of."""
+        found = self.names.spans(sc)
+        vetoes = self._vetoes(sc) if found else []
+        if not vetoes:
+            return found
+        n = self.within or 0
+        return [s for s in found if not any(v[0] == s[0] and v[1] <= s[2] + n and s[1] <= v[2] + n for v in vetoes)]
+
     def true(self, sc: Scan) -> bool:
-        return self.names.true(sc) and not self._excluded(sc)
+        if not self.names.true(sc):
+            return False
+        if self.within is None:
+            return not self._excluded(sc)
+        return self.exclude is None or bool(self._kept(sc))
 
     def spans(self, sc: Scan) -> list[Span]:
+        if self.within is not None:
+            return self._kept(sc) if self.exclude is not None else self.names.spans(sc)
         found = self.names.spans(sc)
         return found if found and not self._excluded(sc) else []
 
@@ -98,7 +127,7 @@ class CActor(CNode):
 
     def with_fields(self, fields: frozenset[str], table: PatternTable) -> CActor:
         """The same actor sought only in some fields (`title:@actor`)."""
-        return CActor(CPatterns(self.names.pids, fields, table), self.exclude, self.key)
+        return CActor(CPatterns(self.names.pids, fields, table), self.exclude, self.key, self.within)
 
 
 class CLang(CNode):

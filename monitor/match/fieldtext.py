@@ -137,3 +137,38 @@ def _more_word_starts(padded: str, token: str, starts: list[int], wanted: int) -
             j = padded.find(needle, j + size)
         else:
             j = padded.find(needle, j + 1)
+
+
+class FormStream:
+    """A field's stream of forms (monitor/match/forms.py): each token's listed word if it is a form of one.
+
+    Most fields need only which listed words their forms stand for (`words`): the stream itself, a list
+    as long as the field, is made on first use (positions for highlights and `NEAR`, sequences).
+    """
+
+    __slots__ = ("_tokens", "_forms", "_words", "_stream")
+
+    def __init__(self, tokens: list[str], forms: dict[str, str], words: set[str]) -> None:
+        self._tokens = tokens
+        self._forms = forms
+        self._words = words
+        self._stream: FieldText | None = None
+
+    def words(self) -> set[str]:
+        """The listed words that forms in the field stand for."""
+        return self._words
+
+    def stream(self) -> list[str]:
+        """The field's tokens with each form replaced by its listed word (same positions)."""
+        return self._text().folded
+
+    def positions(self, word: str) -> list[int]:
+        """Indexes of the forms of a listed word."""
+        return self._text().positions(word)
+
+    def _text(self) -> FieldText:
+        if self._stream is None:
+            get = self._forms.get
+            tokens = self._tokens
+            self._stream = FieldText("", None, list(map(get, tokens, tokens)), None, None, None)
+        return self._stream

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 # Combining marks that belong inside a word. Python's \w does not include them, so without this a
 # decomposed "é" or vocalised Arabic/Hebrew would be split in two.
 _MARKS = (
+    "\u00ad\u200c\u200d"  # soft hyphen, zero-width non-joiner and joiner: inside a word, never a break
     "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
     "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
     "\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff"
@@ -28,12 +29,16 @@ def split_words(text: str) -> list[str]:
     """Separators and tokens alternating, `[sep, tok, sep, tok, ..., sep]`; tokens are `[1::2]`."""
     if "_" in text:
         text = text.replace("_", " ")
+    if "\u02bc" in text:  # the modifier letter apostrophe is a \w character: make it the apostrophe it looks like
+        text = text.replace("\u02bc", "'")
     return SPLIT_RE.split(text)
+
 
 
 # Marks removed by folding: Latin/Greek/Cyrillic diacritics, Arabic harakat, Hebrew niqqud. Indic vowel
 # signs and kana voicing marks are kept, since removing them changes the word, not its spelling.
 _STRIPPED = (
+    "\u00ad\u200c\u200d"  # so "cease\u00adfire" is "ceasefire", Persian "می‌خواهم" is "میخواهم"
     "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
     "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
     "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"

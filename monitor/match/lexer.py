@@ -25,6 +25,7 @@ _CLOSE_QUOTES = '"”“‟»'
 _QUOTES = set(_OPEN_QUOTES + _CLOSE_QUOTES)
 _STOP = set("()") | _QUOTES
 _LOWER_OPERATORS = ("and", "or", "not")
+_VOWELS = re.compile("[AEIOUYÄÖÜÉÈÀÂÊÎÔÛ]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class QueryWarning:
 
 @dataclass(frozen=True, slots=True)
 class Tok:
-    """One token: kind is ( ) WORD PHRASE FIELD AND OR NOT NEAR ACTOR LANG TAG EOF."""
+    """One token: kind is ( ) WORD PHRASE FIELD RAW AND OR NOT NEAR ACTOR LANG TAG EOF (RAW: `raw:`, exact case)."""
 
     kind: str
     value: str
@@ -126,6 +127,11 @@ def _word(word: str, column: int, toks: list[Tok], following: str) -> None:
     head, colon, rest = word.partition(":")
     if colon and head.isalpha():
         key = head.lower()
+        if key == "raw":  # `raw:WHO`, `raw:"World Health"`: the word or phrase in exactly this case
+            toks.append(Tok("RAW", key, column))
+            if rest:
+                _word(rest, column + len(head) + 1, toks, following)
+            return
         if key in FIELDS:
             toks.append(Tok("FIELD", key, column))
             if rest:
@@ -232,6 +238,23 @@ def _lower_case_operators(toks: list[Tok]) -> list[QueryWarning]:
         raise QuerySyntaxError(
             f"'{tok.value}' between two terms is matched as a word, so the query needs {meaning}", tok.column,
             f"operators are capitals: write {upper}; to match the word itself, quote it: \"{tok.value}\"")
+    return warnings + _capitals(toks)
+
+
+def _capitals(toks: list[Tok]) -> list[QueryWarning]:
+    """`WHO` is matched in any case, so it also finds the pronoun: say so, with `raw:` as the way out."""
+    warnings: list[QueryWarning] = []
+    for index, tok in enumerate(toks):
+        if tok.kind != "WORD" or not tok.value.isupper() or (index and toks[index - 1].kind == "RAW"):
+            continue
+        # An acronym that reads as a word (WHO, US, IT, IS): 2-4 letters with a vowel. LNG or HAMAS
+        # in any case is still the acronym or the name, and a warning on every capital word is noise.
+        letters = sum(c.isalpha() for c in tok.value)
+        if 2 <= letters <= 4 and _VOWELS.search(tok.value) and not tok.value.endswith("*"):
+            word = tok.value
+            warnings.append(QueryWarning(
+                f"'{word}' is matched in any case, so also as '{word.lower()}' and '{word.capitalize()}'",
+                tok.column, f"to find only the capitals (the acronym, not the word), write raw:{word}"))
     return warnings
 
 
@@ -241,5 +264,5 @@ def _ends_term(tok: Tok) -> bool:
 
 
 def _starts_term(tok: Tok) -> bool:
-    return tok.kind in ("PHRASE", "ACTOR", "LANG", "TAG", "(", "FIELD", "NOT") or (
+    return tok.kind in ("PHRASE", "ACTOR", "LANG", "TAG", "(", "FIELD", "RAW", "NOT") or (
         tok.kind == "WORD" and tok.value.lower() not in _LOWER_OPERATORS)

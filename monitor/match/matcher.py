@@ -214,14 +214,17 @@ def _highlights(spans: list[Span], sc: Scan) -> tuple[tuple[Highlight, ...], int
     for field, start, end in kept:
         ft = sc.fields[field]
         a, b = ft.char_span(start, end)
-        if end - start > 1:  # only a span of several tokens can hold a bracket
+        if end - start > 1:  # only a span of several tokens can hold a bracket, or be initials
             a, b = _balance(ft.text, a, b)
+            if ft.text.startswith(".", b) and _INITIALS.fullmatch(ft.text, a, b):
+                b += 1  # "U.S." rather than "U.S" (joins.py)
         b = min(b, a + MAX_HIGHLIGHT_CHARS)
         out.append(Highlight(field, a, b, ft.text[a:b]))
     return tuple(out), more
 
 
 _BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _BRACKET = re.compile(r"[()\[\]{}]")
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias, assert_never
 
 from monitor.errors import QuerySyntaxError
-from monitor.match.fold import QUOTES, fold_tokens
+from monitor.match.fold import QUOTES, fold_token_exact, fold_tokens, split_words
+from monitor.match.joins import joined_spelling
 from monitor.match.lexer import FIELDS, MAX_DISTANCE, QueryWarning, Tok, lex
 
 __all__ = ["FIELDS", "MAX_DISTANCE", "ActorRef", "And", "Lang", "Near", "Node", "Not", "Or", "QueryWarning", "Tag",
@@ -34,6 +35,8 @@ class Term:
     field: str | None
     text: str
     column: int
+    joined: str | None = None  # the one-word spelling of `cease-fire`, `"cease fire"`, `U.S.` (joins.py)
+    exact: tuple[str, ...] | None = None  # `raw:`: the tokens folded but for case, compared as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,7 @@ def is_positional(node: Node) -> bool:
 # ------------------------------------------------------------------ parser
 
 
-_STARTS = {"(", "WORD", "PHRASE", "FIELD", "NOT", "ACTOR", "LANG", "TAG"}
+_STARTS = {"(", "WORD", "PHRASE", "FIELD", "RAW", "NOT", "ACTOR", "LANG", "TAG"}
 
 
 class _Parser:
@@ -234,13 +237,21 @@ class _Parser:
             nxt = self.peek()
             if nxt.kind in ("LANG", "TAG"):
                 return self.primary(tok.value)  # reports that lang:/tag: cannot be inside a field
-            if nxt.kind not in ("(", "WORD", "PHRASE", "ACTOR"):
+            if nxt.kind not in ("(", "WORD", "PHRASE", "ACTOR", "RAW"):
                 raise QuerySyntaxError(
                     f"'{tok.value}:' needs a word, phrase or group", tok.column, f"write e.g. {tok.value}:hostage"
                 )
             return self.primary(tok.value)
         if tok.kind in ("WORD", "PHRASE"):
             return _term(tok, field)
+        if tok.kind == "RAW":
+            nxt = self.take()
+            if nxt.kind not in ("WORD", "PHRASE"):
+                raise QuerySyntaxError("'raw:' needs a word or a phrase right after it", tok.column,
+                                       'write e.g. raw:WHO or raw:"World Health Organization"; '
+                                       "for a group, write raw: before each word")
+            term = _term(nxt, field, exact=True)
+            return replace(term, text=f"raw:{term.text}", column=tok.column)
         if tok.kind == "ACTOR":
             m = _ACTOR.match(tok.value)
             assert m is not None  # the tokenizer checked it
@@ -262,7 +273,7 @@ class _Parser:
         )
 
 
-def _term(tok: Tok, field: str | None) -> Term:
+def _term(tok: Tok, field: str | None, exact: bool = False) -> Term:
     raw = tok.value.translate(QUOTES)
     prefix = False
     if "*" in raw:
@@ -283,7 +294,14 @@ def _term(tok: Tok, field: str | None) -> Term:
             "short prefixes match too many words; write e.g. negotiat*",
         )
     text = f'"{tok.value}"' if tok.kind == "PHRASE" else tok.value
-    return Term(tokens, prefix, field, text, tok.column)
+    if exact:
+        if prefix:
+            raise QuerySyntaxError("'raw:' cannot take a wildcard", tok.column,
+                                   "an exact-case word is compared whole: remove the '*' or the raw:")
+        return Term(tokens, False, field, text, tok.column, None,
+                    tuple(fold_token_exact(t) for t in split_words(raw)[1::2]))
+    joined = None if prefix else joined_spelling(raw, spaced=True)
+    return Term(tokens, prefix, field, text, tok.column, joined)
 
 
 def parse_query(text: str) -> Node:

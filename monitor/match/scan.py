@@ -15,18 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, repeat
 from operator import itemgetter
 
-from monitor.match.fieldtext import ASCII_WORD, FieldText, words_with_prefix
+from monitor.match.fieldtext import ASCII_WORD, FieldText, FormStream, words_with_prefix
 from monitor.match.fold import (
     ascii_folded,
     fold_token,
-    fold_token_exact,
     split_words,
     strip_markup,
 )
 from monitor.match.forms import LANGUAGES, Analyzer, has_forms, make_analyzer, primary
+from monitor.match.joins import joins, record_joins
+from monitor.match.sequences import SequenceIndex, find_sequences
 from monitor.model import Document
 
 try:  # a native multi-pattern automaton finds wildcard prefixes in one pass over ASCII text
@@ -39,7 +40,7 @@ _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3
 
 
 SINGLE, PREFIX, SEQUENCE = 0, 1, 2  # pattern kinds
-_SequenceIndex = dict[str, tuple[dict[str, tuple[int, ...]], tuple[int, ...]]]
+_SequenceIndex = SequenceIndex
 
 
 class PatternTable:
@@ -76,6 +77,7 @@ class PatternTable:
         self._prefix3: frozenset[str] | None = None
         # Single words and first tokens of sequences together: one lookup per token of ASCII text.
         self.first_keys: frozenset[str] = frozenset()
+        self.initials = False
         # Wildcards on ASCII text: an automaton of " prefix" over " " + the lower-cased text (tokens
         # separated by spaces), so each match is a token start; its longest match at a token implies
         # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
@@ -149,6 +151,7 @@ class PatternTable:
         self._prefixes = [(itemgetter(slice(0, n)), d) for n, d in sorted(prefixes.items())]
         self._prefix3 = frozenset(self.by_prefix_key) if len(prefixes) > 1 else None
         self.first_keys = self.single_keys | self.sequence_keys
+        self.initials = any(len(k) == 2 and k.isalpha() for k in self.first_keys)  # `U.S.` may spell one
         self._build_automaton()
 
     def _build_automaton(self) -> None:
@@ -182,6 +185,17 @@ class PatternTable:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def any_hit(self, words: list[str]) -> bool:
+        """Whether one of `words` is a single-word pattern or a sequence start, or a wildcard matches it (in C)."""
+        if not self.first_keys.isdisjoint(words):
+            return True
+        return any(not by_prefix.keys().isdisjoint(map(cut, words)) for cut, by_prefix in self._prefixes)
+
+    def lone_words(self, word: str) -> list[int]:
+        """The patterns of one token, sought as sequences (pinned words), whose token is `word`."""
+        entry = self._sequence_index.get(word)
+        return [p for p in entry[1] if len(self.tokens[p]) == 1 and self.exact[p] is None] if entry else []
 
     def hits(self, present: set[str]) -> set[str | int]:
         """The keys of the single-word and wildcard patterns that the tokens of `present` make occur.
@@ -246,7 +260,9 @@ class Scan:
     sequence_hits: dict[int, list[Span]]
     memo: dict[int, object] = field(default_factory=dict)  # per-document cache of actor results
     scanned: frozenset[str] = frozenset()
-    analysed: dict[str, FieldText] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
+    analysed: dict[str, FormStream] = field(default_factory=dict)  # per field, its stream of forms (`forms`)
+    canonical: dict[str, str] = field(default_factory=dict)  # a listed word → the one its forms stand for
+    joined: dict[str, list[Span]] = field(default_factory=dict)  # a listed word → the pairs that spell it
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
     def prefix_tokens(self, pid: int, name: str) -> list[str]:
@@ -263,7 +279,17 @@ class Scan:
                 present = ft.words()
                 out = list(compress(present, map(str.startswith, present, repeat(prefix))))
             self._prefix[key] = out
+            self._prefix_joined(prefix, name, out)
         return out
+
+    def _prefix_joined(self, prefix: str, name: str, out: list[str]) -> None:
+        """Add to `out` the joined spellings of field `name` that start with a wildcard's `prefix`."""
+        if self.joined:
+            out += [w for w, spans in self.joined.items()
+                    if w.startswith(prefix) and w not in out and any(s[0] == name for s in spans)]
+
+    def _joined_spans(self, word: str, fields: frozenset[str]) -> list[Span]:
+        return [s for s in self.joined.get(word, ()) if s[0] in fields]
 
     def has(self, pid: int, fields: frozenset[str]) -> bool:
         """Whether pattern `pid` occurs in one of `fields`."""
@@ -276,6 +302,9 @@ class Scan:
             tok = self.table.tokens[pid][0]
             if any(name in fields and tok in ft.words() for name, ft in self.fields.items()):
                 return True
+            if self.joined and self._joined_spans(tok, fields):
+                return True
+            tok = self.canonical.get(tok, tok)
             return any(name in fields and tok in ft.words() for name, ft in self.analysed.items())
         if kind == PREFIX:
             return any(name in fields and self.prefix_tokens(pid, name) for name in self.fields)
@@ -288,22 +317,36 @@ class Scan:
         kind = self.table.kind[pid]
         if kind == SINGLE:
             tok = self.table.tokens[pid][0]
-            if self.analysed:  # the word as written and its forms
-                return sorted({(name, i, i + 1) for texts in (self.fields, self.analysed) for name, ft in texts.items()
-                               if name in fields and tok in ft.words() for i in ft.positions(tok)})
-            # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
-            return [
-                (name, i, i + 1)
-                for name, ft in self.fields.items()
-                if name in fields and (ft.present is None or tok in ft.present)
-                for i in ft.positions(tok)
-            ]
+            if self.joined and tok in self.joined:  # one-word spellings (`cease-fire`) too: rare, so not fast
+                return sorted({*self._single_spans(tok, fields), *self._joined_spans(tok, fields)})
+            return self._single_spans(tok, fields)
         if kind == PREFIX:
-            return sorted(
-                (name, i, i + 1) for name, ft in self.fields.items() if name in fields
-                for tok in self.prefix_tokens(pid, name) for i in ft.positions(tok)
-            )
+            spans = [(name, i, i + 1) for name, ft in self.fields.items() if name in fields
+                     for tok in self.prefix_tokens(pid, name) for i in ft.positions(tok)]
+            if self.joined:  # the joined spellings among the wildcard's words (`prefix_tokens`) sit at two tokens
+                spans += [s for name in self.fields if name in fields
+                          for tok in self.prefix_tokens(pid, name) for s in self._joined_spans(tok, fields)
+                          if s[0] == name]
+                return sorted(set(spans))
+            return sorted(spans)
         return [s for s in self.sequence_hits[pid] if s[0] in fields]
+
+    def _single_spans(self, tok: str, fields: frozenset[str]) -> list[Span]:
+        """Where the single word `tok` stands in `fields` (and, in an article with word forms, its forms)."""
+        # Without a set of the field's tokens (ASCII text), `positions` (in C) says whether it is there.
+        spans = [
+            (name, i, i + 1)
+            for name, ft in self.fields.items()
+            if name in fields and (ft.present is None or tok in ft.present)
+            for i in ft.positions(tok)
+        ]
+        if self.analysed:  # and its forms, which stand as its canonical word in the stream of forms
+            form = self.canonical.get(tok, tok)
+            forms = [(name, i, i + 1) for name, fs in self.analysed.items() if name in fields and form in fs.words()
+                     for i in fs.positions(form)]
+            if forms:
+                return sorted({*spans, *forms})
+        return spans
 
 
 def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
@@ -311,7 +354,8 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     found: set[str | int] = set()
     sequence_hits: dict[int, list[Span]] = {}
     texts: dict[str, FieldText] = {}
-    analysed: dict[str, FieldText] = {}
+    analysed: dict[str, FormStream] = {}
+    joined: dict[str, list[Span]] = {}
     index = table._sequence_index
     analyzer = table.analyzer(primary(doc.language)) if doc.language else None
     for name in fields:
@@ -334,84 +378,22 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
             found |= table.hits(present)
             starts = frozenset(present & table.sequence_keys)
         if starts:
-            _sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
+            find_sequences(table, index, starts, folded, ft, name, found, sequence_hits, None)
+        cands = joins(src, str.lower if lower is not None else fold_token, table.initials)
+        if cands:  # pairs that may spell one word (`cease-fire`, `U.S.`): most spell no listed word
+            record_joins(table, cands, ft, src, name, found, joined, sequence_hits)
         if analyzer is not None:  # the document's language has word forms: seek the patterns in them too
             forms = analyzer.stream(folded, ft.present)
             if forms is None:
                 continue
-            stream, met = forms
-            analysed[name] = FieldText(text, cleaned, stream, None, None, None)
+            analysed[name] = forms
+            met = forms.words()
             found |= met & table.single_keys
             # Sequences again only if a form stands for one of their words (most forms are of single names).
             if not met.isdisjoint(table.sequence_words):
+                stream = forms.stream()
                 starts = frozenset(table.sequence_keys.intersection(stream))
                 # The field's own text: exact-case patterns compare a form's original, never its word.
-                _sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
-    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed)
-
-
-def _sequences(table: PatternTable, index: _SequenceIndex, starts: frozenset[str], folded: list[str],
-               ft: FieldText, name: str, found: set[str | int], sequence_hits: dict[int, list[Span]],
-               skip: set[int] | None) -> None:
-    """Find the sequences of `index` in a field's tokens (`starts`: those of its tokens that begin one).
-
-    In a stream of forms (`skip`: the pinned patterns, which are not sought there), a sequence found in
-    the tokens already is not added again, and exact-case patterns compare the tokens as written.
-    """
-    # Visit only the positions of tokens that start a sequence, each with the token after it, found
-    # without a Python-level loop ("" after the last token: never a token, so never a second one).
-    nexts = folded[1:]
-    nexts.append("")
-    for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
-        by_second, loose = index[first]
-        group = by_second.get(second)
-        if skip is not None:  # a stream of forms
-            for pid in group + loose if group is not None else loose:
-                if pid not in skip:
-                    m = _check(table, pid, folded, ft, i, True)
-                    if m:
-                        found.add(pid)
-                        spans = sequence_hits.setdefault(pid, [])
-                        if (name, i, i + m) not in spans:
-                            spans.append((name, i, i + m))
-            continue
-        if group is not None:  # the tokens themselves: the hot loop of matching, as lean as can be
-            for pid in group:
-                m = _check(table, pid, folded, ft, i)
-                if m:
-                    found.add(pid)
-                    sequence_hits.setdefault(pid, []).append((name, i, i + m))
-        for pid in loose:
-            m = _check(table, pid, folded, ft, i)
-            if m:
-                found.add(pid)
-                sequence_hits.setdefault(pid, []).append((name, i, i + m))
-
-
-def _check(table: PatternTable, pid: int, folded: list[str], ft: FieldText, i: int, forms: bool = False) -> int:
-    """The pattern's length if it occurs at token i (its first token is known to match), else 0.
-
-    `forms`: `folded` is a stream of forms, where an exact-case pattern that asked for forms needs its
-    spelling at the start of each original token, and any other one the original token itself.
-    """
-    seq = table.tokens[pid]
-    m = len(seq)
-    if i + m > len(folded):
-        return 0
-    last = m - 1
-    for k in range(1, last):
-        if folded[i + k] != seq[k]:
-            return 0
-    if last and not (folded[i + last].startswith(seq[last]) if table.prefix[pid] else folded[i + last] == seq[last]):
-        return 0
-    exact = table.exact[pid]
-    if exact is not None:
-        if forms and pid in table.exact_forms:
-            for k in range(m):
-                if not fold_token_exact(ft.original(i + k)).startswith(exact[k]):
-                    return 0
-            return m
-        for k in range(m):
-            if fold_token_exact(ft.original(i + k)) != exact[k]:
-                return 0
-    return m
+                find_sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
+    return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed, joined=joined,
+                canonical=analyzer.canonical if analyzer is not None else {})

@@ -42,6 +42,8 @@ def test_fold_rules(text: str, folded: str) -> None:
     [
         ("Netanyahu’s cabinet", ["netanyahu", "s", "cabinet"]),
         ("Netanyahu's cabinet", ["netanyahu", "s", "cabinet"]),
+        ("Netanyahuʼs cabinet", ["netanyahu", "s", "cabinet"]),  # U+02BC, the modifier letter apostrophe (issue 20)
+        ("cease\u00adfire e\u200dmail", ["ceasefire", "email"]),  # a soft hyphen, a ZWJ: inside the word
         ("Hamas-run ministry", ["hamas", "run", "ministry"]),
         ("snake_case", ["snake", "case"]),
         ("«Quoted» “text”", ["quoted", "text"]),

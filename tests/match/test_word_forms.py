@@ -43,6 +43,9 @@ FORMS = {
         {"id": "fidan", "name": "Hakan Fidan", "exact_case": ["Fidan"]},
         {"id": "apple", "name": "Apple Inc.", "exact_case": ["Apple"]},
         {"id": "ankara", "name": "Ankara"},
+        {"id": "scholz", "name": "Olaf Scholz", "aliases": ["Scholz"]},
+        {"id": "bundestag", "name": "Bundestag"},
+        {"id": "erdogan", "name": "Erdoğan"},
         # per-entry control: this one is pinned to the forms as written
         {"id": "putin-exact", "name": "Путин", "forms": "exact"},
     ],
@@ -60,6 +63,16 @@ FORMS = {
         {"id": "election-tr", "name": "elections (tr)", "query": "seçim"},
         {"id": "government-tr", "name": "government (tr)", "query": "hükümet"},
         {"id": "hostages-exact", "name": "pinned", "query": "חטופים", "forms": "exact"},
+        {"id": "sanctions-uk", "name": "sanctions (uk)", "query": "санкції"},
+        {"id": "government-de", "name": "government (de)", "query": "Regierung"},
+        {"id": "election-de", "name": "elections (de)", "query": "Wahl"},
+        {"id": "government-fr", "name": "government (fr)", "query": "gouvernement"},
+        # one word of three languages: in an Italian article, "ministri" is a form of each (same stem)
+        {"id": "minister-fr", "name": "minister (fr)", "query": "ministre"},
+        {"id": "minister-it", "name": "minister (it, es, pt)", "query": "ministro"},
+        {"id": "president-es", "name": "president (es, pt)", "query": "presidente"},
+        {"id": "election-it", "name": "elections (it)", "query": "elezione"},
+        {"id": "minister-tr", "name": "minister (tr)", "query": "bakan"},
     ],
 }
 
@@ -182,31 +195,71 @@ CASES = [
     ("uk", "президент України", "ukraine-uk", ("України",)),
     ("uk", "рішення уряду", "government-uk", ("уряду",)),
     ("uk", "українці", "ukraine-uk", ()),
+    ("uk", "керує урядом", "government-uk", ("урядом",)),
+    ("uk", "з Зеленським", "zelensky", ("Зеленським",)),
+    ("uk", "нові санкції", "sanctions-uk", ("санкції",)),
+    ("uk", "за санкціями", "sanctions-uk", ("санкціями",)),
+    ("uk", "урядовий комітет", "government-uk", ()),  # the adjective: a derivation
     # ---- German
     ("de", "Merkels Nachfolger", "merkel", ("Merkels",)),
     ("de", "Angela Merkels Politik", "merkel", ("Angela Merkels",)),
     ("de", "des Bundeskanzlers", "chancellor", ("Bundeskanzlers",)),
     ("de", "im Bundeskanzleramt", "chancellor", ()),
     ("de", "Merkelismus", "merkel", ()),
+    ("de", "die Regierungen Europas", "government-de", ("Regierungen",)),
+    ("de", "der Regierungssprecher", "government-de", ()),  # a compound is another word
+    ("de", "die Wahlen in Bayern", "election-de", ("Wahlen",)),
+    ("de", "der Wahlkampf", "election-de", ()),
+    ("de", "Scholz' Rede", "scholz", ("Scholz",)),
+    ("de", "Olaf Scholz sagte", "scholz", ("Olaf Scholz",)),
+    ("de", "des Bundestages", "bundestag", ("Bundestages",)),
+    ("de", "des Bundestags", "bundestag", ("Bundestags",)),
+    ("de", "die Bundestagswahl", "bundestag", ()),
+    ("de", "die Merkel-Regierung", "merkel", ("Merkel",)),
     # ---- French
     ("fr", "les élections législatives", "election-fr", ("élections",)),
     ("fr", "Emmanuel Macron a dit", "macron", ("Emmanuel Macron",)),
     ("fr", "l'élection présidentielle", "election-fr", ("élection",)),
     ("fr", "les électeurs", "election-fr", ()),
     ("fr", "les macronistes", "macron", ()),  # a derivation: more than an ending added
+    ("fr", "les gouvernements européens", "government-fr", ("gouvernements",)),
+    ("fr", "du gouvernement", "government-fr", ("gouvernement",)),
+    ("fr", "la politique gouvernementale", "government-fr", ()),
+    ("fr", "les ministres", "minister-fr", ("ministres",)),
+    ("fr", "le ministère", "minister-fr", ()),
     # ---- Spanish
     ("es", "las elecciones generales", "election-es", ("elecciones",)),
     ("es", "el Gobierno de Sánchez", "sanchez", ("Sánchez",)),
     ("es", "los electores", "election-es", ()),
+    ("es", "los ministros", "minister-it", ("ministros",)),
+    ("es", "la ministra", "minister-it", ("ministra",)),
+    ("es", "el ministerio", "minister-it", ()),
+    ("es", "los presidentes", "president-es", ("presidentes",)),
+    ("es", "SÁNCHEZ habló", "sanchez", ("SÁNCHEZ",)),
+    ("es", "la elección", "election-es", ("elección",)),
+    ("es", "el presidente Sánchez", "sanchez", ("Sánchez",)),
     # ---- Italian
     ("it", "i governi europei", "government-it", ("governi",)),
     ("it", "Draghi ha detto", "draghi", ("Draghi",)),
     ("it", "la governance", "government-it", ()),
+    ("it", "le elezioni regionali", "election-it", ("elezioni",)),
+    ("it", "l'elezione", "election-it", ("elezione",)),
+    ("it", "la legge elettorale", "election-it", ()),
+    ("it", "i ministri", "minister-it", ("ministri",)),
+    ("it", "i ministri", "minister-fr", ("ministri",)),  # the same stem as French "ministre": a form of both
+    ("it", "il ministero", "minister-it", ()),
+    ("it", "la ministra", "minister-it", ("ministra",)),
     # ---- Portuguese
     ("pt", "os governos estaduais", "government-pt", ("governos",)),
     ("pt", "Lula disse", "lula", ("Lula",)),
     ("pt", "Lulu disse", "lula", ()),
     ("pt", "o governador", "government-pt", ()),
+    ("pt", "os ministros", "minister-it", ("ministros",)),
+    ("pt", "o ministério", "minister-it", ()),
+    ("pt", "os presidentes", "president-es", ("presidentes",)),
+    ("pt", "a presidência", "president-es", ()),
+    ("pt", "Lula da Silva", "lula", ("Lula",)),
+    ("pt", "a política governamental", "government-pt", ()),
     # ---- Turkish (names take their suffixes after an apostrophe, which already separates them)
     ("tr", "seçimlerde kazandı", "election-tr", ("seçimlerde",)),
     ("tr", "yerel seçimler", "election-tr", ("seçimler",)),
@@ -215,6 +268,14 @@ CASES = [
     ("tr", "Fidan'ın açıklaması", "fidan", ("Fidan",)),
     ("tr", "fidanları diktiler", "fidan", ()),  # exact case never inflects
     ("tr", "Fidanları diktiler", "fidan", ()),
+    ("tr", "Erdoğan'ın açıklaması", "erdogan", ("Erdoğan",)),
+    ("tr", "Erdoğanın açıklaması", "erdogan", ("Erdoğanın",)),
+    ("tr", "bakanlar toplantısı", "minister-tr", ("bakanlar",)),
+    ("tr", "bakanlık açıkladı", "minister-tr", ()),  # the ministry
+    ("tr", "Ankara'da", "ankara", ("Ankara",)),
+    ("tr", "Ankaralı", "ankara", ()),  # from Ankara: a derivation
+    ("tr", "seçimi kazandı", "election-tr", ("seçimi",)),
+    ("tr", "hükümetler", "government-tr", ("hükümetler",)),
     # ---- English: as before (possessives by tokenisation, no plurals)
     ("en", "apples and pears", "apple", ()),
     ("en", "Apple's results", "apple", ("Apple",)),
@@ -247,7 +308,7 @@ def test_enough_cases_per_language() -> None:
     counts = {lang: sum(1 for c in CASES if c[0] == lang) for lang in ("he", "ar", "ru")}
     assert min(counts.values()) >= 30, counts
     for lang in ("uk", "de", "fr", "es", "it", "pt", "tr"):
-        assert sum(1 for c in CASES if c[0] == lang) >= 3, lang
+        assert sum(1 for c in CASES if c[0] == lang) >= 10, lang
 
 
 @pytest.mark.parametrize("language", [None, "en", "", "fa"])
