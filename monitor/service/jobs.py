@@ -25,6 +25,10 @@ DELIVER_TICK = timedelta(seconds=5)
 RELOAD_TICK = timedelta(seconds=30)
 HOUSEKEEPING_TICK = timedelta(hours=1)
 SPIKE_TICK = timedelta(minutes=5)
+PUSH_TICK = timedelta(seconds=1)
+"""How often pushed WebSub bodies waiting in the inbox are refreshed (one cheap query when there are none)."""
+WEBSUB_TICK = timedelta(minutes=1)
+"""How often WebSub subscriptions are made, renewed and checked for lapses (monitor/refresh/websub.py)."""
 """The spike tick judges the hours closed since the last one and the hour so far (docs/spikes.md)."""
 SPIKE_DELAY = timedelta(minutes=1)
 """The first spike tick runs a minute after start (or one tick, if shorter), after the first polls."""
@@ -55,17 +59,21 @@ class Ticks:
     reload: timedelta = RELOAD_TICK
     housekeeping: timedelta = HOUSEKEEPING_TICK
     spikes: timedelta = SPIKE_TICK
+    push: timedelta = PUSH_TICK
+    websub: timedelta = WEBSUB_TICK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Ticks:
-        """Defaults, overridden by MONITOR_POLL_TICK / MONITOR_DELIVER_TICK / MONITOR_SPIKE_TICK (e.g. `1s`; tests)."""
+        """Defaults, overridden by MONITOR_POLL_TICK / _DELIVER_TICK / _SPIKE_TICK / _WEBSUB_TICK (e.g. `1s`; tests)."""
         poll = env.get("MONITOR_POLL_TICK")
         deliver = env.get("MONITOR_DELIVER_TICK")
         spikes = env.get("MONITOR_SPIKE_TICK")
+        websub = env.get("MONITOR_WEBSUB_TICK")
         return cls(
             poll=parse_duration(poll) if poll else POLL_TICK,
             deliver=parse_duration(deliver) if deliver else DELIVER_TICK,
             spikes=parse_duration(spikes) if spikes else SPIKE_TICK,
+            websub=parse_duration(websub) if websub else WEBSUB_TICK,
         )
 
 
@@ -86,6 +94,12 @@ class JobTarget(Protocol):
 
     async def housekeeping_job(self) -> None:
         """Apply the retention period."""
+
+    async def push_job(self) -> None:
+        """Refresh the feeds whose WebSub hubs pushed a body."""
+
+    async def websub_job(self) -> None:
+        """Subscribe, renew, and let lapsed WebSub subscriptions fall back to polling."""
 
 
 class JitteredInterval(IntervalTrigger):
@@ -129,6 +143,9 @@ def register_jobs(
         ("deliver", target.deliver_job, ticks.deliver, now + min(ticks.deliver, timedelta(seconds=1)), TICK_JITTER),
         ("config-reload", target.reload_job, ticks.reload, now + ticks.reload, 0.0),
         ("housekeeping", target.housekeeping_job, ticks.housekeeping, now + HOUSEKEEPING_DELAY, 0.0),
+        ("push", target.push_job, ticks.push, now, 0.0),
+        # After the first poll tick has had a moment to discover the hubs.
+        ("websub", target.websub_job, ticks.websub, now + min(ticks.websub, timedelta(seconds=5)), 0.0),
     ]
     for job_id, func, every, first, jitter in interval_jobs:
         seconds = every.total_seconds()

@@ -10,7 +10,7 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -24,6 +24,7 @@ from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.runtime import Runtime
+from monitor.refresh.websub import WebSubKeeper
 from monitor.service.jobs import Ticks, register_jobs, register_spike_job, sync_digest_jobs
 from monitor.service.workers import WorkerProcesses, parent_gone
 from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
@@ -32,6 +33,7 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than, purge_spikes
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
+from monitor.store.websub import delete_pushes, pending_pushes
 from monitor.usecases.check import CheckedConfig, check_configuration
 from monitor.usecases.spikes import RaisedSpike, SpikeTicker
 
@@ -86,6 +88,7 @@ class Service:
         self.deliverer = DeliveryWorker(self.outbox, lambda: self.runtime().config, self.env, owner=self.owner,
                                         clock=clock)
         self.spikes = SpikeTicker(self.db)
+        self.websub = WebSubKeeper(self.db, self.runtime, clock)
         self._stopping = False
         self._lock_file: IO[str] | None = None
         self._reload_lock = threading.Lock()
@@ -367,6 +370,34 @@ class Service:
             self._poll_tasks.discard(task)  # type: ignore[arg-type]
         if summary.feeds:
             self._log_poll(summary)
+
+    async def push_job(self) -> None:
+        """The push tick: feeds whose WebSub hub pushed a body are refreshed with it at once (refresh_feed)."""
+        try:
+            pushes = await asyncio.to_thread(pending_pushes, self.db)
+            if not pushes:
+                return
+            summary, done = await self.poller.refresh_pushed(pushes)
+            await asyncio.to_thread(delete_pushes, self.db, done)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("push_tick_crashed")
+            return
+        if summary.routed and self.scheduler is not None and self.scheduler.running:
+            # Alerts of a push go out now, not at the next deliver tick.
+            job = self.scheduler.get_job("deliver")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+    async def websub_job(self) -> None:
+        """The WebSub tick (monitor/refresh/websub.py)."""
+        try:
+            await self.websub.tick()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("websub_tick_crashed")
 
     async def deliver_job(self) -> None:
         """The deliver tick."""

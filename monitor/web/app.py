@@ -28,6 +28,7 @@ from monitor.web import (
     pages,
     unsubscribe,
     watchlists,
+    websub,
 )
 from monitor.web.auth import AuthSettings, check_bind, make_middleware, trusted_hosts
 from monitor.web.context import WebContext
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(editor.router)
     app.include_router(feedback.router)
     app.include_router(feeds_admin.router)
+    app.include_router(websub.router)
     metrics.register(app, ctx)
     return app
 

@@ -21,8 +21,9 @@ TOKEN_COOKIE = "monitor_token"
 CSRF_COOKIE = "monitor_csrf"
 CSRF_FIELD = "csrf_token"
 # Paths anyone may reach: the health check (load balancers carry no credentials), the login form and
-# the stylesheet it needs, and unsubscribe links (their signed token is their authorisation).
-OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/")
+# the stylesheet it needs, unsubscribe links (their signed token is their authorisation), and the
+# WebSub callback (its unguessable token and each delivery's HMAC signature are; monitor/web/websub.py).
+OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/", "/websub/")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
