@@ -95,12 +95,12 @@ def confirm_intent(
         row = session.get(WebSubSubscription, token[:64])
         if row is None or row.pending_mode != mode or row.topic != topic:
             return False
+        if mode == "subscribe" and (lease_seconds is None or lease_seconds <= 0):
+            return False  # WebSub: the hub MUST give the lease of a subscription; still pending
         row.pending_mode = None
         if mode == "unsubscribe":
             row.state = "ended"
             return True
-        if lease_seconds is None or lease_seconds <= 0:
-            return False  # WebSub: the hub MUST give the lease of a subscription
         row.state = "subscribed"
         row.last_error = None
         row.lease_seconds = lease_seconds
