@@ -95,12 +95,6 @@ class JobTarget(Protocol):
     async def housekeeping_job(self) -> None:
         """Apply the retention period."""
 
-    async def push_job(self) -> None:
-        """Refresh the feeds whose WebSub hubs pushed a body."""
-
-    async def websub_job(self) -> None:
-        """Subscribe, renew, and let lapsed WebSub subscriptions fall back to polling."""
-
 
 class JitteredInterval(IntervalTrigger):
     """An interval trigger whose jitter is drawn once per previous fire time (at random per process).
@@ -143,9 +137,6 @@ def register_jobs(
         ("deliver", target.deliver_job, ticks.deliver, now + min(ticks.deliver, timedelta(seconds=1)), TICK_JITTER),
         ("config-reload", target.reload_job, ticks.reload, now + ticks.reload, 0.0),
         ("housekeeping", target.housekeeping_job, ticks.housekeeping, now + HOUSEKEEPING_DELAY, 0.0),
-        ("push", target.push_job, ticks.push, now, 0.0),
-        # After the first poll tick has had a moment to discover the hubs.
-        ("websub", target.websub_job, ticks.websub, now + min(ticks.websub, timedelta(seconds=5)), 0.0),
     ]
     for job_id, func, every, first, jitter in interval_jobs:
         seconds = every.total_seconds()
@@ -171,6 +162,30 @@ def register_spike_job(scheduler: BaseScheduler, target: SpikeJobTarget, ticks: 
         target.spikes_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="spikes", name="spikes",
         next_run_time=now + min(ticks.spikes, SPIKE_DELAY), misfire_grace_time=grace(ticks.spikes), **JOB_DEFAULTS,
     )
+
+
+class WebSubJobTarget(Protocol):
+    """What the WebSub jobs call: the Service implements it."""
+
+    async def push_job(self) -> None:
+        """Refresh the feeds whose WebSub hubs pushed a body."""
+
+    async def websub_job(self) -> None:
+        """Subscribe, renew, and let lapsed WebSub subscriptions fall back to polling."""
+
+
+def register_websub_jobs(scheduler: BaseScheduler, target: WebSubJobTarget, ticks: Ticks, now: datetime) -> None:
+    """Add the push tick and the WebSub tick (monitor/refresh/websub.py)."""
+    jobs: list[tuple[str, Callable[[], Awaitable[None]], timedelta, datetime]] = [
+        ("push", target.push_job, ticks.push, now),
+        # After the first poll tick has had a moment to discover the hubs.
+        ("websub", target.websub_job, ticks.websub, now + min(ticks.websub, timedelta(seconds=5))),
+    ]
+    for job_id, func, every, first in jobs:
+        scheduler.add_job(
+            func, IntervalTrigger(seconds=every.total_seconds(), timezone=now.tzinfo), id=job_id, name=job_id,
+            next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,
+        )
 
 
 def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: Iterable[SubscriberConfig]) -> list[str]:

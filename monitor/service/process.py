@@ -25,7 +25,13 @@ from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.runtime import Runtime
 from monitor.refresh.websub import WebSubKeeper
-from monitor.service.jobs import Ticks, register_jobs, register_spike_job, sync_digest_jobs
+from monitor.service.jobs import (
+    Ticks,
+    register_jobs,
+    register_spike_job,
+    register_websub_jobs,
+    sync_digest_jobs,
+)
 from monitor.service.workers import WorkerProcesses, parent_gone
 from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
@@ -311,6 +317,7 @@ class Service:
         started = system_clock()
         register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, started)
         register_spike_job(scheduler, self, self.ticks, started)
+        register_websub_jobs(scheduler, self, self.ticks, started)
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))

@@ -104,7 +104,7 @@ def confirm_intent(
         row.state = "subscribed"
         row.last_error = None
         row.lease_seconds = lease_seconds
-        row.lease_expires_at = now + timedelta(seconds=lease_seconds)
+        row.lease_expires_at = now + timedelta(seconds=lease_seconds or 0)
         if row.verified_at is None:
             row.verified_at = now
         feed = session.get(Feed, row.feed_id)
