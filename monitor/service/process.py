@@ -33,7 +33,13 @@ from monitor.service.jobs import (
     sync_digest_jobs,
 )
 from monitor.service.workers import WorkerProcesses, parent_gone
-from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
+from monitor.store.coordination import (
+    HOUSEKEEPING_LOCK,
+    SYNC_LOCK,
+    WEBSUB_LOCK,
+    advisory_lock,
+    release_stale_leases,
+)
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than, purge_spikes
@@ -400,7 +406,10 @@ class Service:
     async def websub_job(self) -> None:
         """The WebSub tick (monitor/refresh/websub.py)."""
         try:
-            await self.websub.tick()
+            # One process at a time: two would each subscribe a feed that has no subscription yet.
+            with advisory_lock(self.db, WEBSUB_LOCK, wait=False) as mine:
+                if mine:
+                    await self.websub.tick()
         except asyncio.CancelledError:
             raise
         except Exception:
