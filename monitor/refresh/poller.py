@@ -31,7 +31,7 @@ from monitor.refresh.sitemap import SITEMAP_KINDS, expand_sitemap
 from monitor.refresh.writer import WRITE_BATCH, BatchWriter
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository
-from monitor.store.websub import Push
+from monitor.store.websub import Push, delete_pushes, pending_pushes
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -148,6 +148,15 @@ class FeedPoller:
             return feed, result, prepared
         except Exception as exc:
             return feed, exc, None
+
+    async def refresh_inbox(self) -> PollSummary:
+        """Refresh the feeds whose WebSub hubs pushed a body (the oldest push of each); drop the pushes handled."""
+        pushes = await asyncio.to_thread(pending_pushes, self.db)
+        if not pushes:
+            return PollSummary()
+        summary, done = await self.refresh_pushed(pushes)
+        await asyncio.to_thread(delete_pushes, self.db, done)
+        return summary
 
     async def refresh_pushed(self, pushes: Sequence[Push]) -> tuple[PollSummary, list[int]]:
         """Refresh feeds from bodies their WebSub hubs pushed, by the same path as a poll's (refresh_feed).

@@ -45,7 +45,6 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than, purge_spikes
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
-from monitor.store.websub import delete_pushes, pending_pushes
 from monitor.usecases.check import CheckedConfig, check_configuration
 from monitor.usecases.spikes import RaisedSpike, SpikeTicker
 
@@ -387,11 +386,7 @@ class Service:
     async def push_job(self) -> None:
         """The push tick: feeds whose WebSub hub pushed a body are refreshed with it at once (refresh_feed)."""
         try:
-            pushes = await asyncio.to_thread(pending_pushes, self.db)
-            if not pushes:
-                return
-            summary, done = await self.poller.refresh_pushed(pushes)
-            await asyncio.to_thread(delete_pushes, self.db, done)
+            summary = await self.poller.refresh_inbox()
         except asyncio.CancelledError:
             raise
         except Exception:
