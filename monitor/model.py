@@ -33,7 +33,7 @@ _CAPS = {
     "summary_text": TEXT_MAX_CHARS, "content_text": TEXT_MAX_CHARS,
 }
 _HTML_FIELDS = ("summary_html", "content_html")
-_URL_FIELDS = ("url", "link")
+_URL_FIELDS = ("url", "link", "self_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,10 @@ class ParsedFeed:
     bozo_message: str | None = None
     format: str = ""
     """The feed's kind (rss, atom, rdf, json, sitemap), recorded on the feed row on each poll."""
+    hubs: tuple[str, ...] = ()
+    """The WebSub hubs the document names (`<link rel="hub">`, JSON Feed `hubs`), absolute http(s) URLs."""
+    self_url: str = ""
+    """The document's own canonical URL (`<link rel="self">`, JSON Feed `feed_url`): the WebSub topic."""
 
     def __post_init__(self) -> None:
         _drop_nul(self)

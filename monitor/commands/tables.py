@@ -10,7 +10,7 @@ from monitor.clock import relative_time
 from monitor.errors import MonitorError
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
-from monitor.store.feeds import FeedRepository
+from monitor.store.feeds import FeedHealth, FeedRepository
 from monitor.store.outbox import Outbox
 from monitor.store.rows import Delivery
 from monitor.store.subscriptions import Subscriptions
@@ -39,10 +39,19 @@ def print_feeds(db: Database, *, as_json: bool, now: datetime, out: Callable[[st
         rows.append([
             feed.id, feed.kind or "-", feed.state, str(feed.last_status or "-"), relative_time(feed.last_polled_at, now),
             relative_time(feed.last_success_at, now), str(feed.consecutive_errors), relative_time(feed.next_poll_at, now),
-            f"{feed.items_per_day:g}", error[:80],
+            f"{feed.items_per_day:g}", _push(feed, now), error[:80],
         ])
-    out(render_table(["feed", "kind", "state", "status", "last poll", "last ok", "errors", "next poll", "items/day", "error"],
-                     rows))
+    out(render_table(["feed", "kind", "state", "status", "last poll", "last ok", "errors", "next poll", "items/day",
+                      "push", "error"], rows))
+
+
+def _push(feed: FeedHealth, now: datetime) -> str:
+    """The WebSub push state in a few words: state, lease end and last push (slower polling marked '*')."""
+    if not feed.push_state:
+        return "-"
+    slowed = "*" if feed.pushed_until and feed.pushed_until > now else ""
+    return (f"{feed.push_state}{slowed} lease {relative_time(feed.push_lease_expires_at, now)}, "
+            f"push {relative_time(feed.last_push_at, now)}")
 
 
 def _asdict(obj: object) -> dict[str, object]:

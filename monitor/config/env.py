@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from monitor.config.models import EmailSettings, FetchSettings, Settings, SmtpSettings
+from monitor.config.models import EmailSettings, FetchSettings, Settings, SmtpSettings, WebSubSettings
 
 CONFIG_DIR_VAR = "MONITOR_CONFIG"
 DEFAULT_CONFIG_DIR = Path("config")
@@ -52,6 +52,10 @@ _DESCRIPTIONS: dict[str, str] = {
     "fetch.per_host": "fetches in flight per host",
     "fetch.user_agent": "User-Agent header of fetches",
     "fetch.allow_private_networks": "true lets feeds and webhooks reach loopback/private addresses",
+    "websub.enabled": "false never subscribes to WebSub hubs (feeds are only polled)",
+    "websub.lease": "subscription lease asked of WebSub hubs, e.g. 10d (renewed before it ends)",
+    "websub.poll_factor": "polling interval multiplier while a feed is pushed (the safety net)",
+    "websub.quiet_after": "no push for this long: the feed is polled at its normal interval again",
 }
 
 
@@ -89,7 +93,7 @@ def _build() -> list[EnvVar]:
             # The conventional name; it wins over MONITOR_DATABASE when both are set.
             add("MONITOR_DATABASE_URL", (key,), boolean, "; wins over MONITOR_DATABASE")
     for prefix, section, model in (("EMAIL", ("email",), EmailSettings), ("SMTP", ("email", "smtp"), SmtpSettings),
-                                   ("FETCH", ("fetch",), FetchSettings)):
+                                   ("FETCH", ("fetch",), FetchSettings), ("WEBSUB", ("websub",), WebSubSettings)):
         for key, boolean in _fields(model):
             add(f"MONITOR_{prefix}_{key.upper()}", section + (key,), boolean)
     return table

@@ -371,11 +371,24 @@ class FetchSettings(_Strict):
     allow_private_networks: bool = False
 
 
+class WebSubSettings(_Strict):
+    """WebSub push (README "WebSub push"): subscribe to the hubs feeds name, poll slower while pushed."""
+
+    enabled: bool = True
+    # hub.lease_seconds asked for; the hub decides, and the subscription is renewed before it ends.
+    lease: Duration = timedelta(days=10)
+    # While a feed is pushed its polling interval (and max_interval) is multiplied by this: a safety net.
+    poll_factor: int = Field(default=4, ge=1, le=100)
+    # No push for this long (since the subscription was verified or the last push): back to normal polling.
+    quiet_after: Duration = timedelta(days=1)
+
+
 class Settings(_Strict):
     database: str = "sqlite:///var/monitor.db"
     timezone: str = "UTC"
     email: EmailSettings = EmailSettings()
     fetch: FetchSettings = FetchSettings()
+    websub: WebSubSettings = WebSubSettings()
     retention: Duration = timedelta(days=90)
     allow_local_feeds: bool = False
     log_format: Literal["text", "json"] = "text"

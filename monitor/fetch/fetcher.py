@@ -20,6 +20,7 @@ from monitor.config.models import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError, FetchHTTPError
 from monitor.fetch.addresses import AddressPolicy, PolicyResolver, check_literal_host, is_blocked_address
 from monitor.fetch.result import FetchResult, parse_max_age, parse_retry_after
+from monitor.fetch.websub import link_header_targets
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
@@ -239,6 +240,7 @@ class Fetcher:
         body = await self._read_capped(resp)
         body_hash = hashlib.sha256(body).hexdigest()
         unchanged = previous_body_hash is not None and body_hash == previous_body_hash
+        hubs, self_url = link_header_targets(resp.headers.getall("Link", []), str(resp.url))
         return FetchResult(
             requested_url=requested,
             final_url=str(resp.url),
@@ -254,6 +256,8 @@ class Fetcher:
             not_modified=False,
             unchanged=unchanged,
             elapsed=time.monotonic() - started,
+            hubs=hubs,
+            self_url=self_url,
         )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:

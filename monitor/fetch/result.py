@@ -26,6 +26,9 @@ class FetchResult:
     not_modified: bool
     unchanged: bool
     elapsed: float
+    hubs: tuple[str, ...] = ()  # WebSub hubs of the answer's Link headers (rel="hub"), absolute
+    self_url: str | None = None  # the answer's Link rel="self" (the WebSub topic), absolute
+    pushed: bool = False  # a body a WebSub hub pushed (monitor/refresh/push.py), not a poll's answer
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

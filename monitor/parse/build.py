@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import html
 from datetime import datetime
+from urllib.parse import urljoin, urlsplit
 
 from monitor.model import Article, ParsedFeed
 from monitor.parse.formats.base import RawEntry, RawFeed, RawText
 from monitor.parse.language import detect_language, normalise_language
 from monitor.parse.urls import article_link, canonical_url
+from monitor.parse.websub import MAX_HUBS
 from monitor.text.htmltext import html_to_text, plain_text, sanitize_html
 
 __all__ = ["build_parsed_feed", "content_fingerprint", "stable_id"]
@@ -128,4 +130,12 @@ def build_parsed_feed(raw: RawFeed, *, base_url: str, language_hint: str | None)
         articles=articles,
         bozo_message=raw.bozo_message,
         format=raw.format,
+        hubs=tuple(dict.fromkeys(u for u in (_http_url(h, base_url) for h in raw.hubs) if u))[:MAX_HUBS],
+        self_url=_http_url(raw.self_url, base_url) if raw.self_url else "",
     )
+
+
+def _http_url(url: str, base_url: str) -> str:
+    """An absolute http(s) URL (resolved against the feed's URL), or "" for any other scheme."""
+    absolute = urljoin(base_url, url.strip())
+    return absolute if urlsplit(absolute).scheme in ("http", "https") and urlsplit(absolute).hostname else ""

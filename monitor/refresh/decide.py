@@ -32,10 +32,40 @@ RouteKey = tuple[str, str, str]
 """(subscriber, watchlist, entry): what a subscriber was alerted to, whichever article of a story carried it."""
 
 
-def poll_intervals(config: Config, feed: FeedConfig | None) -> tuple[timedelta, timedelta]:
-    """A feed's polling interval and the longest one its schedule may stretch to (never below the first)."""
+def poll_intervals(config: Config, feed: FeedConfig | None, *, pushed: bool = False) -> tuple[timedelta, timedelta]:
+    """A feed's polling interval and the longest one its schedule may stretch to (never below the first).
+
+    `pushed`: the feed is WebSub-subscribed and its hub pushes; polling is only the safety net, both
+    are `websub.poll_factor` times longer (README "WebSub push").
+    """
     interval = config.feed_interval(feed) if feed else config.feed_defaults.interval
-    return interval, max(config.feed_defaults.max_interval, interval)
+    longest = max(config.feed_defaults.max_interval, interval)
+    if pushed:
+        factor = config.settings.websub.poll_factor
+        return interval * factor, longest * factor
+    return interval, longest
+
+
+def websub_target(result: FetchResult, parsed: ParsedFeed | None) -> tuple[str | None, str | None]:
+    """The hub to subscribe at and the topic, as WebSub discovery finds them (section 4).
+
+    Link headers first, the document's own links without them; the topic is the rel="self" URL, else
+    the URL the feed was fetched from. The first hub named is the one used.
+    """
+    if result.hubs:
+        return result.hubs[0], result.self_url or (parsed.self_url if parsed else None) or result.final_url
+    if parsed is not None and parsed.hubs:
+        return parsed.hubs[0], parsed.self_url or result.self_url or result.final_url
+    return None, None
+
+
+def pushed_outcome(parsed: ParsedFeed | None, now: datetime, error: Exception | None = None) -> PollOutcome:
+    """The feed row's outcome of a pushed body's refresh: no poll happened, so only success and title change."""
+    if error is None:
+        return PollOutcome(status=200, next_poll_at=now, title=parsed.title if parsed else None,
+                           kind=(parsed.format or None) if parsed else None, pushed=True)
+    kind = error.kind if isinstance(error, FetchError | ParseError) else "internal"
+    return PollOutcome(status=None, next_poll_at=now, error_kind=kind, error_message=str(error), pushed=True)
 
 
 def success_outcome(
@@ -43,6 +73,7 @@ def success_outcome(
 ) -> PollOutcome:
     """The feed row's outcome of a fetch that answered (`parsed` None: 304 or the same body as last time)."""
     entry_times = [a.published_at for a in parsed.articles if a.published_at] if parsed else []
+    hub, topic = websub_target(result, parsed) if parsed else (None, None)
     return PollOutcome(
         status=result.status,
         next_poll_at=next_poll_at(
@@ -53,6 +84,7 @@ def success_outcome(
         etag=result.etag, last_modified=result.last_modified, body_hash=result.body_hash,
         title=parsed.title if parsed else None, new_url=result.permanent_redirect,
         fetch_ms=round(result.elapsed * 1000, 1), kind=(parsed.format or None) if parsed else None,
+        hub=hub, topic=topic,
     )
 
 

@@ -41,6 +41,7 @@ class FeedReport:
     suppressed: int = 0
     error_kind: str | None = None
     error_message: str | None = None
+    pushed: bool = False  # the refresh of a body a WebSub hub pushed (logged as feed_pushed)
 
     def add_to(self, summary: PollSummary) -> None:
         """Count this feed in the summary and log it."""
@@ -63,6 +64,10 @@ class FeedReport:
             summary.not_modified += 1
         else:
             summary.ok += 1
+        if self.pushed:
+            log.info("feed_pushed feed_id=%s entries=%d new=%d updated=%d matches=%d routed=%d",
+                     self.feed_id, self.entries, self.new, self.updated, self.matches, self.routed)
+            return
         log.info(
             "feed_polled feed_id=%s status=%s unchanged=%s entries=%d new=%d updated=%d next_poll_at=%s",
             self.feed_id, self.status, self.unchanged, self.entries, self.new, self.updated, when,

@@ -8,15 +8,17 @@ the batch writer (monitor/refresh/writer.py) in writer threads; bodies are parse
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 
 from monitor.clock import Clock, system_clock
 from monitor.errors import DatabaseUnavailable
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, FetchResult
 from monitor.fetch.robots import RobotsCache
 from monitor.parse.formats.sitemap import looks_like_sitemap
 from monitor.refresh.full_text import add_full_text
@@ -29,6 +31,7 @@ from monitor.refresh.sitemap import SITEMAP_KINDS, expand_sitemap
 from monitor.refresh.writer import WRITE_BATCH, BatchWriter
 from monitor.store.db import Database
 from monitor.store.feeds import ClaimedFeed, FeedRepository
+from monitor.store.websub import Push, delete_pushes, pending_pushes
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -116,33 +119,83 @@ class FeedPoller:
                 )
             except Exception as exc:  # recorded on the feed row, never fatal to the tick
                 return feed, exc, None
-            config_feed = self.runtime().feeds.get(feed.id)
-            full_text = bool(config_feed and config_feed.full_text)
-            # A sitemap's entries need their pages (and an index its children) before storing, like full text.
-            sitemap = result.body is not None and looks_like_sitemap(result.body)
-            if result.body is None or not (full_text or sitemap or pool or self.parsing.is_known_killer(result)):
-                return feed, result, None  # parsed by refresh_feed, in the writer's thread
-            try:
-                # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
-                prepared = await self.parsing.prepare(result, config_feed.language if config_feed else None, pool)
-                if isinstance(prepared, Prepared) and prepared.feed.format in SITEMAP_KINDS:
-                    prepared = await expand_sitemap(
-                        self.db, fetcher, prepared, sitemap_url=result.final_url, robots=self.robots,
-                        user_agent=self.runtime().config.settings.fetch.user_agent,
-                        language=config_feed.language if config_feed else None,
-                    )
-                elif full_text and isinstance(prepared, Prepared):
-                    # Full text needs the parsed entries before storing: fetch pages, then store.
-                    prepared = await add_full_text(self.db, fetcher, prepared)
-                return feed, result, prepared
-            except Exception as exc:
-                return feed, exc, None
+            return await self._prepare(fetcher, feed, result, pool)
 
+        await self._write_batch(claimed, fetch_one, summary)
+
+    async def _prepare(
+        self, fetcher: Fetcher, feed: ClaimedFeed, result: FetchResult, pool: ProcessPoolExecutor | None
+    ) -> Fetched:
+        """A fetched (or pushed) body, parsed ahead where it pays or must (pool, full text, sitemap, known killer)."""
+        config_feed = self.runtime().feeds.get(feed.id)
+        full_text = bool(config_feed and config_feed.full_text)
+        # A sitemap's entries need their pages (and an index its children) before storing, like full text.
+        sitemap = result.body is not None and looks_like_sitemap(result.body)
+        if result.body is None or not (full_text or sitemap or pool or self.parsing.is_known_killer(result)):
+            return feed, result, None  # parsed by refresh_feed, in the writer's thread
+        try:
+            # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
+            prepared = await self.parsing.prepare(result, config_feed.language if config_feed else None, pool)
+            if isinstance(prepared, Prepared) and prepared.feed.format in SITEMAP_KINDS:
+                prepared = await expand_sitemap(
+                    self.db, fetcher, prepared, sitemap_url=result.final_url, robots=self.robots,
+                    user_agent=self.runtime().config.settings.fetch.user_agent,
+                    language=config_feed.language if config_feed else None,
+                )
+            elif full_text and isinstance(prepared, Prepared):
+                # Full text needs the parsed entries before storing: fetch pages, then store.
+                prepared = await add_full_text(self.db, fetcher, prepared)
+            return feed, result, prepared
+        except Exception as exc:
+            return feed, exc, None
+
+    async def refresh_inbox(self) -> PollSummary:
+        """Refresh the feeds whose WebSub hubs pushed a body (the oldest push of each); drop the pushes handled."""
+        pushes = await asyncio.to_thread(pending_pushes, self.db)
+        if not pushes:
+            return PollSummary()
+        summary, done = await self.refresh_pushed(pushes)
+        await asyncio.to_thread(delete_pushes, self.db, done)
+        return summary
+
+    async def refresh_pushed(self, pushes: Sequence[Push]) -> tuple[PollSummary, list[int]]:
+        """Refresh feeds from bodies their WebSub hubs pushed, by the same path as a poll's (refresh_feed).
+
+        Returns the summary and the ids of the pushes handled (a feed whose lease is held by a poll
+        in flight keeps its push for the next tick).
+        """
+        summary = PollSummary()
+        settings = self.runtime().config.settings
+        lease = settings.fetch.timeout * 3 + timedelta(seconds=60)
+        by_feed = {p.feed_id: p for p in pushes}
+        claimed = await asyncio.to_thread(self.feeds.claim_for_push, self.owner, self.clock(), list(by_feed), lease=lease)
+        if not claimed:
+            return summary, []
+        async with Fetcher(settings.fetch, allow_local_feeds=settings.allow_local_feeds) as fetcher:
+
+            async def arrived(feed: ClaimedFeed) -> Fetched:
+                push = by_feed[feed.id]
+                body = push.body
+                result = FetchResult(
+                    requested_url=feed.url, final_url=feed.url, status=200, body=body,
+                    body_hash=hashlib.sha256(body).hexdigest(), content_type=push.content_type, etag=None,
+                    last_modified=None, retry_after=None, max_age=None, permanent_redirect=None, not_modified=False,
+                    unchanged=False, elapsed=0.0, pushed=True,
+                )
+                return await self._prepare(fetcher, feed, result, None)
+
+            await self._write_batch(claimed, arrived, summary)
+        return summary, [by_feed[feed.id].id for feed in claimed]
+
+    async def _write_batch(
+        self, claimed: list[ClaimedFeed], arrive: Callable[[ClaimedFeed], Awaitable[Fetched]], summary: PollSummary
+    ) -> None:
+        """Have every claimed feed arrive (fetched, or pushed) and store them as they come, in writer threads."""
         ready: asyncio.Queue[Fetched] = asyncio.Queue()
 
         async def fetch_into_queue(feed: ClaimedFeed) -> None:
             try:
-                ready.put_nowait(await fetch_one(feed))
+                ready.put_nowait(await arrive(feed))
             except Exception as exc:  # noqa: BLE001 - every claimed feed must reach the writer
                 ready.put_nowait((feed, exc, None))
 

@@ -23,7 +23,15 @@ from monitor.errors import FetchError, ParseError
 from monitor.fetch import FetchResult
 from monitor.match.documents import FeedLabels, document_for
 from monitor.model import Match, ParsedFeed
-from monitor.refresh.decide import Holds, Routing, error_outcome, poll_intervals, route, success_outcome
+from monitor.refresh.decide import (
+    Holds,
+    Routing,
+    error_outcome,
+    poll_intervals,
+    pushed_outcome,
+    route,
+    success_outcome,
+)
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, Prepared
 from monitor.refresh.parse_runner import parse_here
 from monitor.refresh.poll_report import FeedReport
@@ -75,9 +83,15 @@ def refresh_feed(
     runtime = ctx.runtime()
     now = ctx.clock()
     config_feed = runtime.feeds.get(feed.id)
-    interval, max_interval = poll_intervals(runtime.config, config_feed)
+    pushed = feed.push_until is not None and feed.push_until > now  # WebSub: polled as a safety net only
+    interval, max_interval = poll_intervals(runtime.config, config_feed, pushed=pushed)
+    push = isinstance(fetched, FetchResult) and fetched.pushed  # a body the hub pushed, not a poll's answer
 
     def failed(error: Exception, status: int | None = None) -> FeedReport:
+        if push:
+            log.warning("websub_push_failed feed_id=%s error=%r", feed.id, str(error))
+            record_poll_in(session, feed.id, ctx.owner, pushed_outcome(None, now, error), now)
+            return FeedReport(feed.id, None, now, error_kind="push_failed", error_message=str(error), pushed=True)
         return _record_error(session, ctx, feed, error, now, status, interval, max_interval)
 
     # 1. The fetch failed: only its error is recorded.
@@ -89,12 +103,13 @@ def refresh_feed(
     except ParseError as exc:
         return failed(exc, fetched.status)
     # 3. The feed row's outcome.
-    outcome = success_outcome(fetched, feed_parsed, now, interval=interval, max_interval=max_interval)
+    outcome = (pushed_outcome(feed_parsed, now) if push else
+               success_outcome(fetched, feed_parsed, now, interval=interval, max_interval=max_interval))
     unchanged = fetched.not_modified or fetched.unchanged
     if feed_parsed is None:
         # Only the feed row changes (flushed with the batch's).
         record_poll_in(session, feed.id, ctx.owner, outcome, now)
-        return FeedReport(feed.id, fetched.status, outcome.next_poll_at, unchanged=unchanged)
+        return FeedReport(feed.id, fetched.status, outcome.next_poll_at, unchanged=unchanged, pushed=push)
     try:
         with session.begin_nested() if isolated else nullcontext():
             # 4. Save the articles, clustered with near-duplicates: the new or changed come back.
@@ -119,7 +134,7 @@ def refresh_feed(
     return FeedReport(
         feed.id, fetched.status, outcome.next_poll_at, entries=len(feed_parsed.articles), unchanged=unchanged,
         new=new, updated=len(changes) - new, matches=sum(len(s) for s in saved), routed=routed,
-        suppressed=routing.suppressed,
+        suppressed=routing.suppressed, pushed=push,
     )
 
 

@@ -25,6 +25,10 @@ DELIVER_TICK = timedelta(seconds=5)
 RELOAD_TICK = timedelta(seconds=30)
 HOUSEKEEPING_TICK = timedelta(hours=1)
 SPIKE_TICK = timedelta(minutes=5)
+PUSH_TICK = timedelta(seconds=1)
+"""How often pushed WebSub bodies waiting in the inbox are refreshed (one cheap query when there are none)."""
+WEBSUB_TICK = timedelta(minutes=1)
+"""How often WebSub subscriptions are made, renewed and checked for lapses (monitor/refresh/websub.py)."""
 """The spike tick judges the hours closed since the last one and the hour so far (docs/spikes.md)."""
 FEED_HEALTH_TICK = timedelta(minutes=5)
 """The feed-health tick judges every feed's failures and silence (README, "Feed-health alerts")."""
@@ -58,17 +62,21 @@ class Ticks:
     housekeeping: timedelta = HOUSEKEEPING_TICK
     spikes: timedelta = SPIKE_TICK
     feed_health: timedelta = FEED_HEALTH_TICK
+    push: timedelta = PUSH_TICK
+    websub: timedelta = WEBSUB_TICK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Ticks:
-        """Defaults, overridden by MONITOR_POLL_TICK / MONITOR_DELIVER_TICK / MONITOR_SPIKE_TICK (e.g. `1s`; tests)."""
+        """Defaults, overridden by MONITOR_POLL_TICK / _DELIVER_TICK / _SPIKE_TICK / _WEBSUB_TICK (e.g. `1s`; tests)."""
         poll = env.get("MONITOR_POLL_TICK")
         deliver = env.get("MONITOR_DELIVER_TICK")
         spikes = env.get("MONITOR_SPIKE_TICK")
+        websub = env.get("MONITOR_WEBSUB_TICK")
         return cls(
             poll=parse_duration(poll) if poll else POLL_TICK,
             deliver=parse_duration(deliver) if deliver else DELIVER_TICK,
             spikes=parse_duration(spikes) if spikes else SPIKE_TICK,
+            websub=parse_duration(websub) if websub else WEBSUB_TICK,
         )
 
 
@@ -157,6 +165,30 @@ def register_spike_job(scheduler: BaseScheduler, target: SpikeJobTarget, ticks: 
         target.spikes_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="spikes", name="spikes",
         next_run_time=now + min(ticks.spikes, SPIKE_DELAY), misfire_grace_time=grace(ticks.spikes), **JOB_DEFAULTS,
     )
+
+
+class WebSubJobTarget(Protocol):
+    """What the WebSub jobs call: the Service implements it."""
+
+    async def push_job(self) -> None:
+        """Refresh the feeds whose WebSub hubs pushed a body."""
+
+    async def websub_job(self) -> None:
+        """Subscribe, renew, and let lapsed WebSub subscriptions fall back to polling."""
+
+
+def register_websub_jobs(scheduler: BaseScheduler, target: WebSubJobTarget, ticks: Ticks, now: datetime) -> None:
+    """Add the push tick and the WebSub tick (monitor/refresh/websub.py)."""
+    jobs: list[tuple[str, Callable[[], Awaitable[None]], timedelta, datetime]] = [
+        ("push", target.push_job, ticks.push, now),
+        # After the first poll tick has had a moment to discover the hubs.
+        ("websub", target.websub_job, ticks.websub, now + min(ticks.websub, timedelta(seconds=5))),
+    ]
+    for job_id, func, every, first in jobs:
+        scheduler.add_job(
+            func, IntervalTrigger(seconds=every.total_seconds(), timezone=now.tzinfo), id=job_id, name=job_id,
+            next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,
+        )
 
 
 def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: Iterable[SubscriberConfig]) -> list[str]:

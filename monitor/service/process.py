@@ -10,7 +10,7 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -24,15 +24,23 @@ from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.runtime import Runtime
+from monitor.refresh.websub import WebSubKeeper
 from monitor.service.jobs import (
     Ticks,
     register_feed_health_job,
     register_jobs,
     register_spike_job,
+    register_websub_jobs,
     sync_digest_jobs,
 )
 from monitor.service.workers import WorkerProcesses, parent_gone
-from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
+from monitor.store.coordination import (
+    HOUSEKEEPING_LOCK,
+    SYNC_LOCK,
+    WEBSUB_LOCK,
+    advisory_lock,
+    release_stale_leases,
+)
 from monitor.store.db import Database
 from monitor.store.feed_health import purge_feed_health
 from monitor.store.feeds import FeedRepository
@@ -95,6 +103,7 @@ class Service:
                                         clock=clock)
         self.spikes = SpikeTicker(self.db)
         self.feed_health = FeedHealthTicker(self.db)
+        self.websub = WebSubKeeper(self.db, self.runtime, clock)
         self._stopping = False
         self._lock_file: IO[str] | None = None
         self._reload_lock = threading.Lock()
@@ -328,6 +337,7 @@ class Service:
         register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, started)
         register_spike_job(scheduler, self, self.ticks, started)
         register_feed_health_job(scheduler, self, self.ticks, started)
+        register_websub_jobs(scheduler, self, self.ticks, started)
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))
@@ -387,6 +397,33 @@ class Service:
             self._poll_tasks.discard(task)  # type: ignore[arg-type]
         if summary.feeds:
             self._log_poll(summary)
+
+    async def push_job(self) -> None:
+        """The push tick: feeds whose WebSub hub pushed a body are refreshed with it at once (refresh_feed)."""
+        try:
+            summary = await self.poller.refresh_inbox()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("push_tick_crashed")
+            return
+        if summary.routed and self.scheduler is not None and self.scheduler.running:
+            # Alerts of a push go out now, not at the next deliver tick.
+            job = self.scheduler.get_job("deliver")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+    async def websub_job(self) -> None:
+        """The WebSub tick (monitor/refresh/websub.py)."""
+        try:
+            # One process at a time: two would each subscribe a feed that has no subscription yet.
+            with advisory_lock(self.db, WEBSUB_LOCK, wait=False) as mine:
+                if mine:
+                    await self.websub.tick()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("websub_tick_crashed")
 
     async def deliver_job(self) -> None:
         """The deliver tick."""

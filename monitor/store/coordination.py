@@ -10,9 +10,10 @@ from sqlalchemy import update
 from monitor.store.db import Database
 from monitor.store.rows import Delivery, Feed
 
-SYNC_LOCK, HOUSEKEEPING_LOCK = 4242002, 4242003
-"""PostgreSQL advisory lock keys: config sync at start/reload, and one housekeeper at a time
-(4242001 is the migrations' lock in monitor/store/migrate.py)."""
+SYNC_LOCK, HOUSEKEEPING_LOCK, WEBSUB_LOCK = 4242002, 4242003, 4242004
+"""PostgreSQL advisory lock keys: config sync at start/reload, one housekeeper at a time, and one
+WebSub tick at a time (two would both subscribe a new feed) (4242001 is the migrations' lock in
+monitor/store/migrate.py)."""
 
 
 @contextmanager

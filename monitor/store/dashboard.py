@@ -14,6 +14,7 @@ from monitor.clock import day_window, days_between, local_day
 from monitor.store.db import Database
 from monitor.store.feeds import FeedHealth
 from monitor.store.rows import ArticleRow, Delivery, Feed, MatchRow, RoutedItem, Sighting
+from monitor.store.websub import subscriptions_by_feed_in
 
 FEED_SORTS = ("id", "name", "status", "last_polled_at", "next_poll_at", "errors", "items_per_day", "fetch_ms")
 
@@ -159,6 +160,7 @@ class Dashboard:
             # it ties came in storage order, which differs between backends and, on PostgreSQL, changes
             # whenever a poll updates a feed row (pages of /api/feeds could overlap or skip feeds).
             rows = session.scalars(select(Feed).order_by(Feed.id)).all()
+            subs = subscriptions_by_feed_in(session)
         series: dict[str, Counter[date]] = defaultdict(Counter)
         week: Counter[str] = Counter()
         for feed_id, first_seen in seen:
@@ -168,7 +170,7 @@ class Dashboard:
         result = [
             FeedStats.from_row(
                 r, items_per_day=round(week[r.id] / 7, 2), last_fetch_ms=r.last_fetch_ms,
-                per_day=[series[r.id][d] for d in window.days],
+                per_day=[series[r.id][d] for d in window.days], subscription=subs.get(r.id),
             )
             for r in rows
         ]

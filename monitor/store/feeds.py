@@ -16,6 +16,7 @@ from monitor.feedhealth import record_gap
 from monitor.store.db import Database, database_errors
 from monitor.store.rows import Feed, Sighting
 from monitor.store.sql import begin_writes, chunked, lock_rows
+from monitor.store.websub import Subscription, subscriptions_by_feed_in
 
 _FEEDS = cast(Table, Feed.__table__)
 
@@ -30,6 +31,7 @@ class ClaimedFeed:
     last_modified: str | None
     body_hash: str | None
     consecutive_errors: int
+    push_until: datetime | None = None  # WebSub: the feed counts as pushed until then (polled slower)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,9 @@ class PollOutcome:
     fetch_ms: float | None = None
     kind: str | None = None  # the parsed body's format (rss, atom, rdf, json, sitemap); None: not parsed
     new_items: int = 0  # articles this poll stored that the archive had not seen (the feed's publishing rhythm)
+    hub: str | None = None  # WebSub: the hub the parsed body (or its Link headers) named; with kind only
+    topic: str | None = None  # WebSub: the topic (rel="self", else the fetched URL) for that hub
+    pushed: bool = False  # a pushed body's refresh: only the title, kind and success are recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +75,30 @@ class FeedHealth:
     items_per_day: float
     kind: str | None  # rss, atom, rdf, json or sitemap, as last parsed; None before the first parse
     paused: bool  # paused in feeds.yaml: not polled until `paused: true` is taken out
+    # WebSub push (monitor/store/websub.py): the current subscription's state (pending, subscribed, denied,
+    # failed, expired; None: no hub named or none asked yet), its hub, lease end and last push, and until
+    # when the feed counts as pushed (polled websub.poll_factor times slower).
+    push_state: str | None = None
+    push_hub: str | None = None
+    push_lease_expires_at: datetime | None = None
+    last_push_at: datetime | None = None
+    pushed_until: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Feed, *, items_per_day: float, **extra: Any) -> Self:
-        """The health of a feed row; subclasses (the dashboard's) pass their own fields in `extra`."""
+    def from_row(
+        cls, row: Feed, *, items_per_day: float, subscription: Subscription | None = None, **extra: Any
+    ) -> Self:
+        """The health of a feed row (with its WebSub subscription); subclasses pass their own fields in `extra`."""
+        sub = subscription
         return cls(
             id=row.id, name=row.name or row.title or row.id, url=row.url, active=row.active,
             disabled_reason=row.disabled_reason, last_polled_at=row.last_polled_at,
             last_success_at=row.last_success_at, last_status=row.last_status, error_kind=row.error_kind,
             error_message=row.error_message, consecutive_errors=row.consecutive_errors or 0,
             next_poll_at=row.next_poll_at, items_per_day=items_per_day, kind=row.kind, paused=bool(row.paused),
-            **extra,
+            push_state=sub.state if sub else None, push_hub=sub.hub if sub else None,
+            push_lease_expires_at=sub.lease_expires_at if sub else None, last_push_at=sub.last_push_at if sub else None,
+            pushed_until=row.push_until, **extra,
         )
 
     @property
@@ -107,14 +125,21 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
     row = session.get(Feed, feed_id)
     if row is None:
         return
+    if row.lease_owner == owner:
+        row.lease_owner = None
+        row.lease_until = None
+    if outcome.pushed:
+        # A push is not a poll: the polling schedule, validators and counters stay as the last poll left them.
+        if not outcome.error_kind:
+            row.last_success_at = now
+            row.title = outcome.title or row.title
+            row.kind = outcome.kind or row.kind
+        return
     row.last_polled_at = now
     row.last_status = outcome.status
     row.poll_count = (row.poll_count or 0) + 1
     row.next_poll_at = outcome.next_poll_at
     row.last_fetch_ms = outcome.fetch_ms
-    if row.lease_owner == owner:
-        row.lease_owner = None
-        row.lease_until = None
     if outcome.error_kind:
         row.error_kind = outcome.error_kind
         row.error_message = outcome.error_message
@@ -141,6 +166,11 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
             row.title = outcome.title
         if outcome.kind:
             row.kind = outcome.kind
+            # Assigned only when changed: SQLAlchemy then writes nothing more for the poll.
+            if row.hub_url != outcome.hub:
+                row.hub_url = outcome.hub
+            if row.hub_topic != outcome.topic:
+                row.hub_topic = outcome.topic
         if outcome.kind == "sitemap":
             # A sitemap is read again on every poll: an index's children change while it does not, and
             # new URLs beyond the pages fetched per poll wait for the next one (monitor/refresh/sitemap.py).
@@ -149,6 +179,11 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
         row.url = outcome.new_url
     if outcome.disable_reason:
         row.disabled_reason = outcome.disable_reason
+
+
+def _claimed(row: Feed) -> ClaimedFeed:
+    return ClaimedFeed(row.id, row.url, row.etag, row.last_modified, row.body_hash, row.consecutive_errors,
+                       row.push_until)
 
 
 class FeedRepository:
@@ -218,9 +253,22 @@ class FeedRepository:
             for row in rows:
                 row.lease_owner = owner
                 row.lease_until = now + lease
-            return [
-                ClaimedFeed(r.id, r.url, r.etag, r.last_modified, r.body_hash, r.consecutive_errors) for r in rows
-            ]
+            return [_claimed(r) for r in rows]
+
+    def claim_for_push(self, owner: str, now: datetime, feed_ids: Sequence[str], *, lease: timedelta) -> list[ClaimedFeed]:
+        """Take a lease on these feeds, due or not, where no one holds one (a poll in flight: the push waits)."""
+        if not feed_ids:
+            return []
+        with self.db.transaction() as session:
+            stmt = select(Feed).where(
+                Feed.id.in_(list(feed_ids)), Feed.active.is_(True), Feed.disabled_reason.is_(None),
+                or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+            )
+            rows = list(session.scalars(lock_rows(stmt)))
+            for row in rows:
+                row.lease_owner = owner
+                row.lease_until = now + lease
+            return [_claimed(r) for r in rows]
 
     def record(self, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
         """Write a poll's outcome on the feed row and release the lease."""
@@ -265,7 +313,9 @@ class FeedRepository:
                 ).all()
             )
             rows = session.scalars(select(Feed).order_by(Feed.id)).all()
-            return [FeedHealth.from_row(r, items_per_day=round(counts.get(r.id, 0) / 7, 2)) for r in rows]
+            subs = subscriptions_by_feed_in(session)
+            return [FeedHealth.from_row(r, items_per_day=round(counts.get(r.id, 0) / 7, 2), subscription=subs.get(r.id))
+                    for r in rows]
 
     def make_due(self, feed_ids: Sequence[str], now: datetime) -> None:
         """Make these feeds due now (`monitor poll`, the dashboard's Poll now); disabled ones stay as they are."""

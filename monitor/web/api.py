@@ -46,6 +46,14 @@ class FeedOut(BaseModel):
     last_fetch_ms: float | None
     items_per_day: float = Field(description="Items first seen per day over the last 7 days.")
     per_day: list[int] = Field(description="Items first seen on each of the last 14 days, oldest first.")
+    kind: str | None = Field(default=None, description="rss, atom, rdf, json or sitemap, as last parsed.")
+    push_state: str | None = Field(default=None, description=(
+        "WebSub: pending, subscribed, denied, failed or expired; null when the feed names no hub."))
+    push_hub: str | None = None
+    push_lease_expires_at: datetime | None = None
+    last_push_at: datetime | None = None
+    pushed_until: datetime | None = Field(default=None, description=(
+        "Until when the feed counts as pushed (polled websub.poll_factor times slower); null: polled normally."))
 
 
 _LINK = "The article's http(s) link; null when it has none or it is not http(s) (javascript:, data:, ...)."
@@ -177,7 +185,8 @@ def feed_out(f: FeedStats) -> FeedOut:
         last_polled_at=f.last_polled_at, last_success_at=f.last_success_at, last_status=f.last_status,
         error_kind=f.error_kind, error_message=f.error_message, consecutive_errors=f.consecutive_errors,
         next_poll_at=f.next_poll_at, last_fetch_ms=f.last_fetch_ms, items_per_day=f.items_per_day,
-        per_day=f.per_day,
+        per_day=f.per_day, kind=f.kind, push_state=f.push_state, push_hub=f.push_hub,
+        push_lease_expires_at=f.push_lease_expires_at, last_push_at=f.last_push_at, pushed_until=f.pushed_until,
     )
 
 

@@ -34,6 +34,7 @@ from monitor.web import (
     pages,
     unsubscribe,
     watchlists,
+    websub,
 )
 from monitor.web.auth import AuthSettings, check_bind, make_middleware, trusted_hosts
 from monitor.web.context import WebContext, page
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(output_feeds.router)  # before feeds_admin: /feeds/<token>.atom is not an admin page
     app.include_router(feeds_admin.router)
     app.include_router(admin_users.router)
+    app.include_router(websub.router)
     metrics.register(app, ctx)
     return app
 

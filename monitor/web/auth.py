@@ -24,8 +24,9 @@ TOKEN_COOKIE = "monitor_token"
 CSRF_COOKIE = "monitor_csrf"
 CSRF_FIELD = "csrf_token"
 # Paths anyone may reach: the health check (load balancers carry no credentials), the login form and
-# the stylesheet it needs, and unsubscribe links (their signed token is their authorisation).
-OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/")
+# the stylesheet it needs, unsubscribe links (their signed token is their authorisation), and the
+# WebSub callback (its unguessable token and each delivery's HMAC signature are; monitor/web/websub.py).
+OPEN_PREFIXES = ("/healthz", "/login", "/static/", "/unsubscribe/", "/websub/")
 # Who the token and basic-auth modes, and an open loopback dashboard without accounts, act as.
 OPERATOR_USER = WebUser(OPERATOR, "admin")
 # Output feeds (monitor/web/output_feeds.py): their token is their authorisation, so feed readers reach them

@@ -24,6 +24,8 @@ PUBLIC: frozenset[str] = frozenset({
     "/login", "/logout", "/healthz", "/unsubscribe/{subscriber_id}/{token}", "/unsubscribe/{subscriber_id}",
     # Output feeds for feed readers: the unguessable token in the path is the authorisation.
     "/feeds/{token}.atom", "/feeds/{token}.json",
+    # The WebSub callback: its unguessable token, and each delivery's HMAC signature (monitor/web/websub.py).
+    "/websub/{token}",
 })
 # GET pages that exist only to change something (their forms post to editor routes): a viewer is refused
 # them too, rather than shown a form that cannot be sent.

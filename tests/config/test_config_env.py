@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.config.env import ENV_VARS, apply_env_overrides, default_config_dir, documented_env_vars
-from monitor.config.models import Settings
+from monitor.config.models import Settings, WebSubSettings
 from monitor.errors import ConfigurationError
 
 
@@ -70,8 +70,10 @@ def test_every_setting_has_a_documented_variable() -> None:
         assert documented[name]
     paths = {var.path for var in ENV_VARS}
     for name in Settings.model_fields:
-        if name not in ("email", "fetch"):
+        if name not in ("email", "fetch", "websub"):  # sections: one variable per key, below
             assert (name,) in paths
+    for key in WebSubSettings.model_fields:
+        assert ("websub", key) in paths
     assert all(description for description in documented.values())
 
 

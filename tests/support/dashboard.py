@@ -14,14 +14,21 @@ from monitor.web.app import create_app
 from monitor.web.auth import AuthSettings
 
 
-@contextmanager
-def running_dashboard(config: Config, db: Database, auth: AuthSettings | None = None) -> Iterator[str]:
-    """Serve the app for the block; yields its base URL (http://127.0.0.1:PORT)."""
-    import uvicorn
-
+def free_port() -> int:
+    """A port of 127.0.0.1 free right now (to name it in a configuration before serving on it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_dashboard(
+    config: Config, db: Database, auth: AuthSettings | None = None, *, port: int | None = None
+) -> Iterator[str]:
+    """Serve the app for the block (on `port`, else a free one); yields its base URL (http://127.0.0.1:PORT)."""
+    import uvicorn
+
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(config, db, auth=auth), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -108,9 +108,10 @@ def snapshot(db: Database, config_dir: Path) -> tuple[list[str], dict[str, str]]
 def test_the_exceptions_to_the_default_rule_are_the_known_ones(app: FastAPI) -> None:
     templates = {path for _, path in routes(app)}
     # Anyone: signing in and out, health, and the signed unsubscribe links (the token is the authorisation).
-    # Output feeds: the unguessable token in the path is their authorisation too.
+    # Output feeds and the WebSub callback: the unguessable token in the path is their authorisation too.
     assert PUBLIC == {"/login", "/logout", "/healthz", "/unsubscribe/{subscriber_id}/{token}",
-                      "/unsubscribe/{subscriber_id}", "/feeds/{token}.atom", "/feeds/{token}.json"}
+                      "/unsubscribe/{subscriber_id}", "/feeds/{token}.atom", "/feeds/{token}.json",
+                      "/websub/{token}"}
     assert PUBLIC <= templates and EDIT_FORMS <= templates, "the role table names routes that do not exist"
     assert {path for _, path in PERSONAL_WRITES} <= templates
     assert all(method not in SAFE_METHODS for method, _ in PERSONAL_WRITES)

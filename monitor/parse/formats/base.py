@@ -96,6 +96,8 @@ class RawFeed:
     entries: tuple[RawEntry, ...] = field(default_factory=tuple)
     bozo_message: str | None = None  # why the document is not quite well-formed, when it is accepted anyway
     format: str = ""  # the feed's kind as shown to people: rss, atom, rdf, json, sitemap
+    hubs: tuple[str, ...] = ()  # WebSub hubs the document names, as written (resolved by build.py)
+    self_url: str | None = None  # the document's rel="self" URL (the WebSub topic), as written
 
 
 class FeedFormat(Protocol):

@@ -22,6 +22,7 @@ from typing import Any
 
 from monitor.errors import ParseError
 from monitor.parse.formats.base import Confidence, RawEntry, RawFeed, RawText, Sniff
+from monitor.parse.websub import MAX_HUBS
 
 __all__ = ["JSON_FEED", "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "JsonFeedFormat"]
 
@@ -87,6 +88,8 @@ class JsonFeedFormat:
             author=_authors(document),
             entries=tuple(_entry(item) for item in items if isinstance(item, dict)),
             format="json",
+            hubs=_websub_hubs(document.get("hubs")),
+            self_url=_string(document.get("feed_url")) or None,
         )
 
 
@@ -103,6 +106,17 @@ def _load(body: bytes) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ParseError("parse_error", f"the JSON Feed is not valid JSON: {exc}") from exc
+
+
+def _websub_hubs(value: Any) -> tuple[str, ...]:
+    """The URLs of the feed's `hubs` whose type is WebSub (JSON Feed 1.1 section "hubs")."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        hub["url"] for hub in value[:MAX_HUBS]
+        if isinstance(hub, dict) and isinstance(hub.get("url"), str)
+        and _string(hub.get("type")).lower() in ("websub", "pubsubhubbub")
+    )
 
 
 def _string(value: Any) -> str:

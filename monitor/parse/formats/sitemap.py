@@ -45,9 +45,21 @@ _SNIFF_BYTES = 4096
 _ROOTS = frozenset({"urlset", "sitemapindex"})
 
 
+# A UTF-16 document starts with a byte order mark, or (declared or not) with '<' beside a NUL byte.
+_UTF16_STARTS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"<\x00", "utf-16-le"),
+                 (b"\x00<", "utf-16-be"))
+
+
 def looks_like_sitemap(body: bytes) -> bool:
-    """A cheap look at the first bytes: a sitemap's root and namespace (the poller asks before parsing)."""
+    """A cheap look at the first bytes: a sitemap's root and namespace (the poller asks before parsing).
+
+    A UTF-16 sitemap is looked at decoded (the parser itself reads any encoding feedparser knows).
+    """
     head = body[:_SNIFF_BYTES]
+    for start, encoding in _UTF16_STARTS:
+        if body.startswith(start):
+            head = body[: _SNIFF_BYTES * 2].decode(encoding, "replace").encode("utf-8", "replace")
+            break
     return (b"<urlset" in head or b"<sitemapindex" in head) and any(ns in head for ns in _NAMESPACES)
 
 

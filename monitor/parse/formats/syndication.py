@@ -20,6 +20,7 @@ from monitor.parse.fastpath import extract
 from monitor.parse.formats.base import Confidence, RawEntry, RawFeed, RawText, Sniff
 from monitor.parse.language import normalise_language
 from monitor.parse.prolog import UTF8_XML
+from monitor.parse.websub import head_links
 
 __all__ = ["SYNDICATION", "USE_FASTPATH", "SyndicationFormat"]
 
@@ -141,7 +142,7 @@ class SyndicationFormat:
             if extracted is not None:
                 feed, entries, bozo = extracted
                 # The encoding note is the bozo message when the document itself is well-formed.
-                return raw_feed(feed, entries, bozo or prolog.encoding_problem, prolog.root)
+                return _with_links(raw_feed(feed, entries, bozo or prolog.encoding_problem, prolog.root), prolog.body)
         try:
             # A file-like object: feedparser treats str/bytes that look like a URL or path as one to open.
             # feedparser's own HTML passes are off: nh3 sanitises every HTML field (the sanitize corpus
@@ -174,7 +175,13 @@ class SyndicationFormat:
                     "not_a_feed",
                     f"the document (root element <{prolog.root}>) is not an RSS, Atom or RDF feed; check the feed URL",
                 )
-        return raw_feed(feed, entries, bozo_message, prolog.root)
+        return _with_links(raw_feed(feed, entries, bozo_message, prolog.root), prolog.body)
+
+
+def _with_links(raw: RawFeed, body: bytes) -> RawFeed:
+    """The raw feed with the WebSub hubs and self URL of the document's head (monitor/parse/websub.py)."""
+    raw.hubs, raw.self_url = head_links(body)
+    return raw
 
 
 SYNDICATION = SyndicationFormat()

@@ -1,0 +1,186 @@
+"""WebSub subscriptions, kept by a service tick: subscribe, renew before the lease ends, fall back to polling.
+
+Discovery happens on every parsed poll (monitor/refresh/decide.py `websub_target` records the hub and
+topic on the feed row). Each tick then, with every step's state in the database (monitor/store/websub.py):
+
+1. feeds whose push went quiet (no push for `websub.quiet_after`) or whose lease ended unrenewed fall
+   back: they are polled at once, then at their normal interval (`websub_fallback`);
+2. a feed that names a hub and has no subscription gets one: a random callback token and secret, the
+   row stored as pending, then the request posted to the hub; the dashboard's callback
+   (monitor/web/websub.py) confirms the hub's verification of intent for exactly that request;
+3. a subscription whose lease is within RENEW_BEFORE (at most half the lease) of its end is renewed
+   (same callback and secret); one the hub never verified fails after VERIFY_TIMEOUT, and failed,
+   denied and expired ones are tried again after RETRY_AFTER;
+4. a subscription whose feed no longer names that hub or topic (or is gone) is ended, and the hub
+   asked to unsubscribe.
+
+Nothing is subscribed unless `websub.enabled` and `base_url` can be reached by a hub: a loopback or
+private base_url only with `fetch.allow_private_networks` (a hub on the same private network).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.clock import Clock
+from monitor.errors import FetchError
+from monitor.fetch import is_blocked_address
+from monitor.fetch.websub import hub_request, new_secret, new_token
+from monitor.refresh.runtime import Runtime
+from monitor.store.db import Database
+from monitor.store.websub import (
+    Subscription,
+    add_subscription,
+    end_subscription,
+    lapse,
+    live_subscriptions,
+    mark_failed,
+    mark_requested,
+    wanted_hubs,
+)
+
+log = logging.getLogger("monitor.websub")
+
+CALLBACK_PATH = "/websub/"
+"""The callback URLs: `<base_url>/websub/<token>` (monitor/web/websub.py)."""
+RENEW_BEFORE = timedelta(days=1)
+"""A subscription is renewed this long before its lease ends (or half-way through a shorter lease)."""
+VERIFY_TIMEOUT = timedelta(minutes=5)
+"""A request the hub has not verified by then has failed (tried again after RETRY_AFTER)."""
+RETRY_AFTER = {"failed": timedelta(hours=1), "denied": timedelta(days=1), "expired": timedelta(0)}
+"""How long after a failure, a denial or an unrenewed lease a subscription is asked for again."""
+REQUESTS_AT_ONCE = 16
+
+
+def callback_base(base_url: str, allow_private: bool) -> tuple[str | None, str]:
+    """The callback URLs' prefix, or None and why not (a hub could not reach a loopback or private base_url)."""
+    parts = urlsplit(base_url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return None, "base_url_not_http"
+    if _local_host(host) and not allow_private:
+        return None, "base_url_not_public"
+    return base_url.strip().rstrip("/") + CALLBACK_PATH, ""
+
+
+def _local_host(host: str) -> bool:
+    """localhost, or a loopback/private/reserved IP literal; a name may well be public."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return is_blocked_address(host)
+
+
+class WebSubKeeper:
+    """The WebSub tick of one service process (any number may run: the hub collapses repeated requests)."""
+
+    def __init__(self, db: Database, runtime: Callable[[], Runtime], clock: Clock) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.clock = clock
+        self._disabled_reason: str | None = None
+
+    async def tick(self) -> None:
+        """Fall back, subscribe, renew, retry and unsubscribe as the module docstring says."""
+        now = self.clock()
+        for feed_id, reason in await asyncio.to_thread(lapse, self.db, now):
+            log.info("websub_fallback feed_id=%s reason=%s (polled at its normal interval)", feed_id, reason)
+        settings = self.runtime().config.settings
+        prefix, why = callback_base(settings.base_url, settings.fetch.allow_private_networks)
+        if not settings.websub.enabled:
+            prefix, why = None, "disabled"
+        if prefix is None:
+            if why != self._disabled_reason:
+                log.info("websub_off reason=%s base_url=%s", why, settings.base_url)
+                self._disabled_reason = why
+            return
+        self._disabled_reason = None
+        wanted = await asyncio.to_thread(wanted_hubs, self.db)
+        live = await asyncio.to_thread(live_subscriptions, self.db)
+        current = {sub.feed_id: sub for sub in live}  # oldest first: the newest wins; older ones are ended
+        jobs: list[Coroutine[Any, Any, None]] = [
+            self._unsubscribe(prefix, sub) for sub in live
+            if wanted.get(sub.feed_id) != (sub.hub, sub.topic) or current[sub.feed_id] is not sub
+        ]
+        for feed_id, (hub, topic) in wanted.items():
+            found = current.get(feed_id)
+            if found is None or (found.hub, found.topic) != (hub, topic):
+                jobs.append(self._subscribe_new(prefix, feed_id, hub, topic))
+            elif self._due(found):
+                jobs.append(self._request(prefix, found, "subscribe"))
+        slots = asyncio.Semaphore(REQUESTS_AT_ONCE)
+
+        async def bounded(job: Coroutine[Any, Any, None]) -> None:
+            async with slots:
+                await job
+
+        await asyncio.gather(*(bounded(job) for job in jobs))
+
+    def _due(self, sub: Subscription) -> bool:
+        """Whether to (re)send a subscription request now; a pending one that timed out is marked failed."""
+        now = self.clock()
+        asked = sub.requested_at
+        if sub.pending_mode is not None and asked is not None and now - asked < VERIFY_TIMEOUT:
+            return False  # waiting for the hub's verification
+        if sub.state == "pending":
+            mark_failed(self.db, sub.id, "the hub did not verify the subscription in time", now)
+            return False
+        if sub.state == "subscribed":
+            if sub.lease_expires_at is None:
+                return True
+            lease = timedelta(seconds=sub.lease_seconds or 0)
+            margin = min(RENEW_BEFORE, lease / 2)
+            if sub.lease_expires_at - now > margin:
+                return False
+            # A failed renewal is tried again a few times before the lease ends, not on every tick.
+            return asked is None or sub.last_error is None or now - asked >= margin / 4
+        wait = RETRY_AFTER.get(sub.state, timedelta(hours=1))
+        return asked is None or now - asked >= wait
+
+    async def _subscribe_new(self, prefix: str, feed_id: str, hub: str, topic: str) -> None:
+        token, secret = new_token(), new_secret()
+        # Stored before the request: the hub may verify our intent before it even answers it.
+        await asyncio.to_thread(add_subscription, self.db, token=token, feed_id=feed_id, hub=hub, topic=topic,
+                                secret=secret, now=self.clock())
+        await self._send(prefix, token, feed_id, hub, topic, secret, "subscribe")
+
+    async def _request(self, prefix: str, sub: Subscription, mode: str) -> None:
+        await asyncio.to_thread(mark_requested, self.db, sub.id, mode=mode, now=self.clock())
+        await self._send(prefix, sub.id, sub.feed_id, sub.hub, sub.topic, sub.secret, mode)
+
+    async def _unsubscribe(self, prefix: str, sub: Subscription) -> None:
+        await asyncio.to_thread(end_subscription, self.db, sub.id)
+        if sub.state != "subscribed":
+            return  # nothing active at the hub to cancel
+        await asyncio.to_thread(mark_requested, self.db, sub.id, mode="unsubscribe", now=self.clock())
+        await self._send(prefix, sub.id, sub.feed_id, sub.hub, sub.topic, None, "unsubscribe")
+
+    async def _send(
+        self, prefix: str, token: str, feed_id: str, hub: str, topic: str, secret: str | None, mode: str
+    ) -> None:
+        settings = self.runtime().config.settings
+        lease = int(settings.websub.lease.total_seconds()) if mode == "subscribe" else None
+        try:
+            answer = await hub_request(settings.fetch, hub, mode=mode, topic=topic, callback=prefix + token,
+                                       secret=secret, lease_seconds=lease)
+        except FetchError as exc:
+            log.warning("websub_request_failed feed_id=%s mode=%s hub=%s error_kind=%s message=%r",
+                        feed_id, mode, hub, exc.kind, exc.message)
+            await asyncio.to_thread(mark_failed, self.db, token, exc.message, self.clock())
+            return
+        if not answer.accepted:
+            log.warning("websub_request_refused feed_id=%s mode=%s hub=%s status=%d message=%r",
+                        feed_id, mode, hub, answer.status, answer.message)
+            await asyncio.to_thread(mark_failed, self.db, token,
+                                    f"the hub answered {answer.status}: {answer.message}", self.clock())
+            return
+        log.info("websub_requested feed_id=%s mode=%s hub=%s topic=%s", feed_id, mode, answer.hub, topic)
