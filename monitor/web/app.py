@@ -26,6 +26,7 @@ from monitor.web import (
     login,
     metrics,
     pages,
+    search,
     unsubscribe,
     watchlists,
 )
@@ -73,6 +74,8 @@ def create_app(
     app.include_router(entries.router)
     app.include_router(login.router)
     app.include_router(api.router)
+    app.include_router(search.router)
+    app.include_router(search.api_router)
     app.include_router(metrics.router)
     app.include_router(unsubscribe.router)
     app.include_router(watchlists.router)
