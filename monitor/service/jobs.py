@@ -28,6 +28,8 @@ SPIKE_TICK = timedelta(minutes=5)
 """The spike tick judges the hours closed since the last one and the hour so far (docs/spikes.md)."""
 SPIKE_DELAY = timedelta(minutes=1)
 """The first spike tick runs a minute after start (or one tick, if shorter), after the first polls."""
+SEARCH_INDEX_TICK = timedelta(seconds=30)
+"""The search indexer takes the articles queued since its last run (docs/search.md)."""
 HOUSEKEEPING_DELAY = timedelta(minutes=1)
 """The first housekeeping runs a minute after start, not during the start-up burst of polls."""
 MIN_TICK_GRACE = timedelta(seconds=30)
@@ -153,6 +155,23 @@ def register_spike_job(scheduler: BaseScheduler, target: SpikeJobTarget, ticks: 
     scheduler.add_job(
         target.spikes_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="spikes", name="spikes",
         next_run_time=now + min(ticks.spikes, SPIKE_DELAY), misfire_grace_time=grace(ticks.spikes), **JOB_DEFAULTS,
+    )
+
+
+class SearchIndexJobTarget(Protocol):
+    """What the search-index job calls: the Service implements it."""
+
+    async def search_index_job(self) -> None:
+        """Index the articles queued for archive search."""
+
+
+def register_search_index_job(scheduler: BaseScheduler, target: SearchIndexJobTarget, now: datetime) -> None:
+    """Add the search indexer's tick (kept apart from register_jobs, like the spike tick)."""
+    seconds = SEARCH_INDEX_TICK.total_seconds()
+    scheduler.add_job(
+        target.search_index_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="search-index",
+        name="search-index", next_run_time=now + SEARCH_INDEX_TICK, misfire_grace_time=grace(SEARCH_INDEX_TICK),
+        **JOB_DEFAULTS,
     )
 
 

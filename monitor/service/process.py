@@ -24,7 +24,13 @@ from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.runtime import Runtime
-from monitor.service.jobs import Ticks, register_jobs, register_spike_job, sync_digest_jobs
+from monitor.service.jobs import (
+    Ticks,
+    register_jobs,
+    register_search_index_job,
+    register_spike_job,
+    sync_digest_jobs,
+)
 from monitor.service.workers import WorkerProcesses, parent_gone
 from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
@@ -32,6 +38,7 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than, purge_spikes
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
+from monitor.usecases.candidates import index_articles
 from monitor.usecases.check import CheckedConfig, check_configuration
 from monitor.usecases.spikes import RaisedSpike, SpikeTicker
 
@@ -43,6 +50,8 @@ STOP_GRACE = 8.0
 """Seconds a stopping service waits for in-flight ticks before cancelling them (leases are released)."""
 POLL_STOP_GRACE = 3.0
 """Seconds a stopping service lets a running poll tick finish before cancelling its fetches."""
+SEARCH_INDEX_SECONDS = 20.0
+"""A search-index tick indexes this long at most (in batches of 500; SQLite's write lock is freed between them)."""
 
 
 @dataclass
@@ -308,6 +317,7 @@ class Service:
         started = system_clock()
         register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, started)
         register_spike_job(scheduler, self, self.ticks, started)
+        register_search_index_job(scheduler, self, started)
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))
@@ -384,6 +394,14 @@ class Service:
     async def housekeeping_job(self) -> None:
         """The retention job."""
         await self._in_thread("housekeeping", self.housekeeping)
+
+    def search_index(self) -> int:
+        """Index the articles queued for archive search, for at most SEARCH_INDEX_SECONDS a tick."""
+        return index_articles(self.db, seconds=SEARCH_INDEX_SECONDS)
+
+    async def search_index_job(self) -> None:
+        """The search indexer's tick."""
+        await self._in_thread("search_index", self.search_index)
 
     async def spikes_job(self) -> None:
         """The spike tick."""

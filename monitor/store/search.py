@@ -112,6 +112,13 @@ def _save_terms(session: Session, sqlite: bool, items: Sequence[tuple[str, list[
     session.execute(text(statement), params)
 
 
+def queue_all(db: Database) -> int:
+    """Queue every stored article for the indexer (a rebuild); returns how many."""
+    with db.transaction() as session:
+        result = session.execute(text("INSERT INTO search_pending (article_id) SELECT id FROM articles"))
+        return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def pending_count(db: Database) -> int:
     """How many queue entries wait for the indexer."""
     with db.sessions() as session:

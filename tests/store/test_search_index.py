@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
+from monitor.cli import main
 from monitor.config.models import Config
 from monitor.errors import MonitorError
 from monitor.match.documents import FeedLabel, document_for
@@ -15,11 +17,13 @@ from monitor.model import Article
 from monitor.store.articles import save_articles
 from monitor.store.db import Database
 from monitor.store.housekeeping import purge_older_than
+from monitor.store.migrate import upgrade
 from monitor.store.rows import ArticleRow, SearchPending, SearchTerms
 from monitor.store.search import SearchFilters, candidates, pending_count
 from monitor.usecases.backtest import matcher_for
 from monitor.usecases.candidates import index_articles, index_query
 from monitor.usecases.search import search_archive
+from tests.test_cli_state import project
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CONFIG = Config(directory=Path("."))
@@ -156,3 +160,18 @@ def test_queries_without_an_indexable_term_scan(db: Database) -> None:
         assert not outcome.indexed and outcome.candidates == 1 and not outcome.scan_capped, query
     with pytest.raises(MonitorError, match="nobody"):
         search_archive(CONFIG, db, "@nobody", SearchFilters())
+
+
+def test_search_index_command_indexes_the_queue_and_rebuilds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path)
+    monkeypatch.chdir(root)
+    db = Database(f"sqlite:///{root / 'var' / 'monitor.db'}")  # the demo configuration's database
+    upgrade(db)
+    _store(db, [_article(i, *row) for i, row in enumerate(CORPUS[:3])])
+    first = CliRunner().invoke(main, ["search-index", "--config", "config"])
+    assert first.exit_code == 0, first.output
+    assert "indexed 3 queued article(s); 0 left in the queue" in first.output
+    again = CliRunner().invoke(main, ["search-index", "--config", "config", "--rebuild"])
+    assert again.exit_code == 0 and "queued 3 article(s)" in again.output and "indexed 3" in again.output
+    assert _search(db, "Путин") == ["a00", "a01"]
+    db.dispose()
