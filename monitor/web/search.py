@@ -25,6 +25,8 @@ from monitor.web.query import MAX_QUERY_LENGTH, QueryProblemInfo
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["api"])
 PAGE_SIZE = 20
+MAX_OFFSET = 1000
+"""Hits a search skips at most: each one skipped is matched first (narrow the query or the dates to go further)."""
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}$")
 
 
@@ -84,7 +86,7 @@ def _day(value: str | None) -> date | None:
 def search_page(
     request: Request, ctx: Ctx, q: str = "", feed: str = "", lang: str = "",
     date_from: Annotated[str, Query(alias="from")] = "", date_to: Annotated[str, Query(alias="to")] = "",
-    page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_OFFSET // PAGE_SIZE + 1)] = 1,
 ) -> HTMLResponse:
     """Search every stored article with the query language, filtered by outlet, language and publication day."""
     view = None
@@ -138,7 +140,8 @@ def api_search(
                                                                       "timezone.")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Last publication day, inclusive.")] = None,
     limit: int = Query(20, ge=1, le=200, description="Items per page."),
-    offset: int = Query(0, ge=0, le=100_000, description="Items to skip."),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip (each is matched first: narrow the query "
+                        "or the dates to go further back)."),
 ) -> SearchPage:
     """Stored articles the query matches (docs/query-language.md), newest published first; no `total`: `next_offset` says if more follow."""
     view = run_search(ctx, q, feed=feed, language=lang, day_from=date_from, day_to=date_to, limit=limit, offset=offset)
