@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import assert_never
+from unicodedata import ucd_3_2_0
 
 from monitor.match.fold import ascii_folded, fold_token, split_words, strip_markup
 from monitor.match.forms import (
@@ -126,9 +127,18 @@ def word_alternatives(word: str) -> IndexQuery:
     return alternatives[0] if len(alternatives) == 1 else IndexAny(tuple(alternatives))
 
 
+def _known(token: str) -> bool:
+    """Every character a letter, digit or mark already in Unicode 3.2, so SQLite's FTS5 tokeniser (whose
+    tables are older than Python's) keeps it inside a term: a token made only of characters it does not
+    know would become an empty phrase there, which matches nothing."""
+    return all(ucd_3_2_0.category(c)[0] in "LNM" for c in token)
+
+
 def _term(node: Term) -> IndexQuery | None:
     if node.field is not None and node.field not in INDEXED_FIELDS:
         return None  # author, url, source are not indexed
+    if not all(map(_known, node.tokens)):
+        return None  # the matcher scans for it instead
     parts: list[IndexQuery] = []
     for i, token in enumerate(node.tokens):
         if node.prefix and i == len(node.tokens) - 1:
