@@ -125,8 +125,13 @@ def pending_count(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(SearchPending)) or 0
 
 
-def candidates(db: Database, query: IndexQuery, filters: SearchFilters) -> list[tuple[str, datetime]]:
-    """(id, published_at) of the articles the index finds for `query`, and of every queued one, newest first."""
+def candidates(db: Database, query: IndexQuery, filters: SearchFilters,
+               limit: int | None = None) -> list[tuple[str, datetime]]:
+    """(id, published_at) of the articles the index finds for `query`, and of every queued one, newest first.
+
+    With `limit`, only the newest `limit` of them (the database sorts; a first page rarely needs more).
+    """
+    newest_first = (ArticleRow.published_at.desc(), ArticleRow.id)
     with db.sessions() as session:
         found = select(ArticleRow.id, ArticleRow.published_at).join(SearchTerms, SearchTerms.article_id == ArticleRow.id)
         if db.is_sqlite:
@@ -135,14 +140,19 @@ def candidates(db: Database, query: IndexQuery, filters: SearchFilters) -> list[
             found = found.join(fts, fts.c.id == SearchTerms.id)
         else:
             found = found.where(text("search_terms.terms @@ CAST(:q AS tsquery)").bindparams(q=tsquery(query)))
-        rows = {(r[0], r[1]) for r in session.execute(found.where(*filters.where()))}
         queued = (select(ArticleRow.id, ArticleRow.published_at)
-                  .where(ArticleRow.id.in_(select(SearchPending.article_id)), *filters.where()))
-        rows.update((r[0], r[1]) for r in session.execute(queued))
-    return sorted(rows, key=_newest_first)
+                  .where(ArticleRow.id.in_(select(SearchPending.article_id))))
+        rows: set[tuple[str, datetime]] = set()
+        for statement in (found, queued):
+            statement = statement.where(*filters.where())
+            if limit is not None:
+                statement = statement.order_by(*newest_first).limit(limit)
+            rows.update((r[0], r[1]) for r in session.execute(statement))
+    return sorted(rows, key=newest_key)[:limit]
 
 
-def _newest_first(row: tuple[str, datetime]) -> tuple[float, str]:
+def newest_key(row: tuple[str, datetime]) -> tuple[float, str]:
+    """The sort key of newest first (then by id), as the store orders articles."""
     return -row[1].timestamp(), row[0]
 
 

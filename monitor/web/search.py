@@ -124,6 +124,8 @@ class SearchPage(BaseModel):
                                       f"has no indexable term and only the newest {SCAN_LIMIT} articles were read.")
     scan_capped: bool = Field(description="The scan stopped at its bound while older articles remain unsearched.")
     candidates: int = Field(description="Articles put before the matcher (a superset of the hits).")
+    candidates_capped: bool = Field(description="Only the newest `candidates` were read: the page was full before "
+                                                "the rest were needed (more articles contain the query's words).")
     unindexed: int = Field(description="Articles queued for the indexer (searched one by one meanwhile).")
     warnings: list[QueryProblemOut] = Field(default_factory=list)
 
@@ -158,5 +160,6 @@ def api_search(
     ]
     return SearchPage(query=q, limit=limit, offset=offset, next_offset=offset + limit if o.more else None,
                       items=items, indexed=o.indexed, scan_capped=o.scan_capped, candidates=o.candidates,
+                      candidates_capped=o.candidates_capped,
                       unindexed=o.unindexed,
                       warnings=[QueryProblemOut(message=w.message, column=w.column, hint=w.hint) for w in view.warnings])

@@ -20,6 +20,7 @@ from monitor.store.housekeeping import purge_older_than
 from monitor.store.migrate import upgrade
 from monitor.store.rows import ArticleRow, SearchPending, SearchTerms
 from monitor.store.search import SearchFilters, candidates, pending_count
+from monitor.usecases import search as search_usecase
 from monitor.usecases.backtest import matcher_for
 from monitor.usecases.candidates import index_articles, index_query
 from monitor.usecases.search import search_archive
@@ -103,6 +104,20 @@ def test_search_equals_a_full_scan_for_every_query(db: Database) -> None:
     # Word forms are found through their keys: Путина, וחמאס, للموساد, Kalın's.
     assert _search(db, "Путин") == ["a00", "a01"]
     assert _search(db, "חמאס") == ["a03"] and _search(db, "موساد") == ["a05"] and _search(db, "تركيا") == []
+
+
+def test_paging_reads_more_candidates_when_the_first_ones_do_not_fill_the_page(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _store(db, [_article(i, *row) for i, row in enumerate(CORPUS)])
+    index_articles(db)
+    monkeypatch.setattr(search_usecase, "FIRST_CANDIDATES", 1)
+    for query in ("Путин OR חמאס OR موساد OR hostage* OR Erdogan", "talks OR Haifa OR Paris OR élection OR news"):
+        expected = _scan(db, query)
+        pages = [search_archive(CONFIG, db, query, SearchFilters(), limit=1, offset=o) for o in range(len(expected))]
+        assert [h.article_id for p in pages for h in p.hits] == expected and len(expected) >= 3
+        assert [p.more for p in pages] == [True] * (len(expected) - 1) + [False]
+        assert pages[0].candidates_capped and not pages[-1].candidates_capped
 
 
 def test_filters_and_paging(db: Database) -> None:
