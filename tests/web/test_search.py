@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from monitor.store.db import Database
 from monitor.usecases.candidates import index_articles
-from tests.web.seed import BOTH_BACKENDS
+from tests.web.conftest import authed_client
+from tests.web.seed import BOTH_BACKENDS, Seeded
 
 pytestmark = BOTH_BACKENDS
 
@@ -67,3 +68,11 @@ def test_api_search_filters_and_errors(client: TestClient) -> None:
     assert client.get("/api/search", params={"q": "a", "lang": "1"}).status_code == 422
     reversed_range = client.get("/api/search", params={"q": "a", "from": "2024-11-20", "to": "2024-11-01"})
     assert reversed_range.status_code == 400 and "before it starts" in reversed_range.json()["detail"]["message"]
+
+
+def test_search_needs_the_credentials_when_they_are_set(seeded: Seeded, db: Database) -> None:
+    client = authed_client(seeded, db, token="s3cret-token-for-search")
+    for path in ("/search?q=Kalin", "/api/search?q=Kalin"):
+        refused = client.get(path, follow_redirects=False)
+        assert refused.status_code == (401 if path.startswith("/api/") else 303), path
+        assert client.get(path, headers={"Authorization": "Bearer s3cret-token-for-search"}).status_code == 200
