@@ -16,7 +16,7 @@ which never contain `~`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import assert_never
 from unicodedata import ucd_3_2_0
 
@@ -71,11 +71,26 @@ def index_terms(title: str, body: str, language: str | None) -> list[str]:
         long = [t for t in tokens if len(t) >= MIN_STEMMED and script.search(t)]
         terms.update(KEY + s[:MAX_TERM_CHARS] for t, s in zip(long, _STEMMERS[lang](long), strict=True) if s != t)
     elif lang == "he":
-        terms.update(KEY + k[:MAX_TERM_CHARS] for t in tokens if _HEBREW.search(t) for k in _hebrew_rests(t))
+        terms.update(k for t in tokens if _HEBREW.search(t) for k in _keys(_HEBREW_KEYS, t, _hebrew_rests))
     elif lang == "ar":
         script = _SCRIPT["ar"]
-        terms.update(KEY + k[:MAX_TERM_CHARS] for t in tokens if script.search(t) for k in _arabic_rests(t))
+        terms.update(k for t in tokens if script.search(t) for k in _keys(_ARABIC_KEYS, t, _arabic_rests))
     return sorted(terms)
+
+
+# Token → its form keys: articles reuse a small vocabulary, so each distinct token is analysed once.
+_HEBREW_KEYS: dict[str, tuple[str, ...]] = {}
+_ARABIC_KEYS: dict[str, tuple[str, ...]] = {}
+_KEYS_LIMIT = 200_000
+
+
+def _keys(cache: dict[str, tuple[str, ...]], token: str, rests: Callable[[str], Iterable[str]]) -> tuple[str, ...]:
+    found = cache.get(token)
+    if found is None:
+        if len(cache) >= _KEYS_LIMIT:  # bound memory on adversarial input; refilling is cheap
+            cache.clear()
+        found = cache[token] = tuple({KEY + k[:MAX_TERM_CHARS] for k in rests(token)})
+    return found
 
 
 def _hebrew_rests(token: str) -> Iterable[str]:
