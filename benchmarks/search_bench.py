@@ -65,7 +65,7 @@ ALPHABET = {
 def vocabulary(language: str, size: int, rng: random.Random) -> tuple[list[str], list[float]]:
     """`size` pseudo-words of the language's alphabet and their Zipf cumulative weights."""
     letters = ALPHABET[language]
-    words = sorted({"".join(rng.choices(letters, k=rng.randint(2, 10))) for _ in range(size)}, key=len)
+    words = sorted({"".join(rng.choices(letters, k=rng.randint(2, 10))) for _ in range(size)}, key=lambda w: (len(w), w))
     weights = [1 / (rank + 1) for rank in range(len(words))]
     total = 0.0
     cumulative = []

@@ -133,13 +133,19 @@ def candidates(db: Database, query: IndexQuery, filters: SearchFilters,
     """
     newest_first = (ArticleRow.published_at.desc(), ArticleRow.id)
     with db.sessions() as session:
-        found = select(ArticleRow.id, ArticleRow.published_at).join(SearchTerms, SearchTerms.article_id == ArticleRow.id)
+        found = select(ArticleRow.id, ArticleRow.published_at)
         if db.is_sqlite:
             fts = (text("SELECT rowid AS id FROM search_fts WHERE search_fts MATCH :q")
                    .bindparams(q=fts5_query(query)).columns(id=Integer).subquery("fts"))
-            found = found.join(fts, fts.c.id == SearchTerms.id)
+            found = (found.join(SearchTerms, SearchTerms.article_id == ArticleRow.id)
+                     .join(fts, fts.c.id == SearchTerms.id))
         else:
-            found = found.where(text("search_terms.terms @@ CAST(:q AS tsquery)").bindparams(q=tsquery(query)))
+            # MATERIALIZED: the GIN index answers first. Left to itself, with ORDER BY ... LIMIT the planner
+            # walks the articles newest first and tests each one, which reads them all for a rare word.
+            hits = (select(SearchTerms.article_id)
+                    .where(text("search_terms.terms @@ CAST(:q AS tsquery)").bindparams(q=tsquery(query)))
+                    .cte("hits").prefix_with("MATERIALIZED"))
+            found = found.join(hits, hits.c.article_id == ArticleRow.id)
         queued = (select(ArticleRow.id, ArticleRow.published_at)
                   .where(ArticleRow.id.in_(select(SearchPending.article_id))))
         rows: set[tuple[str, datetime]] = set()
