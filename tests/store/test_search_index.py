@@ -106,21 +106,7 @@ def test_search_equals_a_full_scan_for_every_query(db: Database) -> None:
     assert _search(db, "חמאס") == ["a03"] and _search(db, "موساد") == ["a05"] and _search(db, "تركيا") == []
 
 
-def test_paging_reads_more_candidates_when_the_first_ones_do_not_fill_the_page(
-    db: Database, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _store(db, [_article(i, *row) for i, row in enumerate(CORPUS)])
-    index_articles(db)
-    monkeypatch.setattr(search_usecase, "FIRST_CANDIDATES", 1)
-    for query in ("Путин OR חמאס OR موساد OR hostage* OR Erdogan", "talks OR Haifa OR Paris OR élection OR news"):
-        expected = _scan(db, query)
-        pages = [search_archive(CONFIG, db, query, SearchFilters(), limit=1, offset=o) for o in range(len(expected))]
-        assert [h.article_id for p in pages for h in p.hits] == expected and len(expected) >= 3
-        assert [p.more for p in pages] == [True] * (len(expected) - 1) + [False]
-        assert pages[0].candidates_capped and not pages[-1].candidates_capped
-
-
-def test_filters_and_paging(db: Database) -> None:
+def test_filters_paging_and_scans(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     _store(db, [_article(i, *row) for i, row in enumerate(CORPUS)])
     index_articles(db)
     every = _search(db, "NOT zzz")
@@ -133,6 +119,20 @@ def test_filters_and_paging(db: Database) -> None:
     assert _search(db, "Путин OR חמאס", feed="other") == []
     window = SearchFilters(start=NOW - timedelta(hours=3, minutes=30), end=NOW - timedelta(minutes=30))
     assert [h.article_id for h in search_archive(CONFIG, db, "Путин OR חמאס", window).hits] == ["a01", "a03"]
+    # Queries without an indexable term read the newest articles (all 16 here, under SCAN_LIMIT).
+    for query in ("NOT Kalin", "lang:en", "author:nobody OR Kalin"):
+        outcome = search_archive(CONFIG, db, query, SearchFilters())
+        assert not outcome.indexed and outcome.candidates == 16 and not outcome.scan_capped, query
+    with pytest.raises(MonitorError, match="nobody"):
+        search_archive(CONFIG, db, "@nobody", SearchFilters())
+    # When the first candidates read do not fill the page, the rest are read, in order.
+    monkeypatch.setattr(search_usecase, "FIRST_CANDIDATES", 1)
+    for query in ("Путин OR חמאס OR موساد OR hostage* OR Erdogan", "talks OR Haifa OR Paris OR élection OR news"):
+        expected = _scan(db, query)
+        pages = [search_archive(CONFIG, db, query, SearchFilters(), limit=1, offset=o) for o in range(len(expected))]
+        assert [h.article_id for p in pages for h in p.hits] == expected and len(expected) >= 3
+        assert [p.more for p in pages] == [True] * (len(expected) - 1) + [False]
+        assert pages[0].candidates_capped and not pages[-1].candidates_capped
 
 
 def _terms(db: Database, article_id: str) -> int:
@@ -168,15 +168,6 @@ def test_the_index_follows_inserts_updates_and_retention(db: Database) -> None:
         with db.transaction() as session:
             session.execute(text("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)"))
             assert session.scalar(text("SELECT count(*) FROM search_fts WHERE search_fts MATCH '\"cairo\"'")) == 0
-
-
-def test_queries_without_an_indexable_term_scan(db: Database) -> None:
-    _store(db, [_article(0, "Kalin", "x", "en")])
-    for query in ("NOT Kalin", "lang:en", "author:nobody OR Kalin"):
-        outcome = search_archive(CONFIG, db, query, SearchFilters())
-        assert not outcome.indexed and outcome.candidates == 1 and not outcome.scan_capped, query
-    with pytest.raises(MonitorError, match="nobody"):
-        search_archive(CONFIG, db, "@nobody", SearchFilters())
 
 
 def test_search_index_command_indexes_the_queue_and_rebuilds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
