@@ -198,6 +198,27 @@ def backtest(config_dir: Path, days: int, limit: int, query: str) -> None:
         _fail(exc)
 
 
+@main.command("search-index")
+@_config_option
+@click.option("--rebuild", is_flag=True, help="Queue every stored article again first (after an upgrade that "
+              "changes how text is indexed).")
+def search_index(config_dir: Path, rebuild: bool) -> None:
+    """Index the articles queued for archive search now (the running service does it every 30 s)."""
+    from monitor.store.search import pending_count, queue_all
+    from monitor.usecases.candidates import index_articles
+
+    config = _load(config_dir)
+    db = _database(config)
+    try:
+        if rebuild:
+            click.echo(f"queued {queue_all(db)} article(s)")
+        done = index_articles(db)
+    except MonitorError as exc:
+        _fail(exc)
+        return
+    click.echo(f"indexed {done} queued article(s); {pending_count(db)} left in the queue")
+
+
 @main.command()
 @_config_option
 @click.option("--subscriber", "subscriber_ids", multiple=True, help="Only this subscriber (repeatable).")

@@ -188,3 +188,34 @@ Role = Literal["viewer", "editor", "admin"]
 """A dashboard account's role: viewers read, editors also change watchlists, feeds, feedback and snoozes,
 admins also manage accounts (monitor/web/roles.py enforces it)."""
 ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")
+
+
+# ------------------------------------------------------------------ the full-text index's candidate queries
+# A query of the product's language, reduced to what the database's full-text index can answer: index
+# terms (folded tokens and word-form keys, `monitor/match/terms.py`) combined by AND and OR. Its answer
+# is a superset of the query's matches; the matcher then decides on each candidate.
+
+
+@dataclass(frozen=True, slots=True)
+class IndexWord:
+    """One index term; with `prefix`, any term starting with it."""
+
+    text: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IndexAll:
+    """Every child."""
+
+    children: tuple[IndexQuery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexAny:
+    """At least one child."""
+
+    children: tuple[IndexQuery, ...]
+
+
+IndexQuery = IndexWord | IndexAll | IndexAny

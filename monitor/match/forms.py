@@ -226,16 +226,21 @@ class _CliticAnalyzer(Analyzer):
         raise NotImplementedError
 
 
+def hebrew_listed(word: str) -> tuple[str, ...]:
+    """A listed Hebrew word and its construct forms, the keys its forms are looked up by."""
+    keys = [word]
+    if len(word) >= 4 and word.endswith("ה"):  # construct state: עסקה → עסקת
+        keys.append(word[:-1] + "ת")
+    if len(word) >= 5 and word.endswith("ים"):  # plural construct: חטופים → חטופי
+        keys.append(word[:-2] + "י")
+    return tuple(keys)
+
+
 class HebrewAnalyzer(_CliticAnalyzer):
     """Hebrew proclitics and construct forms (HebMorph's prefixes, checked against the lexicon)."""
 
     def listed(self, word: str) -> tuple[str, ...]:
-        keys = [word]
-        if len(word) >= 4 and word.endswith("ה"):  # construct state: עסקה → עסקת
-            keys.append(word[:-1] + "ת")
-        if len(word) >= 5 and word.endswith("ים"):  # plural construct: חטופים → חטופי
-            keys.append(word[:-2] + "י")
-        return tuple(keys)
+        return hebrew_listed(word)
 
     def _word(self, token: str) -> str | None:
         lexicon = self.lexicon

@@ -34,6 +34,8 @@ FEED_HEALTH_TICK = timedelta(minutes=5)
 """The feed-health tick judges every feed's failures and silence (README, "Feed-health alerts")."""
 SPIKE_DELAY = timedelta(minutes=1)
 """The first spike tick runs a minute after start (or one tick, if shorter), after the first polls."""
+SEARCH_INDEX_TICK = timedelta(seconds=30)
+"""The search indexer takes the articles queued since its last run (docs/search.md)."""
 HOUSEKEEPING_DELAY = timedelta(minutes=1)
 """The first housekeeping runs a minute after start, not during the start-up burst of polls."""
 MIN_TICK_GRACE = timedelta(seconds=30)
@@ -189,6 +191,23 @@ def register_websub_jobs(scheduler: BaseScheduler, target: WebSubJobTarget, tick
             func, IntervalTrigger(seconds=every.total_seconds(), timezone=now.tzinfo), id=job_id, name=job_id,
             next_run_time=first, misfire_grace_time=grace(every), **JOB_DEFAULTS,
         )
+
+
+class SearchIndexJobTarget(Protocol):
+    """What the search-index job calls: the Service implements it."""
+
+    async def search_index_job(self) -> None:
+        """Index the articles queued for archive search."""
+
+
+def register_search_index_job(scheduler: BaseScheduler, target: SearchIndexJobTarget, now: datetime) -> None:
+    """Add the search indexer's tick (kept apart from register_jobs, like the spike tick)."""
+    seconds = SEARCH_INDEX_TICK.total_seconds()
+    scheduler.add_job(
+        target.search_index_job, IntervalTrigger(seconds=seconds, timezone=now.tzinfo), id="search-index",
+        name="search-index", next_run_time=now + SEARCH_INDEX_TICK, misfire_grace_time=grace(SEARCH_INDEX_TICK),
+        **JOB_DEFAULTS,
+    )
 
 
 def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: Iterable[SubscriberConfig]) -> list[str]:

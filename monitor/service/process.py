@@ -29,6 +29,7 @@ from monitor.service.jobs import (
     Ticks,
     register_feed_health_job,
     register_jobs,
+    register_search_index_job,
     register_spike_job,
     register_websub_jobs,
     sync_digest_jobs,
@@ -47,6 +48,7 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.housekeeping import purge_older_than, purge_spikes
 from monitor.store.migrate import upgrade
 from monitor.store.outbox import Outbox
+from monitor.usecases.candidates import index_articles
 from monitor.usecases.check import CheckedConfig, check_configuration
 from monitor.usecases.feed_health import FeedHealthTicker, RaisedHealthAlert
 from monitor.usecases.spikes import RaisedSpike, SpikeTicker
@@ -59,6 +61,8 @@ STOP_GRACE = 8.0
 """Seconds a stopping service waits for in-flight ticks before cancelling them (leases are released)."""
 POLL_STOP_GRACE = 3.0
 """Seconds a stopping service lets a running poll tick finish before cancelling its fetches."""
+SEARCH_INDEX_SECONDS = 20.0
+"""A search-index tick indexes this long at most (in batches of 500; SQLite's write lock is freed between them)."""
 
 
 @dataclass
@@ -338,6 +342,7 @@ class Service:
         register_spike_job(scheduler, self, self.ticks, started)
         register_feed_health_job(scheduler, self, self.ticks, started)
         register_websub_jobs(scheduler, self, self.ticks, started)
+        register_search_index_job(scheduler, self, started)
         scheduler.start()
         watcher = asyncio.ensure_future(self._watch_config(stop))
         guard = asyncio.ensure_future(self._guard(stop, children))
@@ -441,6 +446,14 @@ class Service:
     async def housekeeping_job(self) -> None:
         """The retention job."""
         await self._in_thread("housekeeping", self.housekeeping)
+
+    def search_index(self) -> int:
+        """Index the articles queued for archive search, for at most SEARCH_INDEX_SECONDS a tick."""
+        return index_articles(self.db, seconds=SEARCH_INDEX_SECONDS)
+
+    async def search_index_job(self) -> None:
+        """The search indexer's tick."""
+        await self._in_thread("search_index", self.search_index)
 
     async def spikes_job(self) -> None:
         """The spike tick."""

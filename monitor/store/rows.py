@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -124,6 +125,46 @@ class ArticleRow(Base):
 
     # Covers the volume series of spike detection (monitor/store/volume.py, migration 0010).
     __table_args__ = (Index("ix_articles_published_story", "published_at", "id", "cluster_id"),)
+
+
+class SearchTerms(Base):
+    """An article's full-text index terms (monitor/match/terms.py), written by the indexer (monitor/store/search.py).
+
+    PostgreSQL: a tsvector with a GIN index (`ix_search_terms_gin`). SQLite: the terms separated by
+    spaces, indexed by the FTS5 table `search_fts` (external content: this table, kept in step by
+    triggers; `id` is its rowid). Both are created by migration 0019, outside this metadata.
+    """
+
+    __tablename__ = "search_terms"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(64), ForeignKey("articles.id", ondelete="CASCADE"))
+    terms: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+
+    __table_args__ = (Index("ix_search_terms_article", "article_id", unique=True),)
+
+
+class SearchPending(Base):
+    """An article inserted or changed since it was indexed: filled by triggers on `articles` (migration 0019).
+
+    Search treats every pending article as a candidate, so results are exact before the indexer catches up.
+    """
+
+    __tablename__ = "search_pending"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(64), ForeignKey("articles.id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_search_pending_article", "article_id"),)
+
+
+NOT_IN_METADATA = ("search_fts", "ix_search_terms_gin")
+"""Schema objects of migration 0019 that SQLAlchemy cannot describe (FTS5 tables, a GIN index): autogenerate skips them."""
+
+
+def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name`: False for the full-text objects created by hand in migration 0019."""
+    return not (name or "").startswith(NOT_IN_METADATA)
 
 
 class Sighting(Base):

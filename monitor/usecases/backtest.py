@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -24,6 +24,9 @@ from monitor.model import Document, Match
 from monitor.store.archive import articles_published_between
 from monitor.store.articles import published_before
 from monitor.store.db import Database
+from monitor.store.rows import ArticleRow
+from monitor.store.search import SearchFilters, candidates
+from monitor.usecases.candidates import index_query, rows_in_order
 from monitor.usecases.match_documents import stored_labels
 
 _ENTRY = re.compile(r"^([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)$")
@@ -92,16 +95,23 @@ def run_backtest(
 
 def backtest(config: Config, db: Database, query: str, *, days: int, now: datetime) -> Iterator[BacktestHit]:
     """The hits of a query (or `list/entry`) among the articles published in the last `days` days, newest first."""
-    matcher = _matcher_for(config, query)
+    matcher = matcher_for(config, query)
     window = day_window(now, days, ZoneInfo(config.settings.timezone))
     labels = stored_labels(config, db, every_feed=True)
-    for row in articles_published_between(db, window.start, window.end):
+    wanted = index_query(config, query)
+    if wanted is None:  # no indexable term: every article of the window
+        rows: Iterable[ArticleRow] = articles_published_between(db, window.start, window.end)
+    else:  # the full-text index's candidates (a superset of the hits), newest first as the scan
+        found = candidates(db, wanted, SearchFilters(start=window.start, end=window.end))
+        rows = rows_in_order(db, [article_id for article_id, _ in found])
+    for row in rows:
         match = matcher(document_for(row, labels(row.first_feed_id)))
         if match is not None:
             yield BacktestHit(row.id, row.title, row.url, row.published_at, match)
 
 
-def _matcher_for(config: Config, query: str) -> Callable[[Document], Match | None]:
+def matcher_for(config: Config, query: str) -> Callable[[Document], Match | None]:
+    """The matcher of a query, or of `list/entry` (that entry of the configured watchlists)."""
     entry = _ENTRY.match(query.strip())
     if entry and entry.group(1) in config.watchlists:
         watchlist_id, entry_id = entry.groups()

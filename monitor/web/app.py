@@ -32,6 +32,7 @@ from monitor.web import (
     metrics,
     output_feeds,
     pages,
+    search,
     unsubscribe,
     watchlists,
     websub,
@@ -88,6 +89,8 @@ def create_app(
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(inbox_api.router)
+    app.include_router(search.router)
+    app.include_router(search.api_router)
     app.include_router(metrics.router)
     app.include_router(unsubscribe.router)
     app.include_router(watchlists.router)

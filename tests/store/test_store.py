@@ -129,10 +129,10 @@ def test_models_and_migrations_agree(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from monitor.store.rows import Base
+    from monitor.store.rows import Base, in_metadata
 
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": False, "include_name": in_metadata})
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from monitor.store.rows import Base
+from monitor.store.rows import Base, in_metadata
 
 target_metadata = Base.metadata
 
@@ -27,6 +27,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
         compare_type=True,
+        include_name=in_metadata,  # the FTS5 tables and the GIN index of migration 0019
     )
     with context.begin_transaction():
         context.run_migrations()
