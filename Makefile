@@ -26,11 +26,11 @@ run: $(VENV)/.installed-run
 once: $(VENV)/.installed-run
 	$(BIN)/monitor run --once --config $(CONFIG)
 
-## make test: set up with the dev extras and run lint, type checks and the whole test suite
+## make test: set up with the dev extras and run lint, type checks and the whole test suite (on every core: pytest-xdist)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check monitor tests benchmarks
 	$(BIN)/mypy monitor
-	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+	$(BIN)/pytest -q -ra -n auto $(PYTEST_ARGS)
 
 ## make test-future: the time-sensitive suites with the clock a year and five years ahead (Debian's faketime)
 test-future: $(VENV)/.installed-dev
