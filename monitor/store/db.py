@@ -130,6 +130,12 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def guarded_transaction(self) -> Iterator[Session]:
+        """`transaction()` whose driver errors come out as the project's (commit included)."""
+        with database_errors(), self.transaction() as session:
+            yield session
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

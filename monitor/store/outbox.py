@@ -70,12 +70,6 @@ class Outbox:
         self.db = db
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """A transaction whose driver errors come out as the project's (commit included)."""
-        with database_errors(), self.db.transaction() as session:
-            yield session
-
-    @contextmanager
     def _session(self) -> Iterator[Session]:
         """A reading session whose driver errors come out as the project's."""
         with database_errors(), self.db.sessions() as session:
@@ -92,7 +86,7 @@ class Outbox:
         `max_per_hour` caps the stories alerted in a clock hour; the overflow rolls into one `overflow`
         delivery at the first tick of a later hour. Returns the ids of the deliveries made.
         """
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             return outbox_assembly.assemble_immediate(session, subscriber_id, channel, now, grouping, max_per_hour)
 
     def assemble_digest(
@@ -100,7 +94,7 @@ class Outbox:
         grouping: Grouping = _DEFAULT_GROUPING,
     ) -> str | None:
         """Create the one digest of a period (unique per subscriber and period, across processes), in parts if large."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             return outbox_assembly.assemble_digest(
                 session, subscriber_id, channel, period_key, now, send_empty=send_empty, grouping=grouping
             )
@@ -114,7 +108,7 @@ class Outbox:
 
     def claim_due(self, owner: str, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Lease due deliveries; a worker that dies leaves them to be claimed again when the lease ends."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             rows = list(
                 session.scalars(
                     lock_rows(
@@ -140,7 +134,7 @@ class Outbox:
     def renew_leases(self, delivery_ids: Sequence[str], owner: str, until: datetime) -> int:
         """Extend this owner's leases (the sending worker's heartbeat); returns how many it still holds."""
         renewed = 0
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             for part in chunked(delivery_ids):
                 result = session.execute(
                     update(Delivery)
@@ -153,7 +147,7 @@ class Outbox:
     def release_many(self, delivery_ids: Sequence[str], owner: str) -> list[str]:
         """Give back leases without a result (the attempt is not counted); returns the ids that were still ours."""
         released: list[str] = []
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             for part in chunked(delivery_ids):
                 released += session.scalars(
                     select(Delivery.id).where(Delivery.id.in_(part), Delivery.lease_owner == owner)
@@ -196,7 +190,7 @@ class Outbox:
         self._finish(delivery_id, owner, status="cancelled", last_error=reason)
 
     def _finish(self, delivery_id: str, owner: str, **values: object) -> None:
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.lease_owner == owner)
@@ -205,7 +199,7 @@ class Outbox:
 
     def requeue(self, delivery_id: str, now: datetime) -> bool:
         """Re-queue a failed delivery by hand (`monitor deliveries --retry ID`)."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             result = session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.status.in_(("failed", "pending")))
@@ -218,7 +212,7 @@ class Outbox:
 
         Raises LookupError when there is no such delivery and ValueError when it was not sent.
         """
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             original = session.get(Delivery, delivery_id)
             if original is None:
                 raise LookupError(delivery_id)
@@ -254,12 +248,12 @@ class Outbox:
 
     def set_last_digest(self, subscriber_id: str, at: datetime) -> None:
         """Remember the period the last digest covered."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             self._state(session, subscriber_id).last_digest_at = at
 
     def disable_endpoint(self, subscriber_id: str, reason: str, now: datetime) -> None:
         """Stop sending to an endpoint that answered 410 Gone."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             state = self._state(session, subscriber_id)
             state.disabled_reason, state.disabled_at = reason, now
 
@@ -273,5 +267,5 @@ class Outbox:
 
     def purge_empty(self, before: datetime) -> None:
         """Drop markers of empty digest periods older than `before`."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             session.execute(delete(Delivery).where(Delivery.status == "empty", Delivery.created_at < before))

@@ -6,8 +6,7 @@ not come back when the snooze ends, and a snoozed entry's matches made while it 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -57,18 +56,13 @@ class Snoozes:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with database_errors(), self.db.transaction() as session:
-            yield session
-
     def snooze_entry(self, entry: str, until: datetime, now: datetime, *, subscriber_id: str | None = None) -> SnoozeInfo:
         """Hold back an entry (its id, or watchlist/entry) until `until`."""
         return self._add("entry", entry, None, until, now, subscriber_id)
 
     def snooze_story(self, article_id: str, until: datetime, now: datetime, *, subscriber_id: str | None = None) -> SnoozeInfo:
         """Hold back the story of an article (its cluster, else the article) until `until`; LookupError if no such article."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             row = session.execute(select(ArticleRow.id, ArticleRow.cluster_id).where(ArticleRow.id == article_id)).first()
         if row is None:
             raise LookupError(article_id)
@@ -76,7 +70,7 @@ class Snoozes:
 
     def _add(self, kind: SnoozeKind, target: str, article_id: str | None, until: datetime, now: datetime,
              subscriber_id: str | None) -> SnoozeInfo:
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             row = Snooze(subscriber_id=subscriber_id, kind=kind, target=target, article_id=article_id,
                          until=until, created_at=now)
             session.add(row)
@@ -91,7 +85,7 @@ class Snoozes:
 
     def clear(self, ids: Sequence[int] | None = None) -> int:
         """End the given snoozes (all of them when `ids` is None); returns how many were removed."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             stmt = delete(Snooze) if ids is None else delete(Snooze).where(Snooze.id.in_(ids))
             return int(getattr(session.execute(stmt), "rowcount", 0) or 0)
 

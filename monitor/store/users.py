@@ -6,8 +6,6 @@ The store keeps what it is given: hashing passwords and session tokens is the ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,11 +36,6 @@ class Users:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with database_errors(), self.db.transaction() as session:
-            yield session
-
     def any(self) -> bool:
         """True when at least one account exists (the dashboard then requires signing in)."""
         with database_errors(), self.db.sessions() as session:
@@ -51,7 +44,7 @@ class Users:
     def add(self, name: str, role: str, password_hash: str, now: datetime) -> UserInfo:
         """Create an account; AccountError when the name is taken."""
         try:
-            with self._transaction() as session:
+            with self.db.guarded_transaction() as session:
                 if session.execute(select(UserRow.id).where(UserRow.name == name)).first() is not None:
                     raise AccountError(f"a user named {name!r} already exists; see `monitor users list`")
                 row = UserRow(name=name, role=role, password_hash=password_hash, created_at=now, disabled=False)
@@ -81,12 +74,12 @@ class Users:
 
     def set_role(self, name: str, role: str) -> bool:
         """Change an account's role (its sessions see it on their next request); False if no such account."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             return _changed(session.execute(update(UserRow).where(UserRow.name == name).values(role=role)))
 
     def set_disabled(self, name: str, disabled: bool) -> bool:
         """Disable (ending its sessions) or enable an account; False if no such account."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             changed = _changed(session.execute(update(UserRow).where(UserRow.name == name).values(disabled=disabled)))
             if changed and disabled:
                 _end_sessions_of(session, name)
@@ -94,7 +87,7 @@ class Users:
 
     def set_password_hash(self, name: str, password_hash: str, *, end_sessions: bool) -> bool:
         """Store a new hash; `end_sessions` signs the account out everywhere (a reset, not a rehash)."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             changed = _changed(session.execute(
                 update(UserRow).where(UserRow.name == name).values(password_hash=password_hash)))
             if changed and end_sessions:
@@ -103,7 +96,7 @@ class Users:
 
     def remove(self, name: str) -> bool:
         """Delete an account and its sessions; False if no such account."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             _end_sessions_of(session, name)
             return _changed(session.execute(delete(UserRow).where(UserRow.name == name)))
 
@@ -111,7 +104,7 @@ class Users:
 
     def create_session(self, token_hash: str, user_id: int, now: datetime, expires_at: datetime) -> None:
         """Record a signed-in browser, and drop sessions that have expired (they are never read again)."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
             session.add(WebSessionRow(token_hash=token_hash, user_id=user_id, created_at=now, expires_at=expires_at))
 
@@ -127,7 +120,7 @@ class Users:
 
     def end_session(self, token_hash: str) -> None:
         """Forget one session (sign out)."""
-        with self._transaction() as session:
+        with self.db.guarded_transaction() as session:
             session.execute(delete(WebSessionRow).where(WebSessionRow.token_hash == token_hash))
 
     def sessions_of(self, name: str, now: datetime) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from markupsafe import escape
+from starlette.responses import Response
 
 from monitor.parse.urls import http_link
 from monitor.web.render import marked_snippet
@@ -103,3 +104,14 @@ def to_html(rows: Sequence[ExportRow], *, title: str, description: str, generate
         f"<h1>{escape(title)}</h1>\n<p class=\"sub\">{escape(description)} · {len(rows)} item(s) · generated {stamp}</p>\n"
         f"<ol>\n{chr(10).join(items)}\n</ol>\n</body>\n</html>\n"
     )
+
+
+def export_response(rows: Sequence[ExportRow], fmt: str, *, name: str, description: str, generated_at: datetime,
+                    zone: tzinfo) -> Response:
+    """The rows as a CSV or HTML report download named `<name>-<local date>.<fmt>` (`fmt` is csv or html)."""
+    filename = f"{name}-{generated_at.astimezone(zone).strftime('%Y-%m-%d')}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt == "csv":
+        return Response(to_csv(rows, zone), media_type="text/csv; charset=utf-8", headers=headers)
+    html = to_html(rows, title="Media monitoring report", description=description, generated_at=generated_at, zone=zone)
+    return Response(html, media_type="text/html; charset=utf-8", headers={**headers, "Content-Security-Policy": REPORT_CSP})

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from monitor.store.inbox import SHOWS, Inbox, InboxFilter, InboxStory
 from monitor.web.auth import safe_next, verify_csrf
 from monitor.web.context import Ctx, WebContext, page
-from monitor.web.export import REPORT_CSP, ExportRow, to_csv, to_html
+from monitor.web.export import ExportRow, export_response
 from monitor.web.identity import current_user
 from monitor.web.pages import PAGE_SIZE, pager
 
@@ -131,12 +131,5 @@ def export(request: Request, fmt: str, ctx: Ctx) -> Response:
                     message="The inbox exports as export.csv or export.html.")
     params = dict(request.query_params)
     stories, _ = inbox_for(ctx).stories(current_user(request).name, inbox_filter(params), limit=EXPORT_LIMIT)
-    rows, now, zone = export_rows(stories), ctx.clock(), ctx.dashboard.zone
-    name = f"inbox-{now.astimezone(zone).strftime('%Y-%m-%d')}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "csv":
-        return Response(to_csv(rows, zone), media_type="text/csv; charset=utf-8", headers=headers)
-    html = to_html(rows, title="Media monitoring report", description=_describe(filter_values(params)),
-                   generated_at=now, zone=zone)
-    return Response(html, media_type="text/html; charset=utf-8",
-                    headers={**headers, "Content-Security-Policy": REPORT_CSP})
+    return export_response(export_rows(stories), fmt, name="inbox", description=_describe(filter_values(params)),
+                           generated_at=ctx.clock(), zone=ctx.dashboard.zone)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from monitor.errors import MonitorError, QuerySyntaxError
@@ -20,6 +20,7 @@ from monitor.usecases.backtest import query_warnings
 from monitor.usecases.search import SCAN_LIMIT, SearchOutcome, search_archive
 from monitor.web.api import Highlight, QueryErrorOut, QueryProblemOut
 from monitor.web.context import Ctx, WebContext, page
+from monitor.web.export import ExportRow, export_response
 from monitor.web.query import MAX_QUERY_LENGTH, QueryProblemInfo
 
 router = APIRouter(include_in_schema=False)
@@ -28,6 +29,8 @@ PAGE_SIZE = 20
 MAX_OFFSET = 1000
 """Hits a search skips at most: each one skipped is matched first (narrow the query or the dates to go further)."""
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}$")
+EXPORT_LIMIT = 500
+"""Hits in one export at most (the newest): each is matched first, and a report is not a dump of the archive."""
 
 
 @dataclass(slots=True)
@@ -99,7 +102,31 @@ def search_page(
     next_link = "?" + urlencode({**params, "page": page_number + 1}) if outcome and outcome.more else None
     return page(request, ctx, "search.html", q=q, feed=feed, lang=lang, date_from=date_from, date_to=date_to,
                 view=view, feeds=feed_choices(ctx.db), prev_link=prev_link, next_link=next_link,
-                first=(page_number - 1) * PAGE_SIZE + 1, scan_limit=SCAN_LIMIT)
+                first=(page_number - 1) * PAGE_SIZE + 1, scan_limit=SCAN_LIMIT, export_limit=EXPORT_LIMIT,
+                export_query=urlencode(params))
+
+
+@router.get("/search/export.{fmt}", response_model=None)
+def export_search(
+    request: Request, ctx: Ctx, fmt: str, q: str = "", feed: str = "", lang: str = "",
+    date_from: Annotated[str, Query(alias="from")] = "", date_to: Annotated[str, Query(alias="to")] = "",
+) -> Response:
+    """The current search (same query and filters, newest first, up to EXPORT_LIMIT hits) as CSV or an HTML report."""
+    if fmt not in ("csv", "html"):
+        return page(request, ctx, "error.html", status_code=404, title="No such export",
+                    message="A search exports as export.csv or export.html.")
+    view = run_search(ctx, q, feed=feed, language=lang.strip(), day_from=_day(date_from), day_to=_day(date_to),
+                      limit=EXPORT_LIMIT, offset=0)
+    if view.outcome is None:
+        problem = view.problem or QueryProblemInfo("the search did not run")
+        return page(request, ctx, "error.html", status_code=400, title="This search cannot be exported",
+                    message=f"{problem.message}. Correct the query on the search page, then export again.")
+    rows = [ExportRow(title=h.title, url=h.url, outlets=[h.source], published_at=h.published_at,
+                      language=h.language or "", entries=[], snippet=h.match.snippet) for h in view.outcome.hits]
+    given = [f"{name} {value}" for name, value in (("outlet", feed), ("language", lang), ("from", date_from),
+                                                   ("to", date_to)) if value]
+    return export_response(rows, fmt, name="search", description=f"Search: {q}" + "".join(f", {g}" for g in given),
+                           generated_at=ctx.clock(), zone=ctx.dashboard.zone)
 
 
 class SearchHitOut(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from fastapi.testclient import TestClient
@@ -76,3 +78,23 @@ def test_search_needs_the_credentials_when_they_are_set(seeded: Seeded, db: Data
         refused = client.get(path, follow_redirects=False)
         assert refused.status_code == (401 if path.startswith("/api/") else 303), path
         assert client.get(path, headers={"Authorization": "Bearer s3cret-token-for-search"}).status_code == 200
+
+
+def test_a_search_exports_as_csv_and_a_self_contained_report(client: TestClient, db: Database) -> None:
+    index_articles(db)
+    hits = client.get("/api/search", params={"q": "Kalin OR hostage*", "limit": 200}).json()["items"]
+    assert hits
+    page = client.get("/search", params={"q": "Kalin OR hostage*"}).text
+    assert 'id="search-export-csv" download' in page and "/search/export.csv?q=Kalin+OR+hostage%2A" in page
+    csv_response = client.get("/search/export.csv", params={"q": "Kalin OR hostage*"})
+    assert csv_response.status_code == 200 and csv_response.headers["content-type"].startswith("text/csv")
+    assert 'filename="search-' in csv_response.headers["content-disposition"]
+    header, *lines = list(csv.reader(io.StringIO(csv_response.text)))
+    assert header == ["published", "title", "outlets", "language", "entries", "snippet", "link"]
+    assert [line[1] for line in lines] == [hit["title"] for hit in hits]  # the same hits, newest first
+    report = client.get("/search/export.html", params={"q": "Kalin OR hostage*", "lang": "en"})
+    assert report.status_code == 200 and "default-src 'none'" in report.headers["content-security-policy"]
+    assert "Search: Kalin OR hostage*, language en" in report.text and "<script" not in report.text
+    broken = client.get("/search/export.csv", params={"q": 'Kalin AND "deal'})
+    assert broken.status_code == 400 and "Correct the query" in broken.text
+    assert client.get("/search/export.pdf", params={"q": "Kalin"}).status_code == 404

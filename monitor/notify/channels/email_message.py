@@ -64,11 +64,18 @@ def build_email(
     text = render_email_text(content, subscriber, settings, unsubscribe_url=unsubscribe, base_url=base_url)
     html = render_email_html(content, subscriber, settings, unsubscribe_url=unsubscribe, base_url=base_url)
 
+    return _message(content, subscriber, settings, subject_line(content, subscriber), unsubscribe, text, html)
+
+
+def _message(content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings, subject: str,
+             unsubscribe: str, text: str, html: str) -> EmailMessage:
+    """A delivery's message with the headers every one carries (alerts, digests, spikes, feed health)."""
+    assert subscriber.email  # the builders refuse a subscriber without one first
     msg = EmailMessage()
     msg["From"] = settings.from_
     to_name = subscriber.name
     msg["To"] = Address(display_name=to_name, addr_spec=subscriber.email) if to_name else subscriber.email
-    msg["Subject"] = subject_line(content, subscriber)
+    msg["Subject"] = subject
     # The delivery's creation time, not "now": a retried or re-written message stays byte-identical.
     msg["Date"] = format_datetime(content.created_at)
     msg["Message-ID"] = message_id(content.delivery_id, settings.from_)
@@ -129,20 +136,7 @@ def build_spike_email(
         raise DeliveryError(f"subscriber {subscriber.id!r} has no email address", permanent=True)
     unsubscribe = unsubscribe_url(subscriber, settings, base_url, unsubscribe_secret)
     text, html = render_spike(content, subscriber, settings, unsubscribe)
-    msg = EmailMessage()
-    msg["From"] = settings.from_
-    msg["To"] = Address(display_name=subscriber.name, addr_spec=subscriber.email) if subscriber.name else subscriber.email
-    msg["Subject"] = spike_subject(content.spike)
-    msg["Date"] = format_datetime(content.created_at)
-    msg["Message-ID"] = message_id(content.delivery_id, settings.from_)
-    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg[DELIVERY_HEADER] = content.delivery_id
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    msg.set_boundary("=_monitor_" + hashlib.sha256(content.delivery_id.encode()).hexdigest()[:32])
-    return msg
+    return _message(content, subscriber, settings, spike_subject(content.spike), unsubscribe, text, html)
 
 
 # ---------------------------------------------------------------- feed-health alerts (README, "Feed-health alerts")
@@ -166,17 +160,4 @@ def build_feed_health_email(
     html = (f"<!doctype html><html><body>{summary}{body}"
             f'<p style="color:#666;font-size:12px">monitor feed-health alert {escape(content.delivery_id)} · '
             f'<a href="{escape(safe_url(unsubscribe))}">unsubscribe</a></p></body></html>')
-    msg = EmailMessage()
-    msg["From"] = settings.from_
-    msg["To"] = Address(display_name=subscriber.name, addr_spec=subscriber.email) if subscriber.name else subscriber.email
-    msg["Subject"] = feed_health_summary(alerts)
-    msg["Date"] = format_datetime(content.created_at)
-    msg["Message-ID"] = message_id(content.delivery_id, settings.from_)
-    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg[DELIVERY_HEADER] = content.delivery_id
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    msg.set_boundary("=_monitor_" + hashlib.sha256(content.delivery_id.encode()).hexdigest()[:32])
-    return msg
+    return _message(content, subscriber, settings, feed_health_summary(alerts), unsubscribe, text, html)
