@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fastapi import FastAPI
+
 from monitor.config.models import Config
 from monitor.store.db import Database
 from monitor.web.app import create_app
@@ -22,15 +24,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(
-    config: Config, db: Database, auth: AuthSettings | None = None, *, port: int | None = None
-) -> Iterator[str]:
-    """Serve the app for the block (on `port`, else a free one); yields its base URL (http://127.0.0.1:PORT)."""
+def serving(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
+    """Serve `app` under uvicorn for the block (on `port`, else a free one); yields its base URL."""
     import uvicorn
 
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, db, auth=auth), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30  # a hang guard, not a speed bound
@@ -42,3 +41,12 @@ def running_dashboard(
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def running_dashboard(
+    config: Config, db: Database, auth: AuthSettings | None = None, *, port: int | None = None
+) -> Iterator[str]:
+    """Serve the app for the block (on `port`, else a free one); yields its base URL (http://127.0.0.1:PORT)."""
+    with serving(create_app(config, db, auth=auth), port=port) as base_url:
+        yield base_url

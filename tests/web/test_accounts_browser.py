@@ -6,8 +6,6 @@ Screenshots go to docs/screenshots/ (login.png, viewer-feeds.png, admin-users.pn
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,9 @@ from argon2 import PasswordHasher
 from monitor.store.db import Database
 from monitor.usecases.accounts import Accounts
 from monitor.web.app import create_app
+from tests.support.dashboard import serving
 from tests.web.seed import Seeded, seed_clock
-from tests.web.test_browser import REASON, _free_port, browser  # noqa: F401 (the browser fixture)
+from tests.web.test_browser import REASON, browser  # noqa: F401 (the browser fixture)
 
 pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
 
@@ -30,8 +29,6 @@ PASSWORD = "a long password"
 @pytest.fixture(scope="module")
 def served(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Accounts]]:
     """The app with three accounts, under uvicorn on 127.0.0.1, on its own copy of the seeded demo."""
-    import uvicorn
-
     target = tmp_path_factory.mktemp("accounts-browser") / "monitor.db"
     shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
     url = f"sqlite:///{target}"
@@ -41,18 +38,8 @@ def served(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) ->
     accounts = Accounts(db, seed_clock, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     for name, role in (("vera", "viewer"), ("ed", "editor"), ("ada", "admin")):
         accounts.add(name, role, PASSWORD)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, db, clock=seed_clock, accounts=accounts),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", accounts
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(config, db, clock=seed_clock, accounts=accounts)) as base_url:
+        yield base_url, accounts
     db.dispose()
 
 

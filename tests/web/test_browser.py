@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +13,7 @@ import pytest
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
+from tests.support.dashboard import serving
 from tests.web.seed import Seeded, seed_clock
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,17 +51,9 @@ class Live:
     foreign_requests: list[str] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The real app under uvicorn in a thread, on 127.0.0.1, with its own copy of the seeded database."""
-    import uvicorn
-
     directory = tmp_path_factory.mktemp("browser")
     target = directory / "monitor.db"
     shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
@@ -71,19 +61,10 @@ def live(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> I
     settings = seeded_template.config.settings.model_copy(update={"database": url})
     config = seeded_template.config.model_copy(update={"settings": settings})
     db = Database(url)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, db, clock=seed_clock), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    seeded = Seeded(seeded_template.config_dir, config, url, seeded_template.failed_delivery_id,
-                    seeded_template.hostile_feed_ids)
-    yield Live(f"http://127.0.0.1:{port}", seeded)
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(config, db, clock=seed_clock)) as base_url:
+        seeded = Seeded(seeded_template.config_dir, config, url, seeded_template.failed_delivery_id,
+                        seeded_template.hostile_feed_ids)
+        yield Live(base_url, seeded)
     db.dispose()
 
 

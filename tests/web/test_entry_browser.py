@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ import pytest
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
+from tests.support.dashboard import serving
 from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REASON
 from tests.web.test_entry import NOW, seed_entry
 
@@ -21,24 +19,10 @@ pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytes
 
 @pytest.fixture
 def live_url(tmp_path: Path) -> Iterator[str]:
-    import uvicorn
-
     db = Database(f"sqlite:///{tmp_path / 'entry.db'}")
     cfg = seed_entry(db, tmp_path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg, db, clock=lambda: NOW), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(cfg, db, clock=lambda: NOW)) as base_url:
+        yield base_url
     db.dispose()
 
 

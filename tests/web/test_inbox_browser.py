@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,9 @@ from monitor.store.db import Database
 from monitor.store.inbox import Inbox, InboxFilter
 from monitor.web.app import create_app
 from monitor.web.identity import OPERATOR
+from tests.support.dashboard import serving
 from tests.web.seed import Seeded, seed_clock
-from tests.web.test_browser import ARTIFACTS, REASON, Live, _free_port, assert_quiet, shot
+from tests.web.test_browser import ARTIFACTS, REASON, Live, assert_quiet, shot
 from tests.web.test_browser import browser as browser  # noqa: F401  (the module-scoped Chromium fixture)
 
 pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
@@ -27,27 +26,15 @@ pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytes
 @pytest.fixture
 def live(seeded_template: Seeded, tmp_path: Path) -> Iterator[Live]:
     """The app under uvicorn on its own copy of the seeded database (these tests change read state)."""
-    import uvicorn
-
     target = tmp_path / "monitor.db"
     shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
     url = f"sqlite:///{target}"
     config = seeded_template.config.model_copy(
         update={"settings": seeded_template.config.settings.model_copy(update={"database": url})})
     db = Database(url)
-    server = uvicorn.Server(uvicorn.Config(create_app(config, db, clock=seed_clock), host="127.0.0.1",
-                                           port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Live(f"http://127.0.0.1:{port}", Seeded(seeded_template.config_dir, config, url,
-                                                  seeded_template.failed_delivery_id, seeded_template.hostile_feed_ids))
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(config, db, clock=seed_clock)) as base_url:
+        yield Live(base_url, Seeded(seeded_template.config_dir, config, url, seeded_template.failed_delivery_id,
+                                    seeded_template.hostile_feed_ids))
     db.dispose()
 
 

@@ -6,8 +6,6 @@ Screenshots go to docs/screenshots/ (the README shows them).
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,10 @@ import pytest
 
 from monitor.store.db import Database
 from monitor.web.app import create_app
+from tests.support.dashboard import serving
 from tests.web.editor_fixtures import Editable, editable_copy
 from tests.web.seed import Seeded, seed_clock
-from tests.web.test_browser import REASON, _free_port, browser  # noqa: F401 (the browser fixture)
+from tests.web.test_browser import REASON, browser  # noqa: F401 (the browser fixture)
 
 pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -29,22 +28,10 @@ GOOD = '"Red Sea" AND (insur* OR premium*)'
 @pytest.fixture
 def served(seeded_template: Seeded, tmp_path: Path) -> Iterator[tuple[str, Editable]]:
     """The app on an editable copy of the demo, under uvicorn on 127.0.0.1."""
-    import uvicorn
-
     editable = editable_copy(seeded_template, tmp_path)
     db = Database(editable.database_url)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(editable.config, db, clock=seed_clock), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", editable
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(editable.config, db, clock=seed_clock)) as base_url:
+        yield base_url, editable
     db.dispose()
 
 
