@@ -19,7 +19,7 @@ from monitor.config.models import (
     Settings,
     SubscribersFile,
     WatchlistConfig,
-    _check_id,
+    check_id,
     feed_id_from_url,
 )
 from monitor.config.paths import resolve_feeds, resolve_settings
@@ -236,7 +236,7 @@ class _Run:
                 continue
             files[stem] = file
             try:
-                _check_id(stem)
+                check_id(stem)
             except ValueError as exc:
                 self.problem(file, None, (None, None), f"watchlist {stem!r}", f"the file name is the watchlist id: {exc}")
             read = self.read(f"watchlists/{file.name}")
