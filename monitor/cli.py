@@ -103,6 +103,7 @@ def main() -> None:
 def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> None:
     """Run the service: scheduler, workers, hot reload; stops cleanly on SIGINT/SIGTERM."""
     from monitor.service.logs import configure_logging
+    from monitor.service.loop import run_until_stopped
     from monitor.service.process import Service
 
     loaded = _load_checked(config_dir)
@@ -123,7 +124,7 @@ def run(config_dir: Path, once: bool, log_format: str | None, workers: int) -> N
                 err=True,
             )
         else:
-            service.run()
+            run_until_stopped(service)
     except (MonitorError, ConfigurationError) as exc:
         _fail(exc)
 

@@ -83,7 +83,7 @@ class Ticks:
 
 
 class JobTarget(Protocol):
-    """What the jobs call: the Service implements it."""
+    """What the jobs call: the ServiceLoop implements it (monitor/service/loop.py)."""
 
     async def poll_job(self) -> None:
         """Claim and poll the due feeds."""
@@ -154,7 +154,7 @@ def register_jobs(
 
 
 class SpikeJobTarget(Protocol):
-    """What the spike job calls: the Service implements it."""
+    """What the spike job calls: the ServiceLoop implements it (monitor/service/loop.py)."""
 
     async def spikes_job(self) -> None:
         """Judge the entries' volume and raise spike alerts."""
@@ -170,7 +170,7 @@ def register_spike_job(scheduler: BaseScheduler, target: SpikeJobTarget, ticks: 
 
 
 class WebSubJobTarget(Protocol):
-    """What the WebSub jobs call: the Service implements it."""
+    """What the WebSub jobs call: the ServiceLoop implements it (monitor/service/loop.py)."""
 
     async def push_job(self) -> None:
         """Refresh the feeds whose WebSub hubs pushed a body."""
@@ -194,7 +194,7 @@ def register_websub_jobs(scheduler: BaseScheduler, target: WebSubJobTarget, tick
 
 
 class SearchIndexJobTarget(Protocol):
-    """What the search-index job calls: the Service implements it."""
+    """What the search-index job calls: the ServiceLoop implements it (monitor/service/loop.py)."""
 
     async def search_index_job(self) -> None:
         """Index the articles queued for archive search."""
@@ -232,7 +232,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, target: JobTarget, subscribers: I
 
 
 class FeedHealthJobTarget(Protocol):
-    """What the feed-health job calls: the Service implements it."""
+    """What the feed-health job calls: the ServiceLoop implements it (monitor/service/loop.py)."""
 
     async def feed_health_job(self) -> None:
         """Judge every feed's health and raise feed-health alerts."""

@@ -1,4 +1,9 @@
-"""The service: APScheduler 3 drives the ticks (monitor/service/jobs.py); all shared state lives in the database."""
+"""What one `monitor run` process does: start up, reload its configuration, and the body of each tick.
+
+The concurrency around it (APScheduler, signals, the config watcher, stopping with grace) is
+monitor/service/loop.py, which calls these steps; `monitor run --once` and `monitor poll` call them directly.
+All shared state lives in the database.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,12 @@ import asyncio
 import fcntl
 import logging
 import os
-import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 from monitor.clock import Clock, system_clock
@@ -25,23 +27,8 @@ from monitor.refresh.poll_report import PollSummary
 from monitor.refresh.poller import FeedPoller, worker_id
 from monitor.refresh.runtime import Runtime
 from monitor.refresh.websub import WebSubKeeper
-from monitor.service.jobs import (
-    Ticks,
-    register_feed_health_job,
-    register_jobs,
-    register_search_index_job,
-    register_spike_job,
-    register_websub_jobs,
-    sync_digest_jobs,
-)
-from monitor.service.workers import WorkerProcesses, parent_gone
-from monitor.store.coordination import (
-    HOUSEKEEPING_LOCK,
-    SYNC_LOCK,
-    WEBSUB_LOCK,
-    advisory_lock,
-    release_stale_leases,
-)
+from monitor.service.jobs import Ticks
+from monitor.store.coordination import HOUSEKEEPING_LOCK, SYNC_LOCK, advisory_lock, release_stale_leases
 from monitor.store.db import Database
 from monitor.store.feed_health import purge_feed_health
 from monitor.store.feeds import FeedRepository
@@ -55,12 +42,6 @@ from monitor.usecases.spikes import RaisedSpike, SpikeTicker
 
 log = logging.getLogger("monitor.service")
 
-T = TypeVar("T")
-
-STOP_GRACE = 8.0
-"""Seconds a stopping service waits for in-flight ticks before cancelling them (leases are released)."""
-POLL_STOP_GRACE = 3.0
-"""Seconds a stopping service lets a running poll tick finish before cancelling its fetches."""
 SEARCH_INDEX_SECONDS = 20.0
 """A search-index tick indexes this long at most (in batches of 500; SQLite's write lock is freed between them)."""
 
@@ -74,7 +55,7 @@ class CycleSummary:
 
 
 class Service:
-    """One `monitor run` process."""
+    """One `monitor run` process: its repositories and stage workers, its configuration, and the steps of its ticks."""
 
     def __init__(
         self,
@@ -108,12 +89,11 @@ class Service:
         self.spikes = SpikeTicker(self.db)
         self.feed_health = FeedHealthTicker(self.db)
         self.websub = WebSubKeeper(self.db, self.runtime, clock)
-        self._stopping = False
+        # Set by the loop when the process is asked to stop: the deliver loop stops between deliveries.
+        self.stopping = False
         self._lock_file: IO[str] | None = None
         self._reload_lock = threading.Lock()
         self._fingerprint = self.config_fingerprint()
-        self.scheduler: AsyncIOScheduler | None = None
-        self._poll_tasks: set[asyncio.Task[object]] = set()
 
     def runtime(self) -> Runtime:
         """The configuration in force."""
@@ -217,7 +197,7 @@ class Service:
             return False
         return self.reload()
 
-    # ------------------------------------------------------------ one cycle
+    # ------------------------------------------------------------ one cycle, and the ticks' steps
 
     def close(self) -> None:
         """Release the parse pool, the webhook client, the database and the SQLite single-writer lock."""
@@ -234,7 +214,7 @@ class Service:
             self.prepare()
             self.feeds.make_all_due(self.clock())
             poll = asyncio.run(self.poller.poll_due())
-            self._log_poll(poll)
+            log_poll(poll)
             self.feed_health_tick()  # cron's `run --once` tells operators of failing feeds too
             delivery = self.deliver_tick()
             return CycleSummary(poll, delivery)
@@ -244,7 +224,7 @@ class Service:
     def deliver_tick(self) -> DeliverySummary:
         """Assemble alerts and due digests (the catch-up path of digests), then send what is due."""
         assembled = self.deliverer.assemble()
-        summary = self.deliverer.send_due(stop=lambda: self._stopping)
+        summary = self.deliverer.send_due(stop=lambda: self.stopping)
         summary.assembled = assembled
         if assembled or summary.sent or summary.failed or summary.retried:
             log.info(
@@ -260,7 +240,7 @@ class Service:
             return 0
         built = self.deliverer.assemble_due_digest(subscriber, self.clock())
         if built:
-            self.deliverer.send_due(stop=lambda: self._stopping)
+            self.deliverer.send_due(stop=lambda: self.stopping)
         return built
 
     def housekeeping(self) -> None:
@@ -293,197 +273,15 @@ class Service:
                      alert.alert_id, alert.feed_id, alert.event, alert.recipients)
         return raised
 
-    @staticmethod
-    def _log_poll(poll: PollSummary) -> None:
-        log.info(
-            "poll_tick feeds=%d ok=%d not_modified=%d errors=%d new_articles=%d updated=%d matches=%d routed=%d",
-            poll.feeds, poll.ok, poll.not_modified, poll.errors, poll.new_articles, poll.updated_articles,
-            poll.matches, poll.routed,
-        )
-
-    # ------------------------------------------------------------ the long-running service
-
-    def run(self) -> None:
-        """Run until SIGINT/SIGTERM; in-flight work is finished or its leases released."""
-        if self.workers > 1 and self.db.is_sqlite:
-            raise MonitorError(
-                f"--workers {self.workers} needs PostgreSQL: SQLite takes one writer process. "
-                "Run with --workers 1, or set database: postgresql+psycopg://... to use several processes."
-            )
-        children = None
-        try:
-            self.prepare()
-            if self.workers > 1:
-                children = WorkerProcesses(self.workers, self.config_dir, self.log_format, self.env)
-                children.start()
-            asyncio.run(self._serve(children))
-        finally:
-            if children is not None:
-                children.stop(timeout=STOP_GRACE + 2)
-            self.close()
-
-    async def _serve(self, children: WorkerProcesses | None) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def on_signal(sig: signal.Signals) -> None:
-            if stop.is_set():
-                log.warning("service_forced_exit signal=%s (leases left will expire)", sig.name)
-                os._exit(1)
-            log.info("service_stopping signal=%s", sig.name)
-            stop.set()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
-        self.scheduler = scheduler = AsyncIOScheduler(timezone=UTC)
-        # The scheduler's own time: APScheduler fires jobs on the wall clock, whatever clock stamps the data.
-        started = system_clock()
-        register_jobs(scheduler, self, self.ticks, self.runtime().config.subscribers, started)
-        register_spike_job(scheduler, self, self.ticks, started)
-        register_feed_health_job(scheduler, self, self.ticks, started)
-        register_websub_jobs(scheduler, self, self.ticks, started)
-        register_search_index_job(scheduler, self, started)
-        scheduler.start()
-        watcher = asyncio.ensure_future(self._watch_config(stop))
-        guard = asyncio.ensure_future(self._guard(stop, children))
-        log.info("service_started owner=%s config=%s database=%s workers=%d", self.owner, self.config_dir,
-                 make_url(self.db.url).render_as_string(hide_password=True), self.workers)
-        await stop.wait()
-        self._stopping = True  # the deliver loop stops between deliveries and releases the rest
-        # Pause, not shut down: APScheduler's asyncio executor cancels running jobs on shutdown, which
-        # would drop fetched answers (and another process would fetch those feeds again at once).
-        scheduler.pause()
-        watcher.cancel()
-        guard.cancel()
-        if self._poll_tasks:
-            # A tick usually ends within a second: let it. A slow server's fetch is not waited out:
-            # after POLL_STOP_GRACE the tick is cancelled and releases its feed leases.
-            await asyncio.wait(list(self._poll_tasks), timeout=POLL_STOP_GRACE)
-            for task in list(self._poll_tasks):
-                task.cancel()
-        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        _done, pending = await asyncio.wait(running, timeout=STOP_GRACE) if running else (set(), set())
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=2)
-        scheduler.shutdown(wait=False)
-        log.info("service_stopped")
-
-    async def _guard(self, stop: asyncio.Event, children: WorkerProcesses | None) -> None:
-        """Supervise child workers; in a child, stop when the parent has gone."""
-        while not stop.is_set():
-            if children is not None:
-                children.check()
-            if parent_gone(self.env):
-                log.warning("service_stopping reason=parent_exited")
-                stop.set()
-            await asyncio.sleep(1)
-
-    # ------------------------------------------------------------ jobs (called by the scheduler)
-
-    async def poll_job(self) -> None:
-        """The poll tick."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._poll_tasks.add(task)
-        try:
-            summary = await self.poller.poll_due()
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            # Cancelled by our own stop: the poller released its leases; not an error worth a traceback.
-            log.info("poll_tick_cancelled (stopping; unfinished feeds released)")
-            return
-        except Exception:
-            log.exception("poll_tick_crashed")
-            return
-        finally:
-            self._poll_tasks.discard(task)  # type: ignore[arg-type]
-        if summary.feeds:
-            self._log_poll(summary)
-
-    async def push_job(self) -> None:
-        """The push tick: feeds whose WebSub hub pushed a body are refreshed with it at once (refresh_feed)."""
-        try:
-            summary = await self.poller.refresh_inbox()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("push_tick_crashed")
-            return
-        if summary.routed and self.scheduler is not None and self.scheduler.running:
-            # Alerts of a push go out now, not at the next deliver tick.
-            job = self.scheduler.get_job("deliver")
-            if job is not None:
-                job.modify(next_run_time=datetime.now(UTC))
-
-    async def websub_job(self) -> None:
-        """The WebSub tick (monitor/refresh/websub.py)."""
-        try:
-            # One process at a time: two would each subscribe a feed that has no subscription yet.
-            with advisory_lock(self.db, WEBSUB_LOCK, wait=False) as mine:
-                if mine:
-                    await self.websub.tick()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("websub_tick_crashed")
-
-    async def deliver_job(self) -> None:
-        """The deliver tick."""
-        await self._in_thread("deliver_tick", self.deliver_tick)
-
-    async def digest_job(self, subscriber_id: str) -> None:
-        """A subscriber's digest cron."""
-        await self._in_thread("digest", self.digest_tick, subscriber_id)
-
-    async def reload_job(self) -> None:
-        """Fallback for file systems whose events watchfiles cannot see (network and some bind mounts)."""
-        if await self._in_thread("config_reload", self.reload_if_changed):
-            self._sync_jobs()
-
-    async def housekeeping_job(self) -> None:
-        """The retention job."""
-        await self._in_thread("housekeeping", self.housekeeping)
-
     def search_index(self) -> int:
         """Index the articles queued for archive search, for at most SEARCH_INDEX_SECONDS a tick."""
         return index_articles(self.db, seconds=SEARCH_INDEX_SECONDS)
 
-    async def search_index_job(self) -> None:
-        """The search indexer's tick."""
-        await self._in_thread("search_index", self.search_index)
 
-    async def spikes_job(self) -> None:
-        """The spike tick."""
-        await self._in_thread("spike_tick", self.spike_tick)
-
-    async def feed_health_job(self) -> None:
-        """The feed-health tick."""
-        await self._in_thread("feed_health_tick", self.feed_health_tick)
-
-    async def _in_thread(self, name: str, func: Callable[..., T], *args: object) -> T | None:
-        try:
-            return await asyncio.to_thread(func, *args)
-        except Exception:
-            log.exception("%s_crashed", name)
-            return None
-
-    def _sync_jobs(self) -> None:
-        if self.scheduler is not None and self.scheduler.running:
-            ids = sync_digest_jobs(self.scheduler, self, self.runtime().config.subscribers)
-            log.info("jobs_synced digests=%d", len(ids))
-
-    async def _watch_config(self, stop: asyncio.Event) -> None:
-        from watchfiles import awatch
-
-        try:
-            async for _changes in awatch(self.config_dir, stop_event=stop, debounce=500, recursive=True):
-                if await self._in_thread("config_reload", self.reload):
-                    self._sync_jobs()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # e.g. inotify limits: the reload job still notices edits within its tick.
-            log.exception("config_watch_failed (falling back to the reload job)")
+def log_poll(poll: PollSummary) -> None:
+    """Log what a poll tick did (one line, stable keys)."""
+    log.info(
+        "poll_tick feeds=%d ok=%d not_modified=%d errors=%d new_articles=%d updated=%d matches=%d routed=%d",
+        poll.feeds, poll.ok, poll.not_modified, poll.errors, poll.new_articles, poll.updated_articles,
+        poll.matches, poll.routed,
+    )
