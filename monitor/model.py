@@ -2,7 +2,7 @@
 
 A feed's bytes become a `ParsedFeed` of `Article`s (parse); an article becomes the matcher's `Document`
 (match's input); the matcher returns `Match`es with `Highlight`s (its output, stored and alerted on).
-Storage rows are not here: they are the store's (monitor/store/rows.py).
+Storage rows are not here: they are the store's (monitor/store/rows/).
 """
 
 from __future__ import annotations
