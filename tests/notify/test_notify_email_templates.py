@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from pathlib import Path
 
 from monitor.config.models import EmailSettings, SubscriberConfig
 from monitor.notify.channels.email_message import build_feed_health_email, build_spike_email
 from monitor.notify.content import DeliveryContent
+from monitor.notify.render import PACKAGED_TEMPLATES, render_email_text
 from tests.notify.conftest import body_text
 
 BASE = "https://monitor.example.org"
@@ -36,3 +38,21 @@ def test_feed_health_html_golden(feed_health_content, subscriber, email_settings
 
 def test_feed_health_text_golden(feed_health_content, subscriber, email_settings, golden) -> None:
     golden("feed_health.txt", body_text(feed_health_email(feed_health_content, subscriber, email_settings), "plain"))
+
+
+def test_every_email_extends_the_one_layout() -> None:
+    # The frame (head, styles, header, footer, signature) is written once: a message only fills blocks.
+    for ext, frame in (("html", "<!DOCTYPE html>"), ("txt", "\n-- \n")):
+        messages = sorted(p for p in PACKAGED_TEMPLATES.glob(f"*.{ext}") if p.name != f"layout.{ext}")
+        assert messages, f"no packaged .{ext} email templates"
+        for path in messages:
+            source = path.read_text(encoding="utf-8")
+            assert source.startswith(f'{{% extends "layout.{ext}" %}}\n'), path.name
+            assert frame not in source, path.name
+
+
+def test_an_operator_layout_frames_every_email(tmp_path: Path, digest_content, spike_content, subscriber) -> None:
+    (tmp_path / "layout.txt").write_text("{% block body %}{% endblock %}\n== our desk ==\n")
+    settings = EmailSettings.model_validate({"from": "Monitor <monitor@example.org>", "templates_dir": tmp_path})
+    assert render_email_text(digest_content, subscriber, settings).endswith("\n== our desk ==\n")
+    assert body_text(spike_email(spike_content, subscriber, settings), "plain").endswith("\n== our desk ==\n")
