@@ -1,7 +1,8 @@
-"""The spike and feed-health emails: golden HTML and text parts, escaping of feed text in both."""
+"""The spike and feed-health emails (golden HTML and text parts) and the one layout every email extends."""
 
 from __future__ import annotations
 
+import dataclasses
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -56,3 +57,17 @@ def test_an_operator_layout_frames_every_email(tmp_path: Path, digest_content, s
     settings = EmailSettings.model_validate({"from": "Monitor <monitor@example.org>", "templates_dir": tmp_path})
     assert render_email_text(digest_content, subscriber, settings).endswith("\n== our desk ==\n")
     assert body_text(spike_email(spike_content, subscriber, settings), "plain").endswith("\n== our desk ==\n")
+
+
+def test_a_single_feed_health_alert_is_headed_by_its_own_heading(feed_health_content, subscriber,
+                                                                  email_settings) -> None:
+    one = dataclasses.replace(feed_health_content, feed_health=feed_health_content.feed_health[:1])
+    message = feed_health_email(one, subscriber, email_settings)
+    assert message["Subject"] == "[monitor] Feed failing: Levant Wire & Co (dns for 6 h)"
+    html = body_text(message, "html")
+    assert ">Feed failing: Levant Wire &amp; Co</h1>" in html and "<h2" not in html
+    assert "Error: dns: no such host wire.example</p>" in html
+    text = body_text(message, "plain")
+    assert text.startswith("Feed failing: Levant Wire & Co\n\nFeed: wire https://wire.example/feed.xml?a=1&b=2\n")
+    assert text.endswith("\n\n-- \nmonitor feed-health alert dlv_feed_health_1\nUnsubscribe: "
+                         f"{message['List-Unsubscribe'].strip('<>')}\n")
