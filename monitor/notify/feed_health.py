@@ -1,14 +1,16 @@
 """How a feed-health alert reads, whatever the channel: its subject line and its lines of plain text.
 
-The email, chat and webhook channels all render from these (the webhook sends the fields as JSON);
-the texts are not templates: an operator's alert about the service itself reads the same everywhere.
-A delivery holds the alerts of one feed-health tick (one feed, or every feed of a mass outage).
+The wording is written once, here, so an operator's alert about the service itself reads the same
+everywhere: the chat message is these lines (bold heading in Markdown); the email lays them out with the
+templates feed_health.html and feed_health.txt, in the layout every email shares; the webhook sends the
+fields as JSON. A delivery holds the alerts of one feed-health tick (one feed, or every feed of a mass outage).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -84,3 +86,20 @@ def feed_health_lines(health: FeedHealthContent, zone: ZoneInfo) -> list[str]:
     if health.feeds_url:
         lines.append(f"Feeds on the dashboard: {safe_url(health.feeds_url)}")
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealthSection:
+    """One feed's alert as the email templates lay it out: its heading and the lines below it (plain text)."""
+
+    heading: str
+    lines: tuple[str, ...]
+
+
+def feed_health_sections(alerts: Sequence[FeedHealthContent], zone: ZoneInfo) -> list[FeedHealthSection]:
+    """Each alert's heading and lines (feed_health_lines), times in the reader's zone."""
+    sections = []
+    for health in alerts:
+        heading, *lines = feed_health_lines(health, zone)
+        sections.append(FeedHealthSection(heading, tuple(lines)))
+    return sections

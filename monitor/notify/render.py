@@ -261,6 +261,11 @@ def template_environment(templates_dir: Path | None = None) -> SandboxedEnvironm
     return env
 
 
+def inline_css(page: str) -> str:
+    """A rendered HTML email with its <style> rules moved into style attributes (mail clients drop <style>)."""
+    return css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False).inline(page)
+
+
 def _context(
     content: DeliveryContent, subscriber: SubscriberConfig, unsubscribe_url: str | None, base_url: str = ""
 ) -> dict[str, Any]:
@@ -293,9 +298,7 @@ def render_email_html(
     *, unsubscribe_url: str | None = None, base_url: str = "",
 ) -> str:
     """The HTML part, CSS inlined for mail clients that drop <style>; items link to the dashboard when `base_url` is set."""
-    page = _render("html", content, subscriber, settings, unsubscribe_url, base_url)
-    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
-    return inliner.inline(page)
+    return inline_css(_render("html", content, subscriber, settings, unsubscribe_url, base_url))
 
 
 def render_email_text(

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +23,16 @@ from standardwebhooks import Webhook
 
 from monitor.config.models import EmailSettings, SmtpSettings, SubscriberConfig
 from monitor.model import Highlight, Match
-from monitor.notify.content import DeliveryContent, DeliveryItem, ItemArticle, SourceRef
+from monitor.notify.content import (
+    DeliveryContent,
+    DeliveryItem,
+    FeedHealthContent,
+    ItemArticle,
+    SourceRef,
+    SpikeContent,
+    SpikeStory,
+    SpikeWindow,
+)
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "webhook.schema.json"
@@ -119,6 +128,59 @@ def digest_content() -> DeliveryContent:
             )),
         ),
     )
+
+
+@pytest.fixture
+def spike_content() -> DeliveryContent:
+    """A fixed spike alert: two windows, three top stories (one with a script URL), markup in the names."""
+    at = datetime(2026, 12, 13, 10, 25, tzinfo=UTC)
+    spike = SpikeContent(
+        alert_id="spk_1", watchlist="mena-security", watchlist_name="MENA security & <energy>",
+        entry_id="fidan", name="Hakan <b>Fidan</b>", reason="new",
+        windows=(
+            SpikeWindow("hour", datetime(2026, 12, 13, 10, tzinfo=UTC), datetime(2026, 12, 13, 11, tzinfo=UTC),
+                        42, 3.0, 1e-20),
+            SpikeWindow("day", datetime(2026, 12, 12, 11, tzinfo=UTC), datetime(2026, 12, 13, 11, tzinfo=UTC),
+                        60, 20.5, 2e-7),
+        ),
+        articles=31,
+        top_stories=(
+            SpikeStory("Fidan <b>meets</b> Hamas & delegation", "https://news.example.org/s1", 20, 20, at),
+            SpikeStory("Second story", "javascript:alert(1)", 1, 1, at),
+            SpikeStory("Third story", "https://news.example.org/s3", 2, 3, at),
+        ),
+        entry_url="https://monitor.example.org/entries/mena-security/fidan",
+    )
+    return DeliveryContent(delivery_id="dlv_spike_fidan", kind="spike", subscriber_id="mena-desk", created_at=at,
+                           items=(), spike=spike)
+
+
+@pytest.fixture
+def feed_health_content() -> DeliveryContent:
+    """A fixed feed-health delivery of one tick: a feed failing (markup in its name and error), one recovered,
+    one stopped publishing, one publishing again."""
+    start = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    feeds = "https://monitor.example.org/feeds"
+    failing = FeedHealthContent(
+        alert_id="fh_1", feed_id="wire", feed_name="Levant <b>Wire</b> & Co",
+        feed_url="https://wire.example/feed.xml?a=1&b=2", event="failing", at=start + timedelta(hours=7),
+        error_kind="dns", error_message="no such host <i>wire.example</i>",
+        hint="Check the URL for typos.", failing_since=start + timedelta(hours=1), consecutive_errors=7,
+        last_success_at=start, feeds_url=feeds,
+    )
+    recovered = FeedHealthContent(alert_id="fh_2", feed_id="gulf", feed_name="Gulf Observer",
+                                  feed_url="https://gulf.example/rss", event="recovered", at=start, feeds_url=feeds)
+    stale = FeedHealthContent(
+        alert_id="fh_3", feed_id="quiet", feed_name="Quiet Times", feed_url="javascript:alert(1)", event="stale",
+        at=start, last_new_item_at=start - timedelta(days=3, hours=4), usual_interval=timedelta(hours=6),
+        silent_for=timedelta(days=3, hours=4), feeds_url=feeds,
+    )
+    resumed = FeedHealthContent(alert_id="fh_4", feed_id="back", feed_name="Back Again",
+                                feed_url="https://back.example/", event="resumed", at=start,
+                                last_new_item_at=start - timedelta(minutes=5))
+    return DeliveryContent(delivery_id="dlv_feed_health_1", kind="feed_health", subscriber_id="mena-desk",
+                           created_at=start + timedelta(hours=7), items=(),
+                           feed_health=(failing, recovered, stale, resumed))
 
 
 @pytest.fixture

@@ -15,13 +15,9 @@ import requests
 from monitor.config.models import Config, EmailSettings, Settings, SubscriberConfig
 from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.channels.base import SendContext
-from monitor.notify.channels.chat import (
-    DELIVERY_HEADER,
-    ChatChannel,
-    classify_failure,
-    md_escape,
-    render_message,
-)
+from monitor.notify.channels.chat import ChatChannel
+from monitor.notify.channels.chat_message import md_escape, render_message
+from monitor.notify.channels.chat_transport import DELIVERY_HEADER, classify_failure
 from monitor.notify.channels.registry import channel_for
 from monitor.notify.content import DeliveryContent
 from tests.notify.conftest import make_article, make_match

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from monitor.config.models import Config, Settings, SubscriberConfig
-from monitor.notify.channels.chat import render_message
+from monitor.notify.channels.chat_message import render_message
 from monitor.notify.content import build_spike_content
 from monitor.notify.deliver import DeliveryWorker
 from monitor.store.db import Database

@@ -157,7 +157,7 @@ def test_a_chat_message_of_a_feed_health_alert() -> None:
     from datetime import timedelta
 
     from monitor.config.models import SubscriberConfig
-    from monitor.notify.channels.chat import render_message
+    from monitor.notify.channels.chat_message import render_message
     from monitor.notify.content import DeliveryContent, FeedHealthContent
 
     health = FeedHealthContent(

@@ -173,5 +173,6 @@ def test_templates_are_sandboxed(tmp_path: Path, digest_content, subscriber) -> 
 
 
 def test_packaged_templates_exist() -> None:
-    for name in ("digest.html", "digest.txt", "base.css"):
+    for name in ("layout.html", "layout.txt", "base.css", "digest.html", "digest.txt", "spike.html", "spike.txt",
+                 "feed_health.html", "feed_health.txt"):
         assert (PACKAGED_TEMPLATES / name).is_file()

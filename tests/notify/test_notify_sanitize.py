@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.notify.channels.email_message import build_email, unsubscribe_url
+from monitor.notify.channels.email_message import (
+    build_email,
+    build_feed_health_email,
+    build_spike_email,
+    unsubscribe_url,
+)
 from monitor.notify.channels.webhook import build_payload
 from monitor.notify.content import DeliveryItem, SourceRef
 from monitor.notify.render import render_email_html
@@ -102,6 +107,29 @@ def test_email_html_has_no_active_content(hostile, subscriber, email_settings, p
     # Only the unsubscribe link and each item's dashboard page (our own URLs).
     assert page.count("<a ") == 1 + len(hostile.items)
     assert page.count('<a href="https://monitor.example.org/') == 1 + len(hostile.items)
+
+
+def test_spike_and_feed_health_html_have_no_active_content(hostile, spike_content, feed_health_content, subscriber,
+                                                            email_settings, part_text) -> None:
+    # The other emails render from the same layout and escape the same way: every feed-borne text hostile.
+    evil = hostile.items[0].article.title
+    assert spike_content.spike is not None
+    spike = dataclasses.replace(spike_content, spike=dataclasses.replace(
+        spike_content.spike, name=evil, watchlist_name=evil, entry_url="javascript:alert(1)",
+        top_stories=tuple(dataclasses.replace(s, title=evil, url="javascript:alert(1)")
+                          for s in spike_content.spike.top_stories)))
+    health = dataclasses.replace(feed_health_content, feed_health=tuple(
+        dataclasses.replace(a, feed_name=evil, feed_url="javascript:alert(1)", error_message=evil, hint=evil)
+        for a in feed_health_content.feed_health))
+    for build, content in ((build_spike_email, spike), (build_feed_health_email, health)):
+        msg = build(content, subscriber, email_settings, base_url="https://monitor.example.org",
+                    unsubscribe_secret=b"test-unsubscribe-secret")
+        page = part_text(msg, "html")
+        assert active_content(page) == [], content.kind
+        assert "<script" not in page.lower()
+        assert not re.search(r"<[^>]*\son\w+\s*=", page, re.IGNORECASE)
+        # Only our own links: the unsubscribe link (the hostile story and feed URLs were dropped).
+        assert page.count("<a ") == page.count('<a href="https://monitor.example.org/') == 1, content.kind
 
 
 def test_webhook_payload_has_no_active_content(hostile) -> None:

@@ -7,15 +7,13 @@ import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from html import escape
-
-import css_inline
 
 from monitor.config.models import EmailSettings, SubscriberConfig
 from monitor.errors import DeliveryError
 from monitor.notify.content import DeliveryContent, SpikeContent, format_usual
-from monitor.notify.feed_health import feed_health_lines, feed_health_summary
+from monitor.notify.feed_health import feed_health_sections, feed_health_summary
 from monitor.notify.render import (
+    inline_css,
     plain_text,
     render_email_html,
     render_email_text,
@@ -123,8 +121,7 @@ def render_spike(content: DeliveryContent, subscriber: SubscriberConfig, setting
     env = template_environment(settings.templates_dir)
     text = env.get_template("spike.txt").render(context)
     page = env.get_template("spike.html").render(context)
-    html = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False).inline(page)
-    return text, html
+    return text, inline_css(page)
 
 
 def build_spike_email(
@@ -142,6 +139,24 @@ def build_spike_email(
 # ---------------------------------------------------------------- feed-health alerts (README, "Feed-health alerts")
 
 
+def render_feed_health(content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings,
+                       unsubscribe: str) -> tuple[str, str]:
+    """The plain-text and HTML parts of a feed-health delivery (templates feed_health.txt and .html, an operator's first)."""
+    alerts = content.feed_health
+    context = {
+        "subject": feed_health_summary(alerts),
+        # Several feeds: the counts head the message and each feed has its own heading; one feed: its heading.
+        "summary": feed_health_summary(alerts).removeprefix("[monitor] ") if len(alerts) > 1 else "",
+        "alerts": feed_health_sections(alerts, subscriber.zone), "delivery_id": content.delivery_id,
+        "created_at": content.created_at, "timezone": subscriber.timezone,
+        "unsubscribe_url": safe_url(unsubscribe), "subscriber_name": subscriber.name or subscriber.id,
+    }
+    env = template_environment(settings.templates_dir)
+    text = env.get_template("feed_health.txt").render(context)
+    page = env.get_template("feed_health.html").render(context)
+    return text, inline_css(page)
+
+
 def build_feed_health_email(
     content: DeliveryContent, subscriber: SubscriberConfig, settings: EmailSettings, *, base_url: str,
     unsubscribe_secret: bytes,
@@ -151,13 +166,5 @@ def build_feed_health_email(
     if not subscriber.email or not alerts:
         raise DeliveryError(f"subscriber {subscriber.id!r} has no email address", permanent=True)
     unsubscribe = unsubscribe_url(subscriber, settings, base_url, unsubscribe_secret)
-    sections = [feed_health_lines(a, subscriber.zone) for a in alerts]
-    text = "\n\n\n".join("\n\n".join(lines) for lines in sections)
-    text += f"\n\n-- \nmonitor feed-health alert {content.delivery_id}\nUnsubscribe: {unsubscribe}\n"
-    summary = f"<h1>{escape(feed_health_summary(alerts).removeprefix('[monitor] '))}</h1>" if len(alerts) > 1 else ""
-    body = "".join(f"<h2>{escape(lines[0])}</h2>" + "".join(f"<p>{escape(line)}</p>" for line in lines[1:])
-                   for lines in sections)
-    html = (f"<!doctype html><html><body>{summary}{body}"
-            f'<p style="color:#666;font-size:12px">monitor feed-health alert {escape(content.delivery_id)} · '
-            f'<a href="{escape(safe_url(unsubscribe))}">unsubscribe</a></p></body></html>')
+    text, html = render_feed_health(content, subscriber, settings, unsubscribe)
     return _message(content, subscriber, settings, feed_health_summary(alerts), unsubscribe, text, html)
