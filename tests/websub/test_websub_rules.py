@@ -82,11 +82,11 @@ def test_link_headers_win_over_the_document_and_the_feed_url_is_the_topic_withou
         content_type=None, etag=None, last_modified=None, retry_after=None, max_age=None, permanent_redirect=None,
         not_modified=False, unchanged=False, elapsed=0.0,
     )
-    assert websub_target(result, feed) == ("https://hub.test/?a=1&b=2", "https://x.test/rss.xml")
-    headers = replace(result, hubs=("https://header-hub/",), self_url="https://x.test/canonical")
-    assert websub_target(headers, feed) == ("https://header-hub/", "https://x.test/canonical")
-    assert websub_target(result, replace(feed, self_url="")) == ("https://hub.test/?a=1&b=2", "https://x.test/feed")
-    assert websub_target(result, replace(feed, hubs=())) == (None, None)
+    assert websub_target(result, feed) == (("https://hub.test/?a=1&b=2",), "https://x.test/rss.xml")
+    headers = replace(result, hubs=("https://header-hub/", "https://hub.two/"), self_url="https://x.test/canonical")
+    assert websub_target(headers, feed) == (("https://header-hub/", "https://hub.two/"), "https://x.test/canonical")
+    assert websub_target(result, replace(feed, self_url="")) == (("https://hub.test/?a=1&b=2",), "https://x.test/feed")
+    assert websub_target(result, replace(feed, hubs=())) == ((), None)
 
 
 def test_a_pushed_feed_is_polled_poll_factor_times_slower() -> None:

@@ -82,7 +82,7 @@ def test_a_quiet_hub_an_ended_lease_or_a_denial_fall_back_to_polling_at_once(db:
         confirm_intent(db, f"tok-{feed_id}", mode="subscribe", topic=TOPIC, lease_seconds=lease, now=NOW,
                        quiet_after=QUIET)
     assert lapse(db, NOW + timedelta(minutes=30)) == []
-    assert record_denied(db, "tok-denied", topic=TOPIC, reason="", now=NOW + timedelta(minutes=40))
+    assert record_denied(db, "tok-denied", topic=TOPIC, reason="", now=NOW + timedelta(minutes=40), quiet_after=QUIET)
     assert feed(db, "denied").push_until is None and feed(db, "denied").next_poll_at == NOW + timedelta(minutes=40)
 
     later = NOW + timedelta(hours=2)
