@@ -27,8 +27,8 @@ LIVE_STATES = ("pending", "subscribed", "denied", "failed", "expired")
 ENDED_RETENTION = timedelta(days=30)
 """An ended subscription's row is deleted this long after it ended (its last request or creation if older).
 
-Kept a while for the record (`last_error`, pushes) and so a hub that missed the unsubscription is
-answered as for an ended subscription; longer than the 10-day lease asked for by default.
+Kept a while for the record (`last_error`, pushes), and longer than the 10-day lease asked for by
+default, so deliveries from a hub that missed the unsubscription are logged as to an ended one.
 """
 _SHOWN_FIRST = {"subscribed": 0, "pending": 1, "expired": 2, "failed": 3, "denied": 4}
 
@@ -161,7 +161,8 @@ def record_push(
             return
         row.last_push_at = now
         row.pushes = (row.pushes or 0) + 1
-        waiting = session.scalars(select(WebSubPush.body).where(WebSubPush.feed_id == row.feed_id)).all()
+        waiting = session.scalars(select(WebSubPush.body).where(
+            WebSubPush.feed_id == row.feed_id, func.length(WebSubPush.body) == len(body))).all()
         if body not in waiting:
             session.add(WebSubPush(subscription_id=row.id, feed_id=row.feed_id, received_at=now,
                                    content_type=content_type, body=body))
