@@ -161,9 +161,10 @@ def record_push(
             return
         row.last_push_at = now
         row.pushes = (row.pushes or 0) + 1
-        waiting = session.scalars(select(WebSubPush.body).where(
-            WebSubPush.feed_id == row.feed_id, func.length(WebSubPush.body) == len(body))).all()
-        if body not in waiting:
+        waiting = session.scalar(select(WebSubPush.id).where(
+            WebSubPush.feed_id == row.feed_id, func.length(WebSubPush.body) == len(body), WebSubPush.body == body,
+        ).limit(1))
+        if waiting is None:
             session.add(WebSubPush(subscription_id=row.id, feed_id=row.feed_id, received_at=now,
                                    content_type=content_type, body=body))
         if row.state == "subscribed":
