@@ -15,7 +15,7 @@ import re
 __all__ = ["MAX_HUBS", "head_links"]
 
 MAX_HUBS = 5
-"""Hubs kept per document at most (the first is subscribed to)."""
+"""Hubs kept per document at most (the WebSub tick subscribes at up to three of them)."""
 HEAD_BYTES = 256 * 1024
 """How far into the scrubbed document the head is looked for."""
 

@@ -46,17 +46,17 @@ def poll_intervals(config: Config, feed: FeedConfig | None, *, pushed: bool = Fa
     return interval, longest
 
 
-def websub_target(result: FetchResult, parsed: ParsedFeed | None) -> tuple[str | None, str | None]:
-    """The hub to subscribe at and the topic, as WebSub discovery finds them (section 4).
+def websub_target(result: FetchResult, parsed: ParsedFeed | None) -> tuple[tuple[str, ...], str | None]:
+    """The hubs to subscribe at (in the order named) and the topic, as WebSub discovery finds them (section 4).
 
     Link headers first, the document's own links without them; the topic is the rel="self" URL, else
-    the URL the feed was fetched from. The first hub named is the one used.
+    the URL the feed was fetched from. Which of the hubs are subscribed is the WebSub tick's choice.
     """
     if result.hubs:
-        return result.hubs[0], result.self_url or (parsed.self_url if parsed else None) or result.final_url
+        return result.hubs, result.self_url or (parsed.self_url if parsed else None) or result.final_url
     if parsed is not None and parsed.hubs:
-        return parsed.hubs[0], parsed.self_url or result.self_url or result.final_url
-    return None, None
+        return parsed.hubs, parsed.self_url or result.self_url or result.final_url
+    return (), None
 
 
 def pushed_outcome(parsed: ParsedFeed | None, now: datetime, error: Exception | None = None) -> PollOutcome:
@@ -73,7 +73,7 @@ def success_outcome(
 ) -> PollOutcome:
     """The feed row's outcome of a fetch that answered (`parsed` None: 304 or the same body as last time)."""
     entry_times = [a.published_at for a in parsed.articles if a.published_at] if parsed else []
-    hub, topic = websub_target(result, parsed) if parsed else (None, None)
+    hubs, topic = websub_target(result, parsed) if parsed else ((), None)
     return PollOutcome(
         status=result.status,
         next_poll_at=next_poll_at(
@@ -84,7 +84,7 @@ def success_outcome(
         etag=result.etag, last_modified=result.last_modified, body_hash=result.body_hash,
         title=parsed.title if parsed else None, new_url=result.permanent_redirect,
         fetch_ms=round(result.elapsed * 1000, 1), kind=(parsed.format or None) if parsed else None,
-        hub=hub, topic=topic,
+        hubs=hubs, topic=topic,
     )
 
 

@@ -1,18 +1,22 @@
 """WebSub subscriptions, kept by a service tick: subscribe, renew before the lease ends, fall back to polling.
 
-Discovery happens on every parsed poll (monitor/refresh/decide.py `websub_target` records the hub and
+Discovery happens on every parsed poll (monitor/refresh/decide.py `websub_target` records the hubs and
 topic on the feed row). Each tick then, with every step's state in the database (monitor/store/websub.py):
 
-1. feeds whose push went quiet (no push for `websub.quiet_after`) or whose lease ended unrenewed fall
-   back: they are polled at once, then at their normal interval (`websub_fallback`);
-2. a feed that names a hub and has no subscription gets one: a random callback token and secret, the
-   row stored as pending, then the request posted to the hub; the dashboard's callback
-   (monitor/web/websub.py) confirms the hub's verification of intent for exactly that request;
+1. feeds whose push went quiet (no push from any of their hubs for `websub.quiet_after`) or whose
+   leases all ended unrenewed fall back: they are polled at once, then at their normal interval
+   (`websub_fallback`); subscriptions ended more than ENDED_RETENTION ago are deleted;
+2. a feed is subscribed at each hub it names, in the publisher's order, until MAX_HUBS_PER_FEED of
+   them are pending or subscribed (`hubs_to_keep`): a hub that denied or keeps failing is kept (and
+   retried) but does not count, so the next hub named is asked in its stead. A new subscription is a
+   random callback token and secret, the row stored as pending, then the request posted to the hub;
+   the dashboard's callback (monitor/web/websub.py) confirms the hub's verification of intent for
+   exactly that request. A push from any of the feed's hubs is a push;
 3. a subscription whose lease is within RENEW_BEFORE (at most half the lease) of its end is renewed
    (same callback and secret); one the hub never verified fails after VERIFY_TIMEOUT, and failed,
    denied and expired ones are tried again after RETRY_AFTER;
-4. a subscription whose feed no longer names that hub or topic (or is gone) is ended, and the hub
-   asked to unsubscribe.
+4. a subscription whose feed no longer names that hub or topic (or is gone), or whose hub is no
+   longer among those kept, is ended, and the hub asked to unsubscribe.
 
 Nothing is subscribed unless `websub.enabled` and `base_url` can be reached by a hub: a loopback or
 private base_url only with `fetch.allow_private_networks` (a hub on the same private network).
@@ -23,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +39,7 @@ from monitor.fetch.websub import hub_request, new_secret, new_token
 from monitor.refresh.runtime import Runtime
 from monitor.store.db import Database
 from monitor.store.websub import (
+    ENDED_RETENTION,
     Subscription,
     add_subscription,
     end_subscription,
@@ -42,6 +47,7 @@ from monitor.store.websub import (
     live_subscriptions,
     mark_failed,
     mark_requested,
+    purge_ended,
     wanted_hubs,
 )
 
@@ -56,6 +62,28 @@ VERIFY_TIMEOUT = timedelta(minutes=5)
 RETRY_AFTER = {"failed": timedelta(hours=1), "denied": timedelta(days=1), "expired": timedelta(0)}
 """How long after a failure, a denial or an unrenewed lease a subscription is asked for again."""
 REQUESTS_AT_ONCE = 16
+MAX_HUBS_PER_FEED = 3
+"""Hubs of one feed subscribed at once: redundancy (WebSub section 4 lets a subscriber use several),
+without a renewal and a duplicate delivery per update for every hub a feed may list."""
+_WORKING = frozenset({"pending", "subscribed"})
+
+
+def hubs_to_keep(named: Sequence[str], states: Mapping[str, str]) -> list[str]:
+    """The hubs a feed holds subscriptions at: in the order named, until MAX_HUBS_PER_FEED are pending or subscribed.
+
+    `states` gives the state of the feed's subscription at each hub that has one; a hub without one
+    counts as working (it is about to be asked). A denied, failed or expired one is kept, to be
+    retried, but the next hub named is asked too; once it works again, the hub after it is let go.
+    """
+    keep: list[str] = []
+    working = 0
+    for hub in named:
+        if working >= MAX_HUBS_PER_FEED:
+            break
+        keep.append(hub)
+        if states.get(hub, "pending") in _WORKING:
+            working += 1
+    return keep
 
 
 def callback_base(base_url: str, allow_private: bool) -> tuple[str | None, str]:
@@ -94,6 +122,9 @@ class WebSubKeeper:
         now = self.clock()
         for feed_id, reason in await asyncio.to_thread(lapse, self.db, now):
             log.info("websub_fallback feed_id=%s reason=%s (polled at its normal interval)", feed_id, reason)
+        purged = await asyncio.to_thread(purge_ended, self.db, now)
+        if purged:
+            log.info("websub_purged subscriptions=%d ended_before=%s", purged, (now - ENDED_RETENTION).isoformat())
         settings = self.runtime().config.settings
         prefix, why = callback_base(settings.base_url, settings.fetch.allow_private_networks)
         if not settings.websub.enabled:
@@ -106,17 +137,25 @@ class WebSubKeeper:
         self._disabled_reason = None
         wanted = await asyncio.to_thread(wanted_hubs, self.db)
         live = await asyncio.to_thread(live_subscriptions, self.db)
-        current = {sub.feed_id: sub for sub in live}  # oldest first: the newest wins; older ones are ended
+        # Oldest first: the newest of a (feed, hub) wins; older ones are ended.
+        current = {(sub.feed_id, sub.hub): sub for sub in live}
+        states: dict[str, dict[str, str]] = {}
+        for (feed_id, hub), sub in current.items():
+            if feed_id in wanted and sub.topic == wanted[feed_id][1]:
+                states.setdefault(feed_id, {})[hub] = sub.state
+        keep = {feed_id: hubs_to_keep(hubs, states.get(feed_id, {})) for feed_id, (hubs, _topic) in wanted.items()}
         jobs: list[Coroutine[Any, Any, None]] = [
             self._unsubscribe(prefix, sub) for sub in live
-            if wanted.get(sub.feed_id) != (sub.hub, sub.topic) or current[sub.feed_id] is not sub
+            if sub.hub not in keep.get(sub.feed_id, ()) or sub.topic != wanted[sub.feed_id][1]
+            or current[(sub.feed_id, sub.hub)] is not sub
         ]
-        for feed_id, (hub, topic) in wanted.items():
-            found = current.get(feed_id)
-            if found is None or (found.hub, found.topic) != (hub, topic):
-                jobs.append(self._subscribe_new(prefix, feed_id, hub, topic))
-            elif self._due(found):
-                jobs.append(self._request(prefix, found, "subscribe"))
+        for feed_id, (_hubs, topic) in wanted.items():
+            for hub in keep[feed_id]:
+                found = current.get((feed_id, hub))
+                if found is None or found.topic != topic:
+                    jobs.append(self._subscribe_new(prefix, feed_id, hub, topic))
+                elif self._due(found):
+                    jobs.append(self._request(prefix, found, "subscribe"))
         slots = asyncio.Semaphore(REQUESTS_AT_ONCE)
 
         async def bounded(job: Coroutine[Any, Any, None]) -> None:
@@ -158,7 +197,8 @@ class WebSubKeeper:
         await self._send(prefix, sub.id, sub.feed_id, sub.hub, sub.topic, sub.secret, mode)
 
     async def _unsubscribe(self, prefix: str, sub: Subscription) -> None:
-        await asyncio.to_thread(end_subscription, self.db, sub.id)
+        quiet_after = self.runtime().config.settings.websub.quiet_after
+        await asyncio.to_thread(end_subscription, self.db, sub.id, now=self.clock(), quiet_after=quiet_after)
         if sub.state != "subscribed":
             return  # nothing active at the hub to cancel
         await asyncio.to_thread(mark_requested, self.db, sub.id, mode="unsubscribe", now=self.clock())

@@ -51,8 +51,8 @@ class PollOutcome:
     fetch_ms: float | None = None
     kind: str | None = None  # the parsed body's format (rss, atom, rdf, json, sitemap); None: not parsed
     new_items: int = 0  # articles this poll stored that the archive had not seen (the feed's publishing rhythm)
-    hub: str | None = None  # WebSub: the hub the parsed body (or its Link headers) named; with kind only
-    topic: str | None = None  # WebSub: the topic (rel="self", else the fetched URL) for that hub
+    hubs: tuple[str, ...] = ()  # WebSub: the hubs the parsed body (or its Link headers) named; with kind only
+    topic: str | None = None  # WebSub: the topic (rel="self", else the fetched URL) for those hubs
     pushed: bool = False  # a pushed body's refresh: only the title, kind and success are recorded
 
 
@@ -167,8 +167,9 @@ def record_poll_in(session: Session, feed_id: str, owner: str, outcome: PollOutc
         if outcome.kind:
             row.kind = outcome.kind
             # Assigned only when changed: SQLAlchemy then writes nothing more for the poll.
-            if row.hub_url != outcome.hub:
-                row.hub_url = outcome.hub
+            hubs = list(outcome.hubs) or None
+            if row.hub_urls != hubs:
+                row.hub_urls = hubs
             if row.hub_topic != outcome.topic:
                 row.hub_topic = outcome.topic
         if outcome.kind == "sitemap":

@@ -1,10 +1,12 @@
 """WebSub subscriptions and the push inbox: SQL only (the protocol is monitor/refresh/websub.py and web/websub.py).
 
-A subscription row is one (feed, hub, topic) with its callback token and secret. The dashboard's
-callback confirms intents and stores verified pushes here; the service's ticks subscribe, renew,
-let lapsed subscriptions fall back to polling, and refresh feeds from the pushes. A feed counts as
-pushed while `feeds.push_until` is ahead: the earlier of the lease's end and the last sign of life
-(verification or push) plus `websub.quiet_after`.
+A subscription row is one (feed, hub, topic) with its callback token and secret; a feed naming several
+hubs has one row per hub subscribed. The dashboard's callback confirms intents and stores verified
+pushes here; the service's ticks subscribe, renew, let lapsed subscriptions fall back to polling,
+purge ended ones after ENDED_RETENTION, and refresh feeds from the pushes. A feed counts as pushed
+while `feeds.push_until` is ahead: the latest, over its subscribed hubs, of the earlier of the lease's
+end and the last sign of life (verification or push) plus `websub.quiet_after`. A push from any of
+its hubs is a push; the feed falls back to polling only when none keeps it pushed.
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ from sqlalchemy.orm import Session
 
 from monitor.store.db import Database
 from monitor.store.rows import Feed, WebSubPush, WebSubSubscription
+from monitor.store.sql import chunked
 
 LIVE_STATES = ("pending", "subscribed", "denied", "failed", "expired")
-"""States of a feed's current subscription (an `ended` one was replaced or unsubscribed)."""
+"""States of a feed's current subscription at a hub (an `ended` one was replaced or unsubscribed)."""
+ENDED_RETENTION = timedelta(days=30)
+"""An ended subscription's row is deleted this long after it ended (its last request or creation if older).
+
+Kept a while for the record (`last_error`, pushes), and longer than the 10-day lease asked for by
+default, so deliveries from a hub that missed the unsubscription are logged as to an ended one.
+"""
+_SHOWN_FIRST = {"subscribed": 0, "pending": 1, "expired": 2, "failed": 3, "denied": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,19 @@ def _push_until(row: WebSubSubscription, quiet_after: timedelta, now: datetime) 
     return until if until > now else None
 
 
+def _set_push_until(session: Session, feed: Feed | None, quiet_after: timedelta, now: datetime) -> None:
+    """Recompute until when the feed counts as pushed, over all its subscribed hubs; none: it falls back."""
+    if feed is None:
+        return
+    rows = session.scalars(select(WebSubSubscription).where(
+        WebSubSubscription.feed_id == feed.id, WebSubSubscription.state == "subscribed")).all()
+    until = max((u for u in (_push_until(r, quiet_after, now) for r in rows) if u is not None), default=None)
+    if until is None:
+        _fall_back(feed, now)
+    else:
+        feed.push_until = until
+
+
 # ------------------------------------------------------------------ the callback (dashboard process)
 
 
@@ -99,7 +122,7 @@ def confirm_intent(
             return False  # WebSub: the hub MUST give the lease of a subscription; still pending
         row.pending_mode = None
         if mode == "unsubscribe":
-            row.state = "ended"
+            row.state, row.ended_at = "ended", row.ended_at or now
             return True
         row.state = "subscribed"
         row.last_error = None
@@ -107,39 +130,45 @@ def confirm_intent(
         row.lease_expires_at = now + timedelta(seconds=lease_seconds or 0)
         if row.verified_at is None:
             row.verified_at = now
-        feed = session.get(Feed, row.feed_id)
-        if feed is not None:
-            feed.push_until = _push_until(row, quiet_after, now)
+        _set_push_until(session, session.get(Feed, row.feed_id), quiet_after, now)
         return True
 
 
-def record_denied(db: Database, token: str, *, topic: str, reason: str, now: datetime) -> bool:
-    """The hub denied (or withdrew) a subscription: polled at its normal interval again from now."""
+def record_denied(
+    db: Database, token: str, *, topic: str, reason: str, now: datetime, quiet_after: timedelta
+) -> bool:
+    """The hub denied (or withdrew) a subscription: polled at its normal interval again, unless another hub pushes."""
     with db.transaction() as session:
         row = session.get(WebSubSubscription, token[:64])
         if row is None or row.topic != topic or row.state == "ended":
             return False
         row.state, row.pending_mode, row.last_error = "denied", None, reason[:500] or "denied by the hub"
         row.requested_at = now
-        _fall_back(session.get(Feed, row.feed_id), now)
+        _set_push_until(session, session.get(Feed, row.feed_id), quiet_after, now)
         return True
 
 
 def record_push(
     db: Database, subscription_id: str, body: bytes, content_type: str | None, now: datetime, quiet_after: timedelta
 ) -> None:
-    """Store a verified push for the service to refresh its feed with, and mark the feed as pushed."""
+    """Store a verified push for the service to refresh its feed with, and mark the feed as pushed.
+
+    The same body from another of the feed's hubs, still waiting in the inbox, is not stored twice.
+    """
     with db.transaction() as session:
         row = session.get(WebSubSubscription, subscription_id)
         if row is None:
             return
         row.last_push_at = now
         row.pushes = (row.pushes or 0) + 1
-        session.add(WebSubPush(subscription_id=row.id, feed_id=row.feed_id, received_at=now,
-                               content_type=content_type, body=body))
-        feed = session.get(Feed, row.feed_id)
-        if feed is not None and row.state == "subscribed":
-            feed.push_until = _push_until(row, quiet_after, now)
+        waiting = session.scalar(select(WebSubPush.id).where(
+            WebSubPush.feed_id == row.feed_id, func.length(WebSubPush.body) == len(body), WebSubPush.body == body,
+        ).limit(1))
+        if waiting is None:
+            session.add(WebSubPush(subscription_id=row.id, feed_id=row.feed_id, received_at=now,
+                                   content_type=content_type, body=body))
+        if row.state == "subscribed":
+            _set_push_until(session, session.get(Feed, row.feed_id), quiet_after, now)
 
 
 def record_rejected(db: Database, subscription_id: str, reason: str) -> None:
@@ -154,14 +183,16 @@ def record_rejected(db: Database, subscription_id: str, reason: str) -> None:
 # ------------------------------------------------------------------ the service's ticks
 
 
-def wanted_hubs(db: Database) -> dict[str, tuple[str, str]]:
-    """Active feeds whose last parsed body named a hub: feed id -> (hub, topic)."""
+def wanted_hubs(db: Database) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Active feeds whose last parsed body named hubs: feed id -> (hubs in the order named, topic)."""
     with db.sessions() as session:
         rows = session.execute(
-            select(Feed.id, Feed.hub_url, Feed.hub_topic)
-            .where(Feed.active.is_(True), Feed.disabled_reason.is_(None), Feed.hub_url.is_not(None))
+            select(Feed.id, Feed.hub_urls, Feed.hub_topic)
+            .where(Feed.active.is_(True), Feed.disabled_reason.is_(None), Feed.hub_urls.is_not(None))
         ).all()
-        return {feed_id: (hub, topic or "") for feed_id, hub, topic in rows if hub}
+        named = ((feed_id, tuple(h for h in hubs or () if isinstance(h, str) and h), topic)
+                 for feed_id, hubs, topic in rows)
+        return {feed_id: (hubs, topic or "") for feed_id, hubs, topic in named if hubs}
 
 
 def live_subscriptions(db: Database) -> list[Subscription]:
@@ -179,8 +210,18 @@ def _live_in(session: Session) -> list[Subscription]:
 
 
 def subscriptions_by_feed_in(session: Session) -> dict[str, Subscription]:
-    """Each feed's current subscription (the newest not ended), for the feed health."""
-    return {s.feed_id: s for s in _live_in(session)}
+    """The subscription each feed's health shows: a subscribed one (the lease ending last) before others, newest first."""
+    shown: dict[str, Subscription] = {}
+    for sub in _live_in(session):  # oldest first: a later one of the same rank wins
+        best = shown.get(sub.feed_id)
+        if best is None or _rank(sub) <= _rank(best):
+            shown[sub.feed_id] = sub
+    return shown
+
+
+def _rank(sub: Subscription) -> tuple[int, float]:
+    lease_end = sub.lease_expires_at.timestamp() if sub.lease_expires_at else 0.0
+    return _SHOWN_FIRST.get(sub.state, 5), -lease_end
 
 
 def add_subscription(
@@ -214,11 +255,14 @@ def mark_failed(db: Database, token: str, error: str, now: datetime) -> None:
         row.last_error = error[:500]
 
 
-def end_subscription(db: Database, token: str) -> None:
-    """Stop using a subscription (replaced by another hub or topic, or its feed is gone)."""
+def end_subscription(db: Database, token: str, *, now: datetime, quiet_after: timedelta) -> None:
+    """Stop using a subscription (its hub or topic is no longer named, or its feed is gone)."""
     with db.transaction() as session:
-        session.execute(update(WebSubSubscription).where(WebSubSubscription.id == token)
-                        .values(state="ended", pending_mode=None))
+        row = session.get(WebSubSubscription, token)
+        if row is None:
+            return
+        row.state, row.pending_mode, row.ended_at = "ended", None, now
+        _set_push_until(session, session.get(Feed, row.feed_id), quiet_after, now)
 
 
 def _fall_back(feed: Feed | None, now: datetime) -> bool:
@@ -234,7 +278,8 @@ def _fall_back(feed: Feed | None, now: datetime) -> bool:
 def lapse(db: Database, now: datetime) -> list[tuple[str, str]]:
     """Expire subscriptions whose lease ended; feeds whose push time passed fall back to polling.
 
-    Returns (feed id, reason) for each feed that fell back: `lease_expired` or `no_push`.
+    Returns (feed id, reason) for each feed that fell back: `lease_expired` or `no_push`. A feed another
+    of whose hubs still keeps it pushed (`push_until` ahead, from that hub's lease) does not fall back.
     """
     fallen: list[tuple[str, str]] = []
     with db.transaction() as session:
@@ -242,7 +287,10 @@ def lapse(db: Database, now: datetime) -> list[tuple[str, str]]:
             WebSubSubscription.state == "subscribed", WebSubSubscription.lease_expires_at < now)).all()
         for row in expired:
             row.state = "expired"
-            if _fall_back(session.get(Feed, row.feed_id), now):
+            feed = session.get(Feed, row.feed_id)
+            if feed is not None and feed.push_until is not None and feed.push_until > now:
+                continue  # pushed by another hub: push_until is never past an expired lease's end
+            if _fall_back(feed, now):
                 fallen.append((row.feed_id, "lease_expired"))
         for feed in session.scalars(select(Feed).where(Feed.push_until.is_not(None), Feed.push_until <= now)):
             if _fall_back(feed, now):
@@ -251,6 +299,20 @@ def lapse(db: Database, now: datetime) -> list[tuple[str, str]]:
         retired = select(Feed.id).where((Feed.active.is_(False)) | Feed.disabled_reason.is_not(None))
         session.execute(delete(WebSubPush).where(WebSubPush.feed_id.in_(retired)))
     return fallen
+
+
+def purge_ended(db: Database, now: datetime) -> int:
+    """Delete subscriptions ended more than ENDED_RETENTION ago (and any push of theirs); returns how many."""
+    before = now - ENDED_RETENTION
+    ended_since = func.coalesce(WebSubSubscription.ended_at, WebSubSubscription.requested_at,
+                                WebSubSubscription.created_at)
+    with db.transaction() as session:
+        old = select(WebSubSubscription.id).where(WebSubSubscription.state == "ended", ended_since < before)
+        ids = list(session.scalars(old))
+        for part in chunked(ids):
+            session.execute(delete(WebSubPush).where(WebSubPush.subscription_id.in_(part)))
+            session.execute(delete(WebSubSubscription).where(WebSubSubscription.id.in_(part)))
+    return len(ids)
 
 
 def pending_pushes(db: Database, limit: int = 200) -> list[Push]:

@@ -6,7 +6,8 @@ that subscription's secret. Following the W3C Recommendation:
 
 - GET with hub.mode=subscribe|unsubscribe: the challenge is echoed (as application/octet-stream,
   nosniff) only for the request we sent and still wait on, for that very topic; else 404;
-- GET with hub.mode=denied: the subscription is marked denied and its feed polled normally again;
+- GET with hub.mode=denied: the subscription is marked denied and its feed polled normally again
+  (unless another of its hubs still pushes);
 - POST: 410 Gone for an unknown or ended subscription (the hub may drop it); a missing, malformed or
   wrong signature is ignored and logged (`websub_push_rejected`) but answered 202, as 7.1.2 allows
   (no oracle for brute-forcing the signature); a verified body is stored for the service, whose push
@@ -40,7 +41,8 @@ def verify_intent(request: Request, token: str, ctx: Ctx) -> Response:
     mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
     now = ctx.clock()
     if mode == "denied":
-        if record_denied(ctx.db, token, topic=topic, reason=params.get("hub.reason", ""), now=now):
+        if record_denied(ctx.db, token, topic=topic, reason=params.get("hub.reason", ""), now=now,
+                         quiet_after=ctx.config.settings.websub.quiet_after):
             log.warning("websub_denied topic=%s reason=%r", topic, params.get("hub.reason", "")[:300])
             return _plain(200)
         return _plain(404)

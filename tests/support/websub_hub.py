@@ -10,6 +10,8 @@
 - `deny(topic)`: the hub withdraws subscriptions (GET hub.mode=denied).
 
 `lease_seconds` set on the hub overrides what subscribers ask (a hub MAY), to test renewals quickly.
+`refuse` set on the hub answers every subscription request with that 4xx status (a hub that will not
+take the topic). Several hubs run side by side on their own ports (`running_hub` twice).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class WebSubHub:
 
     lease_seconds: int | None = None
     default_lease: int = 3600
+    refuse: int | None = None
     port: int = 0
     subscriptions: dict[tuple[str, str], HubSubscription] = field(default_factory=dict)
     verifications: list[Verification] = field(default_factory=list)
@@ -86,6 +89,8 @@ class WebSubHub:
             self.requests.append(form)
         if mode not in ("subscribe", "unsubscribe") or not topic or not callback:
             return 400, "hub.mode, hub.topic and hub.callback are required"
+        if self.refuse is not None:
+            return self.refuse, "this hub does not serve that topic"
         secret = form.get("hub.secret")
         if secret is not None and len(secret.encode()) >= 200:
             return 400, "hub.secret must be less than 200 bytes"
@@ -157,9 +162,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 @contextmanager
-def running_hub(lease_seconds: int | None = None) -> Iterator[WebSubHub]:
+def running_hub(lease_seconds: int | None = None, refuse: int | None = None) -> Iterator[WebSubHub]:
     """Serve a WebSubHub on a free port of 127.0.0.1 for the block."""
-    hub = WebSubHub(lease_seconds=lease_seconds)
+    hub = WebSubHub(lease_seconds=lease_seconds, refuse=refuse)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:

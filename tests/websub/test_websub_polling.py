@@ -24,7 +24,7 @@ def test_a_pushed_feed_is_polled_four_times_slower_and_normally_once_push_lapsed
             setup.poll()
             with setup.db.sessions() as session:
                 row = session.scalars(select(Feed)).one()
-                assert (row.hub_url, row.hub_topic) == ("https://hub.test/", server.url("/w.xml"))
+                assert (row.hub_urls, row.hub_topic) == (["https://hub.test/"], server.url("/w.xml"))
                 assert row.next_poll_at == NOW + timedelta(minutes=15), "not pushed: the normal interval"
             with setup.db.transaction() as session:
                 session.execute(update(Feed).values(push_until=NOW + timedelta(hours=6)))

@@ -15,7 +15,7 @@ from monitor.fetch import FetchResult
 from monitor.fetch.websub import challenge_ok, link_header_targets, sign, signature_problem
 from monitor.parse import parse_feed
 from monitor.refresh.decide import poll_intervals, websub_target
-from monitor.refresh.websub import callback_base
+from monitor.refresh.websub import callback_base, hubs_to_keep
 
 SECRET = "a per-subscription secret"
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
@@ -82,11 +82,11 @@ def test_link_headers_win_over_the_document_and_the_feed_url_is_the_topic_withou
         content_type=None, etag=None, last_modified=None, retry_after=None, max_age=None, permanent_redirect=None,
         not_modified=False, unchanged=False, elapsed=0.0,
     )
-    assert websub_target(result, feed) == ("https://hub.test/?a=1&b=2", "https://x.test/rss.xml")
-    headers = replace(result, hubs=("https://header-hub/",), self_url="https://x.test/canonical")
-    assert websub_target(headers, feed) == ("https://header-hub/", "https://x.test/canonical")
-    assert websub_target(result, replace(feed, self_url="")) == ("https://hub.test/?a=1&b=2", "https://x.test/feed")
-    assert websub_target(result, replace(feed, hubs=())) == (None, None)
+    assert websub_target(result, feed) == (("https://hub.test/?a=1&b=2",), "https://x.test/rss.xml")
+    headers = replace(result, hubs=("https://header-hub/", "https://hub.two/"), self_url="https://x.test/canonical")
+    assert websub_target(headers, feed) == (("https://header-hub/", "https://hub.two/"), "https://x.test/canonical")
+    assert websub_target(result, replace(feed, self_url="")) == (("https://hub.test/?a=1&b=2",), "https://x.test/feed")
+    assert websub_target(result, replace(feed, hubs=())) == ((), None)
 
 
 def test_a_pushed_feed_is_polled_poll_factor_times_slower() -> None:
@@ -109,3 +109,15 @@ def test_a_pushed_feed_is_polled_poll_factor_times_slower() -> None:
 ])
 def test_callbacks_need_a_base_url_a_hub_can_reach(base_url: str, allow_private: bool, expected: str | None) -> None:
     assert callback_base(base_url, allow_private)[0] == expected
+
+
+@pytest.mark.parametrize(("states", "kept"), [
+    ({}, ["h1", "h2", "h3"]),
+    ({"h1": "subscribed", "h2": "pending", "h3": "subscribed", "h4": "subscribed"}, ["h1", "h2", "h3"]),
+    ({"h1": "denied"}, ["h1", "h2", "h3", "h4"]),
+    ({"h1": "failed", "h3": "expired"}, ["h1", "h2", "h3", "h4", "h5"]),
+    ({"h1": "denied", "h2": "failed", "h3": "denied", "h4": "failed", "h5": "denied"}, ["h1", "h2", "h3", "h4", "h5"]),
+])
+def test_hubs_are_kept_in_the_publishers_order_until_three_work(states: dict[str, str], kept: list[str]) -> None:
+    assert hubs_to_keep(["h1", "h2", "h3", "h4", "h5"], states) == kept
+    assert hubs_to_keep(["h1"], states) == ["h1"] and hubs_to_keep([], states) == []

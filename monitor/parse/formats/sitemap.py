@@ -45,21 +45,42 @@ _SNIFF_BYTES = 4096
 _ROOTS = frozenset({"urlset", "sitemapindex"})
 
 
-# A UTF-16 document starts with a byte order mark, or (declared or not) with '<' beside a NUL byte.
-_UTF16_STARTS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"<\x00", "utf-16-le"),
-                 (b"\x00<", "utf-16-be"))
+# UTF-16 and UTF-32 are told by a byte order mark, or (declared or not) by where the NUL bytes of the
+# first character sit (XML 1.0, appendix F). The four-byte forms are tried first: a UTF-32-LE mark
+# starts with the UTF-16-LE one, and '<' in UTF-32-LE starts like '<' in UTF-16-LE.
+_WIDE_STARTS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", 4), (b"\x00\x00\xfe\xff", "utf-32-be", 4),
+    (b"\xff\xfe", "utf-16-le", 2), (b"\xfe\xff", "utf-16-be", 2),
+)
+
+
+def _wide_encoding(body: bytes) -> tuple[str, int] | None:
+    """The UTF-16/UTF-32 codec of a body and its code unit size, from its mark or its first character's NULs."""
+    for mark, encoding, width in _WIDE_STARTS:
+        if body.startswith(mark):
+            return encoding, width
+    first = body[:4]
+    if len(first) == 4 and first[:3] == b"\x00\x00\x00" and first[3]:
+        return "utf-32-be", 4
+    if len(first) == 4 and first[0] and first[1:] == b"\x00\x00\x00":
+        return "utf-32-le", 4
+    if len(first) >= 2 and first[0] and not first[1]:
+        return "utf-16-le", 2
+    if len(first) >= 2 and not first[0] and first[1]:
+        return "utf-16-be", 2
+    return None
 
 
 def looks_like_sitemap(body: bytes) -> bool:
     """A cheap look at the first bytes: a sitemap's root and namespace (the poller asks before parsing).
 
-    A UTF-16 sitemap is looked at decoded (the parser itself reads any encoding feedparser knows).
+    A UTF-16 or UTF-32 sitemap is looked at decoded (the parser itself reads any encoding feedparser knows).
     """
     head = body[:_SNIFF_BYTES]
-    for start, encoding in _UTF16_STARTS:
-        if body.startswith(start):
-            head = body[: _SNIFF_BYTES * 2].decode(encoding, "replace").encode("utf-8", "replace")
-            break
+    wide = _wide_encoding(body)
+    if wide is not None:
+        encoding, width = wide
+        head = body[: _SNIFF_BYTES * width].decode(encoding, "replace").encode("utf-8", "replace")
     return (b"<urlset" in head or b"<sitemapindex" in head) and any(ns in head for ns in _NAMESPACES)
 
 

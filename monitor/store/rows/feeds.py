@@ -39,9 +39,10 @@ class Feed(Base):
     kind: Mapped[str | None] = mapped_column(String(16))  # rss, atom, rdf, json, sitemap: of the last parsed body
     # Paused in feeds.yaml (`paused: true`): kept, never claimed (active is False too), shown as paused.
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # WebSub: the hub and topic the last parsed body (or its Link headers) named, and until when the
-    # feed counts as pushed (polled `websub.poll_factor` times slower until then; monitor/refresh/websub.py).
-    hub_url: Mapped[str | None] = mapped_column(Text)
+    # WebSub: the hubs (in the order named, at most parse's MAX_HUBS) and the topic the last parsed body
+    # (or its Link headers) named, and until when the feed counts as pushed (polled `websub.poll_factor`
+    # times slower until then; monitor/refresh/websub.py).
+    hub_urls: Mapped[list[str] | None] = mapped_column(JSON)
     hub_topic: Mapped[str | None] = mapped_column(Text)
     push_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -78,6 +79,7 @@ class WebSubSubscription(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)  # deliveries ignored for a bad signature
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # state `ended` since; purged after a while
 
 
 class WebSubPush(Base):
