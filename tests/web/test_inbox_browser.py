@@ -51,7 +51,7 @@ def _open(browser: Any, live: Live, width: int = 1280, **options: Any) -> Any:
 def _stories(live: Live, **filters: Any) -> list[str]:
     db = Database(live.seeded.database_url)
     try:
-        return [s.story_id for s in Inbox(db).stories(OPERATOR, InboxFilter(**filters), limit=50)[0]]
+        return [s.story_id for s in Inbox(db).stories(OPERATOR, InboxFilter(**filters), limit=50)]
     finally:
         db.dispose()
 
@@ -166,7 +166,7 @@ def _rows_article(live: Live) -> str:
     """The article with the most matches on the demo (the longest article page)."""
     db = Database(live.seeded.database_url)
     try:
-        stories = Inbox(db).stories(OPERATOR, InboxFilter(), limit=50)[0]
+        stories = Inbox(db).stories(OPERATOR, InboxFilter(), limit=50)
         return max(stories, key=lambda s: (len(s.entries), s.articles)).article_id
     finally:
         db.dispose()
