@@ -159,7 +159,12 @@ class Inbox:
         flag = InboxState.starred_at if show == "starred" else InboxState.read_at
         marked = select(InboxState.story_id).where(
             InboxState.user_name == user, InboxState.story_id == story_key(), flag.is_not(None)).exists()
-        return [~marked if show == "unread" else marked]
+        if show == "unread":
+            return [~marked]
+        # Read or starred: start from the user's marked stories (IN lists on the cluster index and the primary
+        # key) rather than test every matched article, which reads the whole archive to find a few stars.
+        ids = select(InboxState.story_id).where(InboxState.user_name == user, flag.is_not(None))
+        return [or_(ArticleRow.cluster_id.in_(ids), ArticleRow.id.in_(ids)), marked]
 
     def _page_ids(self, session: Session, user: str, flt: InboxFilter, limit: int | None, offset: int,
                   *, count_to: int = 0) -> tuple[list[str], int]:

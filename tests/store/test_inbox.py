@@ -152,3 +152,19 @@ def test_the_count_stops_at_the_limit_or_the_page_end_and_paging_still_reaches_e
     assert inbox.page("ann", InboxFilter(watchlist="w"), limit=50).total == 7
     narrow = inbox.page("ann", InboxFilter(entry="w/fidan"), limit=1)
     assert (narrow.total, narrow.total_capped, narrow.next_offset) == (2, False, 1)
+
+
+def test_read_and_starred_views_find_clustered_stories_from_the_users_marks(db: Database) -> None:
+    inbox = Inbox(db)
+    add(db, ["w/kalin"], T, story="s1")
+    head = add(db, ["w/kalin"], T + timedelta(hours=1), story="s1", outlets=["daily"])
+    alone = add(db, ["w/fidan"], T + timedelta(hours=2))
+    add(db, ["w/fidan"], T + timedelta(hours=3), story="s2")
+    inbox.set_state("ann", ["s1", alone], NOW, starred=True)
+    inbox.set_state("ann", ["s2"], NOW, read=True)
+    starred = inbox.page("ann", InboxFilter(show="starred"))
+    assert [(s.story_id, s.article_id, s.articles) for s in starred.stories] == [(alone, alone, 1), ("s1", head, 2)]
+    assert (starred.total, starred.total_capped) == (2, False)
+    assert [s.story_id for s in inbox.stories("ann", InboxFilter(show="read"))] == ["s2"]
+    assert inbox.page("ann", InboxFilter(show="starred", outlet="daily")).total == 1
+    assert inbox.page("bob", InboxFilter(show="starred")).total == 0, "another user's stars are theirs"
