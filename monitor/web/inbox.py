@@ -65,14 +65,18 @@ def inbox(request: Request, ctx: Ctx, page_number: int = Query(1, alias="page", 
     params = dict(request.query_params)
     flt = inbox_filter(params)
     store = inbox_for(ctx)
-    stories, total = store.stories(current_user(request).name, flt, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+    found = store.page(current_user(request).name, flt, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+    stories = found.stories
     facets = store.facets()
     values = filter_values(params)
     query = urlencode({k: v for k, v in values.items() if v})
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     colours = {w: chip_colour(w) for w in {e.watchlist for s in stories for e in s.entries} | set(facets.watchlists)}
-    return page(request, ctx, "inbox.html", stories=stories, total=total, filters=values, facets=facets, shows=SHOWS,
-                colours=colours, query=query, here=here, marked=marked, pager=pager(request, page_number, total))
+    # A capped total means more than `total` stories, so the pager sees one more: enough for its next link.
+    links = pager(request, page_number, found.total + found.total_capped)
+    return page(request, ctx, "inbox.html", stories=stories, total=found.total, total_capped=found.total_capped,
+                filters=values, facets=facets, shows=SHOWS, colours=colours, query=query, here=here, marked=marked,
+                pager=links)
 
 
 def _refused(request: Request, ctx: WebContext) -> HTMLResponse:
@@ -130,6 +134,6 @@ def export(request: Request, fmt: str, ctx: Ctx) -> Response:
         return page(request, ctx, "error.html", status_code=404, title="No such export",
                     message="The inbox exports as export.csv or export.html.")
     params = dict(request.query_params)
-    stories, _ = inbox_for(ctx).stories(current_user(request).name, inbox_filter(params), limit=EXPORT_LIMIT)
+    stories = inbox_for(ctx).stories(current_user(request).name, inbox_filter(params), limit=EXPORT_LIMIT)
     return export_response(export_rows(stories), fmt, name="inbox", description=_describe(filter_values(params)),
                            generated_at=ctx.clock(), zone=ctx.dashboard.zone)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from monitor.parse.urls import http_link
-from monitor.store.inbox import InboxFilter, InboxStory, Show
+from monitor.store.inbox import COUNT_LIMIT, InboxFilter, InboxStory, Show
 from monitor.web.api import Limit, Offset, PageInfo
 from monitor.web.context import Ctx
 from monitor.web.identity import current_user
@@ -46,6 +46,10 @@ class InboxStoryOut(BaseModel):
 
 
 class InboxPage(PageInfo):
+    total: int = Field(description="Stories under the filters: exact when `total_capped` is false, else a lower "
+                                   "bound (there are more than `total`).")
+    total_capped: bool = Field(description=f"Counting stopped at `total` ({COUNT_LIMIT:,}, or this page's end when "
+                                           "it is further): a big archive's count costs more than the page.")
     items: list[InboxStoryOut]
 
 
@@ -76,6 +80,6 @@ def list_inbox(
     """One item per story (an article and its near-duplicates) with a match, as the dashboard's /inbox shows them."""
     flt = InboxFilter(watchlist=watchlist, entry=entry, outlet=outlet, language=language, day_from=date_from,
                       day_to=date_to, show=show)
-    rows, total = inbox_for(ctx).stories(current_user(request).name, flt, limit=limit, offset=offset)
-    return InboxPage(items=[story_out(s) for s in rows], total=total, limit=limit, offset=offset,
-                     next_offset=offset + limit if offset + limit < total else None)
+    found = inbox_for(ctx).page(current_user(request).name, flt, limit=limit, offset=offset)
+    return InboxPage(items=[story_out(s) for s in found.stories], total=found.total, total_capped=found.total_capped,
+                     limit=limit, offset=offset, next_offset=found.next_offset)

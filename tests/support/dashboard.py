@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -50,3 +53,27 @@ def running_dashboard(
     """Serve the app for the block (on `port`, else a free one); yields its base URL (http://127.0.0.1:PORT)."""
     with serving(create_app(config, db, auth=auth), port=port) as base_url:
         yield base_url
+
+
+def copy_database(config: Config, database_url: str, directory: Path) -> Config:
+    """Copy the SQLite database at `database_url` into `directory`; `config` with its database set to the copy."""
+    target = directory / "monitor.db"
+    shutil.copy(database_url.removeprefix("sqlite:///"), target)
+    settings = config.settings.model_copy(update={"database": f"sqlite:///{target}"})
+    return config.model_copy(update={"settings": settings})
+
+
+@contextmanager
+def dashboard_on_copy(config: Config, database_url: str, directory: Path, **app: Any) -> Iterator[tuple[str, Config]]:
+    """Serve the app (create_app's keyword options `app`) on a copy of a SQLite database made in `directory`.
+
+    Yields the base URL and the configuration naming the copy, so a test may change state without touching
+    the template (seeded once per session) or other tests' copies.
+    """
+    copied = copy_database(config, database_url, directory)
+    db = Database(copied.settings.database)
+    try:
+        with serving(create_app(copied, db, **app)) as base_url:
+            yield base_url, copied
+    finally:
+        db.dispose()

@@ -5,7 +5,6 @@ Screenshots go to docs/screenshots/ (login.png, viewer-feeds.png, admin-users.pn
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,9 @@ from argon2 import PasswordHasher
 from monitor.store.db import Database
 from monitor.usecases.accounts import Accounts
 from monitor.web.app import create_app
-from tests.support.dashboard import serving
+from tests.support.dashboard import copy_database, serving
 from tests.web.seed import Seeded, seed_clock
-from tests.web.test_browser import REASON, browser  # noqa: F401 (the browser fixture)
+from tests.web.test_browser import ARTIFACTS, REASON, browser  # noqa: F401 (the browser fixture)
 
 pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
 
@@ -29,12 +28,9 @@ PASSWORD = "a long password"
 @pytest.fixture(scope="module")
 def served(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Accounts]]:
     """The app with three accounts, under uvicorn on 127.0.0.1, on its own copy of the seeded demo."""
-    target = tmp_path_factory.mktemp("accounts-browser") / "monitor.db"
-    shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
-    url = f"sqlite:///{target}"
-    config = seeded_template.config.model_copy(
-        update={"settings": seeded_template.config.settings.model_copy(update={"database": url})})
-    db = Database(url)
+    config = copy_database(seeded_template.config, seeded_template.database_url,
+                           tmp_path_factory.mktemp("accounts-browser"))
+    db = Database(config.settings.database)
     accounts = Accounts(db, seed_clock, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     for name, role in (("vera", "viewer"), ("ed", "editor"), ("ada", "admin")):
         accounts.add(name, role, PASSWORD)
@@ -108,6 +104,36 @@ def test_an_admin_adds_a_user_and_changes_their_role(browser: Any, served: tuple
     row.locator(".role-form button").click()
     assert page.inner_text("#users-done") == "Changed the role of nina."
     assert page.locator("tr[data-user='nina'] .role").inner_text() == "viewer"
+    assert page.evaluate("getComputedStyle(document.querySelector('#users')).display") == "table", "a table on a wide screen"
     page.screenshot(path=str(SCREENSHOTS / "admin-users.png"), full_page=True)
     assert (accounts.users.get("nina") or pytest.fail("nina was not added")).role == "viewer"
+    context.close()
+
+
+def test_the_users_page_is_usable_at_390_px(browser: Any, served: tuple[str, Accounts]) -> None:  # noqa: F811
+    """Every account's forms and the add form fit a phone's width: nothing scrolls sideways, no control is cut off."""
+    url, _ = served
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, url, "ada")
+    page.goto(url + "/admin/users")
+    # An error answer too (a name already taken), which shows the form again with the message.
+    for view in ("list", "error"):
+        if view == "error":
+            page.fill("#new-name", "vera")
+            page.fill("#new-password", "yet another long password")
+            page.click("#add-user button[type=submit]")
+            page.wait_for_selector("#users-error")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"no horizontal scrolling ({view})"
+        controls = page.locator("#users button, #users select, #users input:not([type=hidden]), #add-user button")
+        assert controls.count() >= 3 * 5
+        for control in controls.all():
+            box = control.bounding_box()
+            assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390, f"{view}: a control is off the screen"
+    assert page.locator("tr[data-user='vera'] .role").is_visible() and not page.locator("#users thead").is_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-users-390.png"), full_page=True)
+    assert errors == []
     context.close()

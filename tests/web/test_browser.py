@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.store.db import Database
-from monitor.web.app import create_app
-from tests.support.dashboard import serving
+from tests.support.dashboard import dashboard_on_copy
 from tests.web.seed import Seeded, seed_clock
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,21 +50,18 @@ class Live:
     foreign_requests: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def live_copy(template: Seeded, directory: Path) -> Iterator[Live]:
+    """The real app under uvicorn in a thread, on 127.0.0.1, with its own copy of the seeded database."""
+    with dashboard_on_copy(template.config, template.database_url, directory, clock=seed_clock) as (base_url, config):
+        yield Live(base_url, replace(template, config=config, database_url=config.settings.database))
+
+
 @pytest.fixture(scope="module")
 def live(seeded_template: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The real app under uvicorn in a thread, on 127.0.0.1, with its own copy of the seeded database."""
-    directory = tmp_path_factory.mktemp("browser")
-    target = directory / "monitor.db"
-    shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
-    url = f"sqlite:///{target}"
-    settings = seeded_template.config.settings.model_copy(update={"database": url})
-    config = seeded_template.config.model_copy(update={"settings": settings})
-    db = Database(url)
-    with serving(create_app(config, db, clock=seed_clock)) as base_url:
-        seeded = Seeded(seeded_template.config_dir, config, url, seeded_template.failed_delivery_id,
-                        seeded_template.hostile_feed_ids)
-        yield Live(base_url, seeded)
-    db.dispose()
+    """The app on one copy of the seeded database for the module (these tests leave each other's data alone)."""
+    with live_copy(seeded_template, tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

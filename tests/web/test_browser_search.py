@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from monitor.store.db import Database
 from monitor.usecases.candidates import index_articles
@@ -50,4 +51,30 @@ def test_search_with_highlights_filters_and_paging(page: Any, live: Live) -> Non
     page.click("form.search button[type=submit]")
     page.wait_for_selector("#search-error")
     assert "before it starts" in page.inner_text("#search-error")
+    assert_quiet(live)
+
+
+def test_search_usable_at_390_px(page: Any, live: Live) -> None:
+    """Results, a long query's error with its caret, a scan warning and the export links fit a phone's width."""
+    db = Database(live.seeded.database_url)
+    assert index_articles(db) >= 0
+    db.dispose()
+    page.set_viewport_size({"width": 390, "height": 844})
+    long_query = "(" + " OR ".join(f"negotiat* NEAR/5 hostage{n}" for n in range(12)) + ") AND (talks"
+    views = {
+        "/search": "#q",
+        "/search?q=the+OR+of+OR+and": "#search-next",
+        "/search?q=" + quote(long_query): "#search-error",
+        "/search?q=" + quote("lang:en NOT zzzz-not-a-word"): "#search-scan",
+    }
+    for path, shown in views.items():
+        page.goto(live.url + path)
+        page.wait_for_selector(shown)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"no horizontal scrolling on {path}"
+        assert page.locator("header.top nav a:has-text('Search')").is_visible()
+        for button in page.locator("form.search button, #search-pager a").all():
+            box = button.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390, f"{path}: a control is off the screen"
+    page.goto(live.url + "/search?q=the+OR+of+OR+and")
+    shot(page, "search-390")
     assert_quiet(live)

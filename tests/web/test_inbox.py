@@ -6,6 +6,7 @@ import csv
 import io
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from monitor.store.db import Database
@@ -25,19 +26,50 @@ def _csrf(client: TestClient) -> str:
 def test_the_inbox_shows_one_row_per_story_and_the_api_the_same(client: TestClient, db: Database) -> None:
     page = client.get("/inbox")
     assert page.status_code == 200
-    stories, total = Inbox(db).stories(OPERATOR, InboxFilter(), limit=50)
-    assert total == len(stories) > 3
+    found = Inbox(db).page(OPERATOR, InboxFilter(), limit=50)
+    stories, total = found.stories, found.total
+    assert total == len(stories) > 3 and not found.total_capped
     rows = re.findall(r'<li class="story[^"]*" data-story="([^"]+)"', page.text)
     assert rows == [s.story_id for s in stories], "one row per story, newest first"
     assert len(set(rows)) == len(rows)
     assert "<mark>" in page.text and 'class="chip chip-' in page.text
     assert '<script src="/static/inbox.js"></script>' in page.text
     api = client.get("/api/inbox", params={"limit": 500}).json()
-    assert [i["story_id"] for i in api["items"]] == rows and api["total"] == total
+    assert [i["story_id"] for i in api["items"]] == rows and api["total"] == total and api["total_capped"] is False
+    assert f">{total} stories · times in" in page.text
     first = api["items"][0]
     assert first["outlets"] and first["entries"] and "[[" in first["snippet"] and first["read"] is False
     published = [i["published_at"] for i in api["items"]]
     assert published == sorted(published, reverse=True)
+
+
+@BOTH_BACKENDS
+def test_past_the_count_limit_the_total_is_a_lower_bound_and_paging_still_works(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    every = [i["story_id"] for i in client.get("/api/inbox", params={"limit": 500}).json()["items"]]
+    assert len(every) > 4
+    monkeypatch.setattr("monitor.store.inbox.COUNT_LIMIT", 3)
+    first = client.get("/api/inbox", params={"limit": 2}).json()
+    assert (first["total"], first["total_capped"], first["next_offset"]) == (3, True, 2), "more than 3"
+    seen, offset, last = [], 0, first
+    while offset is not None:
+        last = client.get("/api/inbox", params={"limit": 2, "offset": offset}).json()
+        assert last["total"] >= offset + len(last["items"]), "never below the stories shown"
+        seen += [i["story_id"] for i in last["items"]]
+        offset = last["next_offset"]
+    assert seen == every and (last["total"], last["total_capped"]) == (len(every), False)
+    # The page: "More than 3 stories", and its older/newer links walk the same stories.
+    monkeypatch.setattr("monitor.web.inbox.PAGE_SIZE", 2)
+    monkeypatch.setattr("monitor.web.pages.PAGE_SIZE", 2)
+    html = client.get("/inbox").text
+    assert ">More than 3 stories · times in" in html and "older &rarr;" in html
+    shown, link = [], "/inbox"
+    while link:
+        html = client.get(link).text
+        shown += re.findall(r'<li class="story[^"]*" data-story="([^"]+)"', html)
+        older = re.search(r'<a href="([^"]+)">older &rarr;</a>', html)
+        link = "/inbox" + older.group(1).replace("&amp;", "&") if older else ""
+    assert shown == every and f">{len(every)} stories · times in" in html
 
 
 def test_filters_narrow_the_page_and_the_api(client: TestClient, db: Database) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,9 @@ import pytest
 
 from monitor.store.db import Database
 from monitor.store.inbox import Inbox, InboxFilter
-from monitor.web.app import create_app
 from monitor.web.identity import OPERATOR
-from tests.support.dashboard import serving
-from tests.web.seed import Seeded, seed_clock
-from tests.web.test_browser import ARTIFACTS, REASON, Live, assert_quiet, shot
+from tests.web.seed import Seeded
+from tests.web.test_browser import ARTIFACTS, REASON, Live, assert_quiet, live_copy, shot
 from tests.web.test_browser import browser as browser  # noqa: F401  (the module-scoped Chromium fixture)
 
 pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
@@ -25,17 +22,9 @@ pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytes
 
 @pytest.fixture
 def live(seeded_template: Seeded, tmp_path: Path) -> Iterator[Live]:
-    """The app under uvicorn on its own copy of the seeded database (these tests change read state)."""
-    target = tmp_path / "monitor.db"
-    shutil.copy(seeded_template.database_url.removeprefix("sqlite:///"), target)
-    url = f"sqlite:///{target}"
-    config = seeded_template.config.model_copy(
-        update={"settings": seeded_template.config.settings.model_copy(update={"database": url})})
-    db = Database(url)
-    with serving(create_app(config, db, clock=seed_clock)) as base_url:
-        yield Live(base_url, Seeded(seeded_template.config_dir, config, url, seeded_template.failed_delivery_id,
-                                    seeded_template.hostile_feed_ids))
-    db.dispose()
+    """The app on its own copy of the seeded database per test (these tests change read state)."""
+    with live_copy(seeded_template, tmp_path) as running:
+        yield running
 
 
 def _open(browser: Any, live: Live, width: int = 1280, **options: Any) -> Any:
@@ -51,7 +40,7 @@ def _open(browser: Any, live: Live, width: int = 1280, **options: Any) -> Any:
 def _stories(live: Live, **filters: Any) -> list[str]:
     db = Database(live.seeded.database_url)
     try:
-        return [s.story_id for s in Inbox(db).stories(OPERATOR, InboxFilter(**filters), limit=50)[0]]
+        return [s.story_id for s in Inbox(db).stories(OPERATOR, InboxFilter(**filters), limit=50)]
     finally:
         db.dispose()
 
@@ -166,7 +155,7 @@ def _rows_article(live: Live) -> str:
     """The article with the most matches on the demo (the longest article page)."""
     db = Database(live.seeded.database_url)
     try:
-        stories = Inbox(db).stories(OPERATOR, InboxFilter(), limit=50)[0]
+        stories = Inbox(db).stories(OPERATOR, InboxFilter(), limit=50)
         return max(stories, key=lambda s: (len(s.entries), s.articles)).article_id
     finally:
         db.dispose()
