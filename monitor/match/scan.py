@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import itemgetter
 
+from monitor.match.compounds import record_spaced, split_spellings
 from monitor.match.fieldtext import ASCII_WORD, FieldText, FormStream, words_with_prefix
 from monitor.match.fold import (
     ascii_folded,
@@ -26,7 +27,6 @@ from monitor.match.fold import (
     strip_markup,
 )
 from monitor.match.forms import LANGUAGES, Analyzer, has_forms, make_analyzer, primary
-from monitor.match.compounds import record_spaced, split_spellings
 from monitor.match.joins import joins, record_joins
 from monitor.match.sequences import SequenceIndex, find_sequences
 from monitor.model import Document

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from monitor.config.models import WatchlistConfig
@@ -48,6 +50,9 @@ NEGATIVES = [
     ("facebook", "face book"),
     ("blackwater", "black water"),
     ("newman", "a new man"),
+    ("newport", "a new port"),
+    ("newtown", "a new town"),
+    ("overtime", "prices rose over time"),
     ("email", "e mail"),  # a first word under 3 letters
     ("ceasefire", "a cease, fire"),  # punctuation between
     ("ceasefire", "a cease. Fire"),
@@ -100,3 +105,9 @@ def test_actors_topics_fields_and_pinned_words() -> None:
 def test_the_ending_list() -> None:
     assert all(t.isalpha() and t == t.lower() and len(t) >= 3 for t in COMPOUND_TAILS)
     assert is_tail("fire") and is_tail("fires") and not is_tail("year") and not is_tail("s")
+
+
+def test_the_docs_list_the_endings() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "query-language.md").read_text(encoding="utf-8")
+    listed = docs.split("**Compounds written apart in the article.**")[1].split("So `ceasefire`")[0]
+    assert {w for line in listed.splitlines() if line.startswith("> ") for w in line[2:].split()} == COMPOUND_TAILS
