@@ -19,7 +19,9 @@ POSITIVES = [
     ("ceasefire", "(cease fire)", ("cease fire",)),
     ("ceasefire", "Hamas\u2019s cease fire \u00e9", ("cease fire",)),  # not ASCII: the general path
     ("ceasefire", "<p>a <b>cease</b> fire</p>", ("cease</b> fire",)),  # inline markup does not separate
+    ("ceasefire", "\u00e9 cease\u00a0fire", ("cease\u00a0fire",)),
     ("ceasefires", "two cease fires", ("cease fires",)),  # a plural ending
+    ("ceasefire*", "two cease fires", ("cease fires",)),
     ("ceasefir*", "the cease fires", ("cease fires",)),
     ("ceasefir*", "the cease fire", ("cease fire",)),
     ("airstrike", "an air strike", ("air strike",)),  # a first word of 3 letters
