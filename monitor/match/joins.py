@@ -1,19 +1,18 @@
-"""Spellings that are one word to a reader (issue 20): `cease-fire` and `ceasefire`, `e-mail` and `email`, `U.S.` and `US`.
+"""Spellings that are one word to a reader (issue 20): `cease-fire`, `cease fire` and `ceasefire`, `e-mail` and `email`, `U.S.` and `US`.
 
 Two tokens count as the one word they spell together when what separates them is
 
 - a hyphen (`-`, U+2010, U+2011): `cease-fire`, `e-mail`, `al-Qassam`;
 - a dot between two capital initials: `U.S.`, `U.K.` (not `e.g.`);
+- in an article, one space between a word and a common English compound ending (`cease fire`, `air strike`):
+  monitor/match/compounds.py;
 - in a query only (a word or a phrase the analyst wrote apart), a space between two tokens of at least
   `MIN_SPACED` letters each: `"cease fire"` also matches `ceasefire`.
 
 The query side: a query word, phrase or alias written with such a separator also matches the joined
 spelling (the compiler adds it as an alternative pattern). The article side: the pairs joined by a hyphen
 or a dot are looked up among the listed single words and wildcards (`ceasefire` and `ceasefir*` match
-`cease-fire`), visiting only the hyphens and dotted initials (found in C). An article's `cease fire` is
-*not* joined: two words side by side can spell any listed word ("I ran" is Iran), and looking up every
-pair of an article costs as much as the rest of the matching; write the query apart (`"cease fire"` or
-`cease-fire`) to match all three spellings.
+`cease-fire`), visiting only the hyphens and dotted initials (found in C).
 """
 
 from __future__ import annotations
@@ -138,17 +137,28 @@ def record_joins(table: JoinTable, cands: list[Join], ft: FieldText, src: str, n
     for sep, spelled, lefts, offsets in cands:
         for k, word in enumerate(spelled):
             size = len(lefts[k])
-            keys = {key for key in table.hits({word})
-                    if isinstance(key, str) or len(table.tokens[key][0]) > size}  # a crossing wildcard
-            pids = table.lone_words(word) if word in table.sequence_keys else []
+            keys, pids = spelled_by(table, word, size, 1)
             if not keys and not pids:
                 continue
             i = _token_before(ft, src, offsets[k] if offsets is not None else _nth(src, sep, k))
-            if i is None:
-                continue
-            span = (name, i, i + 2)
-            found |= keys
-            for spans in [joined.setdefault(word, [])] * bool(keys) + [sequence_hits.setdefault(p, []) for p in pids]:
-                if span not in spans:
-                    spans.append(span)
-            found.update(pids)
+            if i is not None:
+                record(keys, pids, word, (name, i, i + 2), found, joined, sequence_hits)
+
+
+def spelled_by(table: JoinTable, word: str, size: int, reach: int) -> tuple[set[str | int], list[int]]:
+    """(keys of the single words and wildcards, pinned words) that `word`, two tokens joined, spells.
+
+    `size`: the length of the first token; a wildcard counts only if its prefix holds `reach`+ letters of the second.
+    """
+    keys = {key for key in table.hits({word}) if isinstance(key, str) or len(table.tokens[key][0]) >= size + reach}
+    return keys, table.lone_words(word) if word in table.sequence_keys else []
+
+
+def record(keys: set[str | int], pids: list[int], word: str, span: Span, found: set[str | int],
+           joined: dict[str, list[Span]], sequence_hits: dict[int, list[Span]]) -> None:
+    """Record the two tokens of `span` as an occurrence of the single words, wildcards and pinned words found."""
+    found |= keys
+    found.update(pids)
+    for spans in [joined.setdefault(word, [])] * bool(keys) + [sequence_hits.setdefault(p, []) for p in pids]:
+        if span not in spans:
+            spans.append(span)

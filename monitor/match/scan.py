@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import itemgetter
 
+from monitor.match.compounds import record_spaced, split_spellings
 from monitor.match.fieldtext import ASCII_WORD, FieldText, FormStream, words_with_prefix
 from monitor.match.fold import (
     ascii_folded,
@@ -78,6 +79,8 @@ class PatternTable:
         # Single words and first tokens of sequences together: one lookup per token of ASCII text.
         self.first_keys: frozenset[str] = frozenset()
         self.initials = False
+        self.spaced: set[int] = set()  # listed words cut before a compound ending (monitor/match/compounds.py)
+        self.spaced_upto = 0
         # Wildcards on ASCII text: an automaton of " prefix" over " " + the lower-cased text (tokens
         # separated by spaces), so each match is a token start; its longest match at a token implies
         # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
@@ -133,6 +136,7 @@ class PatternTable:
 
     def freeze(self) -> None:
         """Build the lookup sets once all patterns are added."""
+        split_spellings(self)
         self.sequence_words = frozenset(
             t for pid, kind in enumerate(self.kind) if kind == SEQUENCE and pid not in self.pinned
             for t in self.tokens[pid] if t in self.form_words)
@@ -395,5 +399,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
                 starts = frozenset(table.sequence_keys.intersection(stream))
                 # The field's own text: exact-case patterns compare a form's original, never its word.
                 find_sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
+    if table.spaced and not table.spaced.isdisjoint(sequence_hits):  # a listed word written apart (`cease fire`)
+        record_spaced(table, texts, found, joined, sequence_hits, table.spaced)
     return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed, joined=joined,
                 canonical=analyzer.canonical if analyzer is not None else {})
