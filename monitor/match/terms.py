@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import assert_never
 from unicodedata import ucd_3_2_0
 
+from monitor.match.compounds import MIN_HEAD, is_tail
 from monitor.match.fold import ascii_folded, fold_token, split_words, strip_markup
 from monitor.match.forms import (
     _AR_ARTICLE,
@@ -35,6 +36,7 @@ from monitor.match.forms import (
     hebrew_listed,
     primary,
 )
+from monitor.match.joins import joins
 from monitor.match.query import ActorRef, And, Lang, Near, Node, Not, Or, Tag, Term
 from monitor.model import IndexAll, IndexAny, IndexQuery, IndexWord
 
@@ -60,11 +62,29 @@ def text_tokens(text: str) -> list[str]:
     return [fold_token(t) for t in split_words(src)[1::2]]
 
 
+def spelled_words(text: str, tokens: list[str]) -> set[str]:
+    """The one-word spellings of a field's word pairs that the matcher may read as one word (docs/query-language.md).
+
+    `cease-fire`, `U.S.` (monitor/match/joins.py) and `cease fire` (monitor/match/compounds.py): a superset,
+    since a pair is joined here whatever separates it when its second word is a compound ending.
+    """
+    if not text:
+        return set()
+    cleaned = strip_markup(text)
+    src = cleaned.text if cleaned else text
+    words = {w for _, spelled, _, _ in joins(src, fold_token) for w in spelled if w}
+    words.update(a + b for a, b in zip(tokens, tokens[1:], strict=False) if len(a) >= MIN_HEAD and is_tail(b))
+    return words
+
+
 def index_terms(title: str, body: str, language: str | None) -> list[str]:
-    """The distinct terms an article is indexed under: its title and body tokens and their form keys."""
-    tokens = set(text_tokens(title))
-    tokens.update(text_tokens(body))
+    """The distinct terms an article is indexed under: its title and body tokens, their one-word spellings and form keys."""
+    title_tokens, body_tokens = text_tokens(title), text_tokens(body)
+    tokens = {*title_tokens, *body_tokens}
+    # Spellings (`cease-fire` for `ceasefire`) are indexed as words, not as tokens to stem: the matcher
+    # joins them only to compare with listed words as written.
     terms = {t[:MAX_TERM_CHARS] for t in tokens}
+    terms.update(w[:MAX_TERM_CHARS] for w in spelled_words(title, title_tokens) | spelled_words(body, body_tokens))
     lang = primary(language)
     if lang in _STEMMERS:
         script = _SCRIPT[lang]
