@@ -34,6 +34,10 @@ try:  # a native multi-pattern automaton finds wildcard prefixes in one pass ove
     import ahocorasick_rs
 except ImportError:  # pragma: no cover - without it, wildcards are found by cutting tokens (below)
     ahocorasick_rs = None  # type: ignore[assignment]
+try:  # the optional C scan of ASCII fields (_native.c): words, sequence starts and wildcards in one pass
+    from monitor.match import _native  # type: ignore[attr-defined]
+except ImportError:  # not built (no compiler at install): the pure-Python path below, same results
+    _native = None
 
 Span = tuple[str, int, int]  # field, first token, one past the last token
 _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3-character key
@@ -83,6 +87,9 @@ class PatternTable:
         # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
         self._prefix_automaton: object | None = None
         self._prefix_ids: list[tuple[int, ...]] = []
+        # The native scan (`_native.Index`) of ASCII fields, if built: it replaces `hits_ascii` and the
+        # walk of every token for sequence starts with one pass over the text's bytes.
+        self.native: object | None = None
 
     def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None, *,
             forms: bool = False, pinned: bool = False) -> int:
@@ -154,7 +161,19 @@ class PatternTable:
         self.initials = any(len(k) == 2 and k.isalpha() for k in self.first_keys)  # `U.S.` may spell one
         self._build_automaton()
 
+    def _build_native(self) -> None:
+        self.native = None
+        if _native is None:
+            return
+        ascii_word = ASCII_WORD.fullmatch  # only such words can be a token of ASCII text
+        self.native = _native.Index(
+            [w for w in self.single_keys if ascii_word(w)],
+            [w for w in self.sequence_keys if ascii_word(w)],
+            {w: pids for _, d in self._prefixes for w, pids in d.items() if ascii_word(w)},
+        )
+
     def _build_automaton(self) -> None:
+        self._build_native()
         self._prefix_automaton = None
         self._prefix_ids = []
         if ahocorasick_rs is None or not self._prefixes:
@@ -176,6 +195,7 @@ class PatternTable:
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()  # the automaton does not pickle: rebuilt on loading
         state["_prefix_automaton"] = None
+        state["native"] = None
         state["_analyzers"] = {}  # made again, on each process's first document in a language
         return state
 
@@ -368,8 +388,14 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         if lower is not None:  # the common case: tokens split in C, offsets found later if needed
             folded = lower.split()
             texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
-            hits, starts = table.hits_ascii(lower, folded)
-            found |= hits
+            if table.native is not None:  # words and wildcards into `found`, and where sequences may start
+                at = table.native.scan(lower, found)  # type: ignore[attr-defined]
+                if at:
+                    find_sequences(table, index, frozenset(), folded, ft, name, found, sequence_hits, None, at)
+                starts = frozenset()
+            else:
+                hits, starts = table.hits_ascii(lower, folded)
+                found |= hits
         else:  # one regex split keeps the original tokens and offsets; tokens fold through a cache
             parts = split_words(src)
             folded = list(map(fold_token, parts[1::2]))

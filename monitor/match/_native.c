@@ -1,0 +1,286 @@
+/* One native pass over an ASCII field (monitor/match/scan.py, `PatternTable.native`).
+ *
+ * The field is the lower-cased text of `ascii_folded`: tokens of [a-z0-9] separated by whitespace. For
+ * each token, in one walk over its bytes, the scan
+ *   - looks it up among the single-word patterns (its key, the table's own str, goes into `found`) and
+ *     the first tokens of sequences (its token index goes into the returned list);
+ *   - looks up each of its prefixes whose length is that of some wildcard (the wildcard ids go into `found`).
+ * This replaces a set intersection over the field's tokens, a wildcard automaton over the text and the
+ * per-token test for sequence starts: the tables are compact open-addressed arrays of hashes, so a token
+ * that is no pattern (most are) costs one probe, and no Python object is made for it.
+ *
+ * The pure-Python path (scan.py `PatternTable.hits_ascii` and `find_sequences` over all tokens) gives the
+ * same results and is used when this module is not built; tests/match/test_native.py checks both agree.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FLAG_SINGLE 1u
+#define FLAG_START 2u
+#define FLAG_PREFIX 4u
+
+typedef struct {
+    const char *data; /* the key's ASCII bytes (owned by `key`) */
+    uint32_t len;
+    uint32_t flags;
+    PyObject *key;  /* the word (str) */
+    PyObject *pids; /* FLAG_PREFIX: tuple of the wildcard ids of this prefix */
+} Entry;
+
+typedef struct {
+    uint32_t mask;   /* slots - 1 */
+    uint64_t *slots; /* (hash high 32 bits << 32) | (entry index + 1); 0 = empty */
+    Entry *entries;
+    Py_ssize_t count;
+} Table;
+
+typedef struct {
+    PyObject_HEAD
+    Table words;           /* single words and sequence starts */
+    Table prefixes;        /* wildcard prefixes */
+    unsigned char *is_len; /* is_len[n]: some wildcard has n characters */
+    Py_ssize_t max_len;
+} IndexObject;
+
+static inline uint64_t step(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ULL; }
+#define HASH_SEED 0xcbf29ce484222325ULL
+
+static inline uint64_t finish(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t hash_bytes(const char *s, Py_ssize_t n) {
+    uint64_t h = HASH_SEED;
+    for (Py_ssize_t i = 0; i < n; i++) h = step(h, (unsigned char)s[i]);
+    return finish(h);
+}
+
+static Entry *lookup(const Table *t, uint64_t h, const char *s, Py_ssize_t n) {
+    if (t->slots == NULL) return NULL;
+    uint32_t tag = (uint32_t)(h >> 32);
+    uint32_t i = (uint32_t)h & t->mask;
+    for (;;) {
+        uint64_t slot = t->slots[i];
+        if (slot == 0) return NULL;
+        if ((uint32_t)(slot >> 32) == tag) {
+            Entry *e = &t->entries[(uint32_t)slot - 1];
+            if (e->len == (uint32_t)n && memcmp(e->data, s, (size_t)n) == 0) return e;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+static int table_init(Table *t, Py_ssize_t capacity) {
+    uint32_t size = 16;
+    while (size < 2 * (uint64_t)capacity + 1) size <<= 1;
+    t->mask = size - 1;
+    t->slots = PyMem_Calloc(size, sizeof(uint64_t));
+    t->entries = PyMem_Calloc(capacity ? (size_t)capacity : 1, sizeof(Entry));
+    t->count = 0;
+    if (t->slots == NULL || t->entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* The entry of `word`, added (with no flags) if new; NULL with an exception if `word` is not ASCII. */
+static Entry *table_add(Table *t, PyObject *word) {
+    if (!PyUnicode_Check(word) || !PyUnicode_IS_ASCII(word)) {
+        PyErr_SetString(PyExc_ValueError, "native index keys must be ASCII str");
+        return NULL;
+    }
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(word);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    uint64_t h = hash_bytes(s, n);
+    Entry *e = lookup(t, h, s, n);
+    if (e != NULL) return e;
+    uint32_t i = (uint32_t)h & t->mask;
+    while (t->slots[i] != 0) i = (i + 1) & t->mask;
+    e = &t->entries[t->count];
+    t->count++;
+    t->slots[i] = ((uint64_t)(uint32_t)(h >> 32) << 32) | (uint64_t)t->count;
+    Py_INCREF(word);
+    e->key = word;
+    e->data = s;
+    e->len = (uint32_t)n;
+    return e;
+}
+
+static void table_free(Table *t) {
+    for (Py_ssize_t k = 0; k < t->count; k++) {
+        Py_XDECREF(t->entries[k].key);
+        Py_XDECREF(t->entries[k].pids);
+    }
+    PyMem_Free(t->slots);
+    PyMem_Free(t->entries);
+    t->slots = NULL;
+    t->entries = NULL;
+    t->count = 0;
+}
+
+static void Index_dealloc(IndexObject *self) {
+    table_free(&self->words);
+    table_free(&self->prefixes);
+    PyMem_Free(self->is_len);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Index(singles, starts, prefixes): ASCII words that are single-word patterns, ASCII first tokens of
+ * sequences, and {ASCII wildcard prefix: tuple of its wildcard ids}. */
+static int Index_init(IndexObject *self, PyObject *args, PyObject *kwds) {
+    PyObject *singles, *starts, *prefixes;
+    static char *kwlist[] = {"singles", "starts", "prefixes", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!", kwlist, &singles, &starts, &PyDict_Type, &prefixes))
+        return -1;
+    if (self->words.slots != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Index is already initialised");
+        return -1;
+    }
+    PyObject *single_list = PySequence_Fast(singles, "singles must be a sequence");
+    if (single_list == NULL) return -1;
+    PyObject *start_list = PySequence_Fast(starts, "starts must be a sequence");
+    if (start_list == NULL) {
+        Py_DECREF(single_list);
+        return -1;
+    }
+    Py_ssize_t n_single = PySequence_Fast_GET_SIZE(single_list), n_start = PySequence_Fast_GET_SIZE(start_list);
+    int rc = -1;
+    if (table_init(&self->words, n_single + n_start) < 0) goto done;
+    for (Py_ssize_t k = 0; k < n_single; k++) {
+        Entry *e = table_add(&self->words, PySequence_Fast_GET_ITEM(single_list, k));
+        if (e == NULL) goto done;
+        e->flags |= FLAG_SINGLE;
+    }
+    for (Py_ssize_t k = 0; k < n_start; k++) {
+        Entry *e = table_add(&self->words, PySequence_Fast_GET_ITEM(start_list, k));
+        if (e == NULL) goto done;
+        e->flags |= FLAG_START;
+    }
+    Py_ssize_t n_prefix = PyDict_Size(prefixes);
+    if (table_init(&self->prefixes, n_prefix) < 0) goto done;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    self->max_len = 0;
+    while (PyDict_Next(prefixes, &pos, &key, &value)) {
+        if (!PyTuple_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "prefix ids must be a tuple");
+            goto done;
+        }
+        Entry *e = table_add(&self->prefixes, key);
+        if (e == NULL) goto done;
+        e->flags |= FLAG_PREFIX;
+        Py_INCREF(value);
+        Py_XSETREF(e->pids, value);
+        if ((Py_ssize_t)e->len > self->max_len) self->max_len = e->len;
+    }
+    self->is_len = PyMem_Calloc((size_t)self->max_len + 1, 1);
+    if (self->is_len == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < self->prefixes.count; k++) self->is_len[self->prefixes.entries[k].len] = 1;
+    rc = 0;
+done:
+    Py_DECREF(single_list);
+    Py_DECREF(start_list);
+    return rc;
+}
+
+static inline int is_space(unsigned char c) {
+    /* str.split()'s whitespace among ASCII characters */
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* scan(lower, found) -> list of the indexes of the tokens that start a sequence. */
+static PyObject *Index_scan(IndexObject *self, PyObject *args) {
+    PyObject *text, *found;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PySet_Type, &found)) return NULL;
+    if (!PyUnicode_IS_ASCII(text)) {
+        PyErr_SetString(PyExc_ValueError, "scan needs ASCII text");
+        return NULL;
+    }
+    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *starts = PyList_New(0);
+    if (starts == NULL) return NULL;
+    const unsigned char *is_len = self->is_len;
+    Py_ssize_t max_len = self->max_len;
+    Py_ssize_t i = 0, index = 0;
+    while (i < n) {
+        while (i < n && is_space(s[i])) i++;
+        if (i >= n) break;
+        Py_ssize_t begin = i;
+        uint64_t h = HASH_SEED;
+        while (i < n && !is_space(s[i])) {
+            h = step(h, s[i]);
+            i++;
+            Py_ssize_t len = i - begin;
+            if (len <= max_len && is_len[len]) { /* a prefix as long as some wildcard */
+                Entry *p = lookup(&self->prefixes, finish(h), (const char *)s + begin, len);
+                if (p != NULL) {
+                    Py_ssize_t m = PyTuple_GET_SIZE(p->pids);
+                    for (Py_ssize_t k = 0; k < m; k++)
+                        if (PySet_Add(found, PyTuple_GET_ITEM(p->pids, k)) < 0) goto fail;
+                }
+            }
+        }
+        Entry *e = lookup(&self->words, finish(h), (const char *)s + begin, i - begin);
+        if (e != NULL) {
+            if ((e->flags & FLAG_SINGLE) && PySet_Add(found, e->key) < 0) goto fail;
+            if (e->flags & FLAG_START) {
+                PyObject *at = PyLong_FromSsize_t(index);
+                if (at == NULL || PyList_Append(starts, at) < 0) {
+                    Py_XDECREF(at);
+                    goto fail;
+                }
+                Py_DECREF(at);
+            }
+        }
+        index++;
+    }
+    return starts;
+fail:
+    Py_DECREF(starts);
+    return NULL;
+}
+
+static PyMethodDef Index_methods[] = {
+    {"scan", (PyCFunction)Index_scan, METH_VARARGS,
+     "scan(lower, found): add the single words and wildcard ids met to found; the token indexes of sequence starts."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject IndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "monitor.match._native.Index",
+    .tp_basicsize = sizeof(IndexObject),
+    .tp_dealloc = (destructor)Index_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Compact lookup tables of a pattern table's ASCII words, sequence starts and wildcard prefixes.",
+    .tp_methods = Index_methods,
+    .tp_init = (initproc)Index_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT, "_native", "The matcher's native scan of ASCII fields (optional).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&IndexType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&native_module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&IndexType);
+    if (PyModule_AddObject(m, "Index", (PyObject *)&IndexType) < 0) {
+        Py_DECREF(&IndexType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
