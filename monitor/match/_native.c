@@ -20,6 +20,7 @@
 #define FLAG_SINGLE 1u
 #define FLAG_START 2u
 #define FLAG_PREFIX 4u
+#define FLAG_LOOSE 8u
 
 typedef struct {
     const char *data; /* the key's ASCII bytes (owned by `key`) */
@@ -42,6 +43,11 @@ typedef struct {
     Table prefixes;        /* wildcard prefixes */
     unsigned char *is_len; /* is_len[n]: some wildcard has n characters */
     Py_ssize_t max_len;
+    /* The (first, second) token pairs that begin a sequence, as a set of hashes: a start is returned only
+     * if its pair may be one (a false positive only costs the caller a look), if it has sequences checked
+     * whatever the second token (FLAG_LOOSE), or if the second token is a possessive "s". */
+    uint64_t *pairs;
+    uint32_t pair_mask;
 } IndexObject;
 
 static inline uint64_t step(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ULL; }
@@ -124,19 +130,72 @@ static void table_free(Table *t) {
     t->count = 0;
 }
 
+static inline uint64_t pair_hash(uint64_t first, uint64_t second) {
+    return finish(first * 0x9e3779b97f4a7c15ULL + second) | 1u; /* never 0, the empty slot */
+}
+
+static int pairs_init(IndexObject *self, PyObject *pairs) {
+    PyObject *list = PySequence_Fast(pairs, "pairs must be a sequence");
+    if (list == NULL) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(list);
+    uint32_t size = 16;
+    while (size < 2 * (uint64_t)n + 1) size <<= 1;
+    self->pair_mask = size - 1;
+    self->pairs = PyMem_Calloc(size, sizeof(uint64_t));
+    if (self->pairs == NULL) {
+        Py_DECREF(list);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(list, k);
+        PyObject *first, *second;
+        if (!PyTuple_Check(pair) || !PyArg_ParseTuple(pair, "UU", &first, &second)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "pairs must be (str, str) tuples");
+            Py_DECREF(list);
+            return -1;
+        }
+        if (!PyUnicode_IS_ASCII(first) || !PyUnicode_IS_ASCII(second)) continue; /* never in ASCII text */
+        uint64_t a = HASH_SEED, b = HASH_SEED;
+        const unsigned char *s = PyUnicode_1BYTE_DATA(first);
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(first); i++) a = step(a, s[i]);
+        s = PyUnicode_1BYTE_DATA(second);
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(second); i++) b = step(b, s[i]);
+        uint64_t h = pair_hash(a, b);
+        uint32_t i = (uint32_t)h & self->pair_mask;
+        while (self->pairs[i] != 0 && self->pairs[i] != h) i = (i + 1) & self->pair_mask;
+        self->pairs[i] = h;
+    }
+    Py_DECREF(list);
+    return 0;
+}
+
+static inline int has_pair(const IndexObject *self, uint64_t h) {
+    uint32_t i = (uint32_t)h & self->pair_mask;
+    for (;;) {
+        uint64_t slot = self->pairs[i];
+        if (slot == h) return 1;
+        if (slot == 0) return 0;
+        i = (i + 1) & self->pair_mask;
+    }
+}
+
 static void Index_dealloc(IndexObject *self) {
+    PyMem_Free(self->pairs);
     table_free(&self->words);
     table_free(&self->prefixes);
     PyMem_Free(self->is_len);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Index(singles, starts, prefixes): ASCII words that are single-word patterns, ASCII first tokens of
- * sequences, and {ASCII wildcard prefix: tuple of its wildcard ids}. */
+/* Index(singles, starts, prefixes, loose, pairs): ASCII words that are single-word patterns, ASCII first
+ * tokens of sequences, {ASCII wildcard prefix: tuple of its wildcard ids}, the first tokens that have
+ * sequences checked whatever the second token, and the (first, second) token pairs of the others. */
 static int Index_init(IndexObject *self, PyObject *args, PyObject *kwds) {
-    PyObject *singles, *starts, *prefixes;
-    static char *kwlist[] = {"singles", "starts", "prefixes", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!", kwlist, &singles, &starts, &PyDict_Type, &prefixes))
+    PyObject *singles, *starts, *prefixes, *loose, *pairs;
+    static char *kwlist[] = {"singles", "starts", "prefixes", "loose", "pairs", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!OO", kwlist, &singles, &starts, &PyDict_Type, &prefixes,
+                                     &loose, &pairs))
         return -1;
     if (self->words.slots != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Index is already initialised");
@@ -162,6 +221,17 @@ static int Index_init(IndexObject *self, PyObject *args, PyObject *kwds) {
         if (e == NULL) goto done;
         e->flags |= FLAG_START;
     }
+    PyObject *loose_list = PySequence_Fast(loose, "loose must be a sequence");
+    if (loose_list == NULL) goto done;
+    for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(loose_list); k++) {
+        PyObject *word = PySequence_Fast_GET_ITEM(loose_list, k);
+        if (!PyUnicode_Check(word) || !PyUnicode_IS_ASCII(word)) continue;
+        const char *w = (const char *)PyUnicode_1BYTE_DATA(word);
+        Entry *e = lookup(&self->words, hash_bytes(w, PyUnicode_GET_LENGTH(word)), w, PyUnicode_GET_LENGTH(word));
+        if (e != NULL) e->flags |= FLAG_LOOSE;
+    }
+    Py_DECREF(loose_list);
+    if (pairs_init(self, pairs) < 0) goto done;
     Py_ssize_t n_prefix = PyDict_Size(prefixes);
     if (table_init(&self->prefixes, n_prefix) < 0) goto done;
     PyObject *key, *value;
@@ -197,7 +267,7 @@ static inline int is_space(unsigned char c) {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-/* scan(lower, found) -> list of the indexes of the tokens that start a sequence. */
+/* scan(lower, found) -> (indexes of the tokens that may start a sequence, each token's offset as uint32 bytes) */
 static PyObject *Index_scan(IndexObject *self, PyObject *args) {
     PyObject *text, *found;
     if (!PyArg_ParseTuple(args, "UO!", &text, &PySet_Type, &found)) return NULL;
@@ -207,11 +277,25 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
     }
     const unsigned char *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "text too long");
+        return NULL;
+    }
+    Py_ssize_t cap = n / 2 + 1; /* tokens are separated: at most this many */
+    PyObject *offsets = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(cap * sizeof(uint32_t)));
+    uint32_t *lens = PyMem_Malloc((size_t)cap * sizeof(uint32_t));
+    uint64_t *hashes = PyMem_Malloc((size_t)cap * sizeof(uint64_t));
     PyObject *starts = PyList_New(0);
-    if (starts == NULL) return NULL;
+    PyObject *result = NULL;
+    if (offsets == NULL || lens == NULL || hashes == NULL || starts == NULL) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    uint32_t *begins = (uint32_t *)PyBytes_AS_STRING(offsets);
     const unsigned char *is_len = self->is_len;
     Py_ssize_t max_len = self->max_len;
-    Py_ssize_t i = 0, index = 0;
+    /* Pass 1: the tokens, their hashes (unfinished), and the wildcards their prefixes match (a small table). */
+    Py_ssize_t i = 0, count = 0;
     while (i < n) {
         while (i < n && is_space(s[i])) i++;
         if (i >= n) break;
@@ -226,28 +310,46 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
                 if (p != NULL) {
                     Py_ssize_t m = PyTuple_GET_SIZE(p->pids);
                     for (Py_ssize_t k = 0; k < m; k++)
-                        if (PySet_Add(found, PyTuple_GET_ITEM(p->pids, k)) < 0) goto fail;
+                        if (PySet_Add(found, PyTuple_GET_ITEM(p->pids, k)) < 0) goto done;
                 }
             }
         }
-        Entry *e = lookup(&self->words, finish(h), (const char *)s + begin, i - begin);
-        if (e != NULL) {
-            if ((e->flags & FLAG_SINGLE) && PySet_Add(found, e->key) < 0) goto fail;
-            if (e->flags & FLAG_START) {
-                PyObject *at = PyLong_FromSsize_t(index);
-                if (at == NULL || PyList_Append(starts, at) < 0) {
-                    Py_XDECREF(at);
-                    goto fail;
-                }
-                Py_DECREF(at);
-            }
-        }
-        index++;
+        begins[count] = (uint32_t)begin;
+        lens[count] = (uint32_t)(i - begin);
+        hashes[count] = h;
+        count++;
     }
-    return starts;
-fail:
-    Py_DECREF(starts);
-    return NULL;
+    /* Pass 2: the big table, its slots fetched a few tokens ahead so that their cache misses overlap. */
+    const Table *t = &self->words;
+#define AHEAD 8
+    for (Py_ssize_t k = 0; k < count && k < AHEAD; k++)
+        __builtin_prefetch(&t->slots[(uint32_t)finish(hashes[k]) & t->mask]);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (k + AHEAD < count) __builtin_prefetch(&t->slots[(uint32_t)finish(hashes[k + AHEAD]) & t->mask]);
+        Entry *e = lookup(t, finish(hashes[k]), (const char *)s + begins[k], lens[k]);
+        if (e == NULL) continue;
+        if ((e->flags & FLAG_SINGLE) && PySet_Add(found, e->key) < 0) goto done;
+        if (!(e->flags & FLAG_START)) continue;
+        if (!(e->flags & FLAG_LOOSE)) { /* worth a look only if the next token may continue a sequence */
+            if (k + 1 >= count) continue;
+            if (!(lens[k + 1] == 1 && s[begins[k + 1]] == 's') && !has_pair(self, pair_hash(hashes[k], hashes[k + 1])))
+                continue;
+        }
+        PyObject *at = PyLong_FromSsize_t(k);
+        if (at == NULL || PyList_Append(starts, at) < 0) {
+            Py_XDECREF(at);
+            goto done;
+        }
+        Py_DECREF(at);
+    }
+    if (_PyBytes_Resize(&offsets, (Py_ssize_t)(count * sizeof(uint32_t))) < 0) goto done;
+    result = PyTuple_Pack(2, starts, offsets);
+done:
+    PyMem_Free(lens);
+    PyMem_Free(hashes);
+    Py_XDECREF(starts);
+    Py_XDECREF(offsets);
+    return result;
 }
 
 static PyMethodDef Index_methods[] = {

@@ -166,10 +166,14 @@ class PatternTable:
         if _native is None:
             return
         ascii_word = ASCII_WORD.fullmatch  # only such words can be a token of ASCII text
+        starts = [w for w in self.sequence_keys if ascii_word(w)]
+        index = self._sequence_index
         self.native = _native.Index(
             [w for w in self.single_keys if ascii_word(w)],
-            [w for w in self.sequence_keys if ascii_word(w)],
+            starts,
             {w: pids for _, d in self._prefixes for w, pids in d.items() if ascii_word(w)},
+            [w for w in starts if index[w][1]],  # sequences checked whatever the second token (`word prefix*`)
+            [(w, second) for w in starts for second in index[w][0]],
         )
 
     def _build_automaton(self) -> None:
@@ -388,8 +392,10 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         if lower is not None:  # the common case: tokens split in C, offsets found later if needed
             folded = lower.split()
             texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
-            if table.native is not None:  # words and wildcards into `found`, and where sequences may start
-                at = table.native.scan(lower, found)  # type: ignore[attr-defined]
+            if table.native is not None:  # words and wildcards into `found`, where sequences may start (and
+                # not where the next token can continue none), and each token's offset, for highlights
+                at, offsets = table.native.scan(lower, found)  # type: ignore[attr-defined]
+                ft.offsets = memoryview(offsets).cast("I")
                 if at:
                     find_sequences(table, index, frozenset(), folded, ft, name, found, sequence_hits, None, at)
                 starts = frozenset()
