@@ -398,7 +398,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
                 ft.offsets = memoryview(offsets).cast("I")
                 if at:
                     find_sequences(table, index, frozenset(), folded, ft, name, found, sequence_hits, None, at)
-                starts = frozenset()
+                starts: frozenset[str] = frozenset()  # visited already
             else:
                 hits, starts = table.hits_ascii(lower, folded)
                 found |= hits

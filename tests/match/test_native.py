@@ -1,0 +1,141 @@
+"""The native scan of ASCII fields (monitor/match/_native.c) gives exactly what the pure-Python path gives.
+
+Every test but the last compiles the same watchlists twice, with the native index and without it (as
+on an install without a C compiler), and compares whole matches: ids, highlights and snippets.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import pytest
+
+from monitor.config.models import WatchlistConfig
+from monitor.match import CompiledWatchlists, tokenize
+from monitor.match import scan as scan_module
+from monitor.match.fold import ascii_folded
+from monitor.model import Document
+
+native = pytest.importorskip("monitor.match._native", reason="the native scan is not built (pure-Python path only)")
+
+WORDS = ["gaza", "gazan", "gazette", "hamas", "talks", "cairo", "doha", "mediator", "mediation", "hostage",
+         "hostages", "truce", "kalin", "bar", "cease", "fire", "ceasefire", "us", "prime", "minister", "office",
+         "s", "netanyahu", "regierung", "regierungen", "verhandlungen", "waffenruhe"]
+LONG = [w for w in WORDS if len(w) >= 5]
+FILLER = ["the", "of", "and", "a", "in", "to"]
+
+
+def _config(rng: random.Random) -> dict[str, WatchlistConfig]:
+    def term() -> str:
+        r = rng.random()
+        if r < 0.2:
+            return f'"{rng.choice(WORDS)} {rng.choice(WORDS)}"'
+        if r < 0.28:
+            return f'"{rng.choice(WORDS)} {rng.choice(LONG)[:3]}*"'  # checked whatever the second token
+        if r < 0.36:
+            return f'"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}"'
+        if r < 0.5:
+            return rng.choice(LONG)[: rng.randint(3, 5)] + "*"  # wildcards of several lengths
+        if r < 0.55:
+            return rng.choice(["cease-fire", "U.S.", "e-mail"])
+        return rng.choice(WORDS)
+
+    actors = [{"id": f"a{i}", "name": f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS).capitalize()}",
+               "aliases": [rng.choice(WORDS), f"{rng.choice(WORDS)} {rng.choice(WORDS)}"]} for i in range(10)]
+    actors[0]["exact_case"] = ["US", "Bar"]
+    actors[1]["exclude"] = term()
+    shapes = ["{0} AND {1}", "{0} OR {1} {2}", "({0} OR {1}) AND NOT {2}", "{0} NEAR/3 ({1} OR {2})",
+              "{0} ONEAR/2 {1}", "title:{0} AND {1}", "@a{3} AND ({0} OR {1})", "@a0 NEAR/4 {1}", "{0}"]
+    topics = [{"id": f"t{i}", "name": f"t{i}", "query": rng.choice(shapes).format(term(), term(), term(),
+                                                                                   rng.randint(0, 9))}
+              for i in range(40)]
+    return {"w": WatchlistConfig.model_validate({"id": "w", "name": "w", "actors": actors, "topics": topics})}
+
+
+def _text(rng: random.Random, n: int) -> str:
+    out = []
+    for _ in range(n):
+        w = rng.choice(WORDS + FILLER)
+        if rng.random() < 0.3:
+            w = w.capitalize() if rng.random() < 0.7 else w.upper()
+        r = rng.random()
+        if r < 0.06:
+            w += "'s"
+        elif r < 0.1:
+            w += "’s"
+        elif r < 0.14:
+            w += "-" + rng.choice(WORDS)
+        elif r < 0.18:
+            w += rng.choice([",", ".", ";", ")", "—"])
+        elif r < 0.2:
+            w = f"<b>{w}</b>"
+        out.append(w)
+    return "".join(w + rng.choice([" ", " ", " ", "  ", "\n", "\t", " \u00a0"]) for w in out)
+
+
+def _pair(config: dict[str, WatchlistConfig], monkeypatch: pytest.MonkeyPatch) -> tuple[CompiledWatchlists, CompiledWatchlists]:
+    fast = CompiledWatchlists.compile(config)
+    with monkeypatch.context() as m:
+        m.setattr(scan_module, "_native", None)
+        plain = CompiledWatchlists.compile(config)
+    assert fast._table.native is not None and plain._table.native is None
+    return fast, plain
+
+
+def _run(compiled: CompiledWatchlists, docs: list[Document]) -> list[list[dict[str, object]]]:
+    return [[m.to_json() for m in compiled.match(d)] for d in docs]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_native_scan_matches_like_the_python_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    fast, plain = _pair(_config(rng), monkeypatch)
+    docs = [Document(title=_text(rng, rng.randint(0, 8)), body=_text(rng, rng.randint(0, 120)),
+                     language=rng.choice(["en", "de", None])) for _ in range(60)]
+    docs += [Document(title="Kalın", body="Türkiye: " + _text(rng, 30), language="tr")]  # not ASCII: no native scan
+    expected = _run(plain, docs)
+    assert _run(fast, docs) == expected
+    assert sum(map(len, expected)) > 20  # the workload matches something
+
+
+def test_sequences_at_the_end_and_around_possessives(monkeypatch: pytest.MonkeyPatch) -> None:
+    wl = WatchlistConfig.model_validate({"id": "w", "name": "w", "topics": [
+        {"id": "office", "name": "o", "query": '"prime minister office"'},
+        {"id": "talks", "name": "t", "query": '"hamas talks"'},
+        {"id": "loose", "name": "l", "query": '"gaza medi*"'},
+        {"id": "end", "name": "e", "query": '"truce"'}]})
+    fast, plain = _pair({"w": wl}, monkeypatch)
+    docs = [Document(body=b) for b in ("Prime Minister's office said", "Hamas’s talks", "in Gaza mediation",
+                                       "Gaza", "talks of the prime minister", "hamas", "the truce", "Gaza medi")]
+    expected = _run(plain, docs)
+    assert _run(fast, docs) == expected
+    assert [sorted(m["id"] for m in ms) for ms in expected] == [  # type: ignore[type-var]
+        ["office"], ["talks"], ["loose"], [], [], [], ["end"], ["loose"]]
+
+
+def test_index_offsets_and_starts() -> None:
+    index = native.Index(["gaza", "truce"], ["prime", "gaza"], {"hos": (7,), "hostag": (8, 9)}, [],
+                         [("prime", "minister")])
+    text = "Gaza\tHOSTAGES in gaza, prime minister; prime time (hos) prime"
+    lower = ascii_folded(text)
+    assert lower is not None
+    found: set[str | int] = set()
+    starts, offsets = index.scan(lower, found)
+    assert found == {"gaza", 7, 8, 9}
+    tokens = lower.split()
+    assert [tokens[i] for i in starts] == ["prime"]  # gaza: no pair begins there; the last prime: no next token
+    assert [(tokens[i], s, s + len(tokens[i])) for i, s in enumerate(memoryview(offsets).cast("I"))] == tokenize(text)
+    assert index.scan("", set()) == ([], b"")
+    with pytest.raises(ValueError, match="ASCII"):
+        index.scan("gaza é", set())
+    with pytest.raises(ValueError, match="ASCII"):
+        native.Index(["é"], [], {}, [], [])
+
+
+def test_a_pickled_matcher_rebuilds_its_native_index(mena: dict[str, WatchlistConfig]) -> None:
+    compiled = CompiledWatchlists.compile(mena)
+    again = pickle.loads(pickle.dumps(compiled))
+    assert again._table.native is not None and again._table.native is not compiled._table.native
+    doc = Document(body="Ibrahim Kalin met Ronen Bar; Hamas-run negotiators and hostages")
+    assert _run(again, [doc]) == _run(compiled, [doc]) != [[]]
