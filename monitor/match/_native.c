@@ -267,7 +267,8 @@ static inline int is_space(unsigned char c) {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-/* scan(lower, found) -> (indexes of the tokens that may start a sequence, each token's offset as uint32 bytes) */
+/* scan(lower, found) -> (indexes of the tokens that may start a sequence, each token's offset as uint32 bytes,
+ * the tokens: `lower.split()`, with the table's own str for a token that is a word of the table) */
 static PyObject *Index_scan(IndexObject *self, PyObject *args) {
     PyObject *text, *found;
     if (!PyArg_ParseTuple(args, "UO!", &text, &PySet_Type, &found)) return NULL;
@@ -286,7 +287,7 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
     uint32_t *lens = PyMem_Malloc((size_t)cap * sizeof(uint32_t));
     uint64_t *hashes = PyMem_Malloc((size_t)cap * sizeof(uint64_t));
     PyObject *starts = PyList_New(0);
-    PyObject *result = NULL;
+    PyObject *result = NULL, *tokens = NULL;
     if (offsets == NULL || lens == NULL || hashes == NULL || starts == NULL) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
@@ -319,6 +320,8 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
         hashes[count] = h;
         count++;
     }
+    tokens = PyList_New(count);
+    if (tokens == NULL) goto done;
     /* Pass 2: the big table, its slots fetched a few tokens ahead so that their cache misses overlap. */
     const Table *t = &self->words;
 #define AHEAD 8
@@ -327,7 +330,15 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
     for (Py_ssize_t k = 0; k < count; k++) {
         if (k + AHEAD < count) __builtin_prefetch(&t->slots[(uint32_t)finish(hashes[k + AHEAD]) & t->mask]);
         Entry *e = lookup(t, finish(hashes[k]), (const char *)s + begins[k], lens[k]);
-        if (e == NULL) continue;
+        if (e == NULL) {
+            PyObject *token = PyUnicode_New(lens[k], 127);
+            if (token == NULL) goto done;
+            memcpy(PyUnicode_1BYTE_DATA(token), s + begins[k], lens[k]);
+            PyList_SET_ITEM(tokens, k, token);
+            continue;
+        }
+        Py_INCREF(e->key);
+        PyList_SET_ITEM(tokens, k, e->key);
         if ((e->flags & FLAG_SINGLE) && PySet_Add(found, e->key) < 0) goto done;
         if (!(e->flags & FLAG_START)) continue;
         if (!(e->flags & FLAG_LOOSE)) { /* worth a look only if the next token may continue a sequence */
@@ -343,12 +354,13 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
         Py_DECREF(at);
     }
     if (_PyBytes_Resize(&offsets, (Py_ssize_t)(count * sizeof(uint32_t))) < 0) goto done;
-    result = PyTuple_Pack(2, starts, offsets);
+    result = PyTuple_Pack(3, starts, offsets, tokens);
 done:
     PyMem_Free(lens);
     PyMem_Free(hashes);
     Py_XDECREF(starts);
     Py_XDECREF(offsets);
+    Py_XDECREF(tokens);
     return result;
 }
 

@@ -390,16 +390,16 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         src = cleaned.text if cleaned else text
         lower = ascii_folded(src)
         if lower is not None:  # the common case: tokens split in C, offsets found later if needed
-            folded = lower.split()
-            texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
             if table.native is not None:  # words and wildcards into `found`, where sequences may start (and
-                # not where the next token can continue none), and each token's offset, for highlights
-                at, offsets = table.native.scan(lower, found)  # type: ignore[attr-defined]
-                ft.offsets = memoryview(offsets).cast("I")
+                # not where the next token can continue none), each token's offset, and the tokens
+                at, offsets, folded = table.native.scan(lower, found)  # type: ignore[attr-defined]
+                texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None, offsets=memoryview(offsets).cast("I"))
                 if at:
                     find_sequences(table, index, frozenset(), folded, ft, name, found, sequence_hits, None, at)
                 starts: frozenset[str] = frozenset()  # visited already
             else:
+                folded = lower.split()
+                texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
                 hits, starts = table.hits_ascii(lower, folded)
                 found |= hits
         else:  # one regex split keeps the original tokens and offsets; tokens fold through a cache

@@ -121,12 +121,13 @@ def test_index_offsets_and_starts() -> None:
     lower = ascii_folded(text)
     assert lower is not None
     found: set[str | int] = set()
-    starts, offsets = index.scan(lower, found)
+    starts, offsets, tokens = index.scan(lower, found)
     assert found == {"gaza", 7, 8, 9}
-    tokens = lower.split()
+    assert tokens == lower.split()
     assert [tokens[i] for i in starts] == ["prime"]  # gaza: no pair begins there; the last prime: no next token
     assert [(tokens[i], s, s + len(tokens[i])) for i, s in enumerate(memoryview(offsets).cast("I"))] == tokenize(text)
-    assert index.scan("", set()) == ([], b"")
+    assert index.scan("", set()) == ([], b"", [])
+    assert index.scan(" a\tb\n\x1fc  ", set())[2] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="ASCII"):
         index.scan("gaza é", set())
     with pytest.raises(ValueError, match="ASCII"):
