@@ -13,13 +13,12 @@ only for the entries that matched (for NEAR and highlights).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import itemgetter
-from types import ModuleType
 
+from monitor.match import native
 from monitor.match.fieldtext import ASCII_WORD, FieldText, FormStream, words_with_prefix
 from monitor.match.fold import (
     ascii_folded,
@@ -36,12 +35,6 @@ try:  # a native multi-pattern automaton finds wildcard prefixes in one pass ove
     import ahocorasick_rs
 except ImportError:  # pragma: no cover - without it, wildcards are found by cutting tokens (below)
     ahocorasick_rs = None  # type: ignore[assignment]
-try:  # the optional C scan of ASCII fields (_native.c): words, sequence starts and wildcards in one pass.
-    # By name: an extension imports no module, so it is in no import cycle, but the architecture test's
-    # graph (which knows only .py files) would take `from monitor.match import _native` for the package.
-    _native: ModuleType | None = importlib.import_module("monitor.match._native")
-except ImportError:  # not built (no compiler at install): the pure-Python path below, same results
-    _native = None
 
 Span = tuple[str, int, int]  # field, first token, one past the last token
 _PREFIX_KEY = 3  # wildcards need 3+ characters, so every prefix pattern has a 3-character key
@@ -167,12 +160,12 @@ class PatternTable:
 
     def _build_native(self) -> None:
         self.native = None
-        if _native is None:
+        if native.extension is None:  # not built: `hits_ascii` and a walk of every token for sequences
             return
         ascii_word = ASCII_WORD.fullmatch  # only such words can be a token of ASCII text
         starts = [w for w in self.sequence_keys if ascii_word(w)]
         index = self._sequence_index
-        self.native = _native.Index(
+        self.native = native.extension.Index(
             [w for w in self.single_keys if ascii_word(w)],
             starts,
             {w: pids for _, d in self._prefixes for w, pids in d.items() if ascii_word(w)},

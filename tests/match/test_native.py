@@ -13,17 +13,18 @@ import pytest
 
 from monitor.config.models import WatchlistConfig
 from monitor.match import CompiledWatchlists, tokenize
-from monitor.match import scan as scan_module
+from monitor.match import native as native_module
 from monitor.match.fold import ascii_folded
 from monitor.model import Document
 
 native = pytest.importorskip("monitor.match._native", reason="the native scan is not built (pure-Python path only)")
 
-WORDS = ["gaza", "gazan", "gazette", "hamas", "talks", "cairo", "doha", "mediator", "mediation", "hostage",
+WORDS = ["правительство", "gaza", "gazan", "gazette", "hamas", "talks", "cairo", "doha", "mediator", "mediation", "hostage",
          "hostages", "truce", "kalin", "bar", "cease", "fire", "ceasefire", "us", "prime", "minister", "office",
          "s", "netanyahu", "regierung", "regierungen", "verhandlungen", "waffenruhe"]
 LONG = [w for w in WORDS if len(w) >= 5]
-FILLER = ["the", "of", "and", "a", "in", "to"]
+FILLER = ["the", "of", "and", "a", "in", "to",
+          "regierungs", "verhandlung", "waffenruhen", "правительства", "правительством"]  # forms of WORDS
 
 
 def _config(rng: random.Random) -> dict[str, WatchlistConfig]:
@@ -74,13 +75,19 @@ def _text(rng: random.Random, n: int) -> str:
     return "".join(w + rng.choice([" ", " ", " ", "  ", "\n", "\t", " \u00a0"]) for w in out)
 
 
-def _pair(config: dict[str, WatchlistConfig], monkeypatch: pytest.MonkeyPatch) -> tuple[CompiledWatchlists, CompiledWatchlists]:
+def _both(config: dict[str, WatchlistConfig], docs: list[Document],
+          monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[dict[str, object]]], list[list[dict[str, object]]]]:
+    """The matches of `docs` with the native extension, and without it (compiled and matched without)."""
     fast = CompiledWatchlists.compile(config)
+    got = _run(fast, docs)
     with monkeypatch.context() as m:
-        m.setattr(scan_module, "_native", None)
+        m.setattr(native_module, "extension", None)
         plain = CompiledWatchlists.compile(config)
+        expected = _run(plain, docs)  # word forms' analyzers are made on the first document: here too
     assert fast._table.native is not None and plain._table.native is None
-    return fast, plain
+    assert all(isinstance(a._plain, set) for a in plain._table._analyzers.values())
+    assert not any(isinstance(a._plain, set) for a in fast._table._analyzers.values())
+    return got, expected
 
 
 def _run(compiled: CompiledWatchlists, docs: list[Document]) -> list[list[dict[str, object]]]:
@@ -90,13 +97,14 @@ def _run(compiled: CompiledWatchlists, docs: list[Document]) -> list[list[dict[s
 @pytest.mark.parametrize("seed", range(6))
 def test_native_scan_matches_like_the_python_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
-    fast, plain = _pair(_config(rng), monkeypatch)
     docs = [Document(title=_text(rng, rng.randint(0, 8)), body=_text(rng, rng.randint(0, 120)),
                      language=rng.choice(["en", "de", None])) for _ in range(60)]
     docs += [Document(title="Kalın", body="Türkiye: " + _text(rng, 30), language="tr")]  # not ASCII: no native scan
-    expected = _run(plain, docs)
-    assert _run(fast, docs) == expected
+    docs += [Document(body="Правительство и правительства " + _text(rng, 20), language="ru")]
+    got, expected = _both(_config(rng), docs, monkeypatch)
+    assert got == expected
     assert sum(map(len, expected)) > 20  # the workload matches something
+    assert any(d.language == "de" for d in docs)  # word forms (German, Russian) on both paths
 
 
 def test_sequences_at_the_end_and_around_possessives(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,11 +113,10 @@ def test_sequences_at_the_end_and_around_possessives(monkeypatch: pytest.MonkeyP
         {"id": "talks", "name": "t", "query": '"hamas talks"'},
         {"id": "loose", "name": "l", "query": '"gaza medi*"'},
         {"id": "end", "name": "e", "query": '"truce"'}]})
-    fast, plain = _pair({"w": wl}, monkeypatch)
     docs = [Document(body=b) for b in ("Prime Minister's office said", "Hamas’s talks", "in Gaza mediation",
                                        "Gaza", "talks of the prime minister", "hamas", "the truce", "Gaza medi")]
-    expected = _run(plain, docs)
-    assert _run(fast, docs) == expected
+    got, expected = _both({"w": wl}, docs, monkeypatch)
+    assert got == expected
     assert [sorted(m["id"] for m in ms) for ms in expected] == [  # type: ignore[type-var]
         ["office"], ["talks"], ["loose"], [], [], [], ["end"], ["loose"]]
 
@@ -140,3 +147,18 @@ def test_a_pickled_matcher_rebuilds_its_native_index(mena: dict[str, WatchlistCo
     assert again._table.native is not None and again._table.native is not compiled._table.native
     doc = Document(body="Ibrahim Kalin met Ronen Bar; Hamas-run negotiators and hostages")
     assert _run(again, [doc]) == _run(compiled, [doc]) != [[]]
+
+
+def test_memo_is_a_set_of_str() -> None:
+    memo = native.Memo()
+    words = ["gaza", "çé", "日本", "x" * 40, "x" * 39, "", "\U0001f600", "regierung"]
+    memo.add(words[:4])
+    memo.add(["gaza"])  # again: no duplicate
+    assert len(memo) == 4 and "çé" in memo and "ce" not in memo and 5 not in memo
+    assert memo.unknown(words) == {"x" * 39, "", "\U0001f600", "regierung"}
+    memo.add(f"w{i}" for i in range(5_000))  # grows
+    assert len(memo) == 5_004 and memo.unknown(["w0", "w4999", "w5000"]) == {"w5000"}
+    memo.clear()
+    assert len(memo) == 0 and memo.unknown({"gaza"}) == {"gaza"}
+    with pytest.raises(TypeError):
+        memo.add([1])
