@@ -9,6 +9,10 @@ wildcards are found by a native automaton over the lower-cased text (ahocorasick
 text that is not ASCII, by cutting every token to each wildcard length, in C), and only the positions of
 tokens that start a multi-token pattern are visited. Offsets and positions of single words are found later, and
 only for the entries that matched (for NEAR and highlights).
+
+Where the optional extension is built (monitor/match/_native.c, `PatternTable.native`), an ASCII field
+takes one native pass instead: its tokens, their offsets, the single words, the wildcards and the
+sequence starts whose next token may continue a sequence, from compact hash tables; same results.
 """
 
 from __future__ import annotations
