@@ -28,6 +28,8 @@ typedef struct {
     uint32_t flags;
     PyObject *key;  /* the word (str) */
     PyObject *pids; /* FLAG_PREFIX: tuple of the wildcard ids of this prefix */
+    long *cands;    /* after `attach`: the entries (matcher.py) that this word or these wildcards trigger */
+    Py_ssize_t ncands;
 } Entry;
 
 typedef struct {
@@ -48,6 +50,7 @@ typedef struct {
      * whatever the second token (FLAG_LOOSE), or if the second token is a possessive "s". */
     uint64_t *pairs;
     uint32_t pair_mask;
+    int attached; /* `attach` was called */
 } IndexObject;
 
 static inline uint64_t step(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ULL; }
@@ -122,6 +125,7 @@ static void table_free(Table *t) {
     for (Py_ssize_t k = 0; k < t->count; k++) {
         Py_XDECREF(t->entries[k].key);
         Py_XDECREF(t->entries[k].pids);
+        PyMem_Free(t->entries[k].cands);
     }
     PyMem_Free(t->slots);
     PyMem_Free(t->entries);
@@ -267,11 +271,28 @@ static inline int is_space(unsigned char c) {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-/* scan(lower, found) -> (indexes of the tokens that may start a sequence, each token's offset as uint32 bytes,
- * the tokens: `lower.split()`, with the table's own str for a token that is a word of the table) */
+static inline int add_entry_cands(PyObject *cands, const Entry *e) {
+    for (Py_ssize_t k = 0; k < e->ncands; k++) {
+        PyObject *v = PyLong_FromLong(e->cands[k]);
+        if (v == NULL) return -1;
+        int rc = PySet_Add(cands, v);
+        Py_DECREF(v);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+/* scan(lower, found[, cands]) -> (indexes of the tokens that may start a sequence, each token's offset as
+ * uint32 bytes, the tokens: `lower.split()`, with the table's own str for a token that is a word of the table).
+ * With `cands` (after `attach`), the entries that the words and wildcards found trigger are added to it. */
 static PyObject *Index_scan(IndexObject *self, PyObject *args) {
-    PyObject *text, *found;
-    if (!PyArg_ParseTuple(args, "UO!", &text, &PySet_Type, &found)) return NULL;
+    PyObject *text, *found, *cands = Py_None;
+    if (!PyArg_ParseTuple(args, "UO!|O", &text, &PySet_Type, &found, &cands)) return NULL;
+    if (cands != Py_None && (!PySet_Check(cands) || !self->attached)) {
+        PyErr_SetString(PyExc_ValueError, "cands needs a set, and `attach` called first");
+        return NULL;
+    }
+    if (cands == Py_None) cands = NULL;
     if (!PyUnicode_IS_ASCII(text)) {
         PyErr_SetString(PyExc_ValueError, "scan needs ASCII text");
         return NULL;
@@ -312,6 +333,7 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
                     Py_ssize_t m = PyTuple_GET_SIZE(p->pids);
                     for (Py_ssize_t k = 0; k < m; k++)
                         if (PySet_Add(found, PyTuple_GET_ITEM(p->pids, k)) < 0) goto done;
+                    if (cands != NULL && add_entry_cands(cands, p) < 0) goto done;
                 }
             }
         }
@@ -340,6 +362,7 @@ static PyObject *Index_scan(IndexObject *self, PyObject *args) {
         Py_INCREF(e->key);
         PyList_SET_ITEM(tokens, k, e->key);
         if ((e->flags & FLAG_SINGLE) && PySet_Add(found, e->key) < 0) goto done;
+        if (cands != NULL && e->ncands && add_entry_cands(cands, e) < 0) goto done;
         if (!(e->flags & FLAG_START)) continue;
         if (!(e->flags & FLAG_LOOSE)) { /* worth a look only if the next token may continue a sequence */
             if (k + 1 >= count) continue;
@@ -364,7 +387,56 @@ done:
     return result;
 }
 
+/* Append the ints of `value` (a tuple, or None) to e->cands. */
+static int add_cands(Entry *e, PyObject *value) {
+    if (value == NULL || value == Py_None) return 0;
+    if (!PyTuple_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "attach needs tuples of ints");
+        return -1;
+    }
+    Py_ssize_t m = PyTuple_GET_SIZE(value);
+    long *grown = PyMem_Realloc(e->cands, (size_t)(e->ncands + m + 1) * sizeof(long));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    e->cands = grown;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        long v = PyLong_AsLong(PyTuple_GET_ITEM(value, k));
+        if (v == -1 && PyErr_Occurred()) return -1;
+        e->cands[e->ncands++] = v;
+    }
+    return 0;
+}
+
+/* attach(by_key): {pattern key: tuple of entry indexes} (matcher.py's trigger index); `scan` then adds the
+ * entries that the words and wildcards it finds trigger to its `cands` set. */
+static PyObject *Index_attach(IndexObject *self, PyObject *by_key) {
+    if (!PyDict_Check(by_key)) {
+        PyErr_SetString(PyExc_TypeError, "attach needs a dict");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < self->words.count; k++) {
+        Entry *e = &self->words.entries[k];
+        e->ncands = 0;
+        if ((e->flags & FLAG_SINGLE) && add_cands(e, PyDict_GetItemWithError(by_key, e->key)) < 0) return NULL;
+        if (PyErr_Occurred()) return NULL;
+    }
+    for (Py_ssize_t k = 0; k < self->prefixes.count; k++) {
+        Entry *e = &self->prefixes.entries[k];
+        e->ncands = 0;
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(e->pids); j++) {
+            if (add_cands(e, PyDict_GetItemWithError(by_key, PyTuple_GET_ITEM(e->pids, j))) < 0) return NULL;
+            if (PyErr_Occurred()) return NULL;
+        }
+    }
+    self->attached = 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Index_methods[] = {
+    {"attach", (PyCFunction)Index_attach, METH_O,
+     "attach(by_key): the entries each pattern key triggers; scan(..., cands) then adds those it finds to cands."},
     {"scan", (PyCFunction)Index_scan, METH_VARARGS,
      "scan(lower, found): add the single words and wildcard ids met to found; the token indexes of sequence starts."},
     {NULL, NULL, 0, NULL},

@@ -91,6 +91,7 @@ class PatternTable:
         # The native scan (`_native.Index`) of ASCII fields, if built: it replaces `hits_ascii` and the
         # walk of every token for sequence starts with one pass over the text's bytes.
         self.native: object | None = None
+        self.triggers_attached = False  # `attach_triggers`: the native scan also gathers the matcher's candidates
 
     def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None, *,
             forms: bool = False, pinned: bool = False) -> int:
@@ -162,8 +163,15 @@ class PatternTable:
         self.initials = any(len(k) == 2 and k.isalpha() for k in self.first_keys)  # `U.S.` may spell one
         self._build_automaton()
 
+    def attach_triggers(self, by_key: dict[str | int, tuple[int, ...]]) -> None:
+        """Give the native index the matcher's trigger index, so a scan gathers the entries its words trigger."""
+        if self.native is not None:
+            self.native.attach(by_key)  # type: ignore[attr-defined]
+            self.triggers_attached = True
+
     def _build_native(self) -> None:
         self.native = None
+        self.triggers_attached = False
         if native.extension is None:  # not built: `hits_ascii` and a walk of every token for sequences
             return
         ascii_word = ASCII_WORD.fullmatch  # only such words can be a token of ASCII text
@@ -289,6 +297,10 @@ class Scan:
     canonical: dict[str, str] = field(default_factory=dict)  # a listed word → the one its forms stand for
     joined: dict[str, list[Span]] = field(default_factory=dict)  # a listed word → the pairs that spell it
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    # After `PatternTable.attach_triggers`: the entries triggered by the keys of `covered`, which the native
+    # scan found (the matcher looks up only the other keys of `found`).
+    candidates: set[int] | None = None
+    covered: set[str | int] = field(default_factory=set)
 
     def prefix_tokens(self, pid: int, name: str) -> list[str]:
         """The distinct tokens of field `name` that wildcard `pid` matches."""
@@ -383,6 +395,8 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     joined: dict[str, list[Span]] = {}
     index = table._sequence_index
     analyzer = table.analyzer(primary(doc.language)) if doc.language else None
+    covered: set[str | int] = set()  # what the native scan finds, with the entries it triggers if attached
+    candidates: set[int] | None = set() if table.triggers_attached else None
     for name in fields:
         text: str = getattr(doc, name)
         if not text:
@@ -393,7 +407,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         if lower is not None:  # the common case: tokens split in C, offsets found later if needed
             if table.native is not None:  # words and wildcards into `found`, where sequences may start (and
                 # not where the next token can continue none), each token's offset, and the tokens
-                at, offsets, folded = table.native.scan(lower, found)  # type: ignore[attr-defined]
+                at, offsets, folded = table.native.scan(lower, covered, candidates)  # type: ignore[attr-defined]
                 texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None, offsets=memoryview(offsets).cast("I"))
                 if at:
                     find_sequences(table, index, frozenset(), folded, ft, name, found, sequence_hits, None, at)
@@ -428,5 +442,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
                 starts = frozenset(table.sequence_keys.intersection(stream))
                 # The field's own text: exact-case patterns compare a form's original, never its word.
                 find_sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
+    found |= covered
     return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed, joined=joined,
-                canonical=analyzer.canonical if analyzer is not None else {})
+                canonical=analyzer.canonical if analyzer is not None else {}, candidates=candidates,
+                covered=covered)

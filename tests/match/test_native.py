@@ -133,6 +133,12 @@ def test_index_offsets_and_starts() -> None:
     assert tokens == lower.split()
     assert [tokens[i] for i in starts] == ["prime"]  # gaza: no pair begins there; the last prime: no next token
     assert [(tokens[i], s, s + len(tokens[i])) for i, s in enumerate(memoryview(offsets).cast("I"))] == tokenize(text)
+    with pytest.raises(ValueError, match="attach"):
+        index.scan(lower, set(), set())
+    index.attach({"gaza": (3, 4), "truce": (5,), 7: (6,), 9: (1,), 99: (2,)})
+    cands: set[int] = set()
+    index.scan(lower, set(), cands)
+    assert cands == {3, 4, 6, 1}  # gaza, and the wildcards 7 (hos*) and 9 (hostag*)
     assert index.scan("", set()) == ([], b"", [])
     assert index.scan(" a\tb\n\x1fc  ", set())[2] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="ASCII"):
