@@ -168,3 +168,14 @@ def test_memo_is_a_set_of_str() -> None:
     assert len(memo) == 0 and memo.unknown({"gaza"}) == {"gaza"}
     with pytest.raises(TypeError):
         memo.add([1])
+
+
+def test_folder_is_ascii_folded() -> None:
+    from monitor.match.fold import _SEPARATORS, ascii_folded_python
+
+    folder = native.Folder(_SEPARATORS)
+    for code in [*range(0x3000), 0xFEFF, 0xFFFD, 0x1F600]:
+        for text in (f"Ab{chr(code)}cD 1", f"x’{chr(code)} y—z", f"{chr(code)}\u2009q", f"?’{chr(code)}?", chr(code),
+                     f"é{chr(code)}", f"\U0001f600{chr(code)}"):
+            assert folder(text) == ascii_folded_python(text), hex(code)
+    assert folder("") == ""
