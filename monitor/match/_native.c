@@ -9,13 +9,13 @@
  * per-token test for sequence starts: the tables are compact open-addressed arrays of hashes, so a token
  * that is no pattern (most are) costs one probe, and no Python object is made for it.
  *
+ * The module also holds `Memo` (_native_memo.c), word forms' set of known plain tokens, and `Folder`
+ * (_native_fold.c), fold.py's `ascii_folded` in one pass.
+ *
  * The pure-Python path (scan.py `PatternTable.hits_ascii` and `find_sequences` over all tokens) gives the
  * same results and is used when this module is not built; tests/match/test_native.py checks both agree.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "_native.h"
 
 #define FLAG_SINGLE 1u
 #define FLAG_START 2u
@@ -53,15 +53,6 @@ typedef struct {
     int attached; /* `attach` was called */
 } IndexObject;
 
-static inline uint64_t step(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ULL; }
-#define HASH_SEED 0xcbf29ce484222325ULL
-
-static inline uint64_t finish(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
 
 static uint64_t hash_bytes(const char *s, Py_ssize_t n) {
     uint64_t h = HASH_SEED;
@@ -454,314 +445,15 @@ static PyTypeObject IndexType = {
     .tp_new = PyType_GenericNew,
 };
 
-/* ------------------------------------------------------------------ Memo: a set of str for word forms
- *
- * forms.py's analyzers remember the tokens that are no form of a listed word (tens of thousands of them);
- * every token of a field with word forms is looked up there. `unknown` does that pass with the slots of
- * tokens a few ahead fetched early, and compares short tokens inside the entry, so that most lookups cost
- * one overlapped cache miss instead of two in a row (Python's set: its slot, then the str it holds).
- */
-
-typedef struct {
-    uint64_t hash;
-    PyObject *key;
-    uint32_t nbytes;
-    uint32_t kind;
-    char inline_data[16];
-} MemoEntry;
-
-typedef struct {
-    PyObject_HEAD
-    uint64_t *slots; /* (hash high 32 bits << 32) | (entry index + 1); 0 = empty */
-    uint32_t mask;
-    MemoEntry *entries;
-    Py_ssize_t count, capacity;
-} MemoObject;
-
-static inline uint64_t hash_str(PyObject *str) {
-    const unsigned char *d = PyUnicode_DATA(str);
-    Py_ssize_t nbytes = PyUnicode_GET_LENGTH(str) * PyUnicode_KIND(str);
-    uint64_t h = step(HASH_SEED, (unsigned char)PyUnicode_KIND(str));
-    for (Py_ssize_t i = 0; i < nbytes; i++) h = step(h, d[i]);
-    return finish(h);
-}
-
-static inline int memo_equal(const MemoEntry *e, PyObject *str) {
-    Py_ssize_t nbytes = PyUnicode_GET_LENGTH(str) * PyUnicode_KIND(str);
-    if (e->nbytes != (uint32_t)nbytes || e->kind != (uint32_t)PyUnicode_KIND(str)) return 0;
-    const void *data = nbytes <= 16 ? (const void *)e->inline_data : PyUnicode_DATA(e->key);
-    return memcmp(data, PyUnicode_DATA(str), (size_t)nbytes) == 0;
-}
-
-static int memo_find(const MemoObject *m, uint64_t h, PyObject *str) {
-    if (m->slots == NULL) return 0;
-    uint32_t tag = (uint32_t)(h >> 32), i = (uint32_t)h & m->mask;
-    for (;;) {
-        uint64_t slot = m->slots[i];
-        if (slot == 0) return 0;
-        if ((uint32_t)(slot >> 32) == tag && memo_equal(&m->entries[(uint32_t)slot - 1], str)) return 1;
-        i = (i + 1) & m->mask;
-    }
-}
-
-static int memo_resize(MemoObject *m, Py_ssize_t wanted) {
-    uint32_t size = 64;
-    while (size < 2 * (uint64_t)wanted + 1) size <<= 1;
-    if (m->slots != NULL && size <= m->mask + 1 && wanted <= m->capacity) return 0;
-    uint64_t *slots = PyMem_Calloc(size, sizeof(uint64_t));
-    MemoEntry *entries = PyMem_Realloc(m->entries, (size_t)(size / 2) * sizeof(MemoEntry));
-    if (slots == NULL || entries == NULL) {
-        PyMem_Free(slots);
-        if (entries != NULL) m->entries = entries;
-        PyErr_NoMemory();
-        return -1;
-    }
-    m->entries = entries;
-    m->capacity = size / 2;
-    m->mask = size - 1;
-    for (Py_ssize_t k = 0; k < m->count; k++) {
-        uint64_t h = entries[k].hash;
-        uint32_t i = (uint32_t)h & m->mask;
-        while (slots[i] != 0) i = (i + 1) & m->mask;
-        slots[i] = ((uint64_t)(uint32_t)(h >> 32) << 32) | (uint64_t)(k + 1);
-    }
-    PyMem_Free(m->slots);
-    m->slots = slots;
-    return 0;
-}
-
-static void memo_clear_entries(MemoObject *m) {
-    for (Py_ssize_t k = 0; k < m->count; k++) Py_DECREF(m->entries[k].key);
-    m->count = 0;
-    if (m->slots != NULL) memset(m->slots, 0, (size_t)(m->mask + 1) * sizeof(uint64_t));
-}
-
-static void Memo_dealloc(MemoObject *self) {
-    memo_clear_entries(self);
-    PyMem_Free(self->slots);
-    PyMem_Free(self->entries);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-/* add(tokens): remember every str of an iterable */
-static PyObject *Memo_add(MemoObject *self, PyObject *iterable) {
-    PyObject *items = PySequence_Fast(iterable, "add needs an iterable of str");
-    if (items == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
-    if (memo_resize(self, self->count + n) < 0) {
-        Py_DECREF(items);
-        return NULL;
-    }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *str = PySequence_Fast_GET_ITEM(items, k);
-        if (!PyUnicode_Check(str)) {
-            Py_DECREF(items);
-            PyErr_SetString(PyExc_TypeError, "Memo holds str only");
-            return NULL;
-        }
-        uint64_t h = hash_str(str);
-        if (memo_find(self, h, str)) continue;
-        MemoEntry *e = &self->entries[self->count];
-        Py_ssize_t nbytes = PyUnicode_GET_LENGTH(str) * PyUnicode_KIND(str);
-        e->hash = h;
-        e->nbytes = (uint32_t)nbytes;
-        e->kind = (uint32_t)PyUnicode_KIND(str);
-        if (nbytes <= 16) memcpy(e->inline_data, PyUnicode_DATA(str), (size_t)nbytes);
-        Py_INCREF(str);
-        e->key = str;
-        self->count++;
-        uint32_t i = (uint32_t)h & self->mask;
-        while (self->slots[i] != 0) i = (i + 1) & self->mask;
-        self->slots[i] = ((uint64_t)(uint32_t)(h >> 32) << 32) | (uint64_t)self->count;
-    }
-    Py_DECREF(items);
-    Py_RETURN_NONE;
-}
-
-/* unknown(tokens) -> set of the tokens (an iterable of str) not remembered */
-static PyObject *Memo_unknown(MemoObject *self, PyObject *iterable) {
-    PyObject *items = PySequence_Fast(iterable, "unknown needs an iterable of str");
-    if (items == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
-    PyObject **tokens = PySequence_Fast_ITEMS(items);
-    PyObject *out = PySet_New(NULL);
-    uint64_t *hashes = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
-    if (out == NULL || hashes == NULL) goto fail;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        if (!PyUnicode_Check(tokens[k])) {
-            PyErr_SetString(PyExc_TypeError, "Memo holds str only");
-            goto fail;
-        }
-        hashes[k] = hash_str(tokens[k]);
-        if (self->slots != NULL) __builtin_prefetch(&self->slots[(uint32_t)hashes[k] & self->mask]);
-    }
-    for (Py_ssize_t k = 0; k < n; k++)
-        if (!memo_find(self, hashes[k], tokens[k]) && PySet_Add(out, tokens[k]) < 0) goto fail;
-    PyMem_Free(hashes);
-    Py_DECREF(items);
-    return out;
-fail:
-    if (out != NULL && !PyErr_Occurred()) PyErr_NoMemory();
-    if (out == NULL && !PyErr_Occurred()) PyErr_NoMemory();
-    PyMem_Free(hashes);
-    Py_XDECREF(out);
-    Py_DECREF(items);
-    return NULL;
-}
-
-static PyObject *Memo_clear(MemoObject *self, PyObject *Py_UNUSED(ignored)) {
-    memo_clear_entries(self);
-    Py_RETURN_NONE;
-}
-
-static Py_ssize_t Memo_len(MemoObject *self) { return self->count; }
-
-static int Memo_contains(MemoObject *self, PyObject *str) {
-    if (!PyUnicode_Check(str)) return 0;
-    return memo_find(self, hash_str(str), str);
-}
-
-static PyMethodDef Memo_methods[] = {
-    {"add", (PyCFunction)Memo_add, METH_O, "add(tokens): remember every str of an iterable."},
-    {"unknown", (PyCFunction)Memo_unknown, METH_O, "unknown(tokens): the set of the tokens not remembered."},
-    {"clear", (PyCFunction)Memo_clear, METH_NOARGS, "clear(): forget every token."},
-    {NULL, NULL, 0, NULL},
-};
-
-static PySequenceMethods Memo_as_sequence = {
-    .sq_length = (lenfunc)Memo_len,
-    .sq_contains = (objobjproc)Memo_contains,
-};
-
-static PyTypeObject MemoType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "monitor.match._native.Memo",
-    .tp_basicsize = sizeof(MemoObject),
-    .tp_dealloc = (destructor)Memo_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A set of str made for one pass of lookups over a field's tokens (word forms' known plain tokens).",
-    .tp_methods = Memo_methods,
-    .tp_as_sequence = &Memo_as_sequence,
-    .tp_new = PyType_GenericNew,
-};
-
-/* ------------------------------------------------------------------ Folder: fold.py's `ascii_folded` in one pass
- *
- * Folder(separators)(text): the text with ASCII letters lower-cased, digits kept, every other ASCII character
- * and every character of `separators` a space; None if the text holds any other character.
- */
-
-typedef struct {
-    PyObject_HEAD
-    Py_UCS4 *separators; /* sorted */
-    Py_ssize_t count;
-} FolderObject;
-
-static unsigned char ascii_fold[128];
-
-static void Folder_dealloc(FolderObject *self) {
-    PyMem_Free(self->separators);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static int compare_ucs4(const void *a, const void *b) {
-    Py_UCS4 x = *(const Py_UCS4 *)a, y = *(const Py_UCS4 *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int Folder_init(FolderObject *self, PyObject *args, PyObject *kwds) {
-    PyObject *separators;
-    static char *kwlist[] = {"separators", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U", kwlist, &separators)) return -1;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(separators);
-    PyMem_Free(self->separators);
-    self->separators = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
-    if (self->separators == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) self->separators[i] = PyUnicode_READ_CHAR(separators, i);
-    qsort(self->separators, (size_t)n, sizeof(Py_UCS4), compare_ucs4);
-    self->count = n;
-    return 0;
-}
-
-static inline int is_separator(const FolderObject *self, Py_UCS4 c) {
-    Py_ssize_t lo = 0, hi = self->count;
-    while (lo < hi) {
-        Py_ssize_t mid = (lo + hi) / 2;
-        if (self->separators[mid] < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < self->count && self->separators[lo] == c;
-}
-
-static PyObject *Folder_call(FolderObject *self, PyObject *args, PyObject *kwds) {
-    PyObject *text;
-    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    PyObject *out = PyUnicode_New(n, 127);
-    if (out == NULL) return NULL;
-    unsigned char *o = PyUnicode_1BYTE_DATA(out);
-    if (PyUnicode_IS_ASCII(text)) { /* the commonest case: a table per byte */
-        const unsigned char *d = data;
-        for (Py_ssize_t i = 0; i < n; i++) o[i] = ascii_fold[d[i]];
-        return out;
-    }
-    if (kind == PyUnicode_2BYTE_KIND) { /* typographic quotes and dashes: the next commonest */
-        const Py_UCS2 *d = data;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_UCS2 c = d[i];
-            if (c < 128) {
-                o[i] = ascii_fold[c];
-            } else if (is_separator(self, c)) {
-                o[i] = ' ';
-            } else {
-                Py_DECREF(out);
-                Py_RETURN_NONE;
-            }
-        }
-        return out;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c < 128) {
-            o[i] = ascii_fold[c];
-        } else if (is_separator(self, c)) {
-            o[i] = ' ';
-        } else {
-            Py_DECREF(out);
-            Py_RETURN_NONE;
-        }
-    }
-    return out;
-}
-
-static PyTypeObject FolderType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "monitor.match._native.Folder",
-    .tp_basicsize = sizeof(FolderObject),
-    .tp_dealloc = (destructor)Folder_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Folder(separators)(text): fold.py's ascii_folded in one pass.",
-    .tp_init = (initproc)Folder_init,
-    .tp_new = PyType_GenericNew,
-    .tp_call = (ternaryfunc)Folder_call,
-};
-
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT, "_native", "The matcher's native scan of ASCII fields (optional).", -1, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&MemoType) < 0 || PyType_Ready(&FolderType) < 0) return NULL;
-    for (int c = 0; c < 128; c++)
-        ascii_fold[c] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32)
-                        : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')) ? (unsigned char)c : ' ';
+    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&monitor_native_MemoType) < 0 ||
+        PyType_Ready(&monitor_native_FolderType) < 0)
+        return NULL;
+    monitor_native_fold_init();
     PyObject *m = PyModule_Create(&native_module);
     if (m == NULL) return NULL;
     Py_INCREF(&IndexType);
@@ -770,15 +462,15 @@ PyMODINIT_FUNC PyInit__native(void) {
         Py_DECREF(m);
         return NULL;
     }
-    Py_INCREF(&FolderType);
-    if (PyModule_AddObject(m, "Folder", (PyObject *)&FolderType) < 0) {
-        Py_DECREF(&FolderType);
+    Py_INCREF(&monitor_native_FolderType);
+    if (PyModule_AddObject(m, "Folder", (PyObject *)&monitor_native_FolderType) < 0) {
+        Py_DECREF(&monitor_native_FolderType);
         Py_DECREF(m);
         return NULL;
     }
-    Py_INCREF(&MemoType);
-    if (PyModule_AddObject(m, "Memo", (PyObject *)&MemoType) < 0) {
-        Py_DECREF(&MemoType);
+    Py_INCREF(&monitor_native_MemoType);
+    if (PyModule_AddObject(m, "Memo", (PyObject *)&monitor_native_MemoType) < 0) {
+        Py_DECREF(&monitor_native_MemoType);
         Py_DECREF(m);
         return NULL;
     }
