@@ -1,13 +1,16 @@
 /* One native pass over an ASCII field (monitor/match/scan.py, `PatternTable.native`).
  *
- * The field is the lower-cased text of `ascii_folded`: tokens of [a-z0-9] separated by whitespace. For
- * each token, in one walk over its bytes, the scan
- *   - looks it up among the single-word patterns (its key, the table's own str, goes into `found`) and
- *     the first tokens of sequences (its token index goes into the returned list);
- *   - looks up each of its prefixes whose length is that of some wildcard (the wildcard ids go into `found`).
- * This replaces a set intersection over the field's tokens, a wildcard automaton over the text and the
- * per-token test for sequence starts: the tables are compact open-addressed arrays of hashes, so a token
- * that is no pattern (most are) costs one probe, and no Python object is made for it.
+ * The field is the lower-cased text of `ascii_folded`: tokens of [a-z0-9] separated by whitespace. The
+ * scan makes the field's tokens (as `str.split` would, with the table's own str for a pattern word) and
+ * their offsets, and for each token
+ *   - looks up each of its prefixes whose length is that of some wildcard (the wildcard ids go into `found`);
+ *   - looks it up among the single-word patterns (its key, the table's own str, goes into `found`) and the
+ *     first tokens of sequences (its index is returned if the next token may continue one: a set of the
+ *     hashes of every (first, second) pair, so most starts are never visited in Python);
+ *   - after `attach`, adds the matcher's entries that those words and wildcards trigger to `cands`.
+ * This replaces a set intersection over the field's tokens, a wildcard automaton over the text, a walk of
+ * every token for sequence starts, and a dict lookup per found word: the tables are compact open-addressed
+ * arrays of hashes, their slots fetched a few tokens ahead, so most tokens (no pattern) cost one probe.
  *
  * The module also holds `Memo` (_native_memo.c), word forms' set of known plain tokens, and `Folder`
  * (_native_fold.c), fold.py's `ascii_folded` in one pass.
