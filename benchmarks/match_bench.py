@@ -193,7 +193,8 @@ def load_revision(rev: str) -> ModuleType:
 
     The whole package at `rev` is copied as `monitor_at_revision` (its match imports modules that may have
     moved since, e.g. the shared model), except `monitor.config`: the watchlists handed to both matchers are
-    the working tree's configuration objects.
+    the working tree's configuration objects. Only .py files are copied: a revision with the native
+    extension (monitor/match/_native.c) runs its pure-Python paths there.
     """
     root = Path(__file__).resolve().parents[1]
 

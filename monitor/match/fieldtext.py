@@ -29,6 +29,7 @@ class FieldText:
     lower: str | None
     parts: list[str] | None
     _ends: list[int] | None = None
+    offsets: memoryview | None = None  # of ASCII text, each token's offset, if the native scan gave them
     _padded: str | None = None
     _positions: dict[str, list[int]] = field(default_factory=dict)
     _starts: dict[str, list[int]] = field(default_factory=dict)
@@ -51,6 +52,9 @@ class FieldText:
             if self._ends is None:  # running sums, in C, only for documents that need offsets
                 self._ends = list(accumulate(map(len, self.parts)))
             return self._ends[2 * i], self._ends[2 * i + 1]
+        if self.offsets is not None:
+            s = self.offsets[i]
+            return s, s + len(self.folded[i])
         # ASCII: the k-th occurrence of a token is its k-th occurrence as a word in the lower-cased text.
         token = self.folded[i]
         starts = self._starts.get(token)
@@ -75,7 +79,9 @@ class FieldText:
         """Character offsets in the original text of tokens [start, end)."""
         s, e = self.token_span(start)
         if end - start > 1:
-            if self.lower is not None:  # only spaces separate tokens there: find each one after the last
+            if self.offsets is not None:
+                e = self.offsets[end - 1] + len(self.folded[end - 1])
+            elif self.lower is not None:  # only spaces separate tokens there: find each one after the last
                 lower, folded = self.lower, self.folded
                 for k in range(start + 1, end):
                     e = lower.find(folded[k], e) + len(folded[k])

@@ -6,7 +6,10 @@ import html
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from monitor.match import native
 
 # Combining marks that belong inside a word. Python's \w does not include them, so without this a
 # decomposed "é" or vocalised Arabic/Hebrew would be split in two.
@@ -155,7 +158,7 @@ _CP1252_FOLD = bytes(
 _COMMON_SEPARATORS = tuple(ch for ch in "\u2019\u201c\u201d\u2014\u2013\u00a0\u2026\u2018" if ch in _SEPARATORS)
 
 
-def ascii_folded(text: str) -> str | None:
+def ascii_folded_python(text: str) -> str | None:
     """The text lower-cased with every separator a space, if it is ASCII but for separators; else None.
 
     `ascii_folded(text).split()` are then the folded tokens of `text`, and each token sits at the same
@@ -181,6 +184,13 @@ def ascii_folded(text: str) -> str | None:
             folded = raw.translate(_CP1252_FOLD)
             return None if _NOT_ASCII in folded else folded.decode("ascii")
     return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+
+
+# The native extension's one pass does the same (tests/match/test_native.py compares them on every character
+# up to U+3000): 2-6x faster on text with typographic separators, and it stops at the first letter outside
+# ASCII instead of encoding the whole text.
+ascii_folded: Callable[[str], str | None] = (
+    native.extension.Folder(_SEPARATORS) if native.extension is not None else ascii_folded_python)
 
 
 def fold_tokens(text: str) -> list[str]:

@@ -64,6 +64,7 @@ class CompiledWatchlists:
                     by_pattern.setdefault(pid, []).append(index)
         self._by_pattern = {pid: tuple(ix) for pid, ix in by_pattern.items()}
         self._always = tuple(always)
+        table.attach_triggers(self._by_pattern)  # the native scan, if built, gathers most candidates itself
 
     @classmethod
     def compile(cls, watchlists: Mapping[str, WatchlistConfig], *, strict: bool = True) -> CompiledWatchlists:
@@ -105,8 +106,12 @@ class CompiledWatchlists:
         sc = scan(doc, self._table, self._fields)
         found = sc.found
         # One dict lookup per found pattern (no set of indexed keys: at 100k entries it costs memory and a
-        # second lookup per key).
-        candidates = set(chain.from_iterable(filter(None, map(self._by_pattern.get, found))))
+        # second lookup per key), but for those whose entries the native scan gathered already.
+        if sc.candidates is not None:
+            candidates = sc.candidates
+            candidates.update(chain.from_iterable(filter(None, map(self._by_pattern.get, found.difference(sc.covered)))))
+        else:
+            candidates = set(chain.from_iterable(filter(None, map(self._by_pattern.get, found))))
         # Keep the candidates whose first other pattern set occurs, without a Python-level loop.
         kept = list(compress(candidates, map(not_, map(found.isdisjoint, map(self._check.__getitem__, candidates)))))
         kept += self._always  # never indexed by a pattern, so never among the candidates already

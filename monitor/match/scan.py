@@ -9,6 +9,10 @@ wildcards are found by a native automaton over the lower-cased text (ahocorasick
 text that is not ASCII, by cutting every token to each wildcard length, in C), and only the positions of
 tokens that start a multi-token pattern are visited. Offsets and positions of single words are found later, and
 only for the entries that matched (for NEAR and highlights).
+
+Where the optional extension is built (monitor/match/_native.c, `PatternTable.native`), an ASCII field
+takes one native pass instead: its tokens, their offsets, the single words, the wildcards and the
+sequence starts whose next token may continue a sequence, from compact hash tables; same results.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import itemgetter
 
+from monitor.match import native
 from monitor.match.compounds import record_spaced, split_spellings
 from monitor.match.fieldtext import ASCII_WORD, FieldText, FormStream, words_with_prefix
 from monitor.match.fold import (
@@ -86,6 +91,10 @@ class PatternTable:
         # every shorter wildcard that is a prefix of it, hence the tuple of ids per automaton pattern.
         self._prefix_automaton: object | None = None
         self._prefix_ids: list[tuple[int, ...]] = []
+        # The native scan (`_native.Index`) of ASCII fields, if built: it replaces `hits_ascii` and the
+        # walk of every token for sequence starts with one pass over the text's bytes.
+        self.native: object | None = None
+        self.triggers_attached = False  # `attach_triggers`: the native scan also gathers the matcher's candidates
 
     def add(self, tokens: tuple[str, ...], prefix: bool = False, exact: tuple[str, ...] | None = None, *,
             forms: bool = False, pinned: bool = False) -> int:
@@ -158,7 +167,30 @@ class PatternTable:
         self.initials = any(len(k) == 2 and k.isalpha() for k in self.first_keys)  # `U.S.` may spell one
         self._build_automaton()
 
+    def attach_triggers(self, by_key: dict[str | int, tuple[int, ...]]) -> None:
+        """Give the native index the matcher's trigger index, so a scan gathers the entries its words trigger."""
+        if self.native is not None:
+            self.native.attach(by_key)  # type: ignore[attr-defined]
+            self.triggers_attached = True
+
+    def _build_native(self) -> None:
+        self.native = None
+        self.triggers_attached = False
+        if native.extension is None:  # not built: `hits_ascii` and a walk of every token for sequences
+            return
+        ascii_word = ASCII_WORD.fullmatch  # only such words can be a token of ASCII text
+        starts = [w for w in self.sequence_keys if ascii_word(w)]
+        index = self._sequence_index
+        self.native = native.extension.Index(
+            [w for w in self.single_keys if ascii_word(w)],
+            starts,
+            {w: pids for _, d in self._prefixes for w, pids in d.items() if ascii_word(w)},
+            [w for w in starts if index[w][1]],  # sequences checked whatever the second token (`word prefix*`)
+            [(w, second) for w in starts for second in index[w][0]],
+        )
+
     def _build_automaton(self) -> None:
+        self._build_native()
         self._prefix_automaton = None
         self._prefix_ids = []
         if ahocorasick_rs is None or not self._prefixes:
@@ -180,6 +212,7 @@ class PatternTable:
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()  # the automaton does not pickle: rebuilt on loading
         state["_prefix_automaton"] = None
+        state["native"] = None
         state["_analyzers"] = {}  # made again, on each process's first document in a language
         return state
 
@@ -268,6 +301,10 @@ class Scan:
     canonical: dict[str, str] = field(default_factory=dict)  # a listed word → the one its forms stand for
     joined: dict[str, list[Span]] = field(default_factory=dict)  # a listed word → the pairs that spell it
     _prefix: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    # After `PatternTable.attach_triggers`: the entries triggered by the keys of `covered`, which the native
+    # scan found (the matcher looks up only the other keys of `found`).
+    candidates: set[int] | None = None
+    covered: set[str | int] = field(default_factory=set)
 
     def prefix_tokens(self, pid: int, name: str) -> list[str]:
         """The distinct tokens of field `name` that wildcard `pid` matches."""
@@ -362,6 +399,8 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
     joined: dict[str, list[Span]] = {}
     index = table._sequence_index
     analyzer = table.analyzer(primary(doc.language)) if doc.language else None
+    covered: set[str | int] = set()  # what the native scan finds, with the entries it triggers if attached
+    candidates: set[int] | None = set() if table.triggers_attached else None
     for name in fields:
         text: str = getattr(doc, name)
         if not text:
@@ -370,10 +409,18 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
         src = cleaned.text if cleaned else text
         lower = ascii_folded(src)
         if lower is not None:  # the common case: tokens split in C, offsets found later if needed
-            folded = lower.split()
-            texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
-            hits, starts = table.hits_ascii(lower, folded)
-            found |= hits
+            if table.native is not None:  # words and wildcards into `found`, where sequences may start (and
+                # not where the next token can continue none), each token's offset, and the tokens
+                at, offsets, folded = table.native.scan(lower, covered, candidates)  # type: ignore[attr-defined]
+                texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None, offsets=memoryview(offsets).cast("I"))
+                if at:
+                    find_sequences(table, index, frozenset(), folded, ft, name, found, sequence_hits, None, at)
+                starts: frozenset[str] = frozenset()  # visited already
+            else:
+                folded = lower.split()
+                texts[name] = ft = FieldText(text, cleaned, folded, None, lower, None)
+                hits, starts = table.hits_ascii(lower, folded)
+                found |= hits
         else:  # one regex split keeps the original tokens and offsets; tokens fold through a cache
             parts = split_words(src)
             folded = list(map(fold_token, parts[1::2]))
@@ -401,5 +448,7 @@ def scan(doc: Document, table: PatternTable, fields: tuple[str, ...]) -> Scan:
                 find_sequences(table, index, starts, stream, ft, name, found, sequence_hits, table.pinned)
     if table.spaced and not table.spaced.isdisjoint(sequence_hits):  # a listed word written apart (`cease fire`)
         record_spaced(table, texts, found, joined, sequence_hits, table.spaced)
+    found |= covered
     return Scan(doc, table, texts, found, sequence_hits, scanned=frozenset(texts), analysed=analysed, joined=joined,
-                canonical=analyzer.canonical if analyzer is not None else {})
+                canonical=analyzer.canonical if analyzer is not None else {}, candidates=candidates,
+                covered=covered)

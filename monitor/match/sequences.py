@@ -7,6 +7,7 @@ a comparison fails on an `s`, so text without one pays nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import compress, count
 from typing import Protocol
 
@@ -29,17 +30,24 @@ class SequenceTable(Protocol):
 
 def find_sequences(table: SequenceTable, index: SequenceIndex, starts: frozenset[str], folded: list[str],
                ft: FieldText, name: str, found: set[str | int], sequence_hits: dict[int, list[Span]],
-               skip: set[int] | None) -> None:
+               skip: set[int] | None, at: list[int] | None = None) -> None:
     """Find the sequences of `index` in a field's tokens (`starts`: those of its tokens that begin one).
 
+    `at`: the indexes of those tokens, if known already (the native scan), instead of `starts`.
     In a stream of forms (`skip`: the pinned patterns, which are not sought there), a sequence found in
     the tokens already is not added again, and exact-case patterns compare the tokens as written.
     """
     # Visit only the positions of tokens that start a sequence, each with the token after it, found
     # without a Python-level loop ("" after the last token: never a token, so never a second one).
-    nexts = folded[1:]
-    nexts.append("")
-    for i, first, second in compress(zip(count(), folded, nexts), map(starts.__contains__, folded)):
+    walk: Iterable[tuple[int, str, str]]
+    if at is not None:
+        last = len(folded) - 1
+        walk = [(i, folded[i], folded[i + 1] if i < last else "") for i in at]
+    else:
+        nexts = folded[1:]
+        nexts.append("")
+        walk = compress(zip(count(), folded, nexts), map(starts.__contains__, folded))
+    for i, first, second in walk:
         by_second, loose = index[first]
         group = by_second.get(second)
         if skip is not None:  # a stream of forms
