@@ -1,7 +1,9 @@
-"""What the parse processes run: a fetched body in, a parsed feed and its clustering fingerprints out.
+"""What the parse processes run: a fetched body in, a parsed feed, its clustering fingerprints and matches out.
 
-Parsing and fingerprinting are the CPU-bound part of a refresh; the poller (monitor/refresh/poller.py) runs
-`prepare_feed` in a pool of processes so that a second core works while its own stores and matches.
+Parsing, fingerprinting and matching are the CPU-bound part of a refresh; the poller
+(monitor/refresh/poller.py) runs `prepare_feed` in a pool of processes so that a second core works while
+its own stores and routes. Matching is done here only for the new articles of a feed whose watchlists
+the process holds (monitor/refresh/offload.py says when, and why the result is the writer's own).
 
 A parse process is also where a hostile body is contained: it runs under an address-space limit
 (RLIMIT_AS) and a CPU-time limit per parse (docs/security.md, "Parse processes"). A parse that hits
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import resource
 import signal
 import threading
@@ -23,8 +26,10 @@ from types import FrameType
 
 from monitor.dedupe.minhash import Fingerprint, cluster_text, fingerprints
 from monitor.errors import ParseError
+from monitor.match import CompiledWatchlists
 from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
+from monitor.refresh.offload import ArticleMatches, MatchRequest, match_new_articles
 
 PARSE_LIMIT_MESSAGE = "the feed's parser ran out of memory or time"
 """The `parse_error` message of a body whose parse hit a limit or killed its process."""
@@ -57,21 +62,30 @@ class ParseTimedOut(Exception):
 
 
 _limits: ParseLimits | None = None  # set by worker_init in a parse process; None elsewhere (no limits)
+_matcher: CompiledWatchlists | None = None  # set by worker_init when the pool matches (monitor/refresh/offload.py)
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A parsed feed and its articles' clustering fingerprints (by id), computed off the writer thread."""
+    """A parsed feed and its articles' clustering fingerprints (by id), computed off the writer thread.
+
+    With `matches`, also the matches of its new articles (monitor/refresh/offload.py), valid only for
+    the writer whose Runtime is `matched_with` (set in the service process, never by a parse process).
+    """
 
     feed: ParsedFeed
     fingerprints: dict[str, Fingerprint]
+    matches: ArticleMatches | None = None
+    matched_with: object | None = None
 
 
 def prepare_feed(
-    body: bytes, base_url: str, content_type: str | None, language_hint: str | None
+    body: bytes, base_url: str, content_type: str | None, language_hint: str | None,
+    match: MatchRequest | None = None,
 ) -> Prepared | ParseError:
     """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process).
 
+    With `match`, in a process started with compiled watchlists, its new articles are matched too.
     A parse error is returned, not raised: the pool hands it back as a value (errors pickle, monitor/errors.py).
     """
     try:
@@ -79,11 +93,22 @@ def prepare_feed(
             feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
             # One numpy pass for the whole feed: per article, numpy's call overhead eats most of its gain.
             prints = fingerprints([cluster_text(a.title, a.summary_text, a.content_text) for a in feed.articles])
-            return Prepared(feed, {a.id: fp for a, fp in zip(feed.articles, prints, strict=True)})
     except ParseError as exc:
         return exc
     except (MemoryError, ParseTimedOut):
         return ParseError("parse_error", PARSE_LIMIT_MESSAGE)
+    return Prepared(feed, {a.id: fp for a, fp in zip(feed.articles, prints, strict=True)}, _matches(feed, match))
+
+
+def _matches(feed: ParsedFeed, match: MatchRequest | None) -> ArticleMatches | None:
+    """The new articles' matches, or None: then the writer matches them, as it does without a pool."""
+    if match is None or _matcher is None:
+        return None
+    try:
+        with _cpu_limit():
+            return match_new_articles(_matcher, feed, match)
+    except (MemoryError, ParseTimedOut):
+        return None  # a parse that succeeded is not failed by matching: the writer matches it
 
 
 @contextlib.contextmanager
@@ -131,11 +156,14 @@ def _limit_memory(headroom: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def worker_init(limits: ParseLimits | None = None) -> None:
-    """Set up a parse process: its limits, the service owns signals, and a worker never outlives it."""
-    global _limits
+def worker_init(limits: ParseLimits | None = None, matcher: bytes | None = None) -> None:
+    """Set up a parse process: its watchlists (pickled), its limits, the service owns signals, and it never outlives it."""
+    global _limits, _matcher
     # Ctrl-C reaches the whole process group; the service stops its workers itself, without tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if matcher is not None:
+        # Before the memory limit: its headroom is for parsing, on top of the watchlists.
+        _matcher = pickle.loads(matcher)  # noqa: S301 - pickled by the service process that started this one
     if limits is not None:
         _limits = limits
         _limit_memory(limits.memory_headroom)

@@ -1,0 +1,107 @@
+"""Matching in the parse processes: the writer's share of a changed feed's CPU moved off its interpreter.
+
+The writer thread and the event loop share the service process's interpreter lock; matching a feed's new
+articles there costs that process ~2-3 ms a changed feed (benchmarks/README.md, "Issue 21 point 4"). A
+parse process that holds the same compiled watchlists matches them instead, right after parsing, and the
+writer uses those matches for the articles it finds new or changed, exactly as if it had made them:
+
+- same watchlists: a pool's processes are started with one `CompiledWatchlists` (pickled once), and a
+  parse's matches are used only by a writer whose `Runtime` is the one they were asked under
+  (`Prepared.matched_with`); after a reload the writer matches itself until the pool is restarted;
+- same Document: the label of a new article is its own feed's (configured name, else the feed's title
+  from this very parse), so only articles first seen in this feed use them, and a feed without a
+  configured name or a title of its own is matched by the writer (its label is the stored title);
+- same text: matches are keyed by article id and content hash; full text and sitemap pages change the
+  articles after parsing, so those feeds are matched by the writer.
+
+Matching an article the writer then finds unchanged would be waste, so a parse process matches only the
+articles its feed did not carry when it was last stored (`KnownArticles`, 8 bytes an article, kept in the
+service process); a feed never stored carries none. After a restart the first refresh of each feed is
+matched by the writer (nothing known yet). What remains is an article that another feed stored first
+(wire copy), matched in the parse process and again by the writer if it changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from monitor.config.models import FeedConfig
+from monitor.match import CompiledWatchlists
+from monitor.match.documents import document_for, feed_label
+from monitor.model import Article, Match, ParsedFeed
+
+DIGEST_BYTES = 8
+"""Bytes of one article's (id, content hash) digest: collisions only cost a writer-side match."""
+KNOWN_FEEDS_KEPT = 50_000
+"""Feeds whose stored articles are remembered (~300 bytes a feed of 20); beyond, the oldest are forgotten."""
+
+ArticleMatches = Mapping[str, tuple[str, list[Match]]]
+"""Matches made in a parse process: by article id, the content hash they were made for and the matches."""
+
+
+def article_digest(article: Article) -> bytes:
+    """A short digest of an article's id and content hash: what says "stored as it is now"."""
+    return hashlib.blake2b(f"{article.id}\0{article.content_hash}".encode(), digest_size=DIGEST_BYTES).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRequest:
+    """What a parse process needs to match a feed's new articles as the writer would."""
+
+    feed_id: str
+    configured: FeedConfig | None
+    known: bytes
+    """Digests of the articles the feed carried when last stored (`article_digest`, concatenated)."""
+
+
+class KnownArticles:
+    """Per feed, the digests of the articles it carried when last stored (service process; bounded)."""
+
+    def __init__(self, kept: int = KNOWN_FEEDS_KEPT) -> None:
+        self._kept = kept
+        self._digests: dict[str, bytes] = {}
+
+    def remember(self, feed_id: str, articles: Iterable[Article]) -> None:
+        """Record what a feed carried when its articles were stored (called by the writer)."""
+        digests = b"".join(article_digest(a) for a in articles)
+        # Re-inserted at the end: the dict's order is then least recently stored first.
+        self._digests.pop(feed_id, None)
+        if len(self._digests) >= self._kept:
+            self._digests.pop(next(iter(self._digests)), None)
+        self._digests[feed_id] = digests
+
+    def known(self, feed_id: str, ever_stored: bool) -> bytes | None:
+        """The feed's known digests; empty for a feed never stored; None when unknown (after a restart)."""
+        digests = self._digests.get(feed_id)
+        if digests is None and not ever_stored:
+            return b""
+        return digests
+
+
+def match_new_articles(
+    matcher: CompiledWatchlists, feed: ParsedFeed, request: MatchRequest
+) -> dict[str, tuple[str, list[Match]]] | None:
+    """In a parse process: the matches of the feed's articles not known stored, or None when the label is unknown."""
+    named = request.configured is not None and bool(request.configured.name)
+    if not named and not feed.title:
+        return None  # the writer labels it with the feed's stored title, which only it can read
+    label = feed_label(request.feed_id, request.configured, feed.title)
+    known = {request.known[i:i + DIGEST_BYTES] for i in range(0, len(request.known), DIGEST_BYTES)}
+    unique = {a.id: a for a in feed.articles}  # as the store keeps them: the last of one id wins
+    return {
+        a.id: (a.content_hash, matcher.match(document_for(a, label)))
+        for a in unique.values()
+        if article_digest(a) not in known
+    }
+
+
+def premade_matches(matches: ArticleMatches | None, article: Article) -> list[Match] | None:
+    """The matches a parse process made for this very text of the article, else None (the writer matches)."""
+    if matches is None:
+        return None
+    made = matches.get(article.id)
+    if made is None or made[0] != article.content_hash:
+        return None
+    return made[1]
