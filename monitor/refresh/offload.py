@@ -1,4 +1,4 @@
-"""Matching in the parse processes: the writer's share of a changed feed's CPU moved off its interpreter.
+"""Matching in the parse processes, and no work there for articles stored as they are.
 
 The writer thread and the event loop share the service process's interpreter lock; matching a feed's new
 articles there costs that process ~2-3 ms a changed feed (benchmarks/README.md, "Issue 21 point 4"). A
@@ -19,6 +19,11 @@ articles its feed did not carry when it was last stored (`KnownArticles`, 8 byte
 service process); a feed never stored carries none. After a restart the first refresh of each feed is
 matched by the writer (nothing known yet). What remains is an article that another feed stored first
 (wire copy), matched in the parse process and again by the writer if it changed.
+
+The same knowledge spares the clustering fingerprints of the articles a feed carried as they are (most
+of a changed feed's): the writer computes the fingerprint of any of them it finds changed after all, as
+it does for a feed parsed in its own thread. Not on PostgreSQL, where the write gate
+(monitor/refresh/write_gate.py) compares every article's band keys before a batch is written.
 """
 
 from __future__ import annotations
@@ -47,13 +52,24 @@ def article_digest(article: Article) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class MatchRequest:
-    """What a parse process needs to match a feed's new articles as the writer would."""
+class Offload:
+    """What a parse process does beyond parsing for a feed whose stored articles are known."""
 
     feed_id: str
     configured: FeedConfig | None
     known: bytes
     """Digests of the articles the feed carried when last stored (`article_digest`, concatenated)."""
+    match: bool = True
+    """Match the new articles (the process holds the watchlists of the Runtime that asked)."""
+    fingerprint_known: bool = False
+    """Fingerprint the known articles too (PostgreSQL: the write gate needs every article's band keys)."""
+
+
+def new_articles(feed: ParsedFeed, known: bytes) -> list[Article]:
+    """The feed's articles (the last of one id, as the store keeps them) whose digest is not in `known`."""
+    digests = {known[i:i + DIGEST_BYTES] for i in range(0, len(known), DIGEST_BYTES)}
+    unique = {a.id: a for a in feed.articles}
+    return [a for a in unique.values() if article_digest(a) not in digests]
 
 
 class KnownArticles:
@@ -81,20 +97,14 @@ class KnownArticles:
 
 
 def match_new_articles(
-    matcher: CompiledWatchlists, feed: ParsedFeed, request: MatchRequest
+    matcher: CompiledWatchlists, feed: ParsedFeed, offload: Offload, new: Iterable[Article]
 ) -> dict[str, tuple[str, list[Match]]] | None:
-    """In a parse process: the matches of the feed's articles not known stored, or None when the label is unknown."""
-    named = request.configured is not None and bool(request.configured.name)
+    """In a parse process: the matches of the feed's `new` articles, or None when the label is unknown."""
+    named = offload.configured is not None and bool(offload.configured.name)
     if not named and not feed.title:
         return None  # the writer labels it with the feed's stored title, which only it can read
-    label = feed_label(request.feed_id, request.configured, feed.title)
-    known = {request.known[i:i + DIGEST_BYTES] for i in range(0, len(request.known), DIGEST_BYTES)}
-    unique = {a.id: a for a in feed.articles}  # as the store keeps them: the last of one id wins
-    return {
-        a.id: (a.content_hash, matcher.match(document_for(a, label)))
-        for a in unique.values()
-        if article_digest(a) not in known
-    }
+    label = feed_label(offload.feed_id, offload.configured, feed.title)
+    return {a.id: (a.content_hash, matcher.match(document_for(a, label))) for a in new}
 
 
 def premade_matches(matches: ArticleMatches | None, article: Article) -> list[Match] | None:

@@ -27,9 +27,9 @@ from types import FrameType
 from monitor.dedupe.minhash import Fingerprint, cluster_text, fingerprints
 from monitor.errors import ParseError
 from monitor.match import CompiledWatchlists
-from monitor.model import ParsedFeed
+from monitor.model import Article, ParsedFeed
 from monitor.parse import parse_feed
-from monitor.refresh.offload import ArticleMatches, MatchRequest, match_new_articles
+from monitor.refresh.offload import ArticleMatches, Offload, match_new_articles, new_articles
 
 PARSE_LIMIT_MESSAGE = "the feed's parser ran out of memory or time"
 """The `parse_error` message of a body whose parse hit a limit or killed its process."""
@@ -81,32 +81,36 @@ class Prepared:
 
 def prepare_feed(
     body: bytes, base_url: str, content_type: str | None, language_hint: str | None,
-    match: MatchRequest | None = None,
+    offload: Offload | None = None,
 ) -> Prepared | ParseError:
     """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process).
 
-    With `match`, in a process started with compiled watchlists, its new articles are matched too.
+    With `offload`, the articles the feed carried when last stored are not fingerprinted (unless asked),
+    and the others are matched in a process started with compiled watchlists (monitor/refresh/offload.py).
     A parse error is returned, not raised: the pool hands it back as a value (errors pickle, monitor/errors.py).
     """
     try:
         with _cpu_limit():
             feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
+            unique = list({a.id: a for a in feed.articles}.values())  # as stored: the last of one id wins
+            new = unique if offload is None else new_articles(feed, offload.known)
+            printed = unique if offload is None or offload.fingerprint_known else new
             # One numpy pass for the whole feed: per article, numpy's call overhead eats most of its gain.
-            prints = fingerprints([cluster_text(a.title, a.summary_text, a.content_text) for a in feed.articles])
+            prints = fingerprints([cluster_text(a.title, a.summary_text, a.content_text) for a in printed])
     except ParseError as exc:
         return exc
     except (MemoryError, ParseTimedOut):
         return ParseError("parse_error", PARSE_LIMIT_MESSAGE)
-    return Prepared(feed, {a.id: fp for a, fp in zip(feed.articles, prints, strict=True)}, _matches(feed, match))
+    return Prepared(feed, {a.id: fp for a, fp in zip(printed, prints, strict=True)}, _matches(feed, offload, new))
 
 
-def _matches(feed: ParsedFeed, match: MatchRequest | None) -> ArticleMatches | None:
+def _matches(feed: ParsedFeed, offload: Offload | None, new: list[Article]) -> ArticleMatches | None:
     """The new articles' matches, or None: then the writer matches them, as it does without a pool."""
-    if match is None or _matcher is None:
+    if offload is None or not offload.match or _matcher is None:
         return None
     try:
         with _cpu_limit():
-            return match_new_articles(_matcher, feed, match)
+            return match_new_articles(_matcher, feed, offload, new)
     except (MemoryError, ParseTimedOut):
         return None  # a parse that succeeded is not failed by matching: the writer matches it
 

@@ -23,7 +23,7 @@ from monitor.fetch import FetchResult
 from monitor.match import CompiledWatchlists
 from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
-from monitor.refresh.offload import MatchRequest
+from monitor.refresh.offload import Offload
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
 
 log = logging.getLogger("monitor.pipeline")
@@ -110,11 +110,11 @@ class ParseRunner:
 
     async def prepare(
         self, result: FetchResult, language_hint: str | None, pool: ProcessPoolExecutor | None,
-        match: MatchRequest | None = None,
+        offload: Offload | None = None,
     ) -> Prepared | ParseError:
         """Parse a fetched body in `pool` (a thread without one); a known killer only in a process of its own.
 
-        `match`: also match its new articles, when `pool` matches (`matches_with`).
+        `offload`: what the pool's process does beyond parsing (monitor/refresh/offload.py).
         """
         assert result.body is not None
         if self.is_known_killer(result):
@@ -123,7 +123,7 @@ class ParseRunner:
             job = None
             try:
                 job = pool.submit(
-                    prepare_feed, result.body, result.final_url, result.content_type, language_hint, match
+                    prepare_feed, result.body, result.final_url, result.content_type, language_hint, offload
                 )
                 return self._answer(result, await asyncio.wrap_future(job))
             except BrokenProcessPool as exc:

@@ -23,7 +23,7 @@ from monitor.fetch import Fetcher, FetchResult
 from monitor.fetch.robots import RobotsCache
 from monitor.parse.formats.sitemap import looks_like_sitemap
 from monitor.refresh.full_text import add_full_text
-from monitor.refresh.offload import KnownArticles, MatchRequest
+from monitor.refresh.offload import KnownArticles, Offload
 from monitor.refresh.parse_pool import ParseLimits, Prepared
 from monitor.refresh.parse_runner import ParseRunner
 from monitor.refresh.poll_report import PollSummary
@@ -139,17 +139,22 @@ class FeedPoller:
         sitemap = result.body is not None and looks_like_sitemap(result.body)
         if result.body is None or not (full_text or sitemap or pool or self.parsing.is_known_killer(result)):
             return feed, result, None  # parsed by refresh_feed, in the writer's thread
-        # Matched in the parse process too where that gives the writer's own matches (monitor/refresh/offload.py):
-        # the pool holds the watchlists in force, the articles are stored as parsed, and what the feed
-        # carried when last stored is known (so that articles found unchanged are not matched for nothing).
+        # Where what the feed carried when last stored is known and its articles are stored as parsed, the
+        # parse process does no work for those articles, and matches the others when it holds the
+        # watchlists in force: the writer's own matches (monitor/refresh/offload.py).
         known = self.known.known(feed.id, ever_stored=feed.body_hash is not None)
-        match = None
-        if self.parsing.matches_with(pool) is runtime.matcher and not (full_text or sitemap) and known is not None:
-            match = MatchRequest(feed.id, config_feed, known)
+        offload = None
+        if known is not None and pool is not None and not (full_text or sitemap):
+            offload = Offload(
+                feed.id, config_feed, known, match=self.parsing.matches_with(pool) is runtime.matcher,
+                fingerprint_known=self.writer.writers > 1,  # the write gate compares every article's band keys
+            )
         try:
             # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
-            prepared = await self.parsing.prepare(result, config_feed.language if config_feed else None, pool, match)
-            if match is not None and isinstance(prepared, Prepared) and prepared.matches is not None:
+            prepared = await self.parsing.prepare(
+                result, config_feed.language if config_feed else None, pool, offload
+            )
+            if offload is not None and isinstance(prepared, Prepared) and prepared.matches is not None:
                 prepared = replace(prepared, matched_with=runtime)
             if isinstance(prepared, Prepared) and prepared.feed.format in SITEMAP_KINDS:
                 prepared = await expand_sitemap(

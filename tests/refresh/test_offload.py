@@ -11,13 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from monitor.config.loader import load_config
+from monitor.dedupe.minhash import cluster_text, fingerprint
 from monitor.model import Article
 from monitor.parse import parse_feed
 from monitor.refresh import poller as pipeline
 from monitor.refresh import refresh as refresh_step
-from monitor.refresh.offload import KnownArticles, MatchRequest, match_new_articles, premade_matches
+from monitor.refresh.offload import KnownArticles, Offload, match_new_articles, new_articles, premade_matches
+from monitor.refresh.parse_pool import Prepared, prepare_feed
 from monitor.refresh.poller import FeedPoller
 from monitor.refresh.runtime import Runtime
+from monitor.store import clusters
 from monitor.store.feeds import FeedRepository
 from monitor.store.rows import ArticleRow, MatchRow, RoutedItem
 from tests.conftest import drop_postgres, postgres_or_skip
@@ -43,8 +46,13 @@ def pool_for_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def made_where(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many new or changed articles the writer found matched by a parse process, and how many it matched."""
-    counts = {"parse_process": 0, "writer": 0}
+    counts = {"parse_process": 0, "writer": 0, "writer_fingerprints": 0}
     real = refresh_step.premade_matches
+    real_fingerprint = clusters.fingerprint
+
+    def fingerprinted(text: str) -> Any:
+        counts["writer_fingerprints"] += 1
+        return real_fingerprint(text)
 
     def counted(matches: Any, article: Article) -> Any:
         made = real(matches, article)
@@ -52,6 +60,7 @@ def made_where(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         return made
 
     monkeypatch.setattr(refresh_step, "premade_matches", counted)
+    monkeypatch.setattr(clusters, "fingerprint", fingerprinted)
     return counts
 
 
@@ -106,8 +115,10 @@ def test_matched_in_the_parse_processes_the_writer_stores_and_routes_the_same(
 ) -> None:
     threaded, in_thread = run_both_polls(tmp_path / "thread", database_url, server, 0)
     threaded.db.dispose()
-    assert made_where == {"parse_process": 0, "writer": 7}, "without processes the writer matches them all"
-    made_where.update(parse_process=0, writer=0)
+    assert made_where["parse_process"] == 0 and made_where["writer"] == 7, "without processes the writer matches all"
+    # 7 new or changed articles, and the changed one's stored text (its old band keys, to be replaced).
+    assert made_where["writer_fingerprints"] == 8
+    made_where.update(parse_process=0, writer=0, writer_fingerprints=0)
     sqlite = database_url.startswith("sqlite")
     other_url = f"sqlite:///{tmp_path / 'pool.db'}" if sqlite else postgres_or_skip()
     try:
@@ -121,9 +132,10 @@ def test_matched_in_the_parse_processes_the_writer_stores_and_routes_the_same(
     assert in_pool[1][0], "the feeds do match"
     for a, b in ((in_pool[0], in_thread[0]), (in_pool[2], in_thread[2])):
         assert (a.new_articles, a.matches, a.routed, a.suppressed) == (b.new_articles, b.matches, b.routed, b.suppressed)
-    # First poll: 5 new articles, matched in the processes. Second: the changed and the new article of
-    # the wire feed, matched in the processes; the unchanged ones were not matched at all.
-    assert made_where == {"parse_process": 7, "writer": 0}
+    # First poll: 5 new articles, matched and fingerprinted in the processes. Second: the changed and the new
+    # article of the wire feed, likewise; the unchanged ones were not matched at all. The writer only
+    # fingerprints the changed article's stored text (its old band keys).
+    assert made_where == {"parse_process": 7, "writer": 0, "writer_fingerprints": 1}
 
 
 def test_after_a_reload_between_parse_and_store_the_writer_matches_itself(
@@ -144,7 +156,7 @@ def test_after_a_reload_between_parse_and_store_the_writer_matches_itself(
     monkeypatch.setattr(poller.parsing, "prepare", reload_after_parsing)
     summary = asyncio.run(poller.poll_due())
     assert summary.errors == 0 and summary.new_articles == 5 and summary.matches > 0
-    assert made_where == {"parse_process": 0, "writer": 5}, "matches made with other watchlists are not used"
+    assert made_where["parse_process"] == 0 and made_where["writer"] == 5, "matches of other watchlists are not used"
     # The next poll restarts the processes with the watchlists in force, and they match again.
     first_pool = poller.parsing.running_pool
     monkeypatch.setattr(poller.parsing, "prepare", real_prepare)
@@ -153,7 +165,7 @@ def test_after_a_reload_between_parse_and_store_the_writer_matches_itself(
     asyncio.run(poller.poll_due())
     assert poller.parsing.running_pool is not first_pool
     assert poller.parsing.matches_with(poller.parsing.running_pool) is reloaded.matcher
-    assert made_where == {"parse_process": 2, "writer": 5}
+    assert made_where["parse_process"] == 2 and made_where["writer"] == 5
     poller.close()
     setup.db.dispose()
 
@@ -174,10 +186,21 @@ def test_only_articles_the_feed_did_not_carry_when_stored_are_matched(
     assert known.known("wire", ever_stored=False) == b"", "a feed never stored carries nothing yet"
     assert known.known("wire", ever_stored=True) is None, "after a restart: unknown, so the writer matches"
     known.remember("wire", before.articles)
-    made = match_new_articles(matcher, after, MatchRequest("wire", configured, known.known("wire", True) or b""))
+    offload = Offload("wire", configured, known.known("wire", True) or b"")
+    new = new_articles(after, offload.known)
+    made = match_new_articles(matcher, after, offload, new)
     assert made is not None
     by_title = {a.title: a for a in after.articles}
     assert set(made) == {by_title["Two"].id, by_title["Three"].id}, "the unchanged article is not matched"
+    # Nor fingerprinted, unless the write gate needs its band keys (PostgreSQL).
+    body = rss([("a", "One", QATAR), ("b", "Two", f"{RONEN} {QATAR}"), ("c", "Three", QATAR)])
+    for fingerprint_known, expected in ((False, {"Two", "Three"}), (True, {"One", "Two", "Three"})):
+        prepared = prepare_feed(body.replace(b"LINK", b"https://x.example"), "https://x.example/feed.xml", None,
+                                None, Offload("wire", configured, offload.known, fingerprint_known=fingerprint_known))
+        assert isinstance(prepared, Prepared) and prepared.matches is None, "this process holds no watchlists"
+        assert set(prepared.fingerprints) == {by_title[t].id for t in expected}
+        two = by_title["Two"]
+        assert prepared.fingerprints[two.id] == fingerprint(cluster_text(two.title, two.summary_text, two.content_text))
     assert [m.id for m in made[by_title["Three"].id][1]] == ["qatar"]
     assert premade_matches(made, by_title["Three"]) == made[by_title["Three"].id][1]
     assert premade_matches(made, by_title["One"]) is None, "not matched there: the writer matches it if changed"
@@ -192,9 +215,10 @@ def test_a_feed_labelled_by_its_stored_title_is_left_to_the_writer(
     setup = Setup(tmp_path, database_url, server, {"wire": False})
     unnamed = load_config(tmp_path / "config", {}).config.feeds[0].model_copy(update={"name": None})
     untitled = parsed([("a", "One", QATAR)], title="")
-    assert match_new_articles(setup.runtime.matcher, untitled, MatchRequest("wire", unnamed, b"")) is None
-    titled = match_new_articles(setup.runtime.matcher, parsed([("a", "One", QATAR)], "Wire"),
-                                MatchRequest("wire", unnamed, b""))
+    offload = Offload("wire", unnamed, b"")
+    assert match_new_articles(setup.runtime.matcher, untitled, offload, untitled.articles) is None
+    titled = parsed([("a", "One", QATAR)], "Wire")
+    titled = match_new_articles(setup.runtime.matcher, titled, offload, titled.articles)
     assert titled is not None and len(titled) == 1
     setup.db.dispose()
 
