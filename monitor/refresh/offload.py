@@ -29,6 +29,7 @@ it does for a feed parsed in its own thread. Not on PostgreSQL, where the write 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -78,19 +79,22 @@ class KnownArticles:
     def __init__(self, kept: int = KNOWN_FEEDS_KEPT) -> None:
         self._kept = kept
         self._digests: dict[str, bytes] = {}
+        self._lock = threading.Lock()  # two writer threads remember at once on PostgreSQL
 
     def remember(self, feed_id: str, articles: Iterable[Article]) -> None:
         """Record what a feed carried when its articles were stored (called by the writer)."""
         digests = b"".join(article_digest(a) for a in articles)
-        # Re-inserted at the end: the dict's order is then least recently stored first.
-        self._digests.pop(feed_id, None)
-        if len(self._digests) >= self._kept:
-            self._digests.pop(next(iter(self._digests)), None)
-        self._digests[feed_id] = digests
+        with self._lock:
+            # Re-inserted at the end: the dict's order is then least recently stored first.
+            self._digests.pop(feed_id, None)
+            if len(self._digests) >= self._kept:
+                self._digests.pop(next(iter(self._digests)), None)
+            self._digests[feed_id] = digests
 
     def known(self, feed_id: str, ever_stored: bool) -> bytes | None:
         """The feed's known digests; empty for a feed never stored; None when unknown (after a restart)."""
-        digests = self._digests.get(feed_id)
+        with self._lock:
+            digests = self._digests.get(feed_id)
         if digests is None and not ever_stored:
             return b""
         return digests
