@@ -1,7 +1,8 @@
 """Matching in the parse processes, and no work there for articles stored as they are.
 
 The writer thread and the event loop share the service process's interpreter lock; matching a feed's new
-articles there costs that process ~2-3 ms a changed feed (benchmarks/README.md, "Issue 21 point 4"). A
+articles there cost that process ~1.2-1.5 ms a feed of 20 new articles on the demo watchlists, more with
+large ones (benchmarks/README.md, "Issue 21 point 4"). A
 parse process that holds the same compiled watchlists matches them instead, right after parsing, and the
 writer uses those matches for the articles it finds new or changed, exactly as if it had made them:
 
