@@ -1,6 +1,6 @@
 """Ingest throughput: FeedPoller.poll_due over 1,000+ local feeds of 20 items, then again (all 304).
 
-Run: .venv/bin/python benchmarks/ingest_bench.py [--feeds 1000] [--postgres URL] [--profile]
+Run: .venv/bin/python benchmarks/ingest_bench.py [--feeds 1000] [--postgres URL] [--profile] [--changed-pass]
 
 The feed server runs in a separate process. Each feed's items are generated news-like texts (about
 120 words; one in ten names a watched actor or topic; one in twenty is wire copy repeated in
@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,11 @@ def _text(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
 
 
-def _feed(i: int) -> bytes:
+def _feed(i: int, edition: int = 0) -> bytes:
+    """Feed i: 20 items; each later edition drops its first item and adds a new last one (the rest unchanged)."""
     rng = random.Random(i)
     items = []
-    for j in range(20):
+    for j in range(20 + edition):
         if j == 0 and i % 20 in (0, 1):
             # Feeds 20k and 20k+1 both carry wire story k under their own URLs.
             title, body = f"Wire story {i // 20}", _text(random.Random(10**6 + i // 20), 120)
@@ -80,7 +82,7 @@ def _feed(i: int) -> bytes:
         )
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title><language>en</language>'
-        f"{''.join(items)}</channel></rss>"
+        f"{''.join(items[edition:])}</channel></rss>"
     ).encode()
 
 
@@ -148,10 +150,15 @@ def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float,
     return summary, time.perf_counter() - wall, _cpu() - cpu, worker_cpu
 
 
-def run(feeds: int, database: str | None, profile: bool, parse_workers: int | None = None) -> None:
-    """Run both polls against one database and print the figures."""
+def run(
+    feeds: int, database: str | None, profile: bool, parse_workers: int | None = None, changed_pass: bool = False
+) -> None:
+    """Run both polls (and with `changed_pass` a third, every feed with one new item) and print the figures."""
     queue: Any = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve_feeds, args=(queue, {i: _feed(i) for i in range(feeds)}), daemon=True)
+    later = {i: _feed(i, 1) for i in range(feeds)} if changed_pass else None
+    server = multiprocessing.Process(
+        target=serve_feeds, args=(queue, {i: _feed(i) for i in range(feeds)}, later), daemon=True
+    )
     server.start()
     port = queue.get(timeout=60)
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +173,12 @@ def run(feeds: int, database: str | None, profile: bool, parse_workers: int | No
         repo.sync(runtime.config.feeds, datetime.now(UTC))
         poller = FeedPoller(db, lambda: runtime, owner="bench", parse_workers=parse_workers)
         print(f"backend={db.engine.dialect.name} feeds={feeds} items/feed=20 parse_workers={poller.parsing.workers}")
-        for label in ("first poll (200: parse, store, cluster, match, route)", "second poll (304)"):
+        labels = ["first poll (200: parse, store, cluster, match, route)", "second poll (304)"]
+        if changed_pass:
+            labels.append("third poll (200: 1 new item of 20 per feed)")
+        for label in labels:
+            if label.startswith("third"):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/next-edition", timeout=60).read()
             repo.make_all_due(datetime.now(UTC))
             summary, wall, cpu, worker_cpu = _poll(poller, profile and label.startswith("first"))
             done = summary.ok + summary.not_modified
@@ -193,11 +205,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the first poll's writer")
     parser.add_argument("--parse-workers", type=int, default=None, help="parse processes (0: in a thread)")
     parser.add_argument("--no-sqlite", action="store_true", help="with --postgres, skip the SQLite run")
+    parser.add_argument("--changed-pass", action="store_true",
+                        help="a third poll where every feed has one new item of 20 (the steady state of a changed feed)")
     args = parser.parse_args()
     if not (args.no_sqlite and args.postgres):
-        run(args.feeds, None, args.profile, args.parse_workers)
+        run(args.feeds, None, args.profile, args.parse_workers, args.changed_pass)
     if args.postgres:
-        run(args.feeds, args.postgres, args.profile, args.parse_workers)
+        run(args.feeds, args.postgres, args.profile, args.parse_workers, args.changed_pass)
 
 
 if __name__ == "__main__":

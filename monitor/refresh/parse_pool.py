@@ -1,7 +1,9 @@
-"""What the parse processes run: a fetched body in, a parsed feed and its clustering fingerprints out.
+"""What the parse processes run: a fetched body in, a parsed feed, its clustering fingerprints and matches out.
 
-Parsing and fingerprinting are the CPU-bound part of a refresh; the poller (monitor/refresh/poller.py) runs
-`prepare_feed` in a pool of processes so that a second core works while its own stores and matches.
+Parsing, fingerprinting and matching are the CPU-bound part of a refresh; the poller
+(monitor/refresh/poller.py) runs `prepare_feed` in a pool of processes so that a second core works while
+its own stores and routes. Matching is done here only for the new articles of a feed whose watchlists
+the process holds (monitor/refresh/offload.py says when, and why the result is the writer's own).
 
 A parse process is also where a hostile body is contained: it runs under an address-space limit
 (RLIMIT_AS) and a CPU-time limit per parse (docs/security.md, "Parse processes"). A parse that hits
@@ -12,8 +14,10 @@ records the same error; the body is never parsed in the service process instead.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
+import pickle
 import resource
 import signal
 import threading
@@ -21,10 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
+from monitor.config.gc_pause import paused_gc
 from monitor.dedupe.minhash import Fingerprint, cluster_text, fingerprints
 from monitor.errors import ParseError
-from monitor.model import ParsedFeed
+from monitor.match import CompiledWatchlists
+from monitor.model import Article, ParsedFeed
 from monitor.parse import parse_feed
+from monitor.refresh.offload import ArticleMatches, Offload, match_new_articles, new_articles
 
 PARSE_LIMIT_MESSAGE = "the feed's parser ran out of memory or time"
 """The `parse_error` message of a body whose parse hit a limit or killed its process."""
@@ -57,33 +64,57 @@ class ParseTimedOut(Exception):
 
 
 _limits: ParseLimits | None = None  # set by worker_init in a parse process; None elsewhere (no limits)
+_matcher: CompiledWatchlists | None = None  # set by worker_init when the pool matches (monitor/refresh/offload.py)
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A parsed feed and its articles' clustering fingerprints (by id), computed off the writer thread."""
+    """A parsed feed and its articles' clustering fingerprints (by id), computed off the writer thread.
+
+    With `matches`, also the matches of its new articles (monitor/refresh/offload.py), valid only for
+    the writer whose Runtime is `matched_with` (set in the service process, never by a parse process).
+    """
 
     feed: ParsedFeed
     fingerprints: dict[str, Fingerprint]
+    matches: ArticleMatches | None = None
+    matched_with: object | None = None
 
 
 def prepare_feed(
-    body: bytes, base_url: str, content_type: str | None, language_hint: str | None
+    body: bytes, base_url: str, content_type: str | None, language_hint: str | None,
+    offload: Offload | None = None,
 ) -> Prepared | ParseError:
     """Parse one feed and fingerprint its articles (the CPU-bound part of a refresh; runs in a pool process).
 
+    With `offload`, the articles the feed carried when last stored are not fingerprinted (unless asked),
+    and the others are matched in a process started with compiled watchlists (monitor/refresh/offload.py).
     A parse error is returned, not raised: the pool hands it back as a value (errors pickle, monitor/errors.py).
     """
     try:
         with _cpu_limit():
             feed = parse_feed(body, base_url=base_url, content_type=content_type, language_hint=language_hint)
+            unique = list({a.id: a for a in feed.articles}.values())  # as stored: the last of one id wins
+            new = unique if offload is None else new_articles(feed, offload.known)
+            printed = unique if offload is None or offload.fingerprint_known else new
             # One numpy pass for the whole feed: per article, numpy's call overhead eats most of its gain.
-            prints = fingerprints([cluster_text(a.title, a.summary_text, a.content_text) for a in feed.articles])
-            return Prepared(feed, {a.id: fp for a, fp in zip(feed.articles, prints, strict=True)})
+            prints = fingerprints([cluster_text(a.title, a.summary_text, a.content_text) for a in printed])
     except ParseError as exc:
         return exc
     except (MemoryError, ParseTimedOut):
         return ParseError("parse_error", PARSE_LIMIT_MESSAGE)
+    return Prepared(feed, {a.id: fp for a, fp in zip(printed, prints, strict=True)}, _matches(feed, offload, new))
+
+
+def _matches(feed: ParsedFeed, offload: Offload | None, new: list[Article]) -> ArticleMatches | None:
+    """The new articles' matches, or None: then the writer matches them, as it does without a pool."""
+    if offload is None or not offload.match or _matcher is None:
+        return None
+    try:
+        with _cpu_limit():
+            return match_new_articles(_matcher, feed, offload, new)
+    except (MemoryError, ParseTimedOut):
+        return None  # a parse that succeeded is not failed by matching: the writer matches it
 
 
 @contextlib.contextmanager
@@ -131,11 +162,18 @@ def _limit_memory(headroom: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def worker_init(limits: ParseLimits | None = None) -> None:
-    """Set up a parse process: its limits, the service owns signals, and a worker never outlives it."""
-    global _limits
+def worker_init(limits: ParseLimits | None = None, matcher: bytes | None = None) -> None:
+    """Set up a parse process: its watchlists (pickled), its limits, the service owns signals, and it never outlives it."""
+    global _limits, _matcher
     # Ctrl-C reaches the whole process group; the service stops its workers itself, without tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if matcher is not None:
+        # Before the memory limit: its headroom is for parsing, on top of the watchlists. Loaded with the
+        # cyclic collector paused (millions of objects at 100k actors, no cycles), then frozen: they live
+        # as long as the process, and each full collection while parsing would walk them all again.
+        with paused_gc():
+            _matcher = pickle.loads(matcher)  # noqa: S301 - pickled by the service process that started this one
+        gc.freeze()
     if limits is not None:
         _limits = limits
         _limit_memory(limits.memory_headroom)

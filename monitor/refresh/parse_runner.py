@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -19,8 +20,10 @@ from concurrent.futures.process import BrokenProcessPool
 
 from monitor.errors import ParseError
 from monitor.fetch import FetchResult
+from monitor.match import CompiledWatchlists
 from monitor.model import ParsedFeed
 from monitor.parse import parse_feed
+from monitor.refresh.offload import Offload
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
 
 log = logging.getLogger("monitor.pipeline")
@@ -47,6 +50,8 @@ class ParseRunner:
         self.workers = workers
         self._limits = limits
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_matcher: CompiledWatchlists | None = None  # the watchlists the pool's processes hold
+        self._pickled: tuple[CompiledWatchlists, bytes] | None = None  # pickled once per configuration
         self._pool_finalizer: weakref.finalize | None = None
         self._killer_bodies: set[str] = set()
         self._isolation_slots: asyncio.Semaphore | None = None
@@ -56,11 +61,29 @@ class ParseRunner:
         """The pool if its processes are running (benchmarks read their CPU time), else None."""
         return self._pool
 
-    def pool(self) -> ProcessPoolExecutor | None:
-        """The parse processes, started on first use; None when parsing runs in a thread."""
+    def matches_with(self, pool: ProcessPoolExecutor | None) -> CompiledWatchlists | None:
+        """The watchlists `pool`'s processes match with (None: they do not match)."""
+        return self._pool_matcher if pool is not None and pool is self._pool else None
+
+    def pickled(self, matcher: CompiledWatchlists) -> bytes:
+        """The watchlists pickled for the parse processes, once per configuration (seconds at 100k actors)."""
+        if self._pickled is None or self._pickled[0] is not matcher:
+            self._pickled = (matcher, pickle.dumps(matcher, protocol=pickle.HIGHEST_PROTOCOL))
+        return self._pickled[1]
+
+    def pool(self, matcher: CompiledWatchlists | None = None) -> ProcessPoolExecutor | None:
+        """The parse processes, started on first use; None when parsing runs in a thread.
+
+        With `matcher` they also match (monitor/refresh/offload.py): processes started with other
+        watchlists (before a reload) are stopped and new ones started with these.
+        """
+        if self._pool is not None and matcher is not None and self._pool_matcher is not matcher:
+            log.info("parse_pool_restarting reason=watchlists_changed")
+            self._drop(self._pool)
         if self._pool is None and self.workers > 0:
             try:
-                self._pool = self._new_pool(self.workers)
+                self._pool = self._new_pool(self.workers, self.pickled(matcher) if matcher is not None else None)
+                self._pool_matcher = matcher
             except (OSError, ValueError, ImportError) as exc:  # e.g. no /dev/shm for the pool's semaphores
                 log.warning("parse_pool_unavailable error=%r (parsing in a thread)", exc)
                 self.workers = 0
@@ -86,16 +109,22 @@ class ParseRunner:
         self._killer_bodies.add(result.body_hash)
 
     async def prepare(
-        self, result: FetchResult, language_hint: str | None, pool: ProcessPoolExecutor | None
+        self, result: FetchResult, language_hint: str | None, pool: ProcessPoolExecutor | None,
+        offload: Offload | None = None,
     ) -> Prepared | ParseError:
-        """Parse a fetched body in `pool` (a thread without one); a known killer only in a process of its own."""
+        """Parse a fetched body in `pool` (a thread without one); a known killer only in a process of its own.
+
+        `offload`: what the pool's process does beyond parsing (monitor/refresh/offload.py).
+        """
         assert result.body is not None
         if self.is_known_killer(result):
             return await self._prepare_isolated(result, language_hint)
         if pool is not None:
             job = None
             try:
-                job = pool.submit(prepare_feed, result.body, result.final_url, result.content_type, language_hint)
+                job = pool.submit(
+                    prepare_feed, result.body, result.final_url, result.content_type, language_hint, offload
+                )
                 return self._answer(result, await asyncio.wrap_future(job))
             except BrokenProcessPool as exc:
                 # A worker died: this body may have killed it, or it was only queued in the same pool.
@@ -118,19 +147,22 @@ class ParseRunner:
                 self.remember_killer(result)
             return exc
 
-    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+    def _new_pool(self, workers: int, matcher: bytes | None = None) -> ProcessPoolExecutor:
         # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
         context = multiprocessing.get_context("forkserver")
         # A worker also imports the parent's main module (as `__mp_main__`), and with it SQLAlchemy and the
         # store's models, which parsing never uses: loaded once in the fork server, they are shared by every
         # worker instead of imported again in each (~0.2 s of CPU a worker, benchmarks/ingest_bench.py).
         context.set_forkserver_preload(["monitor.refresh.parse_pool", "monitor.store.rows"])
-        return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(self._limits(),))
+        return ProcessPoolExecutor(
+            workers, mp_context=context, initializer=worker_init, initargs=(self._limits(), matcher)
+        )
 
     def _drop(self, pool: ProcessPoolExecutor | None, *, wait: bool = False) -> None:
         if pool is None or pool is not self._pool:
             return
         self._pool = None
+        self._pool_matcher = None
         if self._pool_finalizer is not None:
             self._pool_finalizer.detach()
             self._pool_finalizer = None

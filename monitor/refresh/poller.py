@@ -14,6 +14,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 from monitor.clock import Clock, system_clock
@@ -22,6 +23,7 @@ from monitor.fetch import Fetcher, FetchResult
 from monitor.fetch.robots import RobotsCache
 from monitor.parse.formats.sitemap import looks_like_sitemap
 from monitor.refresh.full_text import add_full_text
+from monitor.refresh.offload import KnownArticles, Offload
 from monitor.refresh.parse_pool import ParseLimits, Prepared
 from monitor.refresh.parse_runner import ParseRunner
 from monitor.refresh.poll_report import PollSummary
@@ -72,12 +74,14 @@ class FeedPoller:
             max(1, os.cpu_count() or 1) if parse_workers is None else parse_workers,
             lambda: parse_limits or ParseLimits.for_body_cap(self.runtime().config.settings.fetch.max_bytes),
         )
+        # What each feed carried when last stored: its parse process then matches only the new articles.
+        self.known = KnownArticles()
         # SQLite takes one writer at a time. On PostgreSQL a writer waits on the server about two thirds
         # of its time, which a second writer transaction fills; the gate keeps two batches that share a
         # story from being written at once (benchmarks/README.md).
         self.writer = BatchWriter(
             self.feeds,
-            RefreshContext(self.runtime, self.clock, self.owner, self.parsing.remember_killer),
+            RefreshContext(self.runtime, self.clock, self.owner, self.parsing.remember_killer, self.known.remember),
             writers=1 if db.is_sqlite else POSTGRES_WRITERS,
         )
         # Feeds whose lease a failed tick could not give back (the database was unreachable): given
@@ -110,7 +114,8 @@ class FeedPoller:
         return summary
 
     async def _poll_batch(self, fetcher: Fetcher, claimed: list[ClaimedFeed], summary: PollSummary) -> None:
-        pool = self.parsing.pool() if len(claimed) >= POOL_MIN_FEEDS else None
+        # The processes match too, with the watchlists in force (restarted with new ones after a reload).
+        pool = self.parsing.pool(self.runtime().matcher) if len(claimed) >= POOL_MIN_FEEDS else None
 
         async def fetch_one(feed: ClaimedFeed) -> Fetched:
             try:
@@ -127,15 +132,30 @@ class FeedPoller:
         self, fetcher: Fetcher, feed: ClaimedFeed, result: FetchResult, pool: ProcessPoolExecutor | None
     ) -> Fetched:
         """A fetched (or pushed) body, parsed ahead where it pays or must (pool, full text, sitemap, known killer)."""
-        config_feed = self.runtime().feeds.get(feed.id)
+        runtime = self.runtime()
+        config_feed = runtime.feeds.get(feed.id)
         full_text = bool(config_feed and config_feed.full_text)
         # A sitemap's entries need their pages (and an index its children) before storing, like full text.
         sitemap = result.body is not None and looks_like_sitemap(result.body)
         if result.body is None or not (full_text or sitemap or pool or self.parsing.is_known_killer(result)):
             return feed, result, None  # parsed by refresh_feed, in the writer's thread
+        # Where what the feed carried when last stored is known and its articles are stored as parsed, the
+        # parse process does no work for those articles, and matches the others when it holds the
+        # watchlists in force: the writer's own matches (monitor/refresh/offload.py).
+        known = self.known.known(feed.id, ever_stored=feed.body_hash is not None)
+        offload = None
+        if known is not None and pool is not None and not (full_text or sitemap):
+            offload = Offload(
+                feed.id, config_feed, known, match=self.parsing.matches_with(pool) is runtime.matcher,
+                fingerprint_known=self.writer.writers > 1,  # the write gate compares every article's band keys
+            )
         try:
             # Parsed as soon as fetched, in the pool, while the writer stores earlier feeds.
-            prepared = await self.parsing.prepare(result, config_feed.language if config_feed else None, pool)
+            prepared = await self.parsing.prepare(
+                result, config_feed.language if config_feed else None, pool, offload
+            )
+            if offload is not None and isinstance(prepared, Prepared) and prepared.matches is not None:
+                prepared = replace(prepared, matched_with=runtime)
             if isinstance(prepared, Prepared) and prepared.feed.format in SITEMAP_KINDS:
                 prepared = await expand_sitemap(
                     self.db, fetcher, prepared, sitemap_url=result.final_url, robots=self.robots,

@@ -22,7 +22,7 @@ from monitor.dedupe.minhash import Fingerprint
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import FetchResult
 from monitor.match.documents import FeedLabels, document_for
-from monitor.model import Match, ParsedFeed
+from monitor.model import Article, Match, ParsedFeed
 from monitor.refresh.decide import (
     Holds,
     Routing,
@@ -32,6 +32,7 @@ from monitor.refresh.decide import (
     route,
     success_outcome,
 )
+from monitor.refresh.offload import ArticleMatches, premade_matches
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, Prepared
 from monitor.refresh.parse_runner import parse_here
 from monitor.refresh.poll_report import FeedReport
@@ -61,6 +62,8 @@ class RefreshContext:
     owner: str
     remember_killer: Callable[[FetchResult], None]
     """Called with a body that exhausted the parser here: later polls parse it in a process of its own."""
+    remember_stored: Callable[[str, Sequence[Article]], None] | None = None
+    """Called with a feed's articles once stored: its next parse matches only new ones (monitor/refresh/offload.py)."""
 
 
 class StoreFailed(Exception):
@@ -115,7 +118,8 @@ def refresh_feed(
             # 4. Save the articles, clustered with near-duplicates: the new or changed come back.
             changes = save_articles(session, feed.id, feed_parsed.articles, now, fingerprints=fingerprints)
             # 5. Match them, and save the matches.
-            matched = _match(session, runtime, feed.id, feed_parsed, changes)
+            premade = parsed.matches if isinstance(parsed, Prepared) and parsed.matched_with is runtime else None
+            matched = _match(session, runtime, feed.id, feed_parsed, changes, premade)
             items = [(c.article.id, c.article.content_hash, m, c.is_new) for c, m in zip(changes, matched, strict=True)]
             saved = save_feed_matches(session, items, now)  # one INSERT for the feed's matches
             # 6. Route them.
@@ -130,6 +134,9 @@ def refresh_feed(
         if not isolated:
             raise StoreFailed(feed.id) from exc
         return failed(exc, fetched.status)
+    if ctx.remember_stored is not None:
+        # Before the commit: should it fail, the next parse matches too little and the writer the rest.
+        ctx.remember_stored(feed.id, feed_parsed.articles)
     new = sum(1 for c in changes if c.is_new)
     return FeedReport(
         feed.id, fetched.status, outcome.next_poll_at, entries=len(feed_parsed.articles), unchanged=unchanged,
@@ -157,14 +164,20 @@ def _parse(
 
 
 def _match(
-    session: Transaction, runtime: Runtime, feed_id: str, parsed: ParsedFeed, changes: Sequence[ArticleChange]
+    session: Transaction, runtime: Runtime, feed_id: str, parsed: ParsedFeed, changes: Sequence[ArticleChange],
+    premade: ArticleMatches | None = None,
 ) -> list[list[Match]]:
-    """The matches of each new or changed article."""
+    """The matches of each new or changed article (made by the parse process where it could: `premade`)."""
     # The source is that of the feed the article was first seen in, as the backtest and the article
     # page rebuild it; this feed's title is the one `record_poll_in` stores with this transaction.
     labels = FeedLabels(runtime.feeds, lambda first: (
         parsed.title if first == feed_id and parsed.title else feed_title_in(session, first)))
-    return [runtime.matcher.match(document_for(c.article, labels(c.first_feed_id))) for c in changes]
+    out = []
+    for c in changes:
+        # A parse process labelled its matches with this feed's label: only for articles first seen here.
+        made = premade_matches(premade, c.article) if c.first_feed_id == feed_id else None
+        out.append(made if made is not None else runtime.matcher.match(document_for(c.article, labels(c.first_feed_id))))
+    return out
 
 
 def _route(

@@ -102,7 +102,7 @@ def test_a_killed_worker_s_feeds_are_parsed_again_in_processes_not_in_the_servic
     serve(server, "wire", [("w1", WIRE_TITLE, " ".join(WIRE))])
     setup = Setup(tmp_path, database_url, server, {"wire": False})
     poller = pooled(setup, 1)
-    pool = poller.parsing.pool()
+    pool = poller.parsing.pool(setup.runtime.matcher)  # the pool the poll uses (it matches too)
     assert pool is not None
     pool.submit(os.getpid).result()  # starts the worker
     for pid in list(pool._processes):  # what an OOM killer or a group-wide SIGTERM would do
