@@ -44,6 +44,11 @@ DIGEST_BYTES = 8
 KNOWN_FEEDS_KEPT = 50_000
 """Feeds whose stored articles are remembered (~300 bytes a feed of 20); beyond, the oldest are forgotten."""
 
+OFFLOAD_MAX_PATTERNS = 25_000
+"""Watchlists with more patterns are matched by the writer, not handed to the parse processes: pickling them
+blocks the event loop (4.1 s at 100k actors + 10k topics, 240k patterns, 31 MB) on every reload, and each
+process holds another copy (~150 MB there). The demo's have ~100; 10k actors + 1k topics ~24k."""
+
 ArticleMatches = Mapping[str, tuple[str, list[Match]]]
 """Matches made in a parse process: by article id, the content hash they were made for and the matches."""
 
@@ -99,6 +104,11 @@ class KnownArticles:
         if digests is None and not ever_stored:
             return b""
         return digests
+
+
+def offloaded(matcher: CompiledWatchlists) -> CompiledWatchlists | None:
+    """The watchlists the parse processes match with: `matcher`, unless it is too large to hand over."""
+    return matcher if matcher.pattern_count <= OFFLOAD_MAX_PATTERNS else None
 
 
 def match_new_articles(

@@ -23,7 +23,7 @@ from monitor.fetch import Fetcher, FetchResult
 from monitor.fetch.robots import RobotsCache
 from monitor.parse.formats.sitemap import looks_like_sitemap
 from monitor.refresh.full_text import add_full_text
-from monitor.refresh.offload import KnownArticles, Offload
+from monitor.refresh.offload import KnownArticles, Offload, offloaded
 from monitor.refresh.parse_pool import ParseLimits, Prepared
 from monitor.refresh.parse_runner import ParseRunner
 from monitor.refresh.poll_report import PollSummary
@@ -114,8 +114,9 @@ class FeedPoller:
         return summary
 
     async def _poll_batch(self, fetcher: Fetcher, claimed: list[ClaimedFeed], summary: PollSummary) -> None:
-        # The processes match too, with the watchlists in force (restarted with new ones after a reload).
-        pool = self.parsing.pool(self.runtime().matcher) if len(claimed) >= POOL_MIN_FEEDS else None
+        # The processes match too, with the watchlists in force (restarted with new ones after a reload),
+        # unless those are too large to hand over (`OFFLOAD_MAX_PATTERNS`).
+        pool = self.parsing.pool(offloaded(self.runtime().matcher)) if len(claimed) >= POOL_MIN_FEEDS else None
 
         async def fetch_one(feed: ClaimedFeed) -> Fetched:
             try:

@@ -14,6 +14,7 @@ from monitor.config.loader import load_config
 from monitor.dedupe.minhash import cluster_text, fingerprint
 from monitor.model import Article
 from monitor.parse import parse_feed
+from monitor.refresh import offload
 from monitor.refresh import poller as pipeline
 from monitor.refresh import refresh as refresh_step
 from monitor.refresh.offload import KnownArticles, Offload, match_new_articles, new_articles, premade_matches
@@ -230,3 +231,14 @@ def test_known_articles_are_bounded_least_recently_stored_first() -> None:
         known.remember(feed, article)
     assert known.known("f2", ever_stored=True) is None
     assert known.known("f1", ever_stored=True) == known.known("f3", ever_stored=True) != b""
+
+
+def test_watchlists_too_large_to_hand_over_are_matched_by_the_writer(
+    tmp_path: Path, database_url: str, server: FeedServer, made_where: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(offload, "OFFLOAD_MAX_PATTERNS", 0)
+    setup, results = run_both_polls(tmp_path, database_url, server, 2)
+    setup.db.dispose()
+    assert results[1][0], "the feeds do match"
+    assert made_where["parse_process"] == 0 and made_where["writer"] == 7
