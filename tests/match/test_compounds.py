@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from monitor.config.models import WatchlistConfig
-from monitor.match import CompiledWatchlists, compile_adhoc
+from monitor.match import CompiledWatchlists
 from monitor.match.compounds import COMPOUND_TAILS, is_tail
 from monitor.model import Document
+from tests.match.surfaces import highlighted
 
 # (query, text, highlighted surface forms)
 POSITIVES = [
@@ -72,18 +73,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("query", "text", "surfaces"), POSITIVES)
 def test_compound_written_apart(query: str, text: str, surfaces: tuple[str, ...]) -> None:
-    match = compile_adhoc(query).match(Document(body=text))
-    if not surfaces:
-        assert match is None, match.highlights
-        return
-    assert match is not None
-    assert tuple(h.text for h in match.highlights) == surfaces
+    assert highlighted(query, text) == (surfaces or None)
 
 
 @pytest.mark.parametrize(("query", "text"), NEGATIVES)
 def test_look_alikes_stay_silent(query: str, text: str) -> None:
-    match = compile_adhoc(query).match(Document(body=text))
-    assert match is None, match.highlights
+    assert highlighted(query, text) is None
 
 
 def test_actors_topics_fields_and_pinned_words() -> None:

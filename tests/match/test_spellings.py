@@ -7,6 +7,7 @@ import pytest
 from monitor.config.models import WatchlistConfig
 from monitor.match import CompiledWatchlists, compile_adhoc
 from monitor.model import Document
+from tests.match.surfaces import highlighted
 
 # (query, text, highlighted surface forms; () when it must stay silent)
 CASES = [
@@ -51,12 +52,7 @@ CASES = [
 
 @pytest.mark.parametrize(("query", "text", "surfaces"), CASES)
 def test_one_word_spellings(query: str, text: str, surfaces: tuple[str, ...]) -> None:
-    match = compile_adhoc(query).match(Document(body=text))
-    if not surfaces:
-        assert match is None, match.highlights
-        return
-    assert match is not None
-    assert tuple(h.text for h in match.highlights) == surfaces
+    assert highlighted(query, text) == (surfaces or None)
 
 
 def test_aliases_and_pinned_words() -> None:

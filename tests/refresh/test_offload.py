@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from monitor.dedupe.minhash import cluster_text, fingerprint
 from monitor.model import Article
 from monitor.parse import parse_feed
 from monitor.refresh import offload
-from monitor.refresh import poller as pipeline
 from monitor.refresh import refresh as refresh_step
 from monitor.refresh.offload import KnownArticles, Offload, match_new_articles, new_articles, premade_matches
 from monitor.refresh.parse_pool import Prepared, prepare_feed
@@ -27,21 +25,13 @@ from monitor.store.rows import ArticleRow, MatchRow, RoutedItem
 from tests.conftest import drop_postgres, postgres_or_skip
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_pipeline_ingest import NOW, Setup, rss, serve
-from tests.support.feedserver import FeedServer, running_feed_server
+from tests.support.feedserver import FeedServer
 
 QATAR = "Qatar froze its mediation; Egypt will mediate a prisoner exchange."
 RONEN = "Ronen Bar met the delegation on Tuesday."
 
 
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with running_feed_server() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def pool_for_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "POOL_MIN_FEEDS", 1)
+pytestmark = pytest.mark.usefixtures("pool_for_any_batch")
 
 
 @pytest.fixture

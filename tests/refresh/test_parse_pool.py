@@ -8,7 +8,6 @@ import asyncio
 import os
 import pickle
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,18 +25,9 @@ from monitor.refresh.poller import FeedPoller
 from monitor.store.rows import ArticleRow, Feed
 from tests.ingest.stories import OTHER, OTHER_TITLE, WIRE, WIRE_TITLE
 from tests.ingest.test_pipeline_ingest import Setup, rss, serve
-from tests.support.feedserver import FeedServer, Route, running_feed_server
+from tests.support.feedserver import FeedServer, Route
 
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with running_feed_server() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def pool_for_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "POOL_MIN_FEEDS", 1)
+pytestmark = pytest.mark.usefixtures("pool_for_any_batch")
 
 
 def pooled(setup: Setup, workers: int, limits: ParseLimits | None = None) -> FeedPoller:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
 from monitor.store.rows import ArticleRow, RoutedItem
-from tests.support.feedserver import FeedServer, Route, running_feed_server
+from tests.support.feedserver import FeedServer, Route
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 WATCHLIST = "name: MENA\nactors:\n  - id: qatar\n    name: Qatar\n    kind: place\n"
@@ -57,12 +56,6 @@ def index(locs: list[str]) -> bytes:
 def page(server: FeedServer, path: str, title: str, text: str = PARAGRAPH, lang: str | None = "en") -> None:
     body = PAGE.format(title=title, text=text, lang=f" lang='{lang}'" if lang else "")
     server.routes[path] = Route(body.encode(), content_type="text/html; charset=utf-8")
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with running_feed_server() as running:
-        yield running
 
 
 class Setup:

@@ -1,4 +1,4 @@
-"""Sitemaps served in UTF-16 (with a byte order mark, or declared only) are read like UTF-8 ones."""
+"""Sitemaps served in UTF-16 (with a byte order mark, or declared only) are read like UTF-8 ones; end to end, UTF-32 too."""
 
 from __future__ import annotations
 
@@ -28,14 +28,16 @@ def test_a_utf16_sitemap_is_recognised_and_parsed(encoding: str, bom: bytes) -> 
     assert parsed.format == "sitemap" and [a.title for a in parsed.articles] == ["Grüße aus Köln: Qatar"]
 
 
-def test_utf16_index_and_child_are_followed_and_their_pages_fetched(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("width", "index_mark"), [("16", b"\xfe\xff"), ("32", b"\x00\x00\xfe\xff")])
+def test_a_wide_index_and_child_are_followed_and_their_pages_fetched(tmp_path: Path, width: str, index_mark: bytes) -> None:
+    """UTF-16 and UTF-32: an index with a big-endian mark, a child declared only (little-endian)."""
     with running_feed_server() as server:
-        index = (f'<?xml version="1.0" encoding="UTF-16"?><sitemapindex {NS}><sitemap>'
+        index = (f'<?xml version="1.0" encoding="UTF-{width}"?><sitemapindex {NS}><sitemap>'
                  f'<loc>{server.url("/child.xml")}</loc></sitemap></sitemapindex>')
-        child = (f'<?xml version="1.0" encoding="UTF-16"?><urlset {NS}>'
+        child = (f'<?xml version="1.0" encoding="UTF-{width}"?><urlset {NS}>'
                  + news_url(server.url("/a/koeln"), "Grüße aus Köln: Qatar", "2026-11-24") + "</urlset>")
-        server.routes["/index.xml"] = Route(utf16(index, "utf-16-be", b"\xfe\xff"), content_type="application/xml")
-        server.routes["/child.xml"] = Route(utf16(child, "utf-16-le"), content_type="text/xml; charset=utf-16")
+        server.routes["/index.xml"] = Route(utf16(index, f"utf-{width}-be", index_mark), content_type="application/xml")
+        server.routes["/child.xml"] = Route(utf16(child, f"utf-{width}-le"), content_type=f"text/xml; charset=utf-{width}")
         page(server, "/a/koeln", "Köln")
         setup = Setup(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", {"index": server.url("/index.xml")})
         try:

@@ -1,16 +1,12 @@
-"""Sitemaps served in UTF-32 (with a byte order mark, or declared only) are read like UTF-8 ones."""
+"""Sitemaps served in UTF-32 (with a byte order mark, or declared only) are read like UTF-8 ones (end to end: test_sitemap_utf16.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from monitor.parse import parse_feed
 from monitor.parse.formats.sitemap import looks_like_sitemap
-from tests.refresh.test_sitemap import NS, Setup, news_url, page
-from tests.refresh.test_sitemap_utf16 import _served
-from tests.support.feedserver import Route, running_feed_server
+from tests.refresh.test_sitemap import NS, news_url
 
 LE_MARK, BE_MARK = b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"
 
@@ -37,21 +33,3 @@ def test_utf32_is_not_mistaken_for_utf16_nor_a_wide_rss_for_a_sitemap() -> None:
     for encoding in ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
         assert not looks_like_sitemap(rss.encode(encoding))
     assert not looks_like_sitemap(b"") and not looks_like_sitemap(b"\x00")
-
-
-def test_utf32_index_and_child_are_followed_and_their_pages_fetched(tmp_path: Path) -> None:
-    with running_feed_server() as server:
-        index = (f'<?xml version="1.0" encoding="UTF-32"?><sitemapindex {NS}><sitemap>'
-                 f'<loc>{server.url("/child.xml")}</loc></sitemap></sitemapindex>')
-        server.routes["/index.xml"] = Route(BE_MARK + index.encode("utf-32-be"), content_type="application/xml")
-        server.routes["/child.xml"] = Route(urlset(server.url("/a/koeln")).encode("utf-32-le"),
-                                            content_type="text/xml; charset=utf-32")
-        page(server, "/a/koeln", "Köln")
-        setup = Setup(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", {"index": server.url("/index.xml")})
-        try:
-            assert setup.poll() == (1, 0)
-            article = setup.articles()["koeln"]
-            assert article.title == "Grüße aus Köln: Qatar" and "Qatar has paused" in article.content_text
-            assert _served(server) == {"/index.xml", "/child.xml", "/a/koeln"}
-        finally:
-            setup.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,9 @@ from monitor.store.db import Database
 from monitor.store.rows import ArticleRow, Feed, RoutedItem, Sighting
 from monitor.store.sql import begin_writes, insert_ignore
 from tests.ingest.test_pipeline_ingest import NOW, Setup, serve
-from tests.support.feedserver import FeedServer, Route, running_feed_server
+from tests.support.feedserver import FeedServer, Route
 
 QATAR = "Qatar said on Saturday its role as a mediator is frozen."
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with running_feed_server() as running:
-        yield running
 
 
 def _one_transaction(poller: FeedPoller, total: int, calls: list[int]) -> None:
