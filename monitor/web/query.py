@@ -50,17 +50,23 @@ class QueryResult:
         return days
 
 
+def query_text_problem(query: str) -> QueryProblemInfo | None:
+    """What is wrong with a query's text before it is even parsed (empty, too long), else None."""
+    if not query.strip():
+        return QueryProblemInfo("the query is empty")
+    if len(query) > MAX_QUERY_LENGTH:
+        return QueryProblemInfo(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    return None
+
+
 def run_query(
     config: Config, db: Database, query: str, *, days: int, now: datetime, limit: int = 50, offset: int = 0,
 ) -> QueryResult:
     """Run a query (or `watchlist/entry`) over the articles published in the last `days` days; errors become `problem`."""
     zone = ZoneInfo(config.settings.timezone)
     result = QueryResult(query=query, days=days, window=day_window(now, days, zone))
-    if not query.strip():
-        result.problem = QueryProblemInfo("the query is empty")
-        return result
-    if len(query) > MAX_QUERY_LENGTH:
-        result.problem = QueryProblemInfo(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    result.problem = query_text_problem(query)
+    if result.problem is not None:
         return result
     result.warnings = [QueryProblemInfo(w.message, w.column, w.hint) for w in query_warnings(config, query)]
     try:

@@ -21,7 +21,7 @@ from monitor.usecases.search import SCAN_LIMIT, SearchOutcome, search_archive
 from monitor.web.api import Highlight, QueryErrorOut, QueryProblemOut
 from monitor.web.context import Ctx, WebContext, page
 from monitor.web.export import ExportRow, export_response
-from monitor.web.query import MAX_QUERY_LENGTH, QueryProblemInfo
+from monitor.web.query import MAX_QUERY_LENGTH, QueryProblemInfo, query_text_problem
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["api"])
@@ -45,12 +45,8 @@ class SearchView:
 def run_search(ctx: WebContext, q: str, *, feed: str | None, language: str | None, day_from: date | None,
                day_to: date | None, limit: int, offset: int) -> SearchView:
     """Run a search; a query that does not compile, or filters that cannot hold, become `problem`."""
-    view = SearchView()
-    if not q.strip():
-        view.problem = QueryProblemInfo("the query is empty")
-        return view
-    if len(q) > MAX_QUERY_LENGTH:
-        view.problem = QueryProblemInfo(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    view = SearchView(problem=query_text_problem(q))
+    if view.problem is not None:
         return view
     if language and not _LANGUAGE.match(language):
         view.problem = QueryProblemInfo(f"language {language!r} is not a language code", hint="e.g. en, ar, he, ru")

@@ -118,10 +118,13 @@ def render_spike(content: DeliveryContent, subscriber: SubscriberConfig, setting
         "entry_url": safe_url(spike.entry_url), "timezone": subscriber.timezone,
         "unsubscribe_url": safe_url(unsubscribe), "subscriber_name": subscriber.name or subscriber.id,
     }
+    return _render_parts(settings, "spike", context)
+
+
+def _render_parts(settings: EmailSettings, name: str, context: dict[str, object]) -> tuple[str, str]:
+    """The plain-text and HTML parts of template `name` (`name.txt`, `name.html`, an operator's first), CSS inlined."""
     env = template_environment(settings.templates_dir)
-    text = env.get_template("spike.txt").render(context)
-    page = env.get_template("spike.html").render(context)
-    return text, inline_css(page)
+    return env.get_template(f"{name}.txt").render(context), inline_css(env.get_template(f"{name}.html").render(context))
 
 
 def build_spike_email(
@@ -151,10 +154,7 @@ def render_feed_health(content: DeliveryContent, subscriber: SubscriberConfig, s
         "created_at": content.created_at, "timezone": subscriber.timezone,
         "unsubscribe_url": safe_url(unsubscribe), "subscriber_name": subscriber.name or subscriber.id,
     }
-    env = template_environment(settings.templates_dir)
-    text = env.get_template("feed_health.txt").render(context)
-    page = env.get_template("feed_health.html").render(context)
-    return text, inline_css(page)
+    return _render_parts(settings, "feed_health", context)
 
 
 def build_feed_health_email(
