@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ from monitor.notify.content import (
     SpikeStory,
     SpikeWindow,
 )
+from tests.support.httpserver import serving_in_thread
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "webhook.schema.json"
@@ -355,13 +355,6 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/monitor"
-    try:
+    with serving_in_thread(Handler) as server:
+        receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/monitor"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from tests.support.feedserver import etag_of, send
+from tests.support.httpserver import serving_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,16 +141,9 @@ def running_farm() -> Iterator[FeedFarm]:
     class Server(ThreadingHTTPServer):
         request_queue_size = 256  # many processes connect at once
 
-    httpd = Server(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    farm.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(Handler, Server) as httpd:
+        farm.port = httpd.server_address[1]
         yield farm
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 class SmtpSink:

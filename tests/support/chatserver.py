@@ -7,14 +7,15 @@ optionally after a delay (the window a kill -9 test lands in).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.httpserver import serving_in_thread
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,6 @@ def _handler(receiver: ChatReceiver) -> type[BaseHTTPRequestHandler]:
 def running_chat_receiver() -> Iterator[ChatReceiver]:
     """Start a receiver on a free port of 127.0.0.1; stopped on exit."""
     receiver = ChatReceiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    server.daemon_threads = True
-    receiver.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(_handler(receiver)) as server:
+        receiver.port = int(server.server_address[1])
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()

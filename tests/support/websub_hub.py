@@ -24,11 +24,12 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode
 
 from monitor.fetch.websub import sign
 from tests.support.feedserver import send
+from tests.support.httpserver import serving_in_thread
 
 
 @dataclass
@@ -180,13 +181,6 @@ def running_hub(lease_seconds: int | None = None, refuse: int | None = None) -> 
             status, message = hub.handle_request(form)
             send(self, status, message.encode(), {"Content-Type": "text/plain; charset=utf-8"})
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    hub.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(Handler) as httpd:
+        hub.port = httpd.server_address[1]
         yield hub
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
