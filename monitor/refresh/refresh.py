@@ -40,7 +40,7 @@ from monitor.refresh.runtime import Runtime
 from monitor.store.articles import ArticleChange, save_articles, save_feed_matches
 from monitor.store.clusters import routed_in_cluster
 from monitor.store.db import Transaction, is_unavailable
-from monitor.store.feeds import ClaimedFeed, feed_title_in, record_poll_in
+from monitor.store.feeds import ClaimedFeed, feed_title_in, record_poll_in, record_quiet_polls_in
 from monitor.store.outbox import add_routed_items, alerted_for_story
 from monitor.store.snoozes import active_snoozes_in
 from monitor.store.subscriptions import opted_out_in
@@ -143,6 +143,32 @@ def refresh_feed(
         new=new, updated=len(changes) - new, matches=sum(len(s) for s in saved), routed=routed,
         suppressed=routing.suppressed, pushed=push,
     )
+
+
+def is_quiet(item: Fetched) -> bool:
+    """A poll that brought no body to parse (304, or the same body as last time): only its feed row changes."""
+    _, fetched, parsed = item
+    return isinstance(fetched, FetchResult) and fetched.body is None and not fetched.pushed and not isinstance(
+        parsed, Prepared)
+
+
+def record_quiet_polls(session: Transaction, ctx: RefreshContext, items: Sequence[Fetched]) -> list[FeedReport]:
+    """`refresh_feed` for quiet polls (`is_quiet`), their feed rows written in one statement; their reports in order."""
+    runtime = ctx.runtime()
+    polls = []
+    reports = []
+    for feed, fetched, _ in items:
+        if not isinstance(fetched, FetchResult):
+            raise TypeError(f"not a quiet poll: {feed.id}")
+        now = ctx.clock()
+        pushed = feed.push_until is not None and feed.push_until > now  # WebSub: polled as a safety net only
+        interval, max_interval = poll_intervals(runtime.config, runtime.feeds.get(feed.id), pushed=pushed)
+        outcome = success_outcome(fetched, None, now, interval=interval, max_interval=max_interval)
+        polls.append((feed.id, outcome, now))
+        reports.append(FeedReport(feed.id, fetched.status, outcome.next_poll_at,
+                                  unchanged=fetched.not_modified or fetched.unchanged))
+    record_quiet_polls_in(session, ctx.owner, polls)
+    return reports
 
 
 def _parse(

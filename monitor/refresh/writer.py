@@ -14,7 +14,14 @@ import time
 from monitor.fetch import FetchResult
 from monitor.refresh.parse_pool import Prepared
 from monitor.refresh.poll_report import FeedReport, PollSummary
-from monitor.refresh.refresh import Fetched, RefreshContext, StoreFailed, refresh_feed
+from monitor.refresh.refresh import (
+    Fetched,
+    RefreshContext,
+    StoreFailed,
+    is_quiet,
+    record_quiet_polls,
+    refresh_feed,
+)
 from monitor.refresh.write_gate import BatchStories, WriteGate
 from monitor.store.feeds import FeedRepository
 
@@ -53,7 +60,8 @@ class BatchWriter:
 
     def write(self, batch: list[Fetched], summary: PollSummary) -> None:
         """Store fetched feeds, several per transaction; counted in `summary` once committed."""
-        pending = batch
+        # Quiet polls (304, same body) first: their rows are written together at the start of the transaction.
+        pending = [item for item in batch if is_quiet(item)] + [item for item in batch if not is_quiet(item)]
         while pending:
             try:
                 reports = self._transaction(pending)
@@ -86,9 +94,12 @@ class BatchWriter:
 
     def _transaction_with(self, items: list[Fetched], *, isolated: bool) -> list[FeedReport]:
         started = time.monotonic()
-        reports: list[FeedReport] = []
-        with self.feeds.writing([feed.id for feed, _, _ in items]) as session:
-            for feed, result, parsed in items:
+        quiet = 0
+        while quiet < len(items) and is_quiet(items[quiet]):  # `write` put them first
+            quiet += 1
+        with self.feeds.writing([feed.id for feed, _, _ in items[quiet:]]) as session:
+            reports = record_quiet_polls(session, self.ctx, items[:quiet])
+            for feed, result, parsed in items[quiet:]:
                 reports.append(refresh_feed(session, self.ctx, feed, result, parsed, isolated=isolated))
                 if time.monotonic() - started > WRITE_BUDGET:
                     break
