@@ -8,7 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Self, cast
 
-from sqlalchemy import Float, Integer, Table, Text, and_, bindparam, case, func, null, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Float,
+    Integer,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from monitor.config.models import FeedConfig
@@ -246,9 +260,21 @@ def record_quiet_polls_in(session: Session, owner: str, polls: Sequence[tuple[st
     session.execute(_QUIET_POLL, params)
 
 
-def _claimed(row: Feed) -> ClaimedFeed:
-    return ClaimedFeed(row.id, row.url, row.etag, row.last_modified, row.body_hash, row.consecutive_errors,
-                       row.push_until)
+_CLAIMED_COLUMNS: tuple[Any, ...] = (Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.body_hash, Feed.consecutive_errors,
+                    Feed.push_until)
+"""A ClaimedFeed's fields, in order."""
+
+
+def _lease(session: Session, stmt: Executable, owner: str, until: datetime) -> list[ClaimedFeed]:
+    """Lease the feeds `stmt` selects (`_CLAIMED_COLUMNS`, rows locked: `lock_rows`) to `owner` until `until`.
+
+    Plain rows and one UPDATE per chunk of ids: loading an ORM object per feed and flushing its two
+    changed attributes cost a 304 pass about a tenth of its CPU, on the event loop.
+    """
+    claimed = [ClaimedFeed(**row._mapping) for row in session.execute(stmt)]
+    for part in chunked([feed.id for feed in claimed]):
+        session.execute(update(_FEEDS).where(_FEEDS.c.id.in_(part)).values(lease_owner=owner, lease_until=until))
+    return claimed
 
 
 class FeedRepository:
@@ -302,7 +328,7 @@ class FeedRepository:
         """Take a lease on up to `limit` due feeds (of `feed_ids`, if given), so that no other worker polls them."""
         with self.db.transaction() as session:
             stmt = (
-                select(Feed)
+                select(*_CLAIMED_COLUMNS)
                 .where(
                     Feed.active.is_(True),
                     Feed.disabled_reason.is_(None),
@@ -314,26 +340,18 @@ class FeedRepository:
             )
             if feed_ids is not None:
                 stmt = stmt.where(Feed.id.in_(list(feed_ids)))
-            rows = list(session.scalars(lock_rows(stmt)))
-            for row in rows:
-                row.lease_owner = owner
-                row.lease_until = now + lease
-            return [_claimed(r) for r in rows]
+            return _lease(session, lock_rows(stmt), owner, now + lease)
 
     def claim_for_push(self, owner: str, now: datetime, feed_ids: Sequence[str], *, lease: timedelta) -> list[ClaimedFeed]:
         """Take a lease on these feeds, due or not, where no one holds one (a poll in flight: the push waits)."""
         if not feed_ids:
             return []
         with self.db.transaction() as session:
-            stmt = select(Feed).where(
+            stmt = select(*_CLAIMED_COLUMNS).where(
                 Feed.id.in_(list(feed_ids)), Feed.active.is_(True), Feed.disabled_reason.is_(None),
                 or_(Feed.lease_until.is_(None), Feed.lease_until < now),
             )
-            rows = list(session.scalars(lock_rows(stmt)))
-            for row in rows:
-                row.lease_owner = owner
-                row.lease_until = now + lease
-            return [_claimed(r) for r in rows]
+            return _lease(session, lock_rows(stmt), owner, now + lease)
 
     def record(self, feed_id: str, owner: str, outcome: PollOutcome, now: datetime) -> None:
         """Write a poll's outcome on the feed row and release the lease."""
