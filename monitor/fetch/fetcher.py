@@ -69,6 +69,9 @@ class Fetcher:
         self._timeout = settings.timeout.total_seconds()
         self._global = asyncio.Semaphore(settings.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
+        # Hosts whose literal address (if any) the policy allowed: the same answer for every request,
+        # so the address is parsed once per host (the resolver still checks every address connected to).
+        self._allowed_hosts: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -103,10 +106,13 @@ class Fetcher:
         previous_body_hash: str | None = None,
     ) -> FetchResult:
         """Fetch `url` once; return a FetchResult or raise FetchError (kinds in FETCH_ERROR_KINDS)."""
-        if is_local_url(url):
+        parts = urlsplit(url)  # once: is_local_url's test and the host (a 304 pass's per-request work is small)
+        if parts.scheme.lower() not in ("http", "https"):
             return await self._fetch_local(url, previous_body_hash)
-        host = (urlsplit(url).hostname or "").lower()
-        per_host = self._per_host.setdefault(host, asyncio.Semaphore(self._settings.per_host))
+        host = (parts.hostname or "").lower()
+        per_host = self._per_host.get(host)
+        if per_host is None:
+            per_host = self._per_host[host] = asyncio.Semaphore(self._settings.per_host)
         # Per-host first: a burst of feeds on one host must not sit on global slots while queued.
         async with per_host, self._global:
             # The deadline starts once we hold the slots, so queueing never counts as a timeout.
@@ -170,7 +176,9 @@ class Fetcher:
                     "blocked_address",
                     f"redirect to {current!r} refused: only http(s) URLs with a host may be followed",
                 )
-            check_literal_host(target.raw_host, self._policy)
+            if target.raw_host not in self._allowed_hosts:
+                check_literal_host(target.raw_host, self._policy)
+                self._allowed_hosts.add(target.raw_host)
             try:
                 response = await self._session.get(target, headers=headers, allow_redirects=False)
             except (aiohttp.InvalidURL, ValueError) as exc:

@@ -338,3 +338,29 @@ def test_a_malformed_redirect_location_is_a_bad_redirect(server, fetch_once, pat
     assert error.kind == "bad_redirect"
     assert server.url(path) in error.message and reason in error.message
     assert "tell the publisher" in error.message
+
+
+def test_literal_host_is_checked_once_per_fetcher_and_refused_every_time(server, make_settings):
+    """An allowed literal address is parsed once per Fetcher; a refused one is refused on every request."""
+    asked: list[str] = []
+
+    def policy(ip: str) -> bool:
+        asked.append(ip)
+        return _only_test_server(ip)
+
+    async def go() -> tuple[list[FetchResult], list[FetchError]]:
+        strict = make_settings(allow_private_networks=False)
+        async with Fetcher(strict, address_policy=policy) as fetcher:
+            results = [await fetcher.fetch(server.url("/feed")) for _ in range(3)]
+            errors = []
+            for _ in range(2):
+                with pytest.raises(FetchError) as caught:
+                    await fetcher.fetch(server.url("/to-metadata"))
+                errors.append(caught.value)
+        return results, errors
+
+    results, errors = asyncio.run(go())
+    assert [r.status for r in results] == [200, 200, 200]
+    assert asked.count("127.0.0.1") == 1, "the test server's literal address: checked on the first request only"
+    assert [e.kind for e in errors] == ["blocked_address", "blocked_address"]
+    assert asked.count("169.254.169.254") == 2, "a refused address is asked about again"
