@@ -7,6 +7,7 @@ import hashlib
 import mimetypes
 import time
 from email.utils import formatdate
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -38,6 +39,13 @@ def _mib(n: int) -> str:
 def is_local_url(url: str) -> bool:
     """True for file: URLs and plain paths (anything that is not http or https)."""
     return urlsplit(url).scheme.lower() not in ("http", "https")
+
+
+@lru_cache(maxsize=8192)
+def _scheme_and_host(url: str) -> tuple[bool, str]:
+    """Whether `url` is local (`is_local_url`), and its host in lower case; cached, as feed URLs recur every tick."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() not in ("http", "https"), (parts.hostname or "").lower()
 
 
 def _too_large(limit: int, what: str) -> FetchError:
@@ -106,10 +114,9 @@ class Fetcher:
         previous_body_hash: str | None = None,
     ) -> FetchResult:
         """Fetch `url` once; return a FetchResult or raise FetchError (kinds in FETCH_ERROR_KINDS)."""
-        parts = urlsplit(url)  # once: is_local_url's test and the host (a 304 pass's per-request work is small)
-        if parts.scheme.lower() not in ("http", "https"):
+        local, host = _scheme_and_host(url)
+        if local:
             return await self._fetch_local(url, previous_body_hash)
-        host = (parts.hostname or "").lower()
         per_host = self._per_host.get(host)
         if per_host is None:
             per_host = self._per_host[host] = asyncio.Semaphore(self._settings.per_host)
