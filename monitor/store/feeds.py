@@ -260,9 +260,10 @@ def record_quiet_polls_in(session: Session, owner: str, polls: Sequence[tuple[st
     session.execute(_QUIET_POLL, params)
 
 
-_CLAIMED_COLUMNS: tuple[Any, ...] = (Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.body_hash, Feed.consecutive_errors,
-                    Feed.push_until)
-"""A ClaimedFeed's fields, in order."""
+_CLAIMED_COLUMNS: tuple[Any, ...] = (
+    Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.body_hash, Feed.consecutive_errors, Feed.push_until,
+)
+"""A ClaimedFeed's fields, by name."""
 
 
 def _lease(session: Session, stmt: Executable, owner: str, until: datetime) -> list[ClaimedFeed]:
