@@ -15,7 +15,6 @@ import struct
 import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -157,23 +156,89 @@ def cluster_text(title: str, summary_text: str, content_text: str) -> str:
     return f"{title}\n{content_text or summary_text}"
 
 
-@dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """A text's shingle hashes, MinHash signature and LSH band keys: computable anywhere (pure CPU)."""
+    """A text's shingle hashes, MinHash signature and LSH band keys: computable anywhere (pure CPU).
 
-    shingles: frozenset[int]
+    Immutable, compared by value. The shingle hashes may be held packed (`of_hashes`: sorted, unique,
+    8 bytes each, little-endian) and the set made only when `shingles` is read: a parse process
+    fingerprints every article it sends, and a pickled set of 64-bit ints costs ~5x the CPU of its
+    packed bytes on each side of the pipe (the service process unpickles it; benchmarks/README.md).
+    """
+
+    __slots__ = ("_hashes", "_shingles", "keys", "minhash")
+    _hashes: bytes | None  # at least one of the two is set
+    _shingles: frozenset[int] | None
     keys: tuple[int, ...]  # empty when the text is too short to cluster
-    minhash: bytes | None = None  # the signature packed (stored on the article); None when `keys` is empty
+    minhash: bytes | None  # the signature packed (stored on the article); None when `keys` is empty
+
+    def __init__(self, shingles: frozenset[int], keys: tuple[int, ...], minhash: bytes | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "_shingles", shingles)
+        _set(self, "_hashes", None)
+        _set(self, "keys", keys)
+        _set(self, "minhash", minhash)
+
+    @classmethod
+    def of_hashes(cls, hashes: bytes, keys: tuple[int, ...], minhash: bytes | None = None) -> Fingerprint:
+        """A fingerprint of packed shingle hashes (sorted, unique, little-endian uint64): the set is made when read."""
+        fp = cls.__new__(cls)
+        _set = object.__setattr__
+        _set(fp, "_shingles", None)
+        _set(fp, "_hashes", hashes)
+        _set(fp, "keys", keys)
+        _set(fp, "minhash", minhash)
+        return fp
+
+    @property
+    def shingles(self) -> frozenset[int]:
+        """The 64-bit hashes of the text's word 3-shingles."""
+        shingles: frozenset[int] | None = self._shingles
+        if shingles is None:
+            assert self._hashes is not None
+            shingles = frozenset(np.frombuffer(self._hashes, dtype=_U64).tolist())
+            object.__setattr__(self, "_shingles", shingles)
+        return shingles
+
+    @property
+    def hashes(self) -> bytes:
+        """The shingle hashes packed: sorted, unique, little-endian uint64."""
+        hashes: bytes | None = self._hashes
+        if hashes is None:
+            assert self._shingles is not None
+            hashes = np.array(sorted(self._shingles), dtype=_U64).tobytes()
+            object.__setattr__(self, "_hashes", hashes)
+        return hashes
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Packed, not the set: what a parse process sends the service process for each article.
+        return (Fingerprint.of_hashes, (self.hashes, self.keys, self.minhash))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Fingerprint is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Fingerprint is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Fingerprint):
+            return NotImplemented
+        return (self.keys, self.minhash) == (other.keys, other.minhash) and self.hashes == other.hashes
+
+    def __hash__(self) -> int:
+        return hash((self.hashes, self.keys, self.minhash))
+
+    def __repr__(self) -> str:
+        return f"Fingerprint(shingles={self.shingles!r}, keys={self.keys!r}, minhash={self.minhash!r})"
 
 
 def fingerprint(text: str) -> Fingerprint:
     """Shingles, signature and band keys of a cluster text (pure: safe to compute in a pool process)."""
     hashes = _unique_hashes(text)
-    sh = frozenset(hashes.tolist())
+    packed = hashes.astype(_U64, copy=False).tobytes()
     if len(hashes) < MIN_SHINGLES:
-        return Fingerprint(sh, ())
+        return Fingerprint.of_hashes(packed, ())
     sig = _signature_of_sorted(hashes)
-    return Fingerprint(sh, _band_keys(sig.tolist()), sig.astype(_U64, copy=False).tobytes())
+    return Fingerprint.of_hashes(packed, _band_keys(sig.tolist()), sig.astype(_U64, copy=False).tobytes())
 
 
 def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
@@ -210,17 +275,20 @@ def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
     filled[slot[first]] = True
     clustered = counts >= MIN_SHINGLES
     sigs = _densify(mins.reshape(-1, BINS)[clustered], filled.reshape(-1, BINS)[clustered]).astype(_U64, copy=False)
-    all_hashes = hashes.tolist()
+    # Each text's hashes stay packed (a slice of one buffer): most are never needed as a set.
+    packed = hashes.astype(_U64, copy=False).tobytes()
+    offsets = (bounds * _U64.itemsize).tolist()
+    of_hashes = Fingerprint.of_hashes
     out = []
     row = 0
-    for i in range(len(texts)):
-        sh = frozenset(all_hashes[bounds[i] : bounds[i + 1]])
-        if clustered[i]:
+    for i, is_clustered in enumerate(clustered.tolist()):
+        text_hashes = packed[offsets[i] : offsets[i + 1]]
+        if is_clustered:
             sig = sigs[row]
             row += 1
-            out.append(Fingerprint(sh, _band_keys(sig.tolist()), sig.tobytes()))
+            out.append(of_hashes(text_hashes, _band_keys(sig.tolist()), sig.tobytes()))
         else:
-            out.append(Fingerprint(sh, ()))
+            out.append(of_hashes(text_hashes, ()))
     return out
 
 
