@@ -6,6 +6,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.text import html_to_text, htmltext, sanitize_html
 
@@ -142,3 +144,9 @@ def test_the_cleaner_built_once_per_base_sanitises_as_nh3_clean_per_call(
         assert {base: sanitize_html(html, base) for base in results} == results
     finally:
         htmltext._cleaner.cache_clear()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab. \t\f\v\r\u00a0\u200b\u3000\u2002\u202f\u205f\u2028é")), max_size=30))
+def test_fold_spaces_is_the_regex_substitution(line: str) -> None:
+    assert htmltext._fold_spaces(line) == htmltext._SPACES.sub(" ", line)
