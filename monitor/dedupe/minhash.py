@@ -161,8 +161,9 @@ class Fingerprint:
 
     Immutable, compared by value. The shingle hashes may be held packed (`of_hashes`: sorted, unique,
     8 bytes each, little-endian) and the set made only when `shingles` is read: a parse process
-    fingerprints every article it sends, and a pickled set of 64-bit ints costs ~5x the CPU of its
-    packed bytes on each side of the pipe (the service process unpickles it; benchmarks/README.md).
+    fingerprints every article it sends, and building, pickling and unpickling a set of 64-bit ints
+    costs several times its packed bytes (a parse process's CPU a feed fell ~1/3 with this and the
+    model's pickling, 2026-12-06). Reading `shingles` makes the set once.
     """
 
     __slots__ = ("_hashes", "_shingles", "keys", "minhash")
