@@ -11,7 +11,9 @@ feedparser upgrade, run that test first; an import error here names what moved.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from time import struct_time
 from typing import Any
 
@@ -42,8 +44,30 @@ map_content_type: Callable[[str], str] = _FeedParserMixin.map_content_type
 """feedparser's normalisation of a text construct's type ("html" -> "text/html", ...)."""
 
 
+# The commonest date of RSS, read as feedparser's RFC 822 handler reads it, without trying its chain of
+# handlers one by one (~4x the CPU). feedparser's first handler (W3DTF) refuses any date that starts
+# with a day name (its year is int("wed,")), and its second (RFC 822) takes this shape whole: day,
+# month, year, time, then GMT, UT, Z or a +hhmm offset. A date it cannot represent (31 Feb, year 0,
+# an overflow) goes through feedparser's whole chain as before.
+_COMMON_RFC822 = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) (GMT|UT|Z|[+-][0-9]{4})\Z"
+)
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
 def parse_date(value: str) -> struct_time | None:
     """feedparser's date parser: a UTC struct_time, or None when no handler understands `value`."""
+    common = _COMMON_RFC822.match(value)
+    if common is not None:
+        day, month, year, hour, minute, second, zone = common.groups()
+        offset = 0 if zone[0] not in "+-" else (int(zone[1:3]) * 60 + int(zone[3:])) * (-1 if zone[0] == "-" else 1)
+        try:
+            stamp = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+            return (stamp - timedelta(minutes=offset)).utctimetuple()
+        except (ValueError, OverflowError):
+            pass
     result: struct_time | None = _parse_date(value)
     return result
 

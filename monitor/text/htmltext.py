@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 
 import nh3
@@ -40,6 +43,17 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     """Return `html` reduced to a safe subset; relative links are resolved against `base_url`."""
     if not html:
         return ""
+    return _cleaner(base_url or "")(html).strip()
+
+
+@functools.lru_cache(maxsize=64)
+def _cleaner(base_url: str) -> Callable[[str], str]:
+    """nh3's sanitiser with this module's rules for one base URL, built once for all the HTML of a feed.
+
+    `nh3.clean` builds its sanitiser from the options on every call: ~7x the CPU of cleaning a
+    typical feed item (a paragraph of ~1 KB). An `nh3.Cleaner` (nh3 >= 0.2.18) is built once with
+    the same options, so it gives the same output; older nh3 builds it per call as before.
+    """
 
     def _filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
@@ -54,16 +68,19 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
                 return None
         return value
 
-    return nh3.clean(
-        html,
-        tags=set(_ALLOWED_TAGS),
-        clean_content_tags=set(_DROP_CONTENT_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()},
-        attribute_filter=_filter,
-        url_schemes=set(_URL_SCHEMES),
-        link_rel=_LINK_REL,
-        strip_comments=True,
-    ).strip()
+    options: dict[str, Any] = {
+        "tags": set(_ALLOWED_TAGS),
+        "clean_content_tags": set(_DROP_CONTENT_TAGS),
+        "attributes": {tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()},
+        "attribute_filter": _filter,
+        "url_schemes": set(_URL_SCHEMES),
+        "link_rel": _LINK_REL,
+        "strip_comments": True,
+    }
+    cleaner = getattr(nh3, "Cleaner", None)
+    if cleaner is None:
+        return functools.partial(nh3.clean, **options)
+    return cleaner(**options).clean  # type: ignore[no-any-return]
 
 
 # Elements after which the text must break, so words of adjacent blocks never join.
@@ -82,6 +99,16 @@ _VOID_TAGS = frozenset(
     {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}
 )
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u200b\u3000\u2000-\u200a\u202f\u205f]+")
+
+
+def _fold_spaces(line: str) -> str:
+    """Each run of _SPACES as one space: a line of words between single spaces is returned as it is.
+
+    The check is four scans in C; `sub` replaces every single space of a paragraph by another (~20x the CPU).
+    """
+    if line.isascii() and "  " not in line and "\t" not in line and "\f" not in line and "\v" not in line:
+        return line  # the only ASCII characters of _SPACES are " ", \t, \f and \v
+    return _SPACES.sub(" ", line)
 
 
 class _TextExtractor(HTMLParser):
@@ -162,7 +189,7 @@ def _bare_markup_text(html: str) -> str | None:
 
 
 def _lines(raw: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in raw.replace("\r", "\n").split("\n"))
+    lines = (_fold_spaces(line).strip() for line in raw.replace("\r", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -171,7 +198,7 @@ def html_to_text(html: str, *, skip_tags: frozenset[str] = frozenset()) -> str:
     if not html:
         return ""
     if "<" not in html and "&" not in html:
-        return "\n".join(line for line in (_SPACES.sub(" ", x).strip() for x in html.splitlines()) if line)
+        return "\n".join(line for line in (_fold_spaces(x).strip() for x in html.splitlines()) if line)
     if not skip_tags:
         text = _bare_markup_text(html)
         if text is not None:

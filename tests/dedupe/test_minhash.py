@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+
+import pytest
+
 from monitor.dedupe.minhash import (
     PREFILTER,
     THRESHOLD,
+    Fingerprint,
     band_keys,
     cluster_text,
     estimated_similarity,
@@ -53,3 +58,17 @@ def test_signatures_screen_candidates_like_the_exact_similarity() -> None:
     assert estimated_similarity(print_of(wire), print_of(update)) >= PREFILTER, "the update stays a candidate"
     assert estimated_similarity(print_of(wire), print_of(other)) < PREFILTER, "the other story is screened out"
     assert fingerprint("too short to cluster").minhash is None
+
+
+def test_fingerprint_pickles_packed_and_equals_the_one_made_from_its_set() -> None:
+    text = cluster_text(WIRE_TITLE, "\n".join(WIRE), "")
+    fp = fingerprint(text)
+    from_set = Fingerprint(fp.shingles, fp.keys, fp.minhash)
+    assert from_set == fp and hash(from_set) == hash(fp)
+    assert from_set.hashes == fp.hashes, "sorted, unique, little-endian uint64 either way"
+    copy = pickle.loads(pickle.dumps(from_set, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == fp and copy.shingles == shingles(text) and copy.keys == fp.keys and copy.minhash == fp.minhash
+    assert fp.hashes in pickle.dumps(fp, protocol=pickle.HIGHEST_PROTOCOL), "the hashes travel packed, not as a set"
+    assert fp != Fingerprint(fp.shingles, (), None)
+    with pytest.raises(AttributeError):
+        fp.keys = ()  # type: ignore[misc]

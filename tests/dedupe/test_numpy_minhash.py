@@ -6,7 +6,9 @@ those computed by the code before issue 21, so every text must give the same shi
 
 from __future__ import annotations
 
+import re
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +99,10 @@ def test_every_corpus_article_fingerprints_as_before() -> None:
             clustered += bool(fp.keys)
     assert not differences, differences[:5]
     assert compared > 3000 and clustered > 2000
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_words_equal_the_reference(text: str) -> None:
+    assert minhash.shingles(text) == reference.shingles(text)
+    assert minhash._word_ids(text) == [zlib.crc32(word.encode()) for word in re.findall(r"\w+", text.casefold())]

@@ -6,6 +6,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.text import html_to_text, htmltext, sanitize_html
 
@@ -118,3 +120,33 @@ def test_bare_markup_is_reduced_as_html_parser_would() -> None:
         assert html_to_text(html) == htmltext._parsed_text(html, frozenset()), repr(html)
         shortcut += htmltext._bare_markup_text(html) is not None
     assert shortcut > 1000  # the shortcut is really exercised, not only html.parser
+
+
+_SANITIZED = [
+    '<p>a <a href="/x">x</a> <img src="i.png" alt="i"> <a href=" ">e</a></p><script>s()</script>',
+    '<a href="javascript:alert(1)">j</a><q cite="q">q</q><!-- c --><blockquote cite="//h/c">b</blockquote>',
+    '<a href="http://[bad">v</a><table><tr><td colspan="2" onclick="x">t</td></tr></table>',
+]
+
+
+@pytest.mark.parametrize("html", _SANITIZED)
+def test_the_cleaner_built_once_per_base_sanitises_as_nh3_clean_per_call(
+    html: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Alternating bases: a cleaner built for one base URL never resolves another's links.
+    results = {base: sanitize_html(html, base) for base in ("http://a.example/f/", "https://b.example/", None, "")}
+    assert [sanitize_html(html, base) for base in results] == list(results.values())
+    assert 'href="http://a.example/x"' in sanitize_html('<a href="/x">x</a>', "http://a.example/f/")
+    assert 'href="https://b.example/x"' in sanitize_html('<a href="/x">x</a>', "https://b.example/")
+    htmltext._cleaner.cache_clear()
+    monkeypatch.delattr(htmltext.nh3, "Cleaner")  # nh3 < 0.2.18: nh3.clean with the same options
+    try:
+        assert {base: sanitize_html(html, base) for base in results} == results
+    finally:
+        htmltext._cleaner.cache_clear()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab. \t\f\v\r\u00a0\u200b\u3000\u2002\u202f\u205f\u2028é")), max_size=30))
+def test_fold_spaces_is_the_regex_substitution(line: str) -> None:
+    assert htmltext._fold_spaces(line) == htmltext._SPACES.sub(" ", line)
