@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, update
+from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,31 @@ def insert_new(
 
 _SQLITE_ROWS_BOUND = 999
 """Values bound in one multi-row INSERT on SQLite at most (the oldest builds' limit; ~50 rows of 20 columns)."""
+
+
+def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows into a table with an autoincrement integer key; return their keys in the order of the rows."""
+    if not rows:
+        return []
+    connection = session.connection()
+    key = next(iter(table.primary_key.columns))
+    if connection.dialect.name == "sqlite" and _plain_returning(connection, table, rows[0], (key.name,)):
+        names = list(rows[0])
+        values = _converted(connection, table, names, [[row[n] for n in names] for row in rows])
+        per_statement = max(1, _SQLITE_ROWS_BOUND // len(names))
+        placeholders = f"({', '.join(['?'] * len(names))})"
+        ids: list[int] = []
+        for start in range(0, len(values), per_statement):
+            part = values[start : start + per_statement]
+            sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))}"
+                   f" RETURNING {key.name}")
+            # RETURNING's order is unspecified, but SQLite inserts the VALUES in order and gives each
+            # row the largest key so far plus one (no AUTOINCREMENT): sorted keys are in row order,
+            # which is how SQLAlchemy's own sort_by_parameter_order works on SQLite.
+            ids += sorted(int(r[0]) for r in connection.exec_driver_sql(sql, tuple(v for row in part for v in row)))
+        return ids
+    stmt = insert(table).returning(key, sort_by_parameter_order=True)
+    return [int(i) for i in session.execute(stmt, list(rows)).scalars().all()]
 
 
 def _plain_returning(connection: Connection, table: Table, row: dict[str, Any], conflict: Sequence[str]) -> bool:

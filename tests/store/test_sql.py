@@ -10,7 +10,7 @@ from sqlalchemy import Table, select
 
 from monitor.store.db import Database
 from monitor.store.rows import ArticleRow, MatchRow, RoutedItem, Sighting
-from monitor.store.sql import _SQLITE_ROWS_BOUND, insert_many, insert_new
+from monitor.store.sql import _SQLITE_ROWS_BOUND, insert_many, insert_new, insert_returning_ids
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 _ARTICLES = cast(Table, ArticleRow.__table__)
@@ -71,3 +71,21 @@ def test_insert_many_converts_shared_values_once_and_reads_back_the_same(db: Dat
     with db.sessions() as session:
         seen = {s.article_id: (s.first_seen_at, s.last_seen_at) for s in session.scalars(select(Sighting))}
     assert seen == {"a": (earlier, NOW), "b": (NOW, NOW)}
+
+
+def test_insert_returning_ids_gives_each_row_its_own_id_in_row_order(db: Database) -> None:
+    with db.transaction() as session:
+        insert_new(session, _ARTICLES, [_article("a", NOW)], conflict=["id"])
+    # More rows than one SQLite statement binds: the ids of every chunk, in the order of the rows.
+    rows = [{"article_id": "a", "watchlist": "w", "entry_kind": "actor", "entry_id": f"e{i:03d}", "entry_name": f"E{i}",
+             "snippet": "", "highlights": [{"n": i}], "more_highlights": i % 3, "content_hash": "h", "created_at": NOW}
+            for i in range(2 * (_SQLITE_ROWS_BOUND // 10) + 5)]
+    with db.transaction() as session:
+        ids = insert_returning_ids(session, cast(Table, MatchRow.__table__), rows)
+    assert len(set(ids)) == len(rows)
+    with db.sessions() as session:
+        stored = {m.id: m for m in session.scalars(select(MatchRow))}
+    for match_id, row in zip(ids, rows, strict=True):
+        got = stored[match_id]
+        assert (got.entry_id, got.highlights, got.more_highlights, got.created_at) == (
+            row["entry_id"], row["highlights"], row["more_highlights"], NOW)

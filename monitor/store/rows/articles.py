@@ -73,7 +73,7 @@ class ClusterKey(Base):
     # A 20-item feed writes ~320 of these rows at random keys, and every B-tree page such a row lands
     # on is written to the WAL at commit. The rows go in id order (appended) and only the index on
     # `key` is random: its entries hold the key and the row id (~17 bytes) where a (key, article_id)
-    # primary key held the 64-character id as well (~80 bytes), so the random writes touch ~4x fewer
+    # primary key held the 32-character id as well (~48 bytes), so the random writes touch ~3x fewer
     # pages (migration 0021). No foreign key and no article_id index: each extra B-tree or key check
     # was paid for on every row. Whoever deletes or re-indexes an article deletes its keys by
     # recomputing them from its stored text (`stored_band_keys`); a key left behind only names a
