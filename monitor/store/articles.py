@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.dedupe.minhash import Fingerprint, cluster_text
@@ -21,7 +21,7 @@ from monitor.store.clusters import (
 )
 from monitor.store.db import Database
 from monitor.store.rows import ArticleRow, MatchRow, Sighting
-from monitor.store.sql import insert_many, insert_new
+from monitor.store.sql import insert_many, insert_new, insert_returning_ids
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _MATCHES = cast(Table, MatchRow.__table__)
@@ -174,10 +174,7 @@ def save_feed_matches(
             })
             owners.append((n, match))
     if rows:
-        # sort_by_parameter_order: the ids come back in the order of the rows (insertmanyvalues).
-        ids = session.execute(
-            insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        ids = insert_returning_ids(session, _MATCHES, rows)
         for (n, match), match_id in zip(owners, ids, strict=True):
             out[n].append((int(match_id), match))
     return out

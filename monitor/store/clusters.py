@@ -74,6 +74,10 @@ def find_clusters(
         found = select_by_keys(session, _CLUSTER_KEYS, ("key", "article_id"), "key", all_keys)
         for key, article_id in found:
             stored.setdefault(int(key), []).append(str(article_id))
+        # Candidates in article id order, whatever order the index gave (row order on equal keys):
+        # the first of equally similar candidates wins, and the MAX_CANDIDATES cut keeps the first.
+        for articles in stored.values():
+            articles.sort()
     candidate_ids = {a for lst in stored.values() for a in lst} - ids
     known: dict[str, tuple[frozenset[int], str]] = {}
     if candidate_ids:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, update
+from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,8 @@ def insert_new(
         names = list(rows[0])
         result = _insert_unnest(connection, table, names, [[row[n] for row in rows] for n in names], conflict)
         return [tuple(row) for row in result]
+    if connection.dialect.name == "sqlite" and _plain_returning(connection, table, rows[0], conflict):
+        return _insert_new_sqlite(connection, table, rows, conflict)
     stmt = _insert_ignore_stmt(connection.dialect.name, table, tuple(conflict))
     # One single-row statement (compiled once, then cached), run for all rows: SQLAlchemy's
     # "insertmanyvalues" batches it into multi-row INSERTs, and RETURNING yields exactly the
@@ -47,6 +49,84 @@ def insert_new(
     if len(rows) == 1:
         return [tuple(row) for row in session.execute(stmt, dict(rows[0]))]
     return [tuple(row) for row in session.execute(stmt, list(rows))]
+
+
+_SQLITE_ROWS_BOUND = 999
+"""Values bound in one multi-row INSERT on SQLite at most (the oldest builds' limit; ~50 rows of 20 columns)."""
+
+
+def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows into a table with an autoincrement integer key; return their keys in the order of the rows."""
+    if not rows:
+        return []
+    connection = session.connection()
+    key = next(iter(table.primary_key.columns))
+    if connection.dialect.name == "sqlite" and _plain_returning(connection, table, rows[0], (key.name,)):
+        names = list(rows[0])
+        values = _converted(connection, table, names, [[row[n] for n in names] for row in rows])
+        per_statement = max(1, _SQLITE_ROWS_BOUND // len(names))
+        placeholders = f"({', '.join(['?'] * len(names))})"
+        ids: list[int] = []
+        for start in range(0, len(values), per_statement):
+            part = values[start : start + per_statement]
+            sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))}"
+                   f" RETURNING {key.name}")
+            # RETURNING's order is unspecified, but SQLite inserts the VALUES in order and gives each
+            # row the largest key so far plus one (no AUTOINCREMENT): sorted keys are in row order,
+            # which is how SQLAlchemy's own sort_by_parameter_order works on SQLite.
+            ids += sorted(int(r[0]) for r in connection.exec_driver_sql(sql, tuple(v for row in part for v in row)))
+        return ids
+    stmt = insert(table).returning(key, sort_by_parameter_order=True)
+    return [int(i) for i in session.execute(stmt, list(rows)).scalars().all()]
+
+
+def _plain_returning(connection: Connection, table: Table, row: dict[str, Any], conflict: Sequence[str]) -> bool:
+    """True when the rows need nothing SQLAlchemy adds: every defaulted column given, conflict keys returned as stored."""
+    dialect = connection.dialect
+    if any(c.default is not None and c.name not in row for c in table.c):
+        return False
+    return all(table.c[n].type.dialect_impl(dialect).result_processor(dialect, None) is None for n in conflict)
+
+
+def _insert_new_sqlite(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """SQLite: `insert_new` as multi-row INSERT ... RETURNING through the driver.
+
+    SQLAlchemy's insertmanyvalues built the same statement, but spent ~1.5 ms on a 20-article feed
+    converting each row's parameters one by one; here each column's converter runs once per distinct
+    value object (a feed's rows share one `now`).
+    """
+    names = list(rows[0])
+    values = _converted(connection, table, names, [[row[n] for n in names] for row in rows])
+    keys = ", ".join(conflict)
+    per_statement = max(1, _SQLITE_ROWS_BOUND // len(names))
+    placeholders = f"({', '.join(['?'] * len(names))})"
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), per_statement):
+        part = values[start : start + per_statement]
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))}"
+            f" ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
+        )
+        flat = tuple(v for row in part for v in row)
+        out += [tuple(r) for r in connection.exec_driver_sql(sql, flat)]
+    return out
+
+
+def _converted(connection: Connection, table: Table, names: Sequence[str], rows: list[list[Any]]) -> list[list[Any]]:
+    """`rows` (lists, changed in place) with each column's bind converter applied, once per distinct value object."""
+    for i, process in enumerate(_bind_processors(connection, table, names)):
+        if process is None:
+            continue
+        done: dict[int, Any] = {}  # id() is safe here: `rows` holds every value for the whole call
+        for row in rows:
+            value = row[i]
+            key = id(value)
+            if key not in done:
+                done[key] = process(value)
+            row[i] = done[key]
+    return rows
 
 
 def insert_many(
@@ -65,9 +145,8 @@ def insert_many(
     if connection.dialect.name == "postgresql":
         _insert_unnest(connection, table, columns, [list(c) for c in zip(*rows, strict=True)], skip_conflicts_on)
         return
-    processors = _bind_processors(connection, table, columns)
-    if any(processors):
-        rows = [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows]
+    if any(_bind_processors(connection, table, columns)):
+        rows = [tuple(row) for row in _converted(connection, table, columns, [list(row) for row in rows])]
     on_conflict = f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING" if skip_conflicts_on else ""
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))}){on_conflict}"
     connection.exec_driver_sql(sql, list(rows))

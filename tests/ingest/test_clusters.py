@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from monitor.dedupe.minhash import band_keys, cluster_text, shingles, signature
 from monitor.model import Article
@@ -44,6 +44,18 @@ def test_articles_stored_without_a_signature_are_still_compared(db: Database) ->
     with db.transaction() as session:
         save_articles(session, "paper", [story("update", UPDATE_TITLE, UPDATE)], NOW + timedelta(hours=2))
     assert clusters(db)["update"] == "wire"
+
+
+def test_band_keys_stored_twice_change_no_cluster(db: Database) -> None:
+    with db.transaction() as session:
+        save_articles(session, "wire", [story("wire", WIRE_TITLE, WIRE)], NOW)
+        save_articles(session, "other", [story("other", OTHER_TITLE, OTHER)], NOW)
+    with db.engine.begin() as connection:  # cluster_keys has no uniqueness (migration 0021)
+        connection.execute(text("INSERT INTO cluster_keys (key, article_id) SELECT key, article_id FROM cluster_keys"))
+    with db.transaction() as session:
+        [change] = save_articles(session, "paper", [story("update", UPDATE_TITLE, UPDATE)], NOW + timedelta(hours=2))
+    assert change.cluster is not None and change.cluster.cluster_id == "wire" and change.cluster.joined
+    assert clusters(db) == {"wire": "wire", "other": "other", "update": "wire"}
 
 
 def test_identical_wire_copy_in_two_feeds_is_one_cluster(db: Database) -> None:

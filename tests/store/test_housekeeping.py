@@ -64,3 +64,24 @@ def test_cluster_key_migrations_keep_the_keys_down_and_up(database_url: str) -> 
             assert session.scalar(select(ArticleRow.minhash).where(ArticleRow.id == "a")) is None, "stored before 0005"
     finally:
         db.dispose()
+
+
+def test_row_id_migration_keeps_the_keys_and_makes_a_pair_stored_twice_one_row(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        upgrade(db)
+        with db.transaction() as session:
+            save_articles(session, "f", [story("a", WIRE_TITLE, WIRE)], NOW)
+        before = _keys(db)
+        with db.engine.begin() as connection:  # allowed since 0021 (no uniqueness), and harmless
+            connection.execute(text("INSERT INTO cluster_keys (key, article_id) SELECT key, article_id FROM cluster_keys"))
+        assert _keys(db) == {"a": 2 * before["a"]}
+        cfg = alembic_config(db)
+        with db.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0020")  # back to the (key, article_id) primary key
+        assert _keys(db) == before
+        assert upgrade(db) == head_revision(db)
+        assert _keys(db) == before
+    finally:
+        db.dispose()

@@ -70,15 +70,20 @@ class ClusterKey(Base):
     """One LSH band key of an article's MinHash signature: articles sharing a key are cluster candidates."""
 
     __tablename__ = "cluster_keys"
-    # The primary key is the whole row: one B-tree per row (WITHOUT ROWID on SQLite), no foreign key
-    # and no article_id index. A 20-item feed writes ~320 of these rows at random places, and each
-    # extra B-tree or key check was paid for on every one of them. Whoever deletes or re-indexes an
-    # article deletes its keys by recomputing them from its stored text (`stored_band_keys`); a key
-    # left behind only names a candidate that the exact check then does not find.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # A 20-item feed writes ~320 of these rows at random keys, and every B-tree page such a row lands
+    # on is written to the WAL at commit. The rows go in id order (appended) and only the index on
+    # `key` is random: its entries hold the key and the row id (~17 bytes) where a (key, article_id)
+    # primary key held the 32-character id as well (~48 bytes), so the random writes touch ~3x fewer
+    # pages (migration 0021). No foreign key and no article_id index: each extra B-tree or key check
+    # was paid for on every row. Whoever deletes or re-indexes an article deletes its keys by
+    # recomputing them from its stored text (`stored_band_keys`); a key left behind only names a
+    # candidate that the exact check then does not find.
+    __table_args__ = (Index("ix_cluster_keys_key", "key"),)
 
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # INTEGER on SQLite: the rowid itself (a BIGINT primary key would be a second B-tree).
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+    article_id: Mapped[str] = mapped_column(String(64))
 
 
 class MatchRow(Base):
