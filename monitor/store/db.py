@@ -51,12 +51,16 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         # JIT compiles a query whose estimated cost passes jit_above_cost: with a fast-growing table's
         # stale statistics a 1 ms cluster-key lookup was estimated that high and spent 11 ms compiling.
         # Our queries are short OLTP ones; JIT never pays for them.
-        # psycopg prepares a statement on its 5th run, and PostgreSQL then keeps a generic plan made
-        # while the tables were still small: a fresh install's article lookup by id stayed a
-        # sequential scan (5 ms a call at 20,000 articles) until autovacuum analysed the table.
-        # A custom plan per run costs ~0.1 ms; ingest on an empty database went from 60 to 92 feeds/s.
-        options = "-c jit=off -c plan_cache_mode=force_custom_plan"
-        connect_args = {"options": options, **kwargs.pop("connect_args", {})}
+        # psycopg would prepare a statement on its 5th run, and PostgreSQL then keeps a generic plan
+        # made while the tables were still small: a fresh install's lookup of a feed's article ids
+        # (an IN list) stayed a sequential scan (5 ms a call at 20,000 articles) until autovacuum
+        # analysed the table. Unprepared, each of our statements is planned for its own values.
+        # The server's own cached plans keep the default mode: forcing custom plans for every
+        # statement (plan_cache_mode=force_custom_plan, as before) also re-planned each foreign-key
+        # check and trigger statement for every row inserted, ~15 % of the server's CPU at ingest,
+        # and their generic plans (a primary-key probe, an INSERT ... VALUES) cannot go stale that way.
+        options = "-c jit=off"
+        connect_args = {"options": options, "prepare_threshold": None, **kwargs.pop("connect_args", {})}
         return create_engine(
             url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs
         )

@@ -37,7 +37,8 @@ class ArticleRow(Base):
     content_text: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str | None] = mapped_column(String(16))
-    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # No index of its own: ix_articles_published_story below starts with it (migration 0022).
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -47,7 +48,8 @@ class ArticleRow(Base):
     # before their text is read (see monitor/store/clusters.py, PREFILTER). None for short texts.
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    # Covers the volume series of spike detection (monitor/store/volume.py, migration 0010).
+    # Covers the volume series of spike detection (monitor/store/volume.py, migration 0010) and every
+    # query by publication time.
     __table_args__ = (Index("ix_articles_published_story", "published_at", "id", "cluster_id"),)
 
 
