@@ -58,7 +58,7 @@ def test_migration_0022_down_and_up_keeps_the_queue(database_url: str) -> None:
         cfg = alembic_config(db)
         with db.engine.begin() as connection:
             cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0020")
+            command.downgrade(cfg, "0021")
         assert "ix_articles_published_at" in {i["name"] for i in inspect(db.engine).get_indexes("articles")}
         _store_feeds(db)  # the per-row trigger of 0019 again
         before = _queue(db)

@@ -13,7 +13,7 @@ Each stored article paid for work that bought nothing (benchmarks/README.md, Pos
   they are stored out of line or compressed (new values only; both read back the same).
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
