@@ -8,15 +8,18 @@ parsed again in a process of its own, and when that one dies too it is the feed'
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 import multiprocessing
 import os
 import pickle
+import sys
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from monitor.errors import ParseError
 from monitor.fetch import FetchResult
@@ -27,6 +30,9 @@ from monitor.refresh.offload import Offload
 from monitor.refresh.parse_pool import PARSE_LIMIT_MESSAGE, ParseLimits, Prepared, prepare_feed, worker_init
 
 log = logging.getLogger("monitor.pipeline")
+
+PARSE_MODULE = "monitor.refresh.parse_pool"
+"""What a parse process runs; imported by the fork server before it forks any (with what it imports)."""
 
 KILLER_BODIES_KEPT = 1000
 """Hashes of bodies that exhausted a parse process, remembered (per service process) so they never parse in a thread."""
@@ -41,6 +47,39 @@ def parse_here(result: FetchResult, language_hint: str | None) -> ParsedFeed:
         )
     except MemoryError:
         raise ParseError("parse_error", PARSE_LIMIT_MESSAGE) from None
+
+
+def forkserver_preload() -> list[str]:
+    """The modules the fork server imports once, before it forks parse processes: parsing, and what else they import.
+
+    A process started from the fork server runs the main module of the service again (as `__mp_main__`:
+    the `monitor` script, which imports the CLI and with it the store), except under `python -m`; the
+    fork server cannot do that first on Python < 3.13 (its "__main__" preload never worked before CPython
+    gh-126631), but it can import the project modules that script imports, so that its run costs next to
+    nothing in each process. Nothing else: under a main module that imports nothing of the project (a
+    benchmark) the fork server holds no store and no SQLAlchemy, which parsing never uses.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if not isinstance(path, str) or (spec_name is not None and spec_name.rpartition(".")[2] == "__main__"):
+        return [PARSE_MODULE]  # multiprocessing does not run this main module again (spawn.py's rule)
+    return [PARSE_MODULE, *(name for name in _top_level_imports(path) if name.partition(".")[0] == "monitor")]
+
+
+def _top_level_imports(path: str) -> list[str]:
+    """The modules a Python file imports at its top level, in order ([] when it cannot be read)."""
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
 
 
 class ParseRunner:
@@ -150,10 +189,7 @@ class ParseRunner:
     def _new_pool(self, workers: int, matcher: bytes | None = None) -> ProcessPoolExecutor:
         # forkserver, not fork: this process has threads (asyncio, SQLAlchemy) whose locks a fork copies.
         context = multiprocessing.get_context("forkserver")
-        # A worker also imports the parent's main module (as `__mp_main__`), and with it SQLAlchemy and the
-        # store's models, which parsing never uses: loaded once in the fork server, they are shared by every
-        # worker instead of imported again in each (~0.2 s of CPU a worker, benchmarks/ingest_bench.py).
-        context.set_forkserver_preload(["monitor.refresh.parse_pool", "monitor.store.rows"])
+        context.set_forkserver_preload(forkserver_preload())
         return ProcessPoolExecutor(
             workers, mp_context=context, initializer=worker_init, initargs=(self._limits(), matcher)
         )

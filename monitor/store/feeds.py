@@ -12,12 +12,14 @@ from sqlalchemy import (
     Executable,
     Float,
     Integer,
+    Row,
     Table,
     Text,
     and_,
     bindparam,
     case,
     func,
+    insert,
     null,
     or_,
     select,
@@ -287,41 +289,22 @@ class FeedRepository:
     def sync(self, feeds: Sequence[FeedConfig], now: datetime) -> None:
         """Make the rows follow the configuration: add new feeds (due now), retire removed and paused ones."""
         # A paused feed is retired like a removed one (never claimed); unpausing makes it due at once.
+        # Core statements over the five columns compared, not ORM rows: every start syncs every feed
+        # (~0.1 s of CPU for 1,000 through the ORM), and most rows need no change at all.
         wanted = {feed.id: feed for feed in feeds if not feed.paused}
+        paused = {feed.id for feed in feeds if feed.paused}
+        columns = (_FEEDS.c.id, _FEEDS.c.configured_url, _FEEDS.c.name, _FEEDS.c.active, _FEEDS.c.paused)
         with self.db.transaction() as session:
-            existing = {row.id: row for row in session.scalars(select(Feed))}
-            for feed_id, feed in wanted.items():
-                row = existing.get(feed_id)
-                if row is None:
-                    session.add(
-                        Feed(
-                            id=feed_id, url=feed.url, configured_url=feed.url, name=feed.name,
-                            next_poll_at=now, active=True, consecutive_errors=0, poll_count=0,
-                            created_at=now,
-                        )
-                    )
-                    continue
-                if row.configured_url != feed.url:
-                    # The operator changed the URL: start afresh rather than keep a stale redirect target.
-                    row.configured_url = row.url = feed.url
-                    row.etag = row.last_modified = row.body_hash = None
-                    row.disabled_reason = None
-                    row.next_poll_at = now
-                if not row.active:
-                    row.active = True
-                    row.next_poll_at = now
-                row.name = feed.name
-            paused = {feed.id for feed in feeds if feed.paused}
-            for feed in feeds:
-                if feed.paused and feed.id not in existing:  # listed, paused from the start: shown, never polled
-                    session.add(Feed(id=feed.id, url=feed.url, configured_url=feed.url, name=feed.name,
-                                     next_poll_at=now, active=False, paused=True, consecutive_errors=0,
-                                     poll_count=0, created_at=now))
+            existing = {row.id: row for row in session.execute(select(*columns))}
             for feed_id, row in existing.items():
-                if feed_id not in wanted and row.active:
-                    row.active = False
-                if row.paused != (feed_id in paused):
-                    row.paused = feed_id in paused
+                changes = _sync_changes(row, wanted.get(feed_id), feed_id in paused, now)
+                if changes:
+                    session.execute(update(_FEEDS).where(_FEEDS.c.id == feed_id).values(changes))
+            # The feeds to poll, then those listed paused from the start (shown, never polled): in this order.
+            new = [_new_feed_row(feed, now, paused=False) for feed_id, feed in wanted.items() if feed_id not in existing]
+            new += [_new_feed_row(feed, now, paused=True) for feed in feeds if feed.paused and feed.id not in existing]
+            if new:
+                session.execute(insert(_FEEDS), new)
 
     def claim_due(
         self, owner: str, now: datetime, *, limit: int, lease: timedelta, feed_ids: Sequence[str] | None = None
@@ -418,3 +401,32 @@ class FeedRepository:
                 .where(and_(Feed.active.is_(True), Feed.disabled_reason.is_(None)))
                 .values(next_poll_at=now)
             )
+
+
+def _new_feed_row(feed: FeedConfig, now: datetime, *, paused: bool) -> dict[str, Any]:
+    """The row of a feed new to the database: due now, unless paused (then never claimed)."""
+    return {
+        "id": feed.id, "url": feed.url, "configured_url": feed.url, "name": feed.name, "next_poll_at": now,
+        "active": not paused, "paused": paused, "consecutive_errors": 0, "poll_count": 0, "created_at": now,
+    }
+
+
+def _sync_changes(
+    row: Row[str, str, str | None, bool, bool], feed: FeedConfig | None, paused: bool, now: datetime
+) -> dict[str, Any]:
+    """The columns of a stored feed (id, configured_url, name, active, paused) that must change (`feed` None: not polled)."""
+    changes: dict[str, Any] = {}
+    if feed is not None:
+        if row.configured_url != feed.url:
+            # The operator changed the URL: start afresh rather than keep a stale redirect target.
+            changes.update(configured_url=feed.url, url=feed.url, etag=None, last_modified=None, body_hash=None,
+                           disabled_reason=None, next_poll_at=now)
+        if not row.active:
+            changes.update(active=True, next_poll_at=now)
+        if row.name != feed.name:
+            changes["name"] = feed.name
+    elif row.active:
+        changes["active"] = False
+    if row.paused != paused:
+        changes["paused"] = paused
+    return changes
