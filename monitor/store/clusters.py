@@ -79,7 +79,9 @@ def find_clusters(
         for articles in stored.values():
             articles.sort()
     candidate_ids = {a for lst in stored.values() for a in lst} - ids
-    known: dict[str, tuple[frozenset[int], str]] = {}
+    # Fingerprints, not shingle sets: a set is made only for an article that meets a candidate
+    # (a parse process sends the hashes packed; most new articles meet none).
+    known: dict[str, tuple[Fingerprint, str]] = {}
     if candidate_ids:
         query = select(ArticleRow.id, ArticleRow.minhash, ArticleRow.cluster_id).where(
             ArticleRow.id.in_(candidate_ids), ArticleRow.first_seen_at >= now - WINDOW
@@ -108,8 +110,8 @@ def find_clusters(
                 select(ArticleRow.id, ArticleRow.title, ArticleRow.summary_text, ArticleRow.content_text)
                 .where(ArticleRow.id.in_(wanted))
             ):
-                known[row.id] = (shingles(cluster_text(row.title, row.summary_text, row.content_text)),
-                                 recent[row.id][1])
+                text = cluster_text(row.title, row.summary_text, row.content_text)
+                known[row.id] = (Fingerprint(shingles(text), ()), recent[row.id][1])
     results: dict[str, ClusterResult] = {}
     batch: dict[int, list[str]] = {}  # keys of this batch's articles, so they see each other
     for item in items:
@@ -121,8 +123,8 @@ def find_clusters(
                 if other == item.article_id or other in seen or other not in known or len(seen) >= MAX_CANDIDATES:
                     continue
                 seen.add(other)
-                other_shingles, other_cluster = known[other]
-                similarity = jaccard(fp.shingles, other_shingles)
+                other_print, other_cluster = known[other]
+                similarity = jaccard(fp.shingles, other_print.shingles)
                 if similarity >= THRESHOLD and (best is None or similarity > best[0]):
                     best = (similarity, other_cluster)
         if item.cluster_id is not None:
@@ -133,7 +135,7 @@ def find_clusters(
         else:
             result = ClusterResult(item.article_id, False, 0.0)
         results[item.article_id] = result
-        known[item.article_id] = (fp.shingles, result.cluster_id)
+        known[item.article_id] = (fp, result.cluster_id)
         for key in fp.keys:
             batch.setdefault(key, []).append(item.article_id)
     return results, prints
