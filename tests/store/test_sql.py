@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, select
 
 from monitor.store.db import Database
+from monitor.store.migrate import upgrade
 from monitor.store.rows import ArticleRow, MatchRow, RoutedItem, Sighting
 from monitor.store.sql import _SQLITE_ROWS_BOUND, insert_many, insert_new, insert_returning_ids
 
@@ -44,9 +47,18 @@ def test_insert_new_returns_only_the_rows_it_inserted_with_values_as_given(db: D
         assert (got.minhash, got.cluster_id, got.guid) == (b"\x01\x02", row["id"], None)
 
 
-def test_insert_new_on_sqlite_fills_column_defaults_the_rows_leave_out(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL's unnest statement takes every column from the rows (callers give them all)")
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database (for the SQLite driver path alone)."""
+    database = Database(f"sqlite:///{tmp_path / 'sql.db'}")
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+def test_insert_new_on_sqlite_fills_column_defaults_the_rows_leave_out(sqlite_db: Database) -> None:
+    # SQLite only: PostgreSQL's unnest statement takes every column from the rows (callers give them all).
+    db = sqlite_db
     with db.transaction() as session:
         insert_new(session, _ARTICLES, [_article("a", NOW)], conflict=["id"])
         session.add(MatchRow(article_id="a", watchlist="w", entry_kind="actor", entry_id="e", entry_name="E",
