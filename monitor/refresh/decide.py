@@ -24,7 +24,7 @@ from monitor.errors import FeedErrorKind, FetchError, ParseError
 from monitor.fetch import FetchResult, next_poll_at
 from monitor.model import Match, ParsedFeed
 from monitor.notify.routing import Router
-from monitor.store.feeds import PollOutcome
+from monitor.store.poll_records import PollOutcome
 
 Routed = tuple[str, str, str, str, int]
 """(subscriber, article, watchlist, entry, match id): one routed item, as `add_routed_items` stores it."""

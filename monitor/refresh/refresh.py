@@ -40,8 +40,9 @@ from monitor.refresh.runtime import Runtime
 from monitor.store.articles import ArticleChange, save_articles, save_feed_matches
 from monitor.store.clusters import routed_in_cluster
 from monitor.store.db import Transaction, is_unavailable
-from monitor.store.feeds import ClaimedFeed, feed_title_in, record_poll_in, record_quiet_polls_in
+from monitor.store.feeds import ClaimedFeed, feed_title_in
 from monitor.store.outbox import add_routed_items, alerted_for_story
+from monitor.store.poll_records import record_poll_in, record_quiet_polls_in
 from monitor.store.snoozes import active_snoozes_in
 from monitor.store.subscriptions import opted_out_in
 

@@ -9,9 +9,10 @@ from monitor.config.models import FeedConfig
 from monitor.model import Article, Highlight, Match
 from monitor.store.articles import save_articles, save_matches
 from monitor.store.db import Database
-from monitor.store.feeds import FeedRepository, PollOutcome
+from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.outbox import Outbox, add_routed_items
+from monitor.store.poll_records import PollOutcome
 from monitor.store.rows import ArticleRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
