@@ -42,18 +42,27 @@ def test_purge_deletes_old_articles_with_their_sightings_and_band_keys(db: Datab
     assert set(_keys(db)) == {"new"}, "the purged article's band keys went with it"
 
 
+def _wire_story_stored(db: Database) -> dict[str, int]:
+    """Migrate, store one wire story, and return its band keys' count by article."""
+    upgrade(db)
+    with db.transaction() as session:
+        save_articles(session, "f", [story("a", WIRE_TITLE, WIRE)], NOW)
+    return _keys(db)
+
+
+def _downgrade(db: Database, revision: str) -> None:
+    cfg = alembic_config(db)
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
 def test_cluster_key_migrations_keep_the_keys_down_and_up(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db)
-        with db.transaction() as session:
-            save_articles(session, "f", [story("a", WIRE_TITLE, WIRE)], NOW)
-        before = _keys(db)
+        before = _wire_story_stored(db)
         assert before["a"] > 0
-        cfg = alembic_config(db)
-        with db.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0003")  # back to a foreign key and an article_id index
+        _downgrade(db, "0003")  # back to a foreign key and an article_id index
         assert _keys(db) == before
         assert upgrade(db) == head_revision(db)
         assert _keys(db) == before
@@ -69,17 +78,11 @@ def test_cluster_key_migrations_keep_the_keys_down_and_up(database_url: str) -> 
 def test_row_id_migration_keeps_the_keys_and_makes_a_pair_stored_twice_one_row(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db)
-        with db.transaction() as session:
-            save_articles(session, "f", [story("a", WIRE_TITLE, WIRE)], NOW)
-        before = _keys(db)
+        before = _wire_story_stored(db)
         with db.engine.begin() as connection:  # allowed since 0021 (no uniqueness), and harmless
             connection.execute(text("INSERT INTO cluster_keys (key, article_id) SELECT key, article_id FROM cluster_keys"))
         assert _keys(db) == {"a": 2 * before["a"]}
-        cfg = alembic_config(db)
-        with db.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0020")  # back to the (key, article_id) primary key
+        _downgrade(db, "0020")  # back to the (key, article_id) primary key
         assert _keys(db) == before
         assert upgrade(db) == head_revision(db)
         assert _keys(db) == before
