@@ -63,19 +63,12 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str
     connection = session.connection()
     key = next(iter(table.primary_key.columns))
     if connection.dialect.name == "sqlite" and _plain_returning(connection, table, rows[0], (key.name,)):
-        names = list(rows[0])
-        values = _converted(connection, table, names, [[row[n] for n in names] for row in rows])
-        per_statement = max(1, _SQLITE_ROWS_BOUND // len(names))
-        placeholders = f"({', '.join(['?'] * len(names))})"
         ids: list[int] = []
-        for start in range(0, len(values), per_statement):
-            part = values[start : start + per_statement]
-            sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))}"
-                   f" RETURNING {key.name}")
+        for returned in _insert_values_sqlite(connection, table, rows, f"RETURNING {key.name}"):
             # RETURNING's order is unspecified, but SQLite inserts the VALUES in order and gives each
             # row the largest key so far plus one (no AUTOINCREMENT): sorted keys are in row order,
             # which is how SQLAlchemy's own sort_by_parameter_order works on SQLite.
-            ids += sorted(int(r[0]) for r in connection.exec_driver_sql(sql, tuple(v for row in part for v in row)))
+            ids += sorted(int(r[0]) for r in returned)
         return ids
     stmt = insert(table).returning(key, sort_by_parameter_order=True)
     return [int(i) for i in session.execute(stmt, list(rows)).scalars().all()]
@@ -98,21 +91,26 @@ def _insert_new_sqlite(
     converting each row's parameters one by one; here each column's converter runs once per distinct
     value object (a feed's rows share one `now`).
     """
+    keys = ", ".join(conflict)
+    tail = f"ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
+    return [tuple(r) for returned in _insert_values_sqlite(connection, table, rows, tail) for r in returned]
+
+
+def _insert_values_sqlite(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], tail: str
+) -> Iterator[CursorResult[Any]]:
+    """SQLite: the rows as multi-row `INSERT ... VALUES ... <tail>` statements through the driver, one result each.
+
+    As many rows a statement as `_SQLITE_ROWS_BOUND` values allow; values converted by `_converted`.
+    """
     names = list(rows[0])
     values = _converted(connection, table, names, [[row[n] for n in names] for row in rows])
-    keys = ", ".join(conflict)
     per_statement = max(1, _SQLITE_ROWS_BOUND // len(names))
     placeholders = f"({', '.join(['?'] * len(names))})"
-    out: list[tuple[Any, ...]] = []
     for start in range(0, len(values), per_statement):
         part = values[start : start + per_statement]
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))}"
-            f" ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
-        )
-        flat = tuple(v for row in part for v in row)
-        out += [tuple(r) for r in connection.exec_driver_sql(sql, flat)]
-    return out
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))} {tail}"
+        yield connection.exec_driver_sql(sql, tuple(v for row in part for v in row))
 
 
 def _converted(connection: Connection, table: Table, names: Sequence[str], rows: list[list[Any]]) -> list[list[Any]]:
