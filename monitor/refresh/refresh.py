@@ -87,8 +87,7 @@ def refresh_feed(
     runtime = ctx.runtime()
     now = ctx.clock()
     config_feed = runtime.feeds.get(feed.id)
-    pushed = feed.push_until is not None and feed.push_until > now  # WebSub: polled as a safety net only
-    interval, max_interval = poll_intervals(runtime.config, config_feed, pushed=pushed)
+    interval, max_interval = _intervals(runtime, feed, now)
     push = isinstance(fetched, FetchResult) and fetched.pushed  # a body the hub pushed, not a poll's answer
 
     def failed(error: Exception, status: int | None = None) -> FeedReport:
@@ -146,6 +145,12 @@ def refresh_feed(
     )
 
 
+def _intervals(runtime: Runtime, feed: ClaimedFeed, now: datetime) -> tuple[timedelta, timedelta]:
+    """The feed's poll interval and its longest backoff now (slower while a WebSub hub pushes it)."""
+    pushed = feed.push_until is not None and feed.push_until > now  # WebSub: polled as a safety net only
+    return poll_intervals(runtime.config, runtime.feeds.get(feed.id), pushed=pushed)
+
+
 def is_quiet(item: Fetched) -> bool:
     """A poll that brought no body to parse (304, or the same body as last time): only its feed row changes."""
     _, fetched, parsed = item
@@ -162,8 +167,7 @@ def record_quiet_polls(session: Transaction, ctx: RefreshContext, items: Sequenc
         if not isinstance(fetched, FetchResult):
             raise TypeError(f"not a quiet poll: {feed.id}")
         now = ctx.clock()
-        pushed = feed.push_until is not None and feed.push_until > now  # WebSub: polled as a safety net only
-        interval, max_interval = poll_intervals(runtime.config, runtime.feeds.get(feed.id), pushed=pushed)
+        interval, max_interval = _intervals(runtime, feed, now)
         outcome = success_outcome(fetched, None, now, interval=interval, max_interval=max_interval)
         polls.append((feed.id, outcome, now))
         reports.append(FeedReport(feed.id, fetched.status, outcome.next_poll_at,
