@@ -38,7 +38,7 @@ def _mib(n: int) -> str:
 
 def is_local_url(url: str) -> bool:
     """True for file: URLs and plain paths (anything that is not http or https)."""
-    return urlsplit(url).scheme.lower() not in ("http", "https")
+    return _scheme_and_host(url)[0]
 
 
 @lru_cache(maxsize=8192)
