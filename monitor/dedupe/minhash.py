@@ -177,22 +177,23 @@ class Fingerprint:
     minhash: bytes | None  # the signature packed (stored on the article); None when `keys` is empty
 
     def __init__(self, shingles: frozenset[int], keys: tuple[int, ...], minhash: bytes | None = None) -> None:
-        _set = object.__setattr__
-        _set(self, "_shingles", shingles)
-        _set(self, "_hashes", None)
-        _set(self, "keys", keys)
-        _set(self, "minhash", minhash)
+        self._fill(shingles, None, keys, minhash)
 
     @classmethod
     def of_hashes(cls, hashes: bytes, keys: tuple[int, ...], minhash: bytes | None = None) -> Fingerprint:
         """A fingerprint of packed shingle hashes (sorted, unique, little-endian uint64): the set is made when read."""
         fp = cls.__new__(cls)
-        _set = object.__setattr__
-        _set(fp, "_shingles", None)
-        _set(fp, "_hashes", hashes)
-        _set(fp, "keys", keys)
-        _set(fp, "minhash", minhash)
+        fp._fill(None, hashes, keys, minhash)
         return fp
+
+    def _fill(
+        self, shingles: frozenset[int] | None, hashes: bytes | None, keys: tuple[int, ...], minhash: bytes | None
+    ) -> None:
+        _set = object.__setattr__  # __setattr__ refuses: the object is immutable once made
+        _set(self, "_shingles", shingles)
+        _set(self, "_hashes", hashes)
+        _set(self, "keys", keys)
+        _set(self, "minhash", minhash)
 
     @property
     def shingles(self) -> frozenset[int]:
