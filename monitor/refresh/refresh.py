@@ -43,8 +43,8 @@ from monitor.store.db import Transaction, is_unavailable
 from monitor.store.feeds import ClaimedFeed, feed_title_in
 from monitor.store.outbox import add_routed_items, alerted_for_story
 from monitor.store.poll_records import record_poll_in, record_quiet_polls_in
-from monitor.store.snoozes import active_snoozes_in
-from monitor.store.subscriptions import opted_out_in
+from monitor.store.snoozes import SnoozesFrom, snoozes_from_in
+from monitor.store.subscriptions import OptOut, opted_out_in
 
 log = logging.getLogger("monitor.refresh.poller")
 
@@ -239,15 +239,45 @@ def _route(
     if routing.rows:
         # Read in this transaction: an opt-out committed before it is honoured (one committed while it
         # runs is caught by the deliver tick, which cancels what reached them).
-        routing = routing.excluding(opted_out_in(session))
+        routing = routing.excluding(_TransactionReads.of(session, now).opted_out(session))
     return routing
 
 
 def _holds(session: Transaction, runtime: Runtime, now: datetime) -> Holds:
     """What subscribers muted (subscribers.yaml) and what is snoozed now (read in this transaction)."""
-    snoozed = active_snoozes_in(session, now)
+    snoozed = _TransactionReads.of(session, now).snoozes.at(now)
     muted = {s.id: frozenset(s.mute) for s in runtime.config.subscribers if s.mute}
     return Holds(muted=muted, snoozed_entries=snoozed.entries, snoozed_stories=snoozed.stories)
+
+
+@dataclass(slots=True)
+class _TransactionReads:
+    """What routing reads once per transaction, not once per feed: snoozes and opt-outs.
+
+    Two queries a feed were most of routing's cost. Nothing in a writer's transaction changes them,
+    and one committed elsewhere while it runs is missed as it was by a feed routed a moment before
+    (the deliver tick still cancels what reached someone who opted out).
+    """
+
+    snoozes: SnoozesFrom
+    _opted_out: dict[str, OptOut] | None = None
+
+    @classmethod
+    def of(cls, session: Transaction, now: datetime) -> _TransactionReads:
+        """This transaction's reads; read (again) when there are none yet or `now` is before they were read."""
+        reads: _TransactionReads | None = session.info.get(_READS_KEY)
+        if reads is None or now < reads.snoozes.since:  # an injected clock may go back
+            reads = session.info[_READS_KEY] = cls(snoozes_from_in(session, now))
+        return reads
+
+    def opted_out(self, session: Transaction) -> dict[str, OptOut]:
+        """Every opted-out subscriber, read at the first call in this transaction."""
+        if self._opted_out is None:
+            self._opted_out = opted_out_in(session)
+        return self._opted_out
+
+
+_READS_KEY = "monitor.refresh.transaction_reads"
 
 
 def _record_error(

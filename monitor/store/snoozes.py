@@ -43,11 +43,34 @@ class ActiveSnoozes:
 
 def active_snoozes_in(session: Session, now: datetime) -> ActiveSnoozes:
     """The snoozes in force at `now`, read in the caller's transaction."""
-    entries: set[tuple[str | None, str]] = set()
-    stories: set[tuple[str | None, str]] = set()
-    for who, kind, target in session.execute(select(Snooze.subscriber_id, Snooze.kind, Snooze.target).where(Snooze.until > now)):
-        (stories if kind == "story" else entries).add((who, str(target)))
-    return ActiveSnoozes(frozenset(entries), frozenset(stories))
+    return snoozes_from_in(session, now).at(now)
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozesFrom:
+    """The snoozes in force at `since` (read once): those still in force at any later time, by `at`."""
+
+    since: datetime
+    rows: tuple[tuple[str | None, str, str, datetime], ...]  # subscriber, kind, target, until
+
+    def at(self, now: datetime) -> ActiveSnoozes:
+        """What is snoozed at `now` (not before `since`)."""
+        if now < self.since:
+            raise ValueError(f"snoozes read at {self.since.isoformat()} cannot tell what was snoozed before")
+        entries: set[tuple[str | None, str]] = set()
+        stories: set[tuple[str | None, str]] = set()
+        for who, kind, target, until in self.rows:
+            if until > now:
+                (stories if kind == "story" else entries).add((who, target))
+        return ActiveSnoozes(frozenset(entries), frozenset(stories))
+
+
+def snoozes_from_in(session: Session, since: datetime) -> SnoozesFrom:
+    """The snoozes in force at `since`, read in the caller's transaction (a writer reads them once per transaction)."""
+    rows = session.execute(
+        select(Snooze.subscriber_id, Snooze.kind, Snooze.target, Snooze.until).where(Snooze.until > since)
+    )
+    return SnoozesFrom(since, tuple((who, str(kind), str(target), until) for who, kind, target, until in rows))
 
 
 class Snoozes:

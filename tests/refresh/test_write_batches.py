@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from monitor.refresh.poller import FeedPoller
 from monitor.refresh.refresh import Fetched
 from monitor.store.db import Database
 from monitor.store.rows import ArticleRow, Feed, RoutedItem, Sighting
+from monitor.store.snoozes import Snoozes, SnoozesFrom, snoozes_from_in
 from monitor.store.sql import begin_writes, insert_ignore
+from monitor.store.subscriptions import OptOut
 from tests.ingest.test_pipeline_ingest import NOW, Setup, serve
 from tests.support.feedserver import FeedServer, Route
 
@@ -129,3 +131,46 @@ def test_insert_ignore_counts_inserted_rows(database_url: str, sizes: list[int])
     finally:
         meta.drop_all(engine)
         engine.dispose()
+
+
+def test_snoozes_and_opt_outs_are_read_once_per_transaction(
+    tmp_path: Path, database_url: str, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(4):
+        serve(server, f"good{n}", [(f"g{n}", f"Story {n}", f"{QATAR} Item {n}.")])
+    names = [f"good{n}" for n in range(4)]
+    setup = Setup(tmp_path, database_url, server, dict.fromkeys(names, False))
+    # A snooze on the entry while the feeds are stored: every feed's route is held back.
+    Snoozes(setup.db).snooze_entry("qatar", NOW + timedelta(minutes=5), NOW)
+    reads: list[str] = []
+    real_snoozes, real_opt_outs = pipeline.snoozes_from_in, pipeline.opted_out_in
+
+    def snoozes_from_in(session: Session, since: datetime) -> SnoozesFrom:
+        reads.append("snoozes")
+        return real_snoozes(session, since)
+
+    def opted_out_in(session: Session) -> dict[str, OptOut]:
+        reads.append("opt-outs")
+        return real_opt_outs(session)
+
+    monkeypatch.setattr(pipeline, "snoozes_from_in", snoozes_from_in)
+    monkeypatch.setattr(pipeline, "opted_out_in", opted_out_in)
+    calls: list[int] = []
+    _one_transaction(setup.poller, len(names), calls)
+    summary = asyncio.run(setup.poller.poll_due())
+    assert calls == [4] and summary.matches == 4
+    assert summary.routed == 0, "the snooze held every feed's route"
+    assert reads == ["snoozes"], "one read for the four feeds; no route left to check for opt-outs"
+    setup.db.dispose()
+
+
+def test_snoozes_read_once_tell_what_is_in_force_later(db: Database) -> None:
+    snoozes = Snoozes(db)
+    snoozes.snooze_entry("qatar", NOW + timedelta(minutes=5), NOW)
+    with db.transaction() as session:
+        read = snoozes_from_in(session, NOW)
+    assert read.at(NOW).entries == {(None, "qatar")}
+    assert read.at(NOW + timedelta(minutes=4)).entries == {(None, "qatar")}
+    assert read.at(NOW + timedelta(minutes=5)).entries == frozenset(), "ended at its `until`"
+    with pytest.raises(ValueError, match="cannot tell"):
+        read.at(NOW - timedelta(seconds=1))
