@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from monitor.config.models import WatchlistConfig
 from monitor.match.compile import Compiler, QueryProblem
 from monitor.match.fold import fold_tokens
 from monitor.match.matcher import CompiledWatchlists
 from monitor.model import Document
+
+if TYPE_CHECKING:  # annotations only: a parse process matches without loading the configuration models
+    from monitor.config.models import WatchlistConfig
 
 
 def check_watchlists(watchlists: Mapping[str, WatchlistConfig], *, unloaded: Collection[str] = (),

@@ -5,9 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal, assert_never
+from typing import TYPE_CHECKING, Literal, assert_never
 
-from monitor.config.models import ActorConfig, WatchlistConfig
 from monitor.errors import QuerySyntaxError
 from monitor.match.evaluate import (
     DEFAULT_FIELDS,
@@ -38,6 +37,9 @@ from monitor.match.query import (
     parse_query_with_warnings,
 )
 from monitor.match.scan import PatternTable
+
+if TYPE_CHECKING:  # annotations only: a parse process matches without loading the configuration models
+    from monitor.config.models import ActorConfig, WatchlistConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from monitor.config.models import FeedConfig
 from monitor.model import Document, body_text
+
+if TYPE_CHECKING:  # annotations only: a parse process labels documents without the configuration models
+    from monitor.config.models import FeedConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,13 @@ def feed_label(feed_id: str | None, configured: FeedConfig | None, title: str | 
     """The configured name, else the feed's own title, else its id (with the configured tags)."""
     if feed_id is None:
         return NO_FEED_LABEL
-    name = configured.name if configured and configured.name else (title or "").strip() or feed_id
-    return FeedLabel(name, frozenset(configured.tags) if configured else frozenset())
+    return named_feed_label(feed_id, configured.name if configured else None,
+                            frozenset(configured.tags) if configured else frozenset(), title)
+
+
+def named_feed_label(feed_id: str, name: str | None, tags: frozenset[str], title: str | None) -> FeedLabel:
+    """`feed_label` from the configured name and tags alone (what a parse process is handed)."""
+    return FeedLabel(name or (title or "").strip() or feed_id, tags)
 
 
 class ArticleText(Protocol):

@@ -9,15 +9,18 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import chain, compress, islice
 from operator import ne, not_
+from typing import TYPE_CHECKING
 
 from monitor.config.gc_pause import paused_gc
-from monitor.config.models import WatchlistConfig
 from monitor.errors import WatchlistCompileError
 from monitor.match.compile import Compiler, Entry, QueryProblem
 from monitor.match.evaluate import CNode, best
 from monitor.match.query import QueryWarning, parse_query_with_warnings
 from monitor.match.scan import PatternTable, Scan, Span, scan
 from monitor.model import Document, Highlight, Match
+
+if TYPE_CHECKING:  # annotations only: a parse process matches without loading the configuration models
+    from monitor.config.models import WatchlistConfig
 
 _FIELD_ORDER = {"title": 0, "body": 1, "author": 2, "url": 3, "source": 4}
 SNIPPET_WIDTH = 240

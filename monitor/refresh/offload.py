@@ -33,11 +33,14 @@ import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from monitor.config.models import FeedConfig
 from monitor.match import CompiledWatchlists
-from monitor.match.documents import document_for, feed_label
+from monitor.match.documents import document_for, named_feed_label
 from monitor.model import Article, Match, ParsedFeed
+
+if TYPE_CHECKING:
+    from monitor.config.models import FeedConfig
 
 DIGEST_BYTES = 8
 """Bytes of one article's (id, content hash) digest: collisions only cost a writer-side match."""
@@ -63,13 +66,25 @@ class Offload:
     """What a parse process does beyond parsing for a feed whose stored articles are known."""
 
     feed_id: str
-    configured: FeedConfig | None
+    name: str | None
+    """The feed's configured name (its label's source), if any: not its FeedConfig, whose model the
+    process would have to import and unpickle with every feed."""
+    tags: frozenset[str]
     known: bytes
     """Digests of the articles the feed carried when last stored (`article_digest`, concatenated)."""
     match: bool = True
     """Match the new articles (the process holds the watchlists of the Runtime that asked)."""
     fingerprint_known: bool = False
     """Fingerprint the known articles too (PostgreSQL: the write gate needs every article's band keys)."""
+
+    @classmethod
+    def for_feed(
+        cls, feed_id: str, configured: FeedConfig | None, known: bytes, *, match: bool = True,
+        fingerprint_known: bool = False,
+    ) -> Offload:
+        """The offload of a configured feed (its name and tags label its documents)."""
+        return cls(feed_id, configured.name if configured else None,
+                   frozenset(configured.tags) if configured else frozenset(), known, match, fingerprint_known)
 
 
 def new_articles(feed: ParsedFeed, known: bytes) -> list[Article]:
@@ -115,10 +130,9 @@ def match_new_articles(
     matcher: CompiledWatchlists, feed: ParsedFeed, offload: Offload, new: Iterable[Article]
 ) -> dict[str, tuple[str, list[Match]]] | None:
     """In a parse process: the matches of the feed's `new` articles, or None when the label is unknown."""
-    named = offload.configured is not None and bool(offload.configured.name)
-    if not named and not feed.title:
+    if not offload.name and not feed.title:
         return None  # the writer labels it with the feed's stored title, which only it can read
-    label = feed_label(offload.feed_id, offload.configured, feed.title)
+    label = named_feed_label(offload.feed_id, offload.name, offload.tags, feed.title)
     return {a.id: (a.content_hash, matcher.match(document_for(a, label))) for a in new}
 
 

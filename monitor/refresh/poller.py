@@ -146,7 +146,7 @@ class FeedPoller:
         known = self.known.known(feed.id, ever_stored=feed.body_hash is not None)
         offload = None
         if known is not None and pool is not None and not (full_text or sitemap):
-            offload = Offload(
+            offload = Offload.for_feed(
                 feed.id, config_feed, known, match=self.parsing.matches_with(pool) is runtime.matcher,
                 fingerprint_known=self.writer.writers > 1,  # the write gate compares every article's band keys
             )

@@ -177,7 +177,7 @@ def test_only_articles_the_feed_did_not_carry_when_stored_are_matched(
     assert known.known("wire", ever_stored=False) == b"", "a feed never stored carries nothing yet"
     assert known.known("wire", ever_stored=True) is None, "after a restart: unknown, so the writer matches"
     known.remember("wire", before.articles)
-    offload = Offload("wire", configured, known.known("wire", True) or b"")
+    offload = Offload.for_feed("wire", configured, known.known("wire", True) or b"")
     new = new_articles(after, offload.known)
     made = match_new_articles(matcher, after, offload, new)
     assert made is not None
@@ -187,7 +187,7 @@ def test_only_articles_the_feed_did_not_carry_when_stored_are_matched(
     body = rss([("a", "One", QATAR), ("b", "Two", f"{RONEN} {QATAR}"), ("c", "Three", QATAR)])
     for fingerprint_known, expected in ((False, {"Two", "Three"}), (True, {"One", "Two", "Three"})):
         prepared = prepare_feed(body.replace(b"LINK", b"https://x.example"), "https://x.example/feed.xml", None,
-                                None, Offload("wire", configured, offload.known, fingerprint_known=fingerprint_known))
+                                None, Offload.for_feed("wire", configured, offload.known, fingerprint_known=fingerprint_known))
         assert isinstance(prepared, Prepared) and prepared.matches is None, "this process holds no watchlists"
         assert set(prepared.fingerprints) == {by_title[t].id for t in expected}
         two = by_title["Two"]
@@ -206,7 +206,7 @@ def test_a_feed_labelled_by_its_stored_title_is_left_to_the_writer(
     setup = Setup(tmp_path, database_url, server, {"wire": False})
     unnamed = load_config(tmp_path / "config", {}).config.feeds[0].model_copy(update={"name": None})
     untitled = parsed([("a", "One", QATAR)], title="")
-    offload = Offload("wire", unnamed, b"")
+    offload = Offload.for_feed("wire", unnamed, b"")
     assert match_new_articles(setup.runtime.matcher, untitled, offload, untitled.articles) is None
     titled = parsed([("a", "One", QATAR)], "Wire")
     titled = match_new_articles(setup.runtime.matcher, titled, offload, titled.articles)
