@@ -21,11 +21,13 @@ from monitor.store.clusters import (
 )
 from monitor.store.db import Database
 from monitor.store.rows import ArticleRow, MatchRow, Sighting
-from monitor.store.sql import insert_many, insert_new, insert_returning_ids
+from monitor.store.sql import chunked, insert_many, insert_new, insert_returning_ids, select_in
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _MATCHES = cast(Table, MatchRow.__table__)
 _SIGHTINGS = cast(Table, Sighting.__table__)
+_EXISTING = ("id", "content_hash", "published_at", "cluster_id", "first_feed_id")
+"""What `save_articles` reads of a feed's stored articles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +66,22 @@ def save_articles(
         return []
     # Core statements throughout: the ORM unit of work cost more than the SQL itself at 20 rows a feed.
     existing = {
-        row.id: row
-        for row in session.execute(
-            select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.published_at, ArticleRow.cluster_id,
-                   ArticleRow.first_feed_id)
-            .where(ArticleRow.id.in_(list(unique)))
-        )
+        row[0]: row
+        for part in chunked(unique)
+        for row in select_in(session, _ARTICLES, _EXISTING, "id", part)
     }
     changes: list[ArticleChange] = []
     old_cluster: dict[str, str | None] = {}
     for article_id, article in unique.items():
-        row = existing.get(article_id)
-        if row is None:
+        found = existing.get(article_id)
+        if found is None:
             changes.append(ArticleChange(article, True, publication_time(article.published_at, now), first_feed_id=feed_id))
             old_cluster[article_id] = None
-        elif row.content_hash != article.content_hash:
-            changes.append(ArticleChange(article, False, row.published_at, first_feed_id=row.first_feed_id))
-            old_cluster[article_id] = row.cluster_id
+        else:
+            _, content_hash, published_at, cluster_id, first_feed_id = found
+            if content_hash != article.content_hash:
+                changes.append(ArticleChange(article, False, published_at, first_feed_id=first_feed_id))
+                old_cluster[article_id] = cluster_id
     clusters: dict[str, ClusterResult] = {}
     prints: dict[str, Fingerprint] = {}
     stale_keys: dict[str, tuple[int, ...]] = {}

@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, insert, update
+from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 
@@ -225,6 +226,34 @@ def select_by_keys(
             return [tuple(row) for row in connection.exec_driver_sql(sql, (list(keys),))]
     sql = f"SELECT {names} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
     return [tuple(row) for row in connection.exec_driver_sql(sql, (json.dumps(list(keys)),))]
+
+
+def select_in(
+    session: Session, table: Table, columns: Sequence[str], key_column: str, keys: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows of `columns` whose `key_column` is one of `keys` (at most `MAX_BOUND_VALUES`), values as the columns' types give.
+
+    On SQLite the keys are bound as one JSON parameter through the driver: the ORM's expanding IN of a
+    feed's 20 article ids cost ~0.3 ms a feed, mostly SQLAlchemy's own work.
+    """
+    if not keys:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        query = select(*(table.c[name] for name in columns)).where(table.c[key_column].in_(list(keys)))
+        return [tuple(row) for row in connection.execute(query)]
+    sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
+    rows = connection.exec_driver_sql(sql, (json.dumps(list(keys)),))
+    processors = _result_processors(connection.dialect, table, tuple(columns))
+    if not any(processors):
+        return [tuple(row) for row in rows]
+    return [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _result_processors(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> list[Any]:
+    """Each column's result converter for this dialect (None where the driver's value is the value)."""
+    return [table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in columns]
 
 
 MAX_BOUND_VALUES = 1000

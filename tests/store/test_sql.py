@@ -13,7 +13,7 @@ from sqlalchemy import Table, select
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
 from monitor.store.rows import ArticleRow, MatchRow, RoutedItem, Sighting
-from monitor.store.sql import _SQLITE_ROWS_BOUND, insert_many, insert_new, insert_returning_ids
+from monitor.store.sql import _SQLITE_ROWS_BOUND, insert_many, insert_new, insert_returning_ids, select_in
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 _ARTICLES = cast(Table, ArticleRow.__table__)
@@ -101,3 +101,17 @@ def test_insert_returning_ids_gives_each_row_its_own_id_in_row_order(db: Databas
         got = stored[match_id]
         assert (got.entry_id, got.highlights, got.more_highlights, got.created_at) == (
             row["entry_id"], row["highlights"], row["more_highlights"], NOW)
+
+
+def test_select_in_reads_the_rows_of_the_keys_with_values_as_the_orm_gives(db: Database) -> None:
+    rows = [_article(f"s{i}", NOW - timedelta(minutes=i)) for i in range(5)]
+    with db.transaction() as session:
+        insert_new(session, _ARTICLES, rows, conflict=["id"])
+    columns = ("id", "published_at", "cluster_id", "minhash")
+    with db.sessions() as session:
+        found = select_in(session, _ARTICLES, columns, "id", ["s1", "s3", "missing", "s3"])
+        orm = session.execute(select(*(_ARTICLES.c[c] for c in columns)).where(_ARTICLES.c.id.in_(["s1", "s3"]))).all()
+        assert select_in(session, _ARTICLES, columns, "id", []) == []
+    assert sorted(found) == sorted(tuple(r) for r in orm)
+    assert {r[0]: r[1] for r in found} == {"s1": NOW - timedelta(minutes=1), "s3": NOW - timedelta(minutes=3)}
+    assert all(r[1].tzinfo is not None for r in found), "datetimes come back aware, as the ORM gives them"
