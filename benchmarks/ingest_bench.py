@@ -34,6 +34,7 @@ from feed_server import serve_feeds  # benchmarks/ is on sys.path when a script 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from monitor.config.gc_pause import collect_less_often  # noqa: E402
 from monitor.config.loader import load_config  # noqa: E402
 from monitor.refresh.poll_report import PollSummary  # noqa: E402
 from monitor.refresh.poller import FeedPoller  # noqa: E402
@@ -138,7 +139,7 @@ def _poll(poller: FeedPoller, profile: bool) -> tuple[PollSummary, float, float,
             finally:
                 profiler.disable()
 
-        BatchWriter.write = process  # type: ignore[method-assign]
+        BatchWriter.write = process  # type: ignore[method-assign,assignment]
     try:
         summary = asyncio.run(poller.poll_due())
     finally:
@@ -171,6 +172,7 @@ def run(
         from datetime import UTC, datetime
 
         repo.sync(runtime.config.feeds, datetime.now(UTC))
+        collect_less_often()  # as Service.prepare does in `monitor run`
         poller = FeedPoller(db, lambda: runtime, owner="bench", parse_workers=parse_workers)
         print(f"backend={db.engine.dialect.name} feeds={feeds} items/feed=20 parse_workers={poller.parsing.workers}")
         labels = ["first poll (200: parse, store, cluster, match, route)", "second poll (304)"]

@@ -106,6 +106,7 @@ def child_monitor(port: int, feeds: int, tmp: Path, database: str | None) -> dic
     sys.path.insert(0, str(HERE.parent))
     from ingest_bench import _config, _worker_cpu
 
+    from monitor.config.gc_pause import collect_less_often
     from monitor.config.loader import load_config
     from monitor.refresh.poller import FeedPoller
     from monitor.refresh.runtime import Runtime
@@ -119,6 +120,7 @@ def child_monitor(port: int, feeds: int, tmp: Path, database: str | None) -> dic
     upgrade(db)
     repo = FeedRepository(db)
     repo.sync(runtime.config.feeds, datetime.now(UTC))
+    collect_less_often()  # as Service.prepare does in `monitor run`
     poller = FeedPoller(db, lambda: runtime, owner="peers")
     out: dict[str, Any] = {}
     for label in ("changed", "not_modified"):

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from monitor.clock import Clock, system_clock
 from monitor.config import load_config
+from monitor.config.gc_pause import collect_less_often
 from monitor.errors import ConfigurationError, MonitorError, ServiceRunning
 from monitor.notify.deliver import DeliverySummary, DeliveryWorker
 from monitor.refresh.poll_report import PollSummary
@@ -102,7 +103,11 @@ class Service:
     # ------------------------------------------------------------ start-up
 
     def prepare(self) -> None:
-        """Take the single-writer lock on SQLite, migrate, free dead leases, sync the feeds with the config."""
+        """Take the single-writer lock on SQLite, migrate, free dead leases, sync the feeds with the config.
+
+        Also sets the process's garbage collector for a service's allocations (`collect_less_often`).
+        """
+        collect_less_often()
         if self.db.is_sqlite:
             self._lock_sqlite()
         elif self.workers < 1:

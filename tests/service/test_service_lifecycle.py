@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -13,6 +14,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from monitor.cli import main
+from monitor.config.gc_pause import YOUNG_COLLECTION_THRESHOLD
+from monitor.service.process import Service
 from monitor.store.db import Database
 from monitor.store.rows import Feed
 from tests.service.support import Monitor, running_farm, wait_for, write_config
@@ -119,3 +122,17 @@ def test_workers_start_child_services_and_stop_them(tmp_path: Path, postgres_url
     assert "worker_stopped index=1" in parent.log() and "exit_code=0" in parent.log()
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_a_service_process_collects_its_young_generation_less_often(tmp_path: Path) -> None:
+    saved = gc.get_threshold()
+    gc.set_threshold(700, saved[1], saved[2])
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", ["http://127.0.0.1:9/feed.xml"])
+    service = Service(config)
+    try:
+        service.prepare()
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, saved[1], saved[2])
+        assert gc.isenabled(), "cycles are still collected"
+    finally:
+        service.close()
+        gc.set_threshold(*saved)
