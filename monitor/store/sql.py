@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -51,6 +54,26 @@ def insert_new(
     if len(rows) == 1:
         return [tuple(row) for row in session.execute(stmt, dict(rows[0]))]
     return [tuple(row) for row in session.execute(stmt, list(rows))]
+
+
+def _sqlite_run(connection: Connection, sql: str, params: Any, *, many: bool = False) -> list[Any]:
+    """SQLite: run one statement on the connection's own sqlite3 connection (in its transaction); its rows.
+
+    The writer's hot statements skip SQLAlchemy's execution context and result wrapping (~40 us a
+    statement, ~0.3 ms a changed feed at six statements). A driver error comes out as SQLAlchemy's own
+    (OperationalError, IntegrityError, ...), as from `exec_driver_sql`, so callers tell them apart alike.
+    """
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, params)
+            return []
+        cursor.execute(sql, params)
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=connection.dialect) from exc
+    finally:
+        cursor.close()
 
 
 _SQLITE_ROWS_BOUND = 999
@@ -99,7 +122,7 @@ def _insert_new_sqlite(
 
 def _insert_values_sqlite(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]], tail: str
-) -> Iterator[CursorResult[Any]]:
+) -> Iterator[list[Any]]:
     """SQLite: the rows as multi-row `INSERT ... VALUES ... <tail>` statements through the driver, one result each.
 
     As many rows a statement as `_SQLITE_ROWS_BOUND` values allow; values converted by `_converted`.
@@ -111,7 +134,7 @@ def _insert_values_sqlite(
     for start in range(0, len(values), per_statement):
         part = values[start : start + per_statement]
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([placeholders] * len(part))} {tail}"
-        yield connection.exec_driver_sql(sql, tuple(v for row in part for v in row))
+        yield _sqlite_run(connection, sql, tuple(chain.from_iterable(part)))
 
 
 def _converted(connection: Connection, table: Table, names: Sequence[str], rows: list[list[Any]]) -> list[list[Any]]:
@@ -149,7 +172,7 @@ def insert_many(
         rows = [tuple(row) for row in _converted(connection, table, columns, [list(row) for row in rows])]
     on_conflict = f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING" if skip_conflicts_on else ""
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))}){on_conflict}"
-    connection.exec_driver_sql(sql, list(rows))
+    _sqlite_run(connection, sql, rows, many=True)
 
 
 def _bind_processors(connection: Connection, table: Table, columns: Sequence[str]) -> list[Any]:
@@ -225,7 +248,7 @@ def select_by_keys(
         with _server_prepared(connection):
             return [tuple(row) for row in connection.exec_driver_sql(sql, (list(keys),))]
     sql = f"SELECT {names} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
-    return [tuple(row) for row in connection.exec_driver_sql(sql, (json.dumps(list(keys)),))]
+    return _sqlite_run(connection, sql, (json.dumps(list(keys)),))
 
 
 def select_in(
@@ -243,10 +266,10 @@ def select_in(
         query = select(*(table.c[name] for name in columns)).where(table.c[key_column].in_(list(keys)))
         return [tuple(row) for row in connection.execute(query)]
     sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
-    rows = connection.exec_driver_sql(sql, (json.dumps(list(keys)),))
+    rows = _sqlite_run(connection, sql, (json.dumps(list(keys)),))
     processors = _result_processors(connection.dialect, table, tuple(columns))
     if not any(processors):
-        return [tuple(row) for row in rows]
+        return rows
     return [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
 
 

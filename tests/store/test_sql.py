@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.exc import IntegrityError
 
 from monitor.store.db import Database
 from monitor.store.migrate import upgrade
@@ -115,3 +116,19 @@ def test_select_in_reads_the_rows_of_the_keys_with_values_as_the_orm_gives(db: D
     assert sorted(found) == sorted(tuple(r) for r in orm)
     assert {r[0]: r[1] for r in found} == {"s1": NOW - timedelta(minutes=1), "s3": NOW - timedelta(minutes=3)}
     assert all(r[1].tzinfo is not None for r in found), "datetimes come back aware, as the ORM gives them"
+
+
+def test_a_refused_statement_comes_out_as_sqlalchemys_error_and_rolls_back(db: Database) -> None:
+    sightings = cast(Table, Sighting.__table__)
+    columns = ("article_id", "feed_id", "first_seen_at", "last_seen_at")
+    with db.transaction() as session:
+        insert_new(session, _ARTICLES, [_article("a", NOW)], conflict=["id"])
+        insert_many(session, sightings, columns, [("a", "f", NOW, NOW)])
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        insert_new(session, _ARTICLES, [_article("b", NOW)], conflict=["id"])
+        insert_many(session, sightings, columns, [("b", "f", NOW, NOW), ("a", "f", NOW, NOW)])  # ("a", "f") again
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        insert_returning_ids(session, _ARTICLES, [_article("a", NOW)])  # its id again
+    with db.sessions() as session:
+        assert session.scalars(select(ArticleRow.id)).all() == ["a"], "the failed transactions left nothing"
+        assert session.scalar(select(func.count()).select_from(sightings)) == 1
