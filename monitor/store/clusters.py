@@ -27,13 +27,14 @@ from monitor.dedupe.minhash import (
     shingles,
 )
 from monitor.store.rows import ArticleRow, ClusterKey, Feed, RoutedItem, Sighting
-from monitor.store.sql import chunked, insert_many, select_by_keys
+from monitor.store.sql import chunked, insert_many, select_by_keys, select_in
 
 WINDOW = timedelta(days=7)
 """Only articles first seen this recently are candidates: a story is news for about a week."""
 MAX_CANDIDATES = 50
 """Candidates verified per article at most (the most recent first); bounds boilerplate blowups."""
 _CLUSTER_KEYS = cast(Table, ClusterKey.__table__)
+_ARTICLES = cast(Table, ArticleRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +84,24 @@ def find_clusters(
     # (a parse process sends the hashes packed; most new articles meet none).
     known: dict[str, tuple[Fingerprint, str]] = {}
     if candidate_ids:
-        query = select(ArticleRow.id, ArticleRow.minhash, ArticleRow.cluster_id).where(
-            ArticleRow.id.in_(candidate_ids), ArticleRow.first_seen_at >= now - WINDOW
-        )
         limit = MAX_CANDIDATES * len(items)
+        found_recent: list[tuple[Any, ...]]
         if len(candidate_ids) > limit:
             # Only then can the limit drop any: ordered by first_seen_at, PostgreSQL walked that
             # index over every recent article (~11,000 rows a call at 20,000) instead of probing the ids.
-            query = query.order_by(ArticleRow.first_seen_at.desc()).limit(limit)
-        recent = {row.id: (row.minhash, row.cluster_id or row.id) for row in session.execute(query)}
+            query = select(ArticleRow.id, ArticleRow.minhash, ArticleRow.cluster_id).where(
+                ArticleRow.id.in_(candidate_ids), ArticleRow.first_seen_at >= now - WINDOW
+            ).order_by(ArticleRow.first_seen_at.desc()).limit(limit)
+            found_recent = [tuple(row) for row in session.execute(query)]
+        else:
+            found_recent = [
+                row for part in chunked(sorted(candidate_ids))
+                for row in select_in(session, _ARTICLES, ("id", "minhash", "cluster_id"), "id", part,
+                                     at_least=("first_seen_at", now - WINDOW))
+            ]
+        recent: dict[str, tuple[bytes | None, str]] = {
+            article_id: (minhash, cluster_id or article_id) for article_id, minhash, cluster_id in found_recent
+        }
         # Only candidates whose signature is close enough (or that have none: stored before signatures
         # were) are read and compared exactly.
         wanted = set()

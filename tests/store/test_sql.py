@@ -116,6 +116,10 @@ def test_select_in_reads_the_rows_of_the_keys_with_values_as_the_orm_gives(db: D
     assert sorted(found) == sorted(tuple(r) for r in orm)
     assert {r[0]: r[1] for r in found} == {"s1": NOW - timedelta(minutes=1), "s3": NOW - timedelta(minutes=3)}
     assert all(r[1].tzinfo is not None for r in found), "datetimes come back aware, as the ORM gives them"
+    with db.sessions() as session:
+        recent = select_in(session, _ARTICLES, ("id",), "id", ["s1", "s3", "s4"],
+                           at_least=("published_at", NOW - timedelta(minutes=3)))
+    assert sorted(recent) == [("s1",), ("s3",)], "a bound value converted as the column's type does"
 
 
 def test_a_refused_statement_comes_out_as_sqlalchemys_error_and_rolls_back(db: Database) -> None:
