@@ -174,3 +174,26 @@ def test_snoozes_read_once_tell_what_is_in_force_later(db: Database) -> None:
     assert read.at(NOW + timedelta(minutes=5)).entries == frozenset(), "ended at its `until`"
     with pytest.raises(ValueError, match="cannot tell"):
         read.at(NOW - timedelta(seconds=1))
+
+
+def test_routing_reads_again_when_the_clock_goes_back_within_a_transaction(
+    tmp_path: Path, database_url: str, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = Setup(tmp_path, database_url, server, {})
+    Snoozes(setup.db).snooze_entry("qatar", NOW + timedelta(minutes=5), NOW - timedelta(hours=1))
+    reads: list[datetime] = []
+    real_snoozes = pipeline.snoozes_from_in
+
+    def snoozes_from_in(session: Session, since: datetime) -> SnoozesFrom:
+        reads.append(since)
+        return real_snoozes(session, since)
+
+    monkeypatch.setattr(pipeline, "snoozes_from_in", snoozes_from_in)
+    with setup.db.transaction() as session:
+        later = pipeline._holds(session, setup.runtime, NOW + timedelta(minutes=6))
+        earlier = pipeline._holds(session, setup.runtime, NOW)  # an injected clock that went back
+        again = pipeline._holds(session, setup.runtime, NOW + timedelta(minutes=1))
+    assert reads == [NOW + timedelta(minutes=6), NOW], "read again for the earlier time, not for the later one"
+    assert not later.snoozed_entries and earlier.snoozed_entries == {(None, "qatar")}
+    assert again.snoozed_entries == {(None, "qatar")}
+    setup.db.dispose()
