@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     matcher = _runtime().matcher
     feeds = [parse_feed(_feed(i), base_url=f"http://127.0.0.1/feed/{i}") for i in range(args.feeds)]
-    offload = Offload("feed-1", None, b"")
+    offload = Offload.for_feed("feed-1", None, b"")
 
     def writer(feed: ParsedFeed) -> object:
         label = feed_label("feed-1", None, feed.title)

@@ -35,7 +35,7 @@ def main() -> None:
     bodies = [_feed(i) for i in range(args.feeds)]
 
     def prepared(i: int) -> bytes:
-        out = parse_pool.prepare_feed(bodies[i], f"http://127.0.0.1/feed/{i}", None, None, Offload(f"feed-{i}", None, b""))
+        out = parse_pool.prepare_feed(bodies[i], f"http://127.0.0.1/feed/{i}", None, None, Offload.for_feed(f"feed-{i}", None, b""))
         return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
     for i in range(min(30, args.feeds)):

@@ -61,19 +61,32 @@ def _sqlite_run(connection: Connection, sql: str, params: Any, *, many: bool = F
 
     The writer's hot statements skip SQLAlchemy's execution context and result wrapping (~40 us a
     statement, ~0.3 ms a changed feed at six statements). A driver error comes out as SQLAlchemy's own
-    (OperationalError, IntegrityError, ...), as from `exec_driver_sql`, so callers tell them apart alike.
+    (OperationalError, IntegrityError, ...), as from `exec_driver_sql`, and a closed connection is
+    invalidated in the pool as SQLAlchemy does, so callers tell them apart alike. Another SQLite driver
+    than the standard library's goes through `exec_driver_sql`.
     """
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if connection.dialect.driver != "pysqlite":
+        result = connection.exec_driver_sql(sql, params)
+        return [] if many else [tuple(row) for row in result]
+    driver = connection.connection.driver_connection
+    cursor = None
     try:
+        cursor = driver.cursor()  # type: ignore[union-attr]
         if many:
             cursor.executemany(sql, params)
             return []
         cursor.execute(sql, params)
         return cursor.fetchall()  # type: ignore[no-any-return]
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=connection.dialect) from exc
+        lost = bool(connection.dialect.is_disconnect(exc, driver, cursor))  # type: ignore[arg-type]
+        if lost and not connection.invalidated:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, params, exc, sqlite3.Error, connection_invalidated=lost, dialect=connection.dialect
+        ) from exc
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
 
 
 _SQLITE_ROWS_BOUND = 999

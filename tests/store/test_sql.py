@@ -11,10 +11,18 @@ import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 
-from monitor.store.db import Database
+from monitor.errors import DatabaseUnavailable
+from monitor.store.db import Database, database_errors
 from monitor.store.migrate import upgrade
-from monitor.store.rows import ArticleRow, MatchRow, RoutedItem, Sighting
-from monitor.store.sql import _SQLITE_ROWS_BOUND, insert_many, insert_new, insert_returning_ids, select_in
+from monitor.store.rows import ArticleRow, ClusterKey, MatchRow, RoutedItem, Sighting
+from monitor.store.sql import (
+    _SQLITE_ROWS_BOUND,
+    insert_many,
+    insert_new,
+    insert_returning_ids,
+    select_by_keys,
+    select_in,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 _ARTICLES = cast(Table, ArticleRow.__table__)
@@ -136,3 +144,16 @@ def test_a_refused_statement_comes_out_as_sqlalchemys_error_and_rolls_back(db: D
     with db.sessions() as session:
         assert session.scalars(select(ArticleRow.id)).all() == ["a"], "the failed transactions left nothing"
         assert session.scalar(select(func.count()).select_from(sightings)) == 1
+
+
+def test_a_closed_sqlite_connection_is_the_databases_trouble_and_leaves_the_pool(sqlite_db: Database) -> None:
+    keys = cast(Table, ClusterKey.__table__)
+    with sqlite_db.sessions() as session:
+        connection = session.connection()
+        connection.connection.driver_connection.close()  # type: ignore[union-attr]
+        with pytest.raises(DatabaseUnavailable) as failed, database_errors():
+            select_by_keys(session, keys, ("key", "article_id"), "key", [1, 2])
+        assert failed.value.connection_lost and "closed database" in str(failed.value)
+        assert connection.invalidated, "the dead connection is not given back to the pool"
+    with sqlite_db.sessions() as session:  # a new connection works
+        assert select_by_keys(session, keys, ("key", "article_id"), "key", [1]) == []
