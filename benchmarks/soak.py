@@ -193,7 +193,11 @@ def serve(port: int, plan: Plan, log_path: str, interval: float) -> None:
         await site.start()
         await asyncio.Event().wait()
 
-    signal.signal(signal.SIGTERM, lambda *_: (log.flush(), os._exit(0)))
+    def stop(*_: object) -> None:
+        log.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     asyncio.run(main())
 
 
@@ -434,7 +438,7 @@ def feed_errors(database: str) -> tuple[Counter[str], dict[str, int]]:
             "SELECT (SELECT coalesce(sum(poll_count), 0) FROM feeds), "
             "(SELECT count(*) FROM feeds WHERE url <> configured_url), (SELECT count(*) FROM articles)"
         ).fetchone() or (0, 0, 0)
-        statuses = dict(conn.execute("SELECT status, count(*) FROM deliveries GROUP BY 1").fetchall())
+        statuses: dict[str, int] = dict(conn.execute("SELECT status, count(*) FROM deliveries GROUP BY 1").fetchall())
     return kinds, {"poll_count_sum": int(polls), "feeds_moved_by_301": int(moved), "articles": int(articles),
                    **{f"deliveries_{k}": int(v) for k, v in statuses.items()}}
 
