@@ -30,7 +30,7 @@ once: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check monitor tests benchmarks
 	$(BIN)/mypy monitor
-	cd benchmarks && $(abspath $(BIN))/mypy --explicit-package-bases *.py  # scripts, each its own main module
+	cd benchmarks && $(abspath $(BIN))/mypy --config-file ../pyproject.toml --explicit-package-bases *.py  # scripts, each its own main module
 	$(BIN)/pytest -q -ra -n auto $(PYTEST_ARGS)
 
 ## make test-future: the time-sensitive suites with the clock a year and five years ahead (Debian's faketime)
