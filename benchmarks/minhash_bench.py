@@ -1,12 +1,13 @@
-"""Fingerprint cost per article: the pure-Python reference against the numpy code, alternating in one process.
+"""Fingerprint cost per article: the pure-Python reference against the numpy and C code, alternating in one process.
 
 Run: .venv/bin/python benchmarks/minhash_bench.py [--rounds 5] [--feeds 200] [--agree]
 
 Texts are the ingest benchmark's feeds (20 items of about 120 words, benchmarks/ingest_bench.py). Each
 round times, over the same feeds: the reference `fingerprint` per article (tests/dedupe/reference_minhash.py,
-the code before issue 21), the numpy `fingerprint` per article, and the numpy `fingerprints` per feed (what
-the parse workers call). --agree also compares every article of feedparser's corpus and of 1,000 ingest
-benchmark feeds (old against new, per article and batched) and prints the counts.
+the code before issue 21), the numpy `fingerprint` per article, the numpy `fingerprints` per feed, and the
+C extension's `fingerprints` per feed (monitor/dedupe/_minhash.c: what the parse workers call where it is
+built). --agree also compares every article of feedparser's corpus and of 1,000 ingest benchmark feeds
+(reference against numpy and C, per article and batched) and prints the counts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,6 +32,25 @@ from monitor.errors import ParseError  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
 from tests.dedupe import reference_minhash as reference  # noqa: E402
 from tests.support.corpora import FEEDPARSER_TESTS  # noqa: E402
+
+NATIVE = minhash.native
+
+
+@contextmanager
+def _on(native: ModuleType | None) -> Iterator[None]:
+    saved, minhash.native = minhash.native, native
+    try:
+        yield
+    finally:
+        minhash.native = saved
+
+
+def _with(native: ModuleType | None, run: Callable[[], object]) -> Callable[[], object]:
+    def wrapped() -> object:
+        with _on(native):
+            return run()
+
+    return wrapped
 
 
 def _texts(body: bytes) -> list[str] | None:
@@ -46,14 +68,16 @@ def _timed(run: Callable[[], object]) -> float:
 
 
 def bench(rounds: int, feeds: int) -> None:
-    """Alternate the three ways over the same feeds; print µs per article for each round and the median."""
+    """Alternate the ways over the same feeds; print µs per article for each round and the median."""
     batches = [t for t in (_texts(_feed(i)) for i in range(feeds)) if t]
     texts = [text for batch in batches for text in batch]
     ways: dict[str, Callable[[], object]] = {
         "reference fingerprint per article": lambda: [reference.fingerprint(t) for t in texts],
-        "numpy fingerprint per article": lambda: [minhash.fingerprint(t) for t in texts],
-        "numpy fingerprints per feed": lambda: [minhash.fingerprints(b) for b in batches],
+        "numpy fingerprint per article": _with(None, lambda: [minhash.fingerprint(t) for t in texts]),
+        "numpy fingerprints per feed": _with(None, lambda: [minhash.fingerprints(b) for b in batches]),
     }
+    if NATIVE is not None:
+        ways["C fingerprints per feed"] = _with(NATIVE, lambda: [minhash.fingerprints(b) for b in batches])
     print(f"{len(texts)} articles in {len(batches)} feeds, {rounds} rounds, CPU µs per article")
     results: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(rounds):
@@ -71,20 +95,23 @@ def agree() -> None:
     sources = {"feedparser corpus": bodies, "ingest_bench feeds": [_feed(i) for i in range(1000)],
                "workers_bench feeds": [make_feed(i) for i in range(100)]}
     for name, feed_bodies in sources.items():
-        compared = clustered = different = 0
-        for body in feed_bodies:
-            texts = _texts(body)
-            if not texts:
-                continue
-            for text, fp in zip(texts, minhash.fingerprints(texts), strict=True):
-                old = reference.fingerprint(text)
-                want = (old.shingles, old.keys, old.minhash)
-                one = minhash.fingerprint(text)
-                different += (fp.shingles, fp.keys, fp.minhash) != want or (one.shingles, one.keys, one.minhash) != want
-                compared += 1
-                clustered += bool(old.keys)
-        print(f"{name}: {len(feed_bodies)} documents, {compared} articles compared "
-              f"({clustered} long enough to cluster), {different} differences")
+        for native in [None, NATIVE] if NATIVE is not None else [None]:
+            compared = clustered = different = 0
+            with _on(native):
+                for body in feed_bodies:
+                    texts = _texts(body)
+                    if not texts:
+                        continue
+                    for text, fp in zip(texts, minhash.fingerprints(texts), strict=True):
+                        old = reference.fingerprint(text)
+                        want = (old.shingles, old.keys, old.minhash)
+                        one = minhash.fingerprint(text)
+                        different += ((fp.shingles, fp.keys, fp.minhash) != want
+                                      or (one.shingles, one.keys, one.minhash) != want)
+                        compared += 1
+                        clustered += bool(old.keys)
+            print(f"{name}, {'C' if native else 'numpy'}: {len(feed_bodies)} documents, {compared} articles compared "
+                  f"({clustered} long enough to cluster), {different} differences")
 
 
 def main() -> None:

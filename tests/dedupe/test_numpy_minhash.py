@@ -1,22 +1,27 @@
-"""The numpy MinHash (monitor/dedupe/minhash.py) equals the pure-Python reference bit for bit.
+"""Both MinHash implementations (C, monitor/dedupe/_minhash.c; numpy, minhash_numpy.py) equal the pure-Python reference bit for bit.
 
 Fingerprints are stored (articles.minhash, the band keys in cluster_keys): a new article's keys must meet
-those computed by the code before issue 21, so every text must give the same shingles, signature and keys.
+those computed by the code before issue 21, so every text must give the same shingles, signature and keys,
+whichever implementation an install has. Each test runs every implementation this install has (`IMPLEMENTATIONS`).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.dedupe import minhash
+from monitor.dedupe import minhash, minhash_base
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
 from tests.dedupe import reference_minhash as reference
@@ -40,6 +45,23 @@ _texts = st.one_of(
 )
 
 
+if os.environ.get("CI") == "true":  # CI builds it (`make test` installs with a C compiler): never skip there
+    assert minhash.native is not None, "monitor/dedupe/_minhash.c is not built"
+NATIVE = minhash.native
+IMPLEMENTATIONS: list[ModuleType | None] = [NATIVE, None] if NATIVE is not None else [None]
+"""The extension, then None (numpy); numpy alone where the extension is not built."""
+
+
+@contextmanager
+def implementation(native: ModuleType | None) -> Iterator[None]:
+    """minhash's functions on the C extension (a module) or on numpy (None)."""
+    saved, minhash.native = minhash.native, native
+    try:
+        yield
+    finally:
+        minhash.native = saved
+
+
 def _as_tuple(fp: minhash.Fingerprint | reference.Fingerprint) -> tuple[object, ...]:
     return fp.shingles, fp.keys, fp.minhash
 
@@ -47,16 +69,19 @@ def _as_tuple(fp: minhash.Fingerprint | reference.Fingerprint) -> tuple[object, 
 @settings(max_examples=400, deadline=None)
 @given(_texts)
 def test_fingerprint_equals_the_reference(text: str) -> None:
-    assert _as_tuple(minhash.fingerprint(text)) == _as_tuple(reference.fingerprint(text))
-    assert minhash.shingles(text) == reference.shingles(text)
+    for native in IMPLEMENTATIONS:
+        with implementation(native):
+            assert _as_tuple(minhash.fingerprint(text)) == _as_tuple(reference.fingerprint(text))
+            assert minhash.shingles(text) == reference.shingles(text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_texts, max_size=25))
 def test_batched_fingerprints_equal_the_reference(texts: list[str]) -> None:
-    assert [_as_tuple(fp) for fp in minhash.fingerprints(texts)] == [
-        _as_tuple(reference.fingerprint(text)) for text in texts
-    ]
+    want = [_as_tuple(reference.fingerprint(text)) for text in texts]
+    for native in IMPLEMENTATIONS:
+        with implementation(native):
+            assert [_as_tuple(fp) for fp in minhash.fingerprints(texts)] == want
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,9 +93,15 @@ def test_signature_and_band_keys_equal_the_reference(hashes: set[int]) -> None:
 
 
 def test_edge_cases_equal_the_reference() -> None:
-    texts = ["", " ", "one", "one two", "one two three", "a a a a a a a a a a a a", "x " * 40, "é" * 5]
-    assert [_as_tuple(fp) for fp in minhash.fingerprints(texts)] == [_as_tuple(reference.fingerprint(t)) for t in texts]
-    assert minhash.fingerprints([]) == []
+    texts = ["", " ", "one", "one two", "one two three", "a a a a a a a a a a a a", "x " * 40, "é" * 5,
+             "Straße ﬁne", "ß " * 30, "\u212a" * 3 + " k k k k k k k k k k", "_a_ b9 C " * 9, "a\x00b\x7fc " * 12,
+             " ".join(str(i) for i in range(5000))]  # long: the radix sort, every bin filled
+    want = [_as_tuple(reference.fingerprint(t)) for t in texts]
+    for native in IMPLEMENTATIONS:
+        with implementation(native):
+            assert [_as_tuple(fp) for fp in minhash.fingerprints(texts)] == want
+            assert [_as_tuple(minhash.fingerprint(t)) for t in texts] == want
+            assert minhash.fingerprints([]) == []
 
 
 def _corpus_feeds() -> Iterator[list[str]]:
@@ -90,19 +121,44 @@ def test_every_corpus_article_fingerprints_as_before() -> None:
     compared = clustered = 0
     differences: list[str] = []
     for texts in _corpus_feeds():
-        batched = minhash.fingerprints(texts)
-        for text, fp in zip(texts, batched, strict=True):
-            want = _as_tuple(reference.fingerprint(text))
-            if _as_tuple(fp) != want or _as_tuple(minhash.fingerprint(text)) != want:
-                differences.append(text[:80])
-            compared += 1
-            clustered += bool(fp.keys)
+        wants = [_as_tuple(reference.fingerprint(text)) for text in texts]
+        for native in IMPLEMENTATIONS:
+            with implementation(native):
+                batched = minhash.fingerprints(texts)
+                for text, fp, want in zip(texts, batched, wants, strict=True):
+                    if _as_tuple(fp) != want or _as_tuple(minhash.fingerprint(text)) != want:
+                        differences.append(f"{'C' if native else 'numpy'}: {text[:80]}")
+                    compared += 1
+                    clustered += bool(fp.keys)
     assert not differences, differences[:5]
-    assert compared > 3000 and clustered > 2000
+    assert compared > 3000 * len(IMPLEMENTATIONS) and clustered > 2000 * len(IMPLEMENTATIONS)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
 def test_ascii_words_equal_the_reference(text: str) -> None:
-    assert minhash.shingles(text) == reference.shingles(text)
-    assert minhash._word_ids(text) == [zlib.crc32(word.encode()) for word in re.findall(r"\w+", text.casefold())]
+    for native in IMPLEMENTATIONS:
+        with implementation(native):
+            assert minhash.shingles(text) == reference.shingles(text)
+    assert minhash_base.word_ids(text) == [zlib.crc32(word.encode()) for word in re.findall(r"\w+", text.casefold())]
+
+
+@pytest.mark.skipif(NATIVE is None, reason="monitor/dedupe/_minhash.c is not built (numpy path only)")
+def test_the_extension_has_the_parameters_of_the_python_code() -> None:
+    assert NATIVE is not None
+    assert (NATIVE.SHINGLE_WORDS, NATIVE.BINS, NATIVE.ROWS) == (minhash.SHINGLE_WORDS, minhash.BINS, minhash.ROWS)
+    with pytest.raises(TypeError, match="ASCII str or a list of word ids"):
+        NATIVE.prints(["é"], minhash.MIN_SHINGLES)  # minhash folds non-ASCII text itself
+
+
+@pytest.mark.skipif(NATIVE is None, reason="monitor/dedupe/_minhash.c is not built (numpy path only)")
+def test_a_process_with_the_extension_never_loads_numpy() -> None:
+    # The service process (store, writer, clustering) and the parse processes fingerprint and compare
+    # without numpy; only an install without the extension needs it.
+    code = ("import sys, monitor.store.clusters, monitor.refresh.parse_pool, monitor.refresh.poller;"
+            "from monitor.dedupe import minhash;"
+            "minhash.fingerprints(['one two three four five six seven eight nine ten', 'été ' * 20]);"
+            "minhash.shingles('a b c d');"
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
