@@ -283,10 +283,12 @@ static PyObject *prints(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
         int failed;
-        if (PyUnicode_Check(item) && PyUnicode_IS_ASCII(item)) {
+        if (PyUnicode_Check(item) && PyUnicode_READY(item) == 0 && PyUnicode_IS_ASCII(item)) {
             failed = ascii_word_ids(item, &ids);
         } else if (PyList_Check(item)) {
             failed = list_word_ids(item, &ids);
+        } else if (PyErr_Occurred()) { /* PyUnicode_READY failed */
+            failed = -1;
         } else {
             PyErr_SetString(PyExc_TypeError, "prints: an item is an ASCII str or a list of word ids");
             failed = -1;
