@@ -276,12 +276,14 @@ static PyObject *prints(PyObject *self, PyObject *args) {
     PyObject *items;
     Py_ssize_t min_shingles;
     if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &items, &min_shingles)) return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(items);
-    PyObject *out = PyList_New(count);
+    PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
     Buffer ids = {0}, hashes = {0}, scratch = {0};
-    for (Py_ssize_t i = 0; i < count; i++) {
+    /* The list's size is read again and each item held while it is used: an allocation here can run a
+       collection, and a collection's callbacks or finalizers could change the list. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
+        Py_INCREF(item);
         int failed;
         if (PyUnicode_Check(item) && PyUnicode_READY(item) == 0 && PyUnicode_IS_ASCII(item)) {
             failed = ascii_word_ids(item, &ids);
@@ -293,13 +295,14 @@ static PyObject *prints(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "prints: an item is an ASCII str or a list of word ids");
             failed = -1;
         }
+        Py_DECREF(item); /* its words are read: the rest works on the buffers */
         PyObject *print = failed ? NULL : print_of(&ids, &hashes, &scratch, min_shingles);
-        if (print == NULL) {
-            Py_DECREF(out);
-            out = NULL;
+        if (print == NULL || PyList_Append(out, print) < 0) {
+            Py_XDECREF(print);
+            Py_CLEAR(out);
             break;
         }
-        PyList_SET_ITEM(out, i, print);
+        Py_DECREF(print);
     }
     PyMem_Free(ids.data);
     PyMem_Free(hashes.data);

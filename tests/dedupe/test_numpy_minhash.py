@@ -7,6 +7,7 @@ whichever implementation an install has. Each test runs every implementation thi
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -162,3 +163,27 @@ def test_a_process_with_the_extension_never_loads_numpy() -> None:
             "print('numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.skipif(NATIVE is None, reason="monitor/dedupe/_minhash.c is not built (numpy path only)")
+def test_the_extension_survives_its_list_changing_under_it() -> None:
+    # A collection that starts inside the extension's allocations may run code that changes the list it
+    # reads (here a gc callback); reading a stale length or a freed item would crash the process.
+    assert NATIVE is not None
+    items: list[str | list[int]] = ["a b c d e f g h i j k l"] * 2000
+    armed = [True]
+
+    def clear(phase: str, _info: dict[str, int]) -> None:
+        if armed[0] and phase == "start":
+            armed[0] = False
+            items.clear()
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(clear)
+    gc.set_threshold(50)
+    try:
+        out = NATIVE.prints(items, minhash.MIN_SHINGLES)
+    finally:
+        gc.callbacks.remove(clear)
+        gc.set_threshold(*threshold)
+    assert not armed[0] and len(out) < 2000
