@@ -29,8 +29,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from feed_server import serve_feeds  # benchmarks/ is on sys.path when a script here runs
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -155,6 +153,10 @@ def run(
     feeds: int, database: str | None, profile: bool, parse_workers: int | None = None, changed_pass: bool = False
 ) -> None:
     """Run both polls (and with `changed_pass` a third, every feed with one new item) and print the figures."""
+    # Imported here, not at the top: peers.py and phases_bench.py import this module in the child whose CPU
+    # they count as monitor's, and the farm's aiohttp.web server is not monitor's (it runs in another process).
+    from feed_server import serve_feeds  # benchmarks/ is on sys.path when a script here runs
+
     queue: Any = multiprocessing.Queue()
     later = {i: _feed(i, 1) for i in range(feeds)} if changed_pass else None
     server = multiprocessing.Process(
