@@ -16,8 +16,7 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -31,23 +30,13 @@ from monitor.dedupe import minhash  # noqa: E402
 from monitor.errors import ParseError  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
 from tests.dedupe import reference_minhash as reference  # noqa: E402
+from tests.dedupe.implementations import NATIVE, implementation  # noqa: E402
 from tests.support.corpora import FEEDPARSER_TESTS  # noqa: E402
-
-NATIVE = minhash.native
-
-
-@contextmanager
-def _on(native: ModuleType | None) -> Iterator[None]:
-    saved, minhash.native = minhash.native, native
-    try:
-        yield
-    finally:
-        minhash.native = saved
 
 
 def _with(native: ModuleType | None, run: Callable[[], object]) -> Callable[[], object]:
     def wrapped() -> object:
-        with _on(native):
+        with implementation(native):
             return run()
 
     return wrapped
@@ -97,7 +86,7 @@ def agree() -> None:
     for name, feed_bodies in sources.items():
         for native in [None, NATIVE] if NATIVE is not None else [None]:
             compared = clustered = different = 0
-            with _on(native):
+            with implementation(native):
                 for body in feed_bodies:
                     texts = _texts(body)
                     if not texts:

@@ -14,9 +14,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
@@ -26,6 +24,7 @@ from monitor.dedupe import minhash, minhash_base
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
 from tests.dedupe import reference_minhash as reference
+from tests.dedupe.implementations import IMPLEMENTATIONS, NATIVE, implementation
 from tests.support.corpora import FEEDPARSER_TESTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,20 +46,7 @@ _texts = st.one_of(
 
 
 if os.environ.get("CI") == "true":  # CI builds it (`make test` installs with a C compiler): never skip there
-    assert minhash.native is not None, "monitor/dedupe/_minhash.c is not built"
-NATIVE = minhash.native
-IMPLEMENTATIONS: list[ModuleType | None] = [NATIVE, None] if NATIVE is not None else [None]
-"""The extension, then None (numpy); numpy alone where the extension is not built."""
-
-
-@contextmanager
-def implementation(native: ModuleType | None) -> Iterator[None]:
-    """minhash's functions on the C extension (a module) or on numpy (None)."""
-    saved, minhash.native = minhash.native, native
-    try:
-        yield
-    finally:
-        minhash.native = saved
+    assert NATIVE is not None, "monitor/dedupe/_minhash.c is not built"
 
 
 def _as_tuple(fp: minhash.Fingerprint | reference.Fingerprint) -> tuple[object, ...]:
