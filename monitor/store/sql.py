@@ -107,6 +107,13 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str
             # which is how SQLAlchemy's own sort_by_parameter_order works on SQLite.
             ids += sorted(int(r[0]) for r in returned)
         return ids
+    if connection.dialect.name == "postgresql" and _plain_returning(connection, table, rows[0], (key.name,)):
+        # One unnest statement in the rows' order; keys are handed out in insertion order, so sorted
+        # keys are in row order (what SQLAlchemy's sort_by_parameter_order relies on there too).
+        names = list(rows[0])
+        columns = [[row[name] for row in rows] for name in names]
+        keys = _insert_unnest(connection, table, names, columns, (), returning=key.name)
+        return sorted(int(r[0]) for r in keys)
     stmt = insert(table).returning(key, sort_by_parameter_order=True)
     return [int(i) for i in session.execute(stmt, list(rows)).scalars().all()]
 
@@ -199,9 +206,13 @@ def _bind_processors_of(dialect: Dialect, table: Table, columns: tuple[str, ...]
 
 
 def _insert_unnest(
-    connection: Connection, table: Table, names: Sequence[str], columns: list[list[Any]], conflict: Sequence[str]
+    connection: Connection, table: Table, names: Sequence[str], columns: list[list[Any]], conflict: Sequence[str],
+    *, returning: str | None = None,
 ) -> CursorResult[Any]:
     """PostgreSQL: INSERT ... SELECT FROM unnest(one typed array per column), RETURNING the conflict columns.
+
+    With `returning` (a column the server fills, such as a serial key), the rows are inserted in the
+    arrays' order (WITH ORDINALITY ... ORDER BY) and that column is returned.
 
     The statement's text is the same whatever the number of rows, so psycopg and the server parse
     it once. psycopg's executemany sends one statement per row, and SQLAlchemy's multi-row VALUES
@@ -214,7 +225,12 @@ def _insert_unnest(
         for process, values in zip(_bind_processors(connection, table, names), columns, strict=True)
     ]
     casts = ", ".join(f"%b::{table.c[name].type.compile(dialect=connection.dialect)}[]" for name in names)
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts})"
+    listed = ", ".join(names)
+    if returning is not None:
+        sql = (f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest({casts}) WITH ORDINALITY "
+               f"AS given({listed}, given_order) ORDER BY given_order RETURNING {returning}")
+    else:
+        sql = f"INSERT INTO {table.name} ({listed}) SELECT * FROM unnest({casts})"
     if conflict:
         keys = ", ".join(conflict)
         sql += f" ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
