@@ -67,18 +67,30 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+SQLITE_PAGE_SIZE = 16384
+"""Bytes a page of a SQLite database this creates (SQLite's default: 4096)."""
+WAL_CHECKPOINT_BYTES = 40 * 1024 * 1024
+"""WAL written before SQLite copies it into the database (in pages of the database's own size)."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the dashboard read while the service writes; the busy timeout turns short lock waits
     # into waits instead of "database is locked" errors.
     cursor = dbapi_connection.cursor()
+    # Pages of 16 KiB, for a database this creates (an existing one keeps its own: WAL mode cannot change
+    # it). Ingest dirties pages all over the random-key indexes (article ids, cluster keys), and a commit
+    # writes each dirty page to the WAL as one frame: a quarter as many frames, and shallower B-trees,
+    # took ~10 % off the writer thread's CPU (benchmarks/README.md, tenth session).
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # A checkpoint copies the WAL's pages into the database and syncs: ingest commits dirty ~2,000
     # pages each (random cluster keys), so at the default 1,000 pages nearly every commit paid for
-    # one. At 10,000 (~40 MB of WAL) a page rewritten by several commits is copied once.
-    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    # one. At ~40 MB of WAL (10,000 pages of 4 KiB) a page rewritten by several commits is copied once.
+    page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
     # Cluster keys and article ids land at random places in their B-trees: with the default 2 MB page
     # cache nearly every insert read its pages back from the OS (a read() each). 64 MB of cache and
     # reads through a memory map took ingest from ~80 to ~98 changed feeds/s (benchmarks/README.md).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 from monitor.config.models import FeedConfig
@@ -156,3 +157,23 @@ def test_nul_characters_never_reach_the_database(db: Database) -> None:
     with db.sessions() as session:
         stored = session.get(ArticleRow, entry.id)
         assert stored is not None and stored.title == "Kalin meets Bar"
+
+
+def test_a_new_sqlite_database_has_large_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    # 16 KiB pages for a database the store creates (fewer WAL frames a commit); an existing database's
+    # page size cannot change in WAL mode and is left alone. The WAL is checkpointed at ~40 MB either way.
+    import sqlite3
+
+    from monitor.store.db import SQLITE_PAGE_SIZE, WAL_CHECKPOINT_BYTES
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as raw:  # made by an older release: SQLite's default pages, WAL
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("CREATE TABLE t (x)")
+    for path, page_size in ((tmp_path / "new.db", SQLITE_PAGE_SIZE), (old, 4096)):
+        db = Database(f"sqlite:///{path}")
+        upgrade(db)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == page_size
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_CHECKPOINT_BYTES // page_size
+        db.dispose()
