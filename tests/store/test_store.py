@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from monitor.config.models import FeedConfig
 from monitor.model import Article, Highlight, Match
