@@ -10,7 +10,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Insert, Select, Table, false, insert, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Select, String, Table, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -224,7 +224,7 @@ def _insert_unnest(
         [process(v) for v in values] if process else values
         for process, values in zip(_bind_processors(connection, table, names), columns, strict=True)
     ]
-    casts = ", ".join(f"%b::{table.c[name].type.compile(dialect=connection.dialect)}[]" for name in names)
+    casts = ", ".join(f"%b::{cast}[]" for cast in _array_types(connection.dialect, table, tuple(names)))
     listed = ", ".join(names)
     if returning is not None:
         sql = (f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest({casts}) WITH ORDINALITY "
@@ -236,6 +236,19 @@ def _insert_unnest(
         sql += f" ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
     with _server_prepared(connection):
         return connection.exec_driver_sql(sql, tuple(arrays))
+
+
+@lru_cache(maxsize=128)
+def _array_types(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
+    """PostgreSQL: the element type each column's array is cast to: its own, but a string type without its
+    length. An explicit cast to VARCHAR(n) cuts a longer value silently; the column itself refuses it."""
+    types = []
+    for name in names:
+        column_type = table.c[name].type
+        impl = column_type.dialect_impl(dialect)
+        limited = isinstance(impl, String) and impl.length is not None
+        types.append((String() if limited else column_type).compile(dialect=dialect))
+    return tuple(types)
 
 
 @contextmanager
@@ -310,7 +323,7 @@ def select_in(
         sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key_column} IN (SELECT value FROM json_each(?))"
         params: tuple[Any, ...] = (json.dumps(bound),)
     else:
-        key_type = table.c[key_column].type.compile(dialect=connection.dialect)
+        [key_type] = _array_types(connection.dialect, table, (key_column,))
         sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key_column} = ANY(%b::{key_type}[])"
         params = (bound,)
     if at_least is not None:

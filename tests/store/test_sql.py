@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from monitor.errors import DatabaseUnavailable
 from monitor.store.db import Database, database_errors
@@ -157,3 +157,22 @@ def test_a_closed_sqlite_connection_is_the_databases_trouble_and_leaves_the_pool
         assert connection.invalidated, "the dead connection is not given back to the pool"
     with sqlite_db.sessions() as session:  # a new connection works
         assert select_by_keys(session, keys, ("key", "article_id"), "key", [1]) == []
+
+
+def test_a_value_longer_than_its_column_is_never_stored_cut(db: Database) -> None:
+    # PostgreSQL refuses it (the arrays are cast to VARCHAR, not VARCHAR(n), which would cut it silently);
+    # SQLite keeps it whole (it enforces no length). Either way no stored value differs from the given one.
+    with db.transaction() as session:
+        insert_new(session, _ARTICLES, [_article("a", NOW)], conflict=["id"])
+    long_id = "E" * 250  # matches.entry_id is VARCHAR(200)
+    row = {"article_id": "a", "watchlist": "w", "entry_kind": "actor", "entry_id": long_id, "entry_name": "E",
+           "snippet": "", "highlights": [], "more_highlights": 0, "content_hash": "h", "created_at": NOW}
+    try:
+        with db.transaction() as session:
+            insert_returning_ids(session, cast(Table, MatchRow.__table__), [row, {**row, "watchlist": "v"}])
+    except DataError:
+        assert db.engine.dialect.name == "postgresql"
+    with db.sessions() as session:
+        stored = session.scalars(select(MatchRow.entry_id)).all()
+        assert all(entry_id == long_id for entry_id in stored)
+        assert select_in(session, _ARTICLES, ("id",), "id", ["a" + "x" * 70]) == [], "no key matched by its prefix"
