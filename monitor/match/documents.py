@@ -37,8 +37,14 @@ def feed_label(feed_id: str | None, configured: FeedConfig | None, title: str | 
     """The configured name, else the feed's own title, else its id (with the configured tags)."""
     if feed_id is None:
         return NO_FEED_LABEL
-    return named_feed_label(feed_id, configured.name if configured else None,
-                            frozenset(configured.tags) if configured else frozenset(), title)
+    return named_feed_label(feed_id, *label_parts(configured), title)
+
+
+def label_parts(configured: FeedConfig | None) -> tuple[str | None, frozenset[str]]:
+    """A feed's configured name and tags, what its label is made of (neither for a feed not configured)."""
+    if configured is None:
+        return None, frozenset()
+    return configured.name, frozenset(configured.tags)
 
 
 def named_feed_label(feed_id: str, name: str | None, tags: frozenset[str], title: str | None) -> FeedLabel:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor.match import CompiledWatchlists
-from monitor.match.documents import document_for, named_feed_label
+from monitor.match.documents import document_for, label_parts, named_feed_label
 from monitor.model import Article, Match, ParsedFeed
 
 if TYPE_CHECKING:
@@ -82,9 +82,9 @@ class Offload:
         cls, feed_id: str, configured: FeedConfig | None, known: bytes, *, match: bool = True,
         fingerprint_known: bool = False,
     ) -> Offload:
-        """The offload of a configured feed (its name and tags label its documents)."""
-        return cls(feed_id, configured.name if configured else None,
-                   frozenset(configured.tags) if configured else frozenset(), known, match, fingerprint_known)
+        """The offload of a configured feed (its name and tags label its documents, as `feed_label` makes them)."""
+        name, tags = label_parts(configured)
+        return cls(feed_id, name, tags, known, match, fingerprint_known)
 
 
 def new_articles(feed: ParsedFeed, known: bytes) -> list[Article]:
