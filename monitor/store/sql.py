@@ -212,7 +212,7 @@ def _insert_unnest(
     """PostgreSQL: INSERT ... SELECT FROM unnest(one typed array per column), RETURNING the conflict columns.
 
     With `returning` (a column the server fills, such as a serial key), the rows are inserted in the
-    arrays' order (WITH ORDINALITY ... ORDER BY) and that column is returned.
+    arrays' order (WITH ORDINALITY ... ORDER BY) and that column is returned instead.
 
     The statement's text is the same whatever the number of rows, so psycopg and the server parse
     it once. psycopg's executemany sends one statement per row, and SQLAlchemy's multi-row VALUES
@@ -226,14 +226,14 @@ def _insert_unnest(
     ]
     casts = ", ".join(f"%b::{cast}[]" for cast in _array_types(connection.dialect, table, tuple(names)))
     listed = ", ".join(names)
-    if returning is not None:
-        sql = (f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest({casts}) WITH ORDINALITY "
-               f"AS given({listed}, given_order) ORDER BY given_order RETURNING {returning}")
-    else:
-        sql = f"INSERT INTO {table.name} ({listed}) SELECT * FROM unnest({casts})"
+    rows = (f"SELECT * FROM unnest({casts})" if returning is None else
+            f"SELECT {listed} FROM unnest({casts}) WITH ORDINALITY AS given({listed}, given_order) ORDER BY given_order")
+    sql = f"INSERT INTO {table.name} ({listed}) {rows}"
     if conflict:
-        keys = ", ".join(conflict)
-        sql += f" ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
+        sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    returned = [returning] if returning is not None else list(conflict)
+    if returned:
+        sql += f" RETURNING {', '.join(returned)}"
     with _server_prepared(connection):
         return connection.exec_driver_sql(sql, tuple(arrays))
 
