@@ -63,12 +63,10 @@ class RobotsCache:
         if rules is None or rules.expires <= now:
             task = self._pending.get(origin)
             if task is None:
-                task = self._pending[origin] = asyncio.ensure_future(self._fetch(fetcher, origin, now))
-                task.add_done_callback(lambda _: self._pending.pop(origin, None))
+                task = self._pending[origin] = asyncio.ensure_future(self._fetch_and_keep(fetcher, origin, now))
+                # Also when the task never ran (cancelled at once); only its own entry.
+                task.add_done_callback(lambda done: self._forget(origin, done))
             rules = await asyncio.shield(task)
-            self._hosts[origin] = rules
-            while len(self._hosts) > self._max_hosts:
-                self._hosts.popitem(last=False)
         if origin in self._hosts:
             self._hosts.move_to_end(origin)
         if rules.disallow_all:
@@ -78,6 +76,25 @@ class RobotsCache:
         # The product token: "monitor/0.1 (+https://...)" is matched as "monitor".
         token = user_agent.split("/", 1)[0].split()[0] if user_agent.strip() else "*"
         return rules.parser.can_fetch(token, url)
+
+    async def _fetch_and_keep(self, fetcher: Fetcher, origin: str, now: datetime) -> _Rules:
+        """Fetch a host's rules and cache them before the task ends.
+
+        Cached here, not by the checks awaiting the task: those resume a turn or two of the event loop
+        after it ends, and a check in between found neither the task nor the rules and fetched again.
+        """
+        try:
+            rules = await self._fetch(fetcher, origin, now)
+            self._hosts[origin] = rules
+            while len(self._hosts) > self._max_hosts:
+                self._hosts.popitem(last=False)
+            return rules
+        finally:
+            self._forget(origin, asyncio.current_task())
+
+    def _forget(self, origin: str, task: asyncio.Future[_Rules] | None) -> None:
+        if self._pending.get(origin) is task:
+            del self._pending[origin]
 
     async def _fetch(self, fetcher: Fetcher, origin: str, now: datetime) -> _Rules:
         try:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
 from monitor.config.models import FetchSettings
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, FetchResult
 from monitor.fetch.robots import ROBOTS_ERROR_TTL, ROBOTS_TTL, RobotsCache
 from tests.support.feedserver import FeedServer, Route, running_feed_server
 
@@ -87,3 +88,30 @@ def test_the_cache_is_bounded() -> None:
     # Unreachable hosts (a closed port on each of several loopback addresses) fill the cache too.
     check(cache, [f"http://127.0.0.{n}:9/a" for n in range(1, 8)])
     assert len(cache) == 3
+
+
+
+def test_a_check_as_the_fetch_ends_uses_its_rules(server: FeedServer) -> None:
+    """No gap between a robots.txt fetch ending and its rules being cached (two sitemaps of one host raced in it)."""
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    cache = RobotsCache(Clock())
+
+    async def run() -> list[bool]:
+        checks: list[asyncio.Future[bool]] = []
+        async with Fetcher(FetchSettings(allow_private_networks=True)) as fetcher:
+
+            class CheckingAsItEnds:
+                """The real fetcher; as robots.txt's fetch returns, another page of the host is checked."""
+
+                async def fetch(self, url: str) -> FetchResult:
+                    result = await fetcher.fetch(url)
+                    asyncio.get_running_loop().call_soon(
+                        lambda: checks.append(asyncio.ensure_future(cache.allowed(fetcher, server.url("/public/b"), UA)))
+                    )
+                    return result
+
+            first = await cache.allowed(cast(Fetcher, CheckingAsItEnds()), server.url("/private/a"), UA)
+            return [first, *await asyncio.gather(*checks)]
+
+    assert asyncio.run(run()) == [False, True]
+    assert server.hits("/robots.txt") == [200], "fetched once; the later check used its rules"
