@@ -48,8 +48,9 @@ class RobotsCache:
         self._max_hosts = max_hosts
         self._hosts: OrderedDict[str, _Rules] = OrderedDict()
         # One fetch per host at a time: the pages of one sitemap are checked concurrently. Emptied as
-        # each fetch ends, so no task outlives the event loop of the tick that started it.
+        # each fetch ends; a fetch that no check awaits any more is cancelled (`_await`).
         self._pending: dict[str, asyncio.Task[_Rules]] = {}
+        self._waiting: dict[asyncio.Task[_Rules], int] = {}  # checks awaiting each fetch
 
     def __len__(self) -> int:
         return len(self._hosts)
@@ -64,9 +65,9 @@ class RobotsCache:
             task = self._pending.get(origin)
             if task is None:
                 task = self._pending[origin] = asyncio.ensure_future(self._fetch_and_keep(fetcher, origin, now))
-                # Also when the task never ran (cancelled at once); only its own entry.
+                # Also for a task cancelled before its first step; only its own entry.
                 task.add_done_callback(lambda done: self._forget(origin, done))
-            rules = await asyncio.shield(task)
+            rules = await self._await(origin, task)
         if origin in self._hosts:
             self._hosts.move_to_end(origin)
         if rules.disallow_all:
@@ -86,11 +87,29 @@ class RobotsCache:
         try:
             rules = await self._fetch(fetcher, origin, now)
             self._hosts[origin] = rules
+            self._hosts.move_to_end(origin)  # a host fetched again is the most recently used
             while len(self._hosts) > self._max_hosts:
                 self._hosts.popitem(last=False)
             return rules
         finally:
             self._forget(origin, asyncio.current_task())
+
+    async def _await(self, origin: str, task: asyncio.Task[_Rules]) -> _Rules:
+        """The fetch's rules, shared by every check of the host; the last check cancelled cancels the fetch.
+
+        Otherwise a fetch whose checks were all cancelled (a failed tick) would go on, fail as the tick
+        closes its fetcher, and cache "everything disallowed" for ROBOTS_ERROR_TTL.
+        """
+        self._waiting[task] = self._waiting.get(task, 0) + 1
+        try:
+            return await asyncio.shield(task)
+        finally:
+            left = self._waiting.pop(task) - 1
+            if left:
+                self._waiting[task] = left
+            elif not task.done():
+                self._forget(origin, task)  # first, so that no new check joins a fetch being cancelled
+                task.cancel()
 
     def _forget(self, origin: str, task: asyncio.Future[_Rules] | None) -> None:
         if self._pending.get(origin) is task:

@@ -90,7 +90,6 @@ def test_the_cache_is_bounded() -> None:
     assert len(cache) == 3
 
 
-
 def test_a_check_as_the_fetch_ends_uses_its_rules(server: FeedServer) -> None:
     """No gap between a robots.txt fetch ending and its rules being cached (two sitemaps of one host raced in it)."""
     server.routes["/robots.txt"] = Route(b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
@@ -115,3 +114,33 @@ def test_a_check_as_the_fetch_ends_uses_its_rules(server: FeedServer) -> None:
 
     assert asyncio.run(run()) == [False, True]
     assert server.hits("/robots.txt") == [200], "fetched once; the later check used its rules"
+
+
+def test_a_fetch_no_check_awaits_is_cancelled_and_caches_nothing() -> None:
+    """A tick's checks cancelled mid-fetch (a failed tick): the fetch stops; its failure as the fetcher closes is not cached."""
+    cache = RobotsCache(Clock())
+
+    async def run() -> tuple[int, bool]:
+        connected = asyncio.Event()
+        held: list[asyncio.StreamWriter] = []
+
+        async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)
+            connected.set()
+
+        listener = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        async with Fetcher(FetchSettings(allow_private_networks=True)) as fetcher:
+            checks = [asyncio.ensure_future(cache.allowed(fetcher, f"http://127.0.0.1:{port}/p{n}", UA)) for n in range(2)]
+            await asyncio.wait_for(connected.wait(), 30)
+            for check in checks:
+                check.cancel()
+            await asyncio.gather(*checks, return_exceptions=True)
+        await asyncio.sleep(0.05)  # whatever the fetch would do after the fetcher closed
+        for writer in held:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+        return len(cache), all(check.cancelled() for check in checks)
+
+    assert asyncio.run(run()) == (0, True)
