@@ -71,17 +71,19 @@ async def _account_login(request: Request, ctx: WebContext, name: str, password:
         return await run_in_threadpool(
             _form, request, ctx, next=target, name=name, status_code=429,
             error=f"Too many failed sign-ins; try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+    attempted = throttle.attempt(keys)  # before the first await: attempts sent at once see each other
     try:
         user = await run_in_threadpool(accounts.authenticate, name, password)
         token = await run_in_threadpool(accounts.start_session, user) if user else None
     except MonitorError as exc:
+        throttle.forgive(keys, attempted)
         return await run_in_threadpool(_form, request, ctx, next=target, name=name, status_code=503,
                                        error=f"Sign-in is not possible now: the database is unavailable ({exc}). "
                                              "Try again shortly.")
     if user is None or token is None:
-        throttle.failed(keys)
         return await run_in_threadpool(_form, request, ctx, next=target, name=name, status_code=401,
                                        error="That name and password do not match an account.")
+    throttle.forgive(keys, attempted)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, token)
     return response

@@ -76,13 +76,25 @@ class LoginThrottle:
                 longest = max(longest, times[-limit] + self.window - now)
         return longest
 
-    def failed(self, keys: Iterable[tuple[str, int]]) -> None:
-        """Count a failed sign-in against each key."""
+    def attempt(self, keys: Iterable[tuple[str, int]]) -> float:
+        """Count a sign-in against each key as failed before it is checked; `forgive(keys, at)` if it succeeds.
+
+        Counted first because checking a password takes a while (argon2): attempts sent at once would
+        otherwise all pass `wait` before the first failure was counted, and try any number of passwords.
+        """
         now = self.clock()
         if len(self._failures) > 10_000:  # bound the memory a flood of names can take
             self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
         for key, _ in keys:
             self._failures.setdefault(key, deque(maxlen=1000)).append(now)
+        return now
+
+    def forgive(self, keys: Iterable[tuple[str, int]], at: float) -> None:
+        """Take back an attempt counted at `at` (it signed in, or could not be checked)."""
+        for key, _ in keys:
+            times = self._failures.get(key)
+            if times is not None and at in times:
+                times.remove(at)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.get(key, deque())

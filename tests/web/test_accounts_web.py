@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
@@ -111,6 +113,23 @@ def test_repeated_failures_are_throttled_even_for_the_right_password(client: Tes
     for n in range(5):
         sign_in(client, f"guess{n}", "wrong password")
     assert sign_in(client, "ada").status_code == 429  # type: ignore[attr-defined]
+
+
+def test_attempts_sent_at_once_are_throttled_as_one_after_another(app: FastAPI) -> None:
+    """Each password check takes a while: parallel attempts must not all pass the throttle before one failed."""
+
+    async def run() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=LOCAL_BASE_URL) as client:
+            await client.get("/login")
+            form = {CSRF_FIELD: str(client.cookies.get(CSRF_COOKIE)), "name": "ed", "password": "wrong password"}
+            answers = await asyncio.gather(*(client.post("/login", data=form) for _ in range(30)))
+            right = await client.post("/login", data={**form, "password": PASSWORD})
+            return [a.status_code for a in answers] + [right.status_code]
+
+    statuses = asyncio.run(run())
+    assert sorted(statuses[:30]) == [401] * 10 + [429] * 20, "ten passwords tried, the rest refused unchecked"
+    assert statuses[30] == 429, "the right password too, once the name is throttled"
 
 
 def test_sign_out_ends_the_session_for_good(client: TestClient) -> None:
