@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,12 @@ from monitor.errors import DeliveryError, EndpointGone
 from monitor.notify.channels.base import SendContext
 from monitor.notify.channels.chat import ChatChannel
 from monitor.notify.channels.chat_message import md_escape, render_message
-from monitor.notify.channels.chat_transport import DELIVERY_HEADER, classify_failure
+from monitor.notify.channels.chat_transport import (
+    DELIVERY_HEADER,
+    classify_failure,
+    load_service,
+    notify_service,
+)
 from monitor.notify.channels.registry import channel_for
 from monitor.notify.content import DeliveryContent
 from tests.notify.conftest import make_article, make_match
@@ -228,6 +235,42 @@ def test_gone_disables_and_unreachable_is_retried(
     with pytest.raises(DeliveryError, match="Connection error") as raised:
         send(f"json://127.0.0.1:{closed_port}/hook", alert_of(digest_content), chat_subscriber, tmp_path)
     assert raised.value.permanent is False
+
+
+def test_two_sends_at_once_each_read_only_their_own_failure(receiver: ChatReceiver) -> None:
+    """The deliver and digest jobs send from two threads: one's 410 must not be read as the other's failure."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    got_request, gone_sent = threading.Event(), threading.Event()
+
+    def hangs_up() -> None:  # reads the request, waits (for the other send, while it may run), closes unanswered
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            got_request.set()
+            gone_sent.wait(2)
+
+    errors: dict[str, BaseException] = {}
+
+    def send_to(name: str, url: str) -> None:
+        try:
+            notify_service(load_service(url, f"dlv-{name}"), title="t", body="b", markdown=False)
+        except DeliveryError as exc:
+            errors[name] = exc
+
+    server = threading.Thread(target=hangs_up)
+    server.start()
+    first = threading.Thread(target=send_to, args=("hung-up", f"json://127.0.0.1:{listener.getsockname()[1]}/hook"))
+    first.start()
+    assert got_request.wait(30)
+    receiver.replies.append((410, b""))
+    send_to("gone", f"json://{receiver.host}/hook")  # at once, or after the first (one send at a time)
+    gone_sent.set()
+    first.join(30)
+    server.join(30)
+    listener.close()
+    assert isinstance(errors["gone"], EndpointGone)
+    assert not isinstance(errors["hung-up"], EndpointGone) and errors["hung-up"].permanent is False
+    assert "error=410" not in str(errors["hung-up"])
 
 
 def test_a_url_apprise_cannot_use_or_an_unset_variable_fails_for_good_without_showing_the_url(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,10 @@ DELIVERY_HEADER = "X-Monitor-Delivery"
 _ERROR_MAX = 600
 _STATUS = re.compile(r"\berror[=:]\s*(\d{3})\b")
 _RETRYABLE_STATUS = {408, 425, 429}
+_SENDING = threading.Lock()
+"""One send at a time per process: a send reads its failure from Apprise's process-wide logger, and the deliver
+and digest jobs send from threads of their own; two at once read each other's lines (another's 410
+disabled a subscriber whose own send had only timed out)."""
 
 
 def apprise_url(config: NotifyConfig, env: dict[str, str] | Any) -> str:
@@ -98,17 +103,18 @@ def notify_service(plugin: Any, *, title: str, body: str, markdown: bool) -> str
     # A handler on Apprise's logger for this call: the reason of a failure is only ever logged.
     collect = _Collect()
     logger = logging.getLogger("apprise")
-    level = logger.level
-    if not logger.isEnabledFor(logging.WARNING):
-        # A quieter logging configuration must not hide why a send failed (it decides retry or not).
-        logger.setLevel(logging.WARNING)
-    logger.addHandler(collect)
-    try:
-        ok = sender.notify(body=body, title=title,
-                           body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT)
-    finally:
-        logger.removeHandler(collect)
-        logger.setLevel(level)
+    with _SENDING:
+        level = logger.level
+        if not logger.isEnabledFor(logging.WARNING):
+            # A quieter logging configuration must not hide why a send failed (it decides retry or not).
+            logger.setLevel(logging.WARNING)
+        logger.addHandler(collect)
+        try:
+            ok = sender.notify(body=body, title=title,
+                               body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT)
+        finally:
+            logger.removeHandler(collect)
+            logger.setLevel(level)
     if ok:
         return f"{service} accepted"
     raise classify_failure(service, collect.messages)
