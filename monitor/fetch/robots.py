@@ -47,9 +47,10 @@ class RobotsCache:
         self._clock = clock
         self._max_hosts = max_hosts
         self._hosts: OrderedDict[str, _Rules] = OrderedDict()
-        # One fetch per host at a time: the pages of one sitemap are checked concurrently. Emptied as
-        # each fetch ends; a fetch that no check awaits any more is cancelled (`_await`).
-        self._pending: dict[str, asyncio.Task[_Rules]] = {}
+        # One fetch per host and fetcher at a time: the pages of one sitemap are checked concurrently. Not
+        # shared across fetchers: the poll and push ticks each have one, and either may close its own
+        # mid-fetch. Emptied as each fetch ends; a fetch no check awaits any more is cancelled (`_await`).
+        self._pending: dict[tuple[str, Fetcher], asyncio.Task[_Rules]] = {}
         self._waiting: dict[asyncio.Task[_Rules], int] = {}  # checks awaiting each fetch
 
     def __len__(self) -> int:
@@ -62,12 +63,13 @@ class RobotsCache:
         now = self._clock()
         rules = self._hosts.get(origin)
         if rules is None or rules.expires <= now:
-            task = self._pending.get(origin)
+            key = (origin, fetcher)
+            task = self._pending.get(key)
             if task is None:
-                task = self._pending[origin] = asyncio.ensure_future(self._fetch_and_keep(fetcher, origin, now))
+                task = self._pending[key] = asyncio.ensure_future(self._fetch_and_keep(fetcher, origin, now))
                 # Also for a task cancelled before its first step; only its own entry.
-                task.add_done_callback(lambda done: self._forget(origin, done))
-            rules = await self._await(origin, task)
+                task.add_done_callback(lambda done: self._forget(key, done))
+            rules = await self._await(key, task)
         if origin in self._hosts:
             self._hosts.move_to_end(origin)
         if rules.disallow_all:
@@ -92,9 +94,9 @@ class RobotsCache:
                 self._hosts.popitem(last=False)
             return rules
         finally:
-            self._forget(origin, asyncio.current_task())
+            self._forget((origin, fetcher), asyncio.current_task())
 
-    async def _await(self, origin: str, task: asyncio.Task[_Rules]) -> _Rules:
+    async def _await(self, key: tuple[str, Fetcher], task: asyncio.Task[_Rules]) -> _Rules:
         """The fetch's rules, shared by every check of the host; the last check cancelled cancels the fetch.
 
         Otherwise a fetch whose checks were all cancelled (a failed tick) would go on, fail as the tick
@@ -108,12 +110,12 @@ class RobotsCache:
             if left:
                 self._waiting[task] = left
             elif not task.done():
-                self._forget(origin, task)  # first, so that no new check joins a fetch being cancelled
+                self._forget(key, task)  # first, so that no new check joins a fetch being cancelled
                 task.cancel()
 
-    def _forget(self, origin: str, task: asyncio.Future[_Rules] | None) -> None:
-        if self._pending.get(origin) is task:
-            del self._pending[origin]
+    def _forget(self, key: tuple[str, Fetcher], task: asyncio.Future[_Rules] | None) -> None:
+        if self._pending.get(key) is task:
+            del self._pending[key]
 
     async def _fetch(self, fetcher: Fetcher, origin: str, now: datetime) -> _Rules:
         try:

@@ -144,3 +144,44 @@ def test_a_fetch_no_check_awaits_is_cancelled_and_caches_nothing() -> None:
         return len(cache), all(check.cancelled() for check in checks)
 
     assert asyncio.run(run()) == (0, True)
+
+
+def test_a_tick_closing_its_fetcher_does_not_fail_another_ticks_check() -> None:
+    """The poll and push ticks share the cache, each with its own fetcher: neither joins the other's fetch."""
+    cache = RobotsCache(Clock())
+
+    async def run() -> tuple[bool, int]:
+        first_held = asyncio.Event()
+        held: list[asyncio.StreamWriter] = []
+
+        async def first_hangs_the_rest_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if not held:
+                held.append(writer)
+                first_held.set()
+                return
+            await reader.readuntil(b"\r\n\r\n")
+            body = b"User-agent: *\nDisallow: /private/\n"
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+            writer.close()
+
+        listener = await asyncio.start_server(first_hangs_the_rest_answer, "127.0.0.1", 0)
+        base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+        settings = FetchSettings(allow_private_networks=True)
+        async with Fetcher(settings) as push_fetcher:
+            async with Fetcher(settings) as poll_fetcher:
+                poll_check = asyncio.ensure_future(cache.allowed(poll_fetcher, f"{base}/public/a", UA))
+                await asyncio.wait_for(first_held.wait(), 30)
+                push_check = asyncio.ensure_future(cache.allowed(push_fetcher, f"{base}/public/b", UA))
+                await asyncio.sleep(0.05)
+                poll_check.cancel()  # the poll tick fails: its checks are cancelled, its fetcher closed
+                await asyncio.gather(poll_check, return_exceptions=True)
+            allowed = await asyncio.wait_for(push_check, 30)
+        for writer in held:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+        return allowed, len(cache)
+
+    assert asyncio.run(run()) == (True, 1), "the push tick's own fetch answered; its rules are cached"
