@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +73,11 @@ class DeliveryWorker:
         self.subscriptions = Subscriptions(outbox.db)
         self._unsubscribe_secret: bytes | None = None
         self._channels: dict[str, Channel] = {}
+        self._channels_lock = threading.Lock()
+        # The service's deliver tick and digest ticks call `send_due` from threads of their own; what
+        # follows is this worker's memory across ticks, so one sends at a time (two replaying
+        # `_unrecorded` at once wrote one outcome twice and lost the next: its delivery was sent again).
+        self._sending = threading.Lock()
         # Outcomes sent but not yet written because the database was unreachable; written first
         # on the next tick, while this worker still holds the lease, so the send is not repeated.
         self._unrecorded: list[Callable[[], None]] = []
@@ -82,10 +88,11 @@ class DeliveryWorker:
 
     def channel(self, name: str) -> Channel:
         """This worker's instance of the channel registered under `name` (made on first use, closed with the worker)."""
-        found = self._channels.get(name)
-        if found is None:
-            found = self._channels[name] = channel_for(name)
-        return found
+        with self._channels_lock:
+            found = self._channels.get(name)
+            if found is None:
+                found = self._channels[name] = channel_for(name)
+            return found
 
     def grouping(self, subscriber: SubscriberConfig, kind: DeliveryKind) -> Grouping:
         """How the subscriber's channel cuts pending articles into deliveries of this kind."""
@@ -93,7 +100,8 @@ class DeliveryWorker:
 
     def close(self) -> None:
         """Release what the channels hold (the webhook HTTP client)."""
-        channels, self._channels = self._channels, {}
+        with self._channels_lock:
+            channels, self._channels = self._channels, {}
         for channel in channels.values():
             channel.close()
 
@@ -150,18 +158,19 @@ class DeliveryWorker:
     # ------------------------------------------------------------ sending
 
     def send_due(self, *, limit: int = CLAIM_BATCH, stop: Callable[[], bool] = lambda: False) -> DeliverySummary:
-        """Send every due delivery (claimed with a lease, so a crash re-sends with the same id)."""
+        """Send every due delivery (claimed with a lease, so a crash re-sends with the same id); one call at a time."""
         summary = DeliverySummary()
-        self._record_deferred()
-        # Read before anything is claimed: a database error here is the tick's, not a delivery's failure.
-        self._unsubscribe_secret = self.subscriptions.unsubscribe_secret()
-        self._release_unreleased()
-        while not stop():
-            claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
-            if claimed:
-                self._send_batch(claimed, summary, stop)
-            if len(claimed) < limit or stop():
-                break
+        with self._sending:
+            self._record_deferred()
+            # Read before anything is claimed: a database error here is the tick's, not a delivery's failure.
+            self._unsubscribe_secret = self.subscriptions.unsubscribe_secret()
+            self._release_unreleased()
+            while not stop():
+                claimed = self.outbox.claim_due(self.owner, self.clock(), limit=limit, lease=self.lease)
+                if claimed:
+                    self._send_batch(claimed, summary, stop)
+                if len(claimed) < limit or stop():
+                    break
         return summary
 
     def _send_batch(self, claimed: list[ClaimedDelivery], summary: DeliverySummary, stop: Callable[[], bool]) -> None:

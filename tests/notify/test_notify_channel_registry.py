@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -117,3 +118,44 @@ def test_a_registered_channel_gets_its_deliveries_through_the_outbox(
     assert {rows[s.delivery_id].transport_info for s in pigeon.sent} == {"pigeon to coop-7"}
     assert all(d.status == "sent" for d in rows.values())
     assert pigeon.closed, "the worker closes the channels it used"
+
+
+def test_two_ticks_sending_at_once_take_turns(db: Database, tmp_path: Path) -> None:
+    """The deliver and digest ticks call one worker's send_due from two threads: the second waits for the first."""
+    entered, release = threading.Event(), threading.Event()
+
+    class HeldPigeon(PigeonChannel):
+        def send(self, content: DeliveryContent, subscriber: SubscriberConfig, context: SendContext) -> str:
+            entered.set()
+            assert release.wait(30)
+            return super().send(content, subscriber, context)
+
+    channel = HeldPigeon()
+    register("pigeon", lambda: channel)
+    subscriber = PigeonSubscriber(id="loft", pigeon="coop-7", watchlists=("mena",))
+    config = Config(directory=tmp_path, subscribers=(subscriber,))
+    for n in range(1, 4):
+        with db.transaction() as session:
+            save_articles(session, "feed-a", [article(n)], NOW)
+            [(match_id, *_)] = save_matches(session, f"x{n}", f"h{n}", [MATCH], NOW)
+            add_routed_items(session, [("loft", f"x{n}", "mena", "ibrahim-kalin", match_id)], NOW)
+    worker = DeliveryWorker(Outbox(db), lambda: config, {}, owner="w", clock=lambda: NOW)
+    try:
+        assert worker.assemble() == 2
+        first = threading.Thread(target=worker.send_due)
+        first.start()
+        assert entered.wait(30)
+        second = threading.Thread(target=worker.send_due)
+        second.start()
+        second.join(0.5)
+        assert second.is_alive(), "the second tick waits while the first is sending"
+        release.set()
+        first.join(30)
+        second.join(30)
+        assert not first.is_alive() and not second.is_alive()
+    finally:
+        release.set()
+        worker.close()
+        unregister("pigeon")
+    assert sorted(s.delivery_id for s in channel.sent) == sorted(d.id for d in Outbox(db).list())
+    assert all(d.status == "sent" for d in Outbox(db).list())
