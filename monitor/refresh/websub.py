@@ -149,13 +149,18 @@ class WebSubKeeper:
             if sub.hub not in keep.get(sub.feed_id, ()) or sub.topic != wanted[sub.feed_id][1]
             or current[(sub.feed_id, sub.hub)] is not sub
         ]
+        unverified: list[Subscription] = []
         for feed_id, (_hubs, topic) in wanted.items():
             for hub in keep[feed_id]:
                 found = current.get((feed_id, hub))
                 if found is None or found.topic != topic:
                     jobs.append(self._subscribe_new(prefix, feed_id, hub, topic))
+                elif self._unverified(found):
+                    unverified.append(found)
                 elif self._due(found):
                     jobs.append(self._request(prefix, found, "subscribe"))
+        if unverified:  # in a thread: the event loop also serves pushes and polls
+            await asyncio.to_thread(self._mark_unverified, unverified)
         slots = asyncio.Semaphore(REQUESTS_AT_ONCE)
 
         async def bounded(job: Coroutine[Any, Any, None]) -> None:
@@ -164,14 +169,24 @@ class WebSubKeeper:
 
         await asyncio.gather(*(bounded(job) for job in jobs))
 
+    def _unverified(self, sub: Subscription) -> bool:
+        """Whether a pending subscription's hub did not verify it in time (it is then marked failed)."""
+        asked = sub.requested_at
+        waiting = sub.pending_mode is not None and asked is not None and self.clock() - asked < VERIFY_TIMEOUT
+        return sub.state == "pending" and not waiting
+
+    def _mark_unverified(self, subs: list[Subscription]) -> None:
+        now = self.clock()
+        for sub in subs:
+            mark_failed(self.db, sub.id, "the hub did not verify the subscription in time", now)
+
     def _due(self, sub: Subscription) -> bool:
-        """Whether to (re)send a subscription request now; a pending one that timed out is marked failed."""
+        """Whether to (re)send a subscription request now (not for a pending one: it waits, or `_unverified`)."""
         now = self.clock()
         asked = sub.requested_at
         if sub.pending_mode is not None and asked is not None and now - asked < VERIFY_TIMEOUT:
             return False  # waiting for the hub's verification
         if sub.state == "pending":
-            mark_failed(self.db, sub.id, "the hub did not verify the subscription in time", now)
             return False
         if sub.state == "subscribed":
             if sub.lease_expires_at is None:

@@ -16,7 +16,7 @@ from monitor.clock import Clock, system_clock
 from monitor.config.models import Config
 from monitor.store.dashboard import Dashboard
 from monitor.store.db import Database
-from monitor.web.auth import CSRF_FIELD, AuthSettings
+from monitor.web.auth import CSRF_FIELD, AuthSettings, verify_csrf
 from monitor.web.identity import current_user
 from monitor.web.render import Renderer
 
@@ -39,6 +39,19 @@ def context(request: Request) -> WebContext:
 
 
 Ctx = Annotated[WebContext, Depends(context)]
+
+
+async def csrf_form(request: Request) -> dict[str, str] | None:
+    """The posted form when its CSRF token is valid and the request same-origin, else None (a FastAPI dependency).
+
+    Read here, on the event loop, so that a route taking it can be a plain `def`: FastAPI runs those in
+    its thread pool, where their database and file work (a writer holding SQLite's lock, a full check of
+    the configuration) does not hold up every other request.
+    """
+    return await verify_csrf(request, context(request).auth)
+
+
+CsrfForm = Annotated[dict[str, str] | None, Depends(csrf_form)]
 
 
 def page(request: Request, ctx: WebContext, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:

@@ -38,9 +38,9 @@ from monitor.usecases.edit_watchlist import (
     save_entry,
 )
 from monitor.usecases.entry_preview import entry_tests, preview_entry
-from monitor.web.auth import read_form, same_origin, verify_csrf
+from monitor.web.auth import read_form, same_origin
 from monitor.web.charts import bar_chart
-from monitor.web.context import Ctx, WebContext, page
+from monitor.web.context import CsrfForm, Ctx, WebContext, page
 from monitor.web.identity import current_user
 
 router = APIRouter(include_in_schema=False)
@@ -195,9 +195,8 @@ def editor_name(request: Request) -> str:
 
 
 @router.post("/watchlists/{watchlist}/save", response_model=None)
-async def save(request: Request, watchlist: str, ctx: Ctx) -> Response:
+def save(request: Request, watchlist: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Write the entry into its watchlist file (CSRF token, the file's hash as opened, the full check first)."""
-    form = await verify_csrf(request, ctx.auth)
     if form is None:
         return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
                     message="The form's security token did not match. Reload the page and try again.")

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from monitor.config.models import Config
 from monitor.errors import EditRefused, FetchError, StaleFile
@@ -28,8 +29,8 @@ from monitor.usecases.feed_admin import (
     remove_feed,
 )
 from monitor.usecases.feeds_opml import MAX_OPML_BYTES, export_opml, import_opml
-from monitor.web.auth import CSRF_COOKIE, CSRF_FIELD, csrf_valid, same_origin, verify_csrf
-from monitor.web.context import Ctx, WebContext, page
+from monitor.web.auth import CSRF_COOKIE, CSRF_FIELD, csrf_valid, same_origin
+from monitor.web.context import CsrfForm, Ctx, WebContext, page
 from monitor.web.editor import editor_name
 
 router = APIRouter(include_in_schema=False)
@@ -79,9 +80,8 @@ async def new_feed(request: Request, ctx: Ctx, url: str = "") -> HTMLResponse:
 
 
 @router.post("/feeds/new", response_model=None)
-async def save_new_feed(request: Request, ctx: Ctx) -> Response:
+def save_new_feed(request: Request, ctx: Ctx, form: CsrfForm) -> Response:
     """Append the feed to feeds.yaml (CSRF token, the file's hash as opened, the full check first)."""
-    form = await verify_csrf(request, ctx.auth)
     if form is None:
         return _forged(request, ctx)
     draft = _draft(form)
@@ -112,9 +112,8 @@ def edit_feed_page(request: Request, feed_id: str, ctx: Ctx, saved: str = "") ->
 
 
 @router.post("/feeds/{feed_id}/edit", response_model=None)
-async def save_feed(request: Request, feed_id: str, ctx: Ctx) -> Response:
+def save_feed(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Write the feed's interval, tags and pause into feeds.yaml."""
-    form = await verify_csrf(request, ctx.auth)
     if form is None:
         return _forged(request, ctx)
     draft = _draft(form)
@@ -128,9 +127,8 @@ async def save_feed(request: Request, feed_id: str, ctx: Ctx) -> Response:
 
 
 @router.post("/feeds/{feed_id}/remove", response_model=None)
-async def remove(request: Request, feed_id: str, ctx: Ctx) -> Response:
+def remove(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Remove the feed from feeds.yaml, once the confirmation box is ticked."""
-    form = await verify_csrf(request, ctx.auth)
     if form is None:
         return _forged(request, ctx)
     if form.get("confirm") != "yes":
@@ -189,8 +187,12 @@ async def import_upload(request: Request, ctx: Ctx) -> Response:
     if upload is None or not same_origin(request) or not csrf_valid(
             ctx.auth, request.cookies.get(CSRF_COOKIE), upload[0].get(CSRF_FIELD)):
         return _forged(request, ctx)
+    return await run_in_threadpool(_import, request, ctx, upload[1])
+
+
+def _import(request: Request, ctx: WebContext, opml: bytes) -> Response:
     try:
-        result = import_opml(ctx.config.directory, os.environ, upload[1])
+        result = import_opml(ctx.config.directory, os.environ, opml)
     except EditRefused as exc:
         return page(request, ctx, "feed_import.html", status_code=422, result=None, error=str(exc))
     return page(request, ctx, "feed_import.html", result=result, error="")

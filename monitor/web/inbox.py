@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from monitor.store.inbox import SHOWS, Inbox, InboxFilter, InboxStory
 from monitor.web.auth import safe_next, verify_csrf
-from monitor.web.context import Ctx, WebContext, page
+from monitor.web.context import CsrfForm, Ctx, WebContext, page
 from monitor.web.export import ExportRow, export_response
 from monitor.web.identity import current_user
 from monitor.web.pages import PAGE_SIZE, pager
@@ -92,6 +93,10 @@ async def mark(request: Request, ctx: Ctx) -> Response:
         return _refused(request, ctx)
     # Several `story` fields (the selection): read_form keeps only the first value of each.
     body = (await request.body())[:65536].decode("utf-8", "replace")
+    return await run_in_threadpool(_mark, request, ctx, form, body)
+
+
+def _mark(request: Request, ctx: WebContext, form: dict[str, str], body: str) -> Response:
     stories = [s for s in parse_qs(body).get("story", []) if s][:PAGE_SIZE * 4]
     action = form.get("action", "")
     if action not in ACTIONS or not stories:
@@ -102,9 +107,8 @@ async def mark(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/inbox/mark-all-read", response_model=None)
-async def mark_all_read(request: Request, ctx: Ctx) -> Response:
+def mark_all_read(request: Request, ctx: Ctx, form: CsrfForm) -> Response:
     """Mark every unread story under the form's filter read for the current user (CSRF-checked)."""
-    form = await verify_csrf(request, ctx.auth)
     if form is None:
         return _refused(request, ctx)
     count = inbox_for(ctx).mark_all_read(current_user(request).name, inbox_filter(form), ctx.clock())

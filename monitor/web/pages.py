@@ -15,9 +15,8 @@ from monitor.store.feeds import FeedRepository
 from monitor.store.outbox import Outbox
 from monitor.store.snoozes import Snoozes
 from monitor.usecases.match_documents import stored_document
-from monitor.web.auth import verify_csrf
 from monitor.web.charts import bar_chart, sparkline
-from monitor.web.context import Ctx, page
+from monitor.web.context import CsrfForm, Ctx, page
 from monitor.web.query import run_query
 
 router = APIRouter(include_in_schema=False)
@@ -69,9 +68,9 @@ def feeds(
 
 
 @router.post("/feeds/{feed_id}/poll", response_model=None)
-async def poll_feed(request: Request, feed_id: str, ctx: Ctx) -> Response:
+def poll_feed(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Make a feed due now: the running service polls it on its next poll tick, under its lease."""
-    if await verify_csrf(request, ctx.auth) is None:
+    if form is None:
         return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
                     message="The form's security token did not match. Reload the page and try again.")
     feed = next((f for f in ctx.dashboard.feeds(ctx.clock()) if f.id == feed_id), None)
@@ -124,9 +123,8 @@ def article(request: Request, article_id: str, ctx: Ctx, snoozed: str = "") -> H
 
 
 @router.post("/articles/{article_id}/snooze", response_model=None)
-async def snooze_article(request: Request, article_id: str, ctx: Ctx) -> Response:
+def snooze_article(request: Request, article_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Snooze this article's story, or one of the entries it matched, for a while (the form carries the CSRF token)."""
-    form = await verify_csrf(request, ctx.auth)
     if form is None:
         return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
                     message="The form's security token did not match. Reload the page and try again.")
@@ -159,9 +157,9 @@ def deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=None)
-async def retry_delivery(request: Request, delivery_id: str, ctx: Ctx) -> Response:
+def retry_delivery(request: Request, delivery_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Re-queue a failed delivery (the form carries the CSRF token)."""
-    if await verify_csrf(request, ctx.auth) is None:
+    if form is None:
         return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
                     message="The form's security token did not match. Reload the page and try again.")
     delivery = ctx.dashboard.delivery(delivery_id)
