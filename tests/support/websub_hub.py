@@ -62,6 +62,7 @@ class WebSubHub:
     lease_seconds: int | None = None
     default_lease: int = 3600
     refuse: int | None = None
+    silent: bool = False  # accepts subscription requests (202) and never verifies them
     port: int = 0
     subscriptions: dict[tuple[str, str], HubSubscription] = field(default_factory=dict)
     verifications: list[Verification] = field(default_factory=list)
@@ -97,6 +98,8 @@ class WebSubHub:
             return 400, "hub.secret must be less than 200 bytes"
         asked = form.get("hub.lease_seconds", "")
         lease = self.lease_seconds or (int(asked) if asked.isdigit() else self.default_lease)
+        if self.silent:
+            return 202, ""
         threading.Thread(target=self._verify, args=(mode, topic, callback, secret, lease), daemon=True).start()
         return 202, ""
 
@@ -163,9 +166,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 @contextmanager
-def running_hub(lease_seconds: int | None = None, refuse: int | None = None) -> Iterator[WebSubHub]:
+def running_hub(lease_seconds: int | None = None, refuse: int | None = None, silent: bool = False) -> Iterator[WebSubHub]:
     """Serve a WebSubHub on a free port of 127.0.0.1 for the block."""
-    hub = WebSubHub(lease_seconds=lease_seconds, refuse=refuse)
+    hub = WebSubHub(lease_seconds=lease_seconds, refuse=refuse, silent=silent)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:

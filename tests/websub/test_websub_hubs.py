@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from monitor.config.models import Config, FeedConfig, FetchSettings, Settings
 from monitor.refresh.runtime import Runtime
-from monitor.refresh.websub import MAX_HUBS_PER_FEED, WebSubKeeper
+from monitor.refresh.websub import MAX_HUBS_PER_FEED, VERIFY_TIMEOUT, WebSubKeeper
 from monitor.store.db import Database
 from monitor.store.feeds import FeedRepository
 from monitor.store.migrate import upgrade
@@ -143,3 +143,20 @@ def test_a_refusing_hub_is_replaced_by_the_next_named_and_a_hub_no_longer_named_
         desk.tick()
         assert a.url not in desk.subscriptions()
         assert {b.url, c.url, refusing.url} <= set(desk.subscriptions()), "only ended ones are purged"
+
+
+def test_a_hub_that_never_verifies_is_marked_failed_after_the_timeout_and_replaced(tmp_path: Path) -> None:
+    with running_hub(silent=True) as silent, running_hub() as working, subscriber(tmp_path, silent) as desk:
+        desk.tick()
+        wait_for(lambda: len(silent.requests) == 1, GUARD, "the silent hub to be asked")
+        assert desk.subscriptions()[silent.url].state == "pending"
+        desk.now = NOW + VERIFY_TIMEOUT - timedelta(seconds=1)
+        desk.tick()
+        assert desk.subscriptions()[silent.url].state == "pending", "still waiting for the verification"
+        desk.now = NOW + VERIFY_TIMEOUT
+        desk.name_hubs(silent, working)
+        desk.tick()
+        failed = desk.subscriptions()[silent.url]
+        assert failed.state == "failed" and failed.last_error == "the hub did not verify the subscription in time"
+        wait_for(lambda: working.active(TOPIC), GUARD, "the next hub named to verify")
+        assert len(silent.requests) == 1, "not asked again at once"
