@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -116,31 +117,49 @@ def test_a_check_as_the_fetch_ends_uses_its_rules(server: FeedServer) -> None:
     assert server.hits("/robots.txt") == [200], "fetched once; the later check used its rules"
 
 
+@asynccontextmanager
+async def first_connection_held(robots: bytes) -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """A raw HTTP server on 127.0.0.1: the first connection is held unanswered, later ones get `robots` (200).
+
+    Yields its base URL and an event set once the first connection is held.
+    """
+    held_first = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not held:
+            held.append(writer)
+            held_first.set()
+            return
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(robots), robots))
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}", held_first
+    finally:
+        for writer in held:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+
+
 def test_a_fetch_no_check_awaits_is_cancelled_and_caches_nothing() -> None:
     """A tick's checks cancelled mid-fetch (a failed tick): the fetch stops; its failure as the fetcher closes is not cached."""
     cache = RobotsCache(Clock())
 
     async def run() -> tuple[int, bool]:
-        connected = asyncio.Event()
-        held: list[asyncio.StreamWriter] = []
-
-        async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            held.append(writer)
-            connected.set()
-
-        listener = await asyncio.start_server(never_answers, "127.0.0.1", 0)
-        port = listener.sockets[0].getsockname()[1]
-        async with Fetcher(FetchSettings(allow_private_networks=True)) as fetcher:
-            checks = [asyncio.ensure_future(cache.allowed(fetcher, f"http://127.0.0.1:{port}/p{n}", UA)) for n in range(2)]
-            await asyncio.wait_for(connected.wait(), 30)
-            for check in checks:
-                check.cancel()
-            await asyncio.gather(*checks, return_exceptions=True)
-        await asyncio.sleep(0.05)  # whatever the fetch would do after the fetcher closed
-        for writer in held:
-            writer.close()
-        listener.close()
-        await listener.wait_closed()
+        async with first_connection_held(b"User-agent: *\nAllow: /\n") as (base, held_first):
+            async with Fetcher(FetchSettings(allow_private_networks=True)) as fetcher:
+                checks = [asyncio.ensure_future(cache.allowed(fetcher, f"{base}/p{n}", UA)) for n in range(2)]
+                await asyncio.wait_for(held_first.wait(), 30)
+                for check in checks:
+                    check.cancel()
+                await asyncio.gather(*checks, return_exceptions=True)
+            await asyncio.sleep(0.05)  # whatever the fetch would do after the fetcher closed
         return len(cache), all(check.cancelled() for check in checks)
 
     assert asyncio.run(run()) == (0, True)
@@ -151,37 +170,17 @@ def test_a_tick_closing_its_fetcher_does_not_fail_another_ticks_check() -> None:
     cache = RobotsCache(Clock())
 
     async def run() -> tuple[bool, int]:
-        first_held = asyncio.Event()
-        held: list[asyncio.StreamWriter] = []
-
-        async def first_hangs_the_rest_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            if not held:
-                held.append(writer)
-                first_held.set()
-                return
-            await reader.readuntil(b"\r\n\r\n")
-            body = b"User-agent: *\nDisallow: /private/\n"
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-            await writer.drain()
-            writer.close()
-
-        listener = await asyncio.start_server(first_hangs_the_rest_answer, "127.0.0.1", 0)
-        base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
-        settings = FetchSettings(allow_private_networks=True)
-        async with Fetcher(settings) as push_fetcher:
-            async with Fetcher(settings) as poll_fetcher:
-                poll_check = asyncio.ensure_future(cache.allowed(poll_fetcher, f"{base}/public/a", UA))
-                await asyncio.wait_for(first_held.wait(), 30)
-                push_check = asyncio.ensure_future(cache.allowed(push_fetcher, f"{base}/public/b", UA))
-                await asyncio.sleep(0.05)
-                poll_check.cancel()  # the poll tick fails: its checks are cancelled, its fetcher closed
-                await asyncio.gather(poll_check, return_exceptions=True)
-            allowed = await asyncio.wait_for(push_check, 30)
-        for writer in held:
-            writer.close()
-        listener.close()
-        await listener.wait_closed()
+        async with first_connection_held(b"User-agent: *\nDisallow: /private/\n") as (base, held_first):
+            settings = FetchSettings(allow_private_networks=True)
+            async with Fetcher(settings) as push_fetcher:
+                async with Fetcher(settings) as poll_fetcher:
+                    poll_check = asyncio.ensure_future(cache.allowed(poll_fetcher, f"{base}/public/a", UA))
+                    await asyncio.wait_for(held_first.wait(), 30)
+                    push_check = asyncio.ensure_future(cache.allowed(push_fetcher, f"{base}/public/b", UA))
+                    await asyncio.sleep(0.05)
+                    poll_check.cancel()  # the poll tick fails: its checks are cancelled, its fetcher closed
+                    await asyncio.gather(poll_check, return_exceptions=True)
+                allowed = await asyncio.wait_for(push_check, 30)
         return allowed, len(cache)
 
     assert asyncio.run(run()) == (True, 1), "the push tick's own fetch answered; its rules are cached"
