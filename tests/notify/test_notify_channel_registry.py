@@ -84,6 +84,15 @@ def article(n: int) -> Article:
     )
 
 
+def route_to_loft(db: Database, count: int) -> None:
+    """Articles x1..x<count>, each matched and routed to the subscriber `loft`."""
+    for n in range(1, count + 1):
+        with db.transaction() as session:
+            save_articles(session, "feed-a", [article(n)], NOW)
+            [(match_id, *_)] = save_matches(session, f"x{n}", f"h{n}", [MATCH], NOW)
+            add_routed_items(session, [("loft", f"x{n}", "mena", "ibrahim-kalin", match_id)], NOW)
+
+
 def test_a_registered_channel_gets_its_deliveries_through_the_outbox(
     db: Database, pigeon: PigeonChannel, tmp_path: Path
 ) -> None:
@@ -96,11 +105,7 @@ def test_a_registered_channel_gets_its_deliveries_through_the_outbox(
     with pytest.raises(ValidationError, match=re.escape(expected)):
         PigeonSubscriber(id="loft", pigeon="coop-7", email="loft@test.example", watchlists=("mena",))
     config = Config(directory=tmp_path, subscribers=(subscriber,))
-    for n in range(1, 6):
-        with db.transaction() as session:
-            save_articles(session, "feed-a", [article(n)], NOW)
-            [(match_id, *_)] = save_matches(session, f"x{n}", f"h{n}", [MATCH], NOW)
-            add_routed_items(session, [("loft", f"x{n}", "mena", "ibrahim-kalin", match_id)], NOW)
+    route_to_loft(db, 5)
 
     worker = DeliveryWorker(Outbox(db), lambda: config, {}, owner="w", clock=lambda: NOW)
     try:
@@ -134,11 +139,7 @@ def test_two_ticks_sending_at_once_take_turns(db: Database, tmp_path: Path) -> N
     register("pigeon", lambda: channel)
     subscriber = PigeonSubscriber(id="loft", pigeon="coop-7", watchlists=("mena",))
     config = Config(directory=tmp_path, subscribers=(subscriber,))
-    for n in range(1, 4):
-        with db.transaction() as session:
-            save_articles(session, "feed-a", [article(n)], NOW)
-            [(match_id, *_)] = save_matches(session, f"x{n}", f"h{n}", [MATCH], NOW)
-            add_routed_items(session, [("loft", f"x{n}", "mena", "ibrahim-kalin", match_id)], NOW)
+    route_to_loft(db, 3)
     worker = DeliveryWorker(Outbox(db), lambda: config, {}, owner="w", clock=lambda: NOW)
     try:
         assert worker.assemble() == 2
