@@ -28,7 +28,7 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -169,11 +169,15 @@ class WebSubKeeper:
 
         await asyncio.gather(*(bounded(job) for job in jobs))
 
+    @staticmethod
+    def _verifying(sub: Subscription, now: datetime) -> bool:
+        """Whether a request of the subscription still waits for the hub's verification."""
+        asked = sub.requested_at
+        return sub.pending_mode is not None and asked is not None and now - asked < VERIFY_TIMEOUT
+
     def _unverified(self, sub: Subscription) -> bool:
         """Whether a pending subscription's hub did not verify it in time (it is then marked failed)."""
-        asked = sub.requested_at
-        waiting = sub.pending_mode is not None and asked is not None and self.clock() - asked < VERIFY_TIMEOUT
-        return sub.state == "pending" and not waiting
+        return sub.state == "pending" and not self._verifying(sub, self.clock())
 
     def _mark_unverified(self, subs: list[Subscription]) -> None:
         now = self.clock()
@@ -184,9 +188,7 @@ class WebSubKeeper:
         """Whether to (re)send a subscription request now (not for a pending one: it waits, or `_unverified`)."""
         now = self.clock()
         asked = sub.requested_at
-        if sub.pending_mode is not None and asked is not None and now - asked < VERIFY_TIMEOUT:
-            return False  # waiting for the hub's verification
-        if sub.state == "pending":
+        if self._verifying(sub, now) or sub.state == "pending":
             return False
         if sub.state == "subscribed":
             if sub.lease_expires_at is None:
