@@ -17,7 +17,7 @@ from monitor.errors import AccountError
 from monitor.model import ROLES
 from monitor.usecases.accounts import MIN_PASSWORD
 from monitor.web.auth import verify_csrf
-from monitor.web.context import Ctx, WebContext, page
+from monitor.web.context import Ctx, WebContext, forged, page
 from monitor.web.sessions import accounts_of
 
 router = APIRouter(include_in_schema=False)
@@ -48,8 +48,7 @@ async def _change(request: Request, ctx: WebContext, done: str, user: str,
                   change: Callable[[dict[str, str]], None]) -> Response:
     form = await verify_csrf(request, ctx.auth)
     if form is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     try:
         await run_in_threadpool(change, form)
     except AccountError as exc:

@@ -54,6 +54,12 @@ async def csrf_form(request: Request) -> dict[str, str] | None:
 CsrfForm = Annotated[dict[str, str] | None, Depends(csrf_form)]
 
 
+def forged(request: Request, ctx: WebContext) -> HTMLResponse:
+    """The 403 page for a form whose CSRF token or origin did not check out (`CsrfForm` is None)."""
+    return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
+                message="The form's security token did not match. Reload the page and try again.")
+
+
 def page(request: Request, ctx: WebContext, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
     """Render a page with what every page needs (navigation, CSRF token, who is signed in and their role)."""
     html = ctx.renderer.render(

@@ -40,7 +40,7 @@ from monitor.usecases.edit_watchlist import (
 from monitor.usecases.entry_preview import entry_tests, preview_entry
 from monitor.web.auth import read_form, same_origin
 from monitor.web.charts import bar_chart
-from monitor.web.context import CsrfForm, Ctx, WebContext, page
+from monitor.web.context import CsrfForm, Ctx, WebContext, forged, page
 from monitor.web.identity import current_user
 
 router = APIRouter(include_in_schema=False)
@@ -198,8 +198,7 @@ def editor_name(request: Request) -> str:
 def save(request: Request, watchlist: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Write the entry into its watchlist file (CSRF token, the file's hash as opened, the full check first)."""
     if form is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     draft = _draft(form)
     original_id = form.get("original_id") or None
     try:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from monitor.errors import EditRefused, StaleFile
 from monitor.usecases.edit_watchlist import watchlist_file
 from monitor.usecases.feedback import Proposal, Verdict, accept, propose
-from monitor.web.context import CsrfForm, Ctx, WebContext, page
+from monitor.web.context import CsrfForm, Ctx, WebContext, forged, page
 from monitor.web.editor import saved_config
 
 router = APIRouter(include_in_schema=False)
@@ -54,8 +54,7 @@ def feedback(request: Request, article_id: str, ctx: Ctx, entry: str = "", verdi
 def accept_feedback(request: Request, article_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Write the reviewed change into the watchlist file (CSRF token, the file's hash as reviewed)."""
     if form is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     entry = form.get("entry", "")
     try:
         proposal = _proposal(ctx, _verdict(form.get("verdict", "")), article_id, entry, form.get("fix", ""))

@@ -30,7 +30,7 @@ from monitor.usecases.feed_admin import (
 )
 from monitor.usecases.feeds_opml import MAX_OPML_BYTES, export_opml, import_opml
 from monitor.web.auth import CSRF_COOKIE, CSRF_FIELD, csrf_valid, same_origin
-from monitor.web.context import CsrfForm, Ctx, WebContext, page
+from monitor.web.context import CsrfForm, Ctx, WebContext, forged, page
 from monitor.web.editor import editor_name
 
 router = APIRouter(include_in_schema=False)
@@ -39,11 +39,6 @@ router = APIRouter(include_in_schema=False)
 def _config(ctx: WebContext) -> Config:
     """The configuration on disk now (the dashboard's own copy is from when it started)."""
     return current_config(ctx.config.directory, os.environ) or ctx.config
-
-
-def _forged(request: Request, ctx: WebContext) -> HTMLResponse:
-    return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                message="The form's security token did not match. Reload the page and try again.")
 
 
 def _draft(form: dict[str, str]) -> FeedDraft:
@@ -83,7 +78,7 @@ async def new_feed(request: Request, ctx: Ctx, url: str = "") -> HTMLResponse:
 def save_new_feed(request: Request, ctx: Ctx, form: CsrfForm) -> Response:
     """Append the feed to feeds.yaml (CSRF token, the file's hash as opened, the full check first)."""
     if form is None:
-        return _forged(request, ctx)
+        return forged(request, ctx)
     draft = _draft(form)
     try:
         feed_id = add_feed(ctx.config.directory, os.environ, draft, form.get("sha256", ""),
@@ -115,7 +110,7 @@ def edit_feed_page(request: Request, feed_id: str, ctx: Ctx, saved: str = "") ->
 def save_feed(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Write the feed's interval, tags and pause into feeds.yaml."""
     if form is None:
-        return _forged(request, ctx)
+        return forged(request, ctx)
     draft = _draft(form)
     try:
         edit_feed(ctx.config.directory, os.environ, feed_id, draft, form.get("sha256", ""),
@@ -130,7 +125,7 @@ def save_feed(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Respo
 def remove(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Remove the feed from feeds.yaml, once the confirmation box is ticked."""
     if form is None:
-        return _forged(request, ctx)
+        return forged(request, ctx)
     if form.get("confirm") != "yes":
         return page(request, ctx, "error.html", status_code=422, title="Not removed",
                     message=f"Tick the confirmation box to remove {feed_id}; nothing was changed.")
@@ -186,7 +181,7 @@ async def import_upload(request: Request, ctx: Ctx) -> Response:
     upload = await _upload(request)
     if upload is None or not same_origin(request) or not csrf_valid(
             ctx.auth, request.cookies.get(CSRF_COOKIE), upload[0].get(CSRF_FIELD)):
-        return _forged(request, ctx)
+        return forged(request, ctx)
     return await run_in_threadpool(_import, request, ctx, upload[1])
 
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.store.inbox import SHOWS, Inbox, InboxFilter, InboxStory
 from monitor.web.auth import safe_next, verify_csrf
-from monitor.web.context import CsrfForm, Ctx, WebContext, page
+from monitor.web.context import CsrfForm, Ctx, WebContext, forged, page
 from monitor.web.export import ExportRow, export_response
 from monitor.web.identity import current_user
 from monitor.web.pages import PAGE_SIZE, pager
@@ -80,17 +80,12 @@ def inbox(request: Request, ctx: Ctx, page_number: int = Query(1, alias="page", 
                 pager=links)
 
 
-def _refused(request: Request, ctx: WebContext) -> HTMLResponse:
-    return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                message="The form's security token did not match. Reload the page and try again.")
-
-
 @router.post("/inbox/mark", response_model=None)
 async def mark(request: Request, ctx: Ctx) -> Response:
     """Mark the posted stories read, unread, starred or unstarred for the current user (CSRF-checked)."""
     form = await verify_csrf(request, ctx.auth)
     if form is None:
-        return _refused(request, ctx)
+        return forged(request, ctx)
     # Several `story` fields (the selection): read_form keeps only the first value of each.
     body = (await request.body())[:65536].decode("utf-8", "replace")
     return await run_in_threadpool(_mark, request, ctx, form, body)
@@ -110,7 +105,7 @@ def _mark(request: Request, ctx: WebContext, form: dict[str, str], body: str) ->
 def mark_all_read(request: Request, ctx: Ctx, form: CsrfForm) -> Response:
     """Mark every unread story under the form's filter read for the current user (CSRF-checked)."""
     if form is None:
-        return _refused(request, ctx)
+        return forged(request, ctx)
     count = inbox_for(ctx).mark_all_read(current_user(request).name, inbox_filter(form), ctx.clock())
     values = {k: v for k, v in filter_values(form).items() if v}
     return RedirectResponse("/inbox?" + urlencode({**values, "marked": count}), status_code=303)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.errors import MonitorError
 from monitor.web.auth import TOKEN_COOKIE, safe_next, verify_csrf
-from monitor.web.context import Ctx, WebContext, page
+from monitor.web.context import Ctx, WebContext, forged, page
 from monitor.web.sessions import (
     SESSION_COOKIE,
     accounts_of,
@@ -93,8 +93,7 @@ async def _account_login(request: Request, ctx: WebContext, name: str, password:
 async def logout(request: Request, ctx: Ctx) -> Response:
     """End the session (or forget the token cookie)."""
     if await verify_csrf(request, ctx.auth) is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     if token := request.cookies.get(SESSION_COOKIE):
         await run_in_threadpool(accounts_of(request).end_session, token)
     response = RedirectResponse("/login", status_code=303)

@@ -16,7 +16,7 @@ from monitor.store.outbox import Outbox
 from monitor.store.snoozes import Snoozes
 from monitor.usecases.match_documents import stored_document
 from monitor.web.charts import bar_chart, sparkline
-from monitor.web.context import CsrfForm, Ctx, page
+from monitor.web.context import CsrfForm, Ctx, forged, page
 from monitor.web.query import run_query
 
 router = APIRouter(include_in_schema=False)
@@ -71,8 +71,7 @@ def feeds(
 def poll_feed(request: Request, feed_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Make a feed due now: the running service polls it on its next poll tick, under its lease."""
     if form is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     feed = next((f for f in ctx.dashboard.feeds(ctx.clock()) if f.id == feed_id), None)
     if feed is None or feed.state != "active":
         return page(request, ctx, "error.html", status_code=409, title="Nothing to poll",
@@ -126,8 +125,7 @@ def article(request: Request, article_id: str, ctx: Ctx, snoozed: str = "") -> H
 def snooze_article(request: Request, article_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Snooze this article's story, or one of the entries it matched, for a while (the form carries the CSRF token)."""
     if form is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     detail = ctx.dashboard.article(article_id)
     target, duration, subscriber = form.get("target", ""), form.get("for", ""), form.get("subscriber", "")
     entries = {f"entry:{m.watchlist}/{m.entry_id}" for m in detail.matches} if detail else set()
@@ -160,8 +158,7 @@ def deliveries(
 def retry_delivery(request: Request, delivery_id: str, ctx: Ctx, form: CsrfForm) -> Response:
     """Re-queue a failed delivery (the form carries the CSRF token)."""
     if form is None:
-        return page(request, ctx, "error.html", status_code=403, title="Form expired or forged",
-                    message="The form's security token did not match. Reload the page and try again.")
+        return forged(request, ctx)
     delivery = ctx.dashboard.delivery(delivery_id)
     if delivery is None or delivery.status != "failed":
         return page(request, ctx, "error.html", status_code=409, title="Nothing to retry",
